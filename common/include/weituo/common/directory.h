@@ -1,0 +1,46 @@
+// The court directory: which courts exist, the region codes each serves and
+// their supervising courts. Loaded once from TOML (deploy/zone/courts.toml);
+// immutable after loading, so safe to share between threads.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "weituo/common/status.h"
+
+namespace weituo {
+
+struct CourtEntry {
+  std::string id;
+  std::string name;
+  std::string name_en;
+  std::string province;
+  std::vector<std::string> region_codes;
+  std::string superior;
+  bool is_supervisor = false;
+};
+
+class CourtDirectory {
+ public:
+  // Parses the [[court]] and [[supervisor]] tables. INVALID_ARGUMENT with the
+  // file and the problem if the file is unreadable, a court lacks an id, an
+  // id repeats, or two courts claim one region code.
+  static StatusOr<CourtDirectory> LoadFile(const std::string& path);
+  static StatusOr<CourtDirectory> LoadString(const std::string& toml, const std::string& origin);
+
+  // nullptr if unknown.
+  const CourtEntry* Find(const std::string& court_id) const;
+  // The court serving `region_code`, nullptr if none.
+  const CourtEntry* FindByRegion(const std::string& region_code) const;
+  // Courts in file order, supervisors last.
+  const std::vector<CourtEntry>& entries() const { return entries_; }
+
+ private:
+  std::vector<CourtEntry> entries_;
+  std::map<std::string, size_t> by_id_;
+  std::map<std::string, size_t> by_region_;
+};
+
+}  // namespace weituo
