@@ -18,6 +18,11 @@ Status AddEntry(std::vector<CourtEntry>* entries,
   size_t index = entries->size();
   for (const std::string& code : entry.region_codes) {
     auto [it, inserted] = by_region->emplace(code, index);
+    if (!inserted && it->second == index) {
+      // The entry is not in `entries` yet: index is one past the end.
+      return Status::InvalidArgument(origin + ": court '" + entry.id + "' lists region code " +
+                                     code + " twice");
+    }
     if (!inserted) {
       return Status::InvalidArgument(origin + ": region code " + code + " is claimed by both '" +
                                      (*entries)[it->second].id + "' and '" + entry.id + "'");
@@ -74,7 +79,9 @@ StatusOr<CourtDirectory> CourtDirectory::LoadString(const std::string& text,
   };
   WEITUO_RETURN_IF_ERROR(read("court", false));
   WEITUO_RETURN_IF_ERROR(read("supervisor", true));
-  if (dir.entries_.empty()) return Status::InvalidArgument(origin + ": no [[court]] entries");
+  bool has_court = false;
+  for (const CourtEntry& e : dir.entries_) has_court = has_court || !e.is_supervisor;
+  if (!has_court) return Status::InvalidArgument(origin + ": no [[court]] entries");
   return dir;
 }
 

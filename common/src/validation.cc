@@ -109,6 +109,7 @@ Status ValidateCommission(const Commission& c) {
   }
   for (const auto& a : c.attachments()) {
     WEITUO_RETURN_IF_ERROR(CheckRequired(a.name(), "attachments.name"));
+    WEITUO_RETURN_IF_ERROR(CheckText(a.media_type(), "attachments.media_type"));
     if (!IsHex64(a.sha256())) {
       return Status::InvalidArgument("attachments.sha256 must be 64 lower-case hex digits");
     }
@@ -117,6 +118,9 @@ Status ValidateCommission(const Commission& c) {
     case Kind::KIND_UNSPECIFIED:
       return Status::InvalidArgument(
           "payload is required: debtor_locate, asset_query or vehicle_seizure");
+    case Kind::DEBTOR_LOCATE:
+      WEITUO_RETURN_IF_ERROR(CheckText(c.debtor_locate().notes(), "debtor_locate.notes"));
+      break;
     case Kind::ASSET_QUERY:
       if (c.asset_query().classes_size() == 0) {
         return Status::InvalidArgument("asset_query.classes is required");
@@ -128,6 +132,10 @@ Status ValidateCommission(const Commission& c) {
       }
       WEITUO_RETURN_IF_ERROR(CheckText(c.vehicle_seizure().plate(), "vehicle_seizure.plate"));
       WEITUO_RETURN_IF_ERROR(CheckText(c.vehicle_seizure().vin(), "vehicle_seizure.vin"));
+      WEITUO_RETURN_IF_ERROR(
+          CheckText(c.vehicle_seizure().ruling_reference(), "vehicle_seizure.ruling_reference"));
+      WEITUO_RETURN_IF_ERROR(CheckText(c.vehicle_seizure().assistance_notice_reference(),
+                                       "vehicle_seizure.assistance_notice_reference"));
       break;
     default:
       break;

@@ -1,0 +1,78 @@
+// The Weituo broker: one thread owns the ZeroMQ ROUTER socket and the routing
+// state. Each turn of its loop drains the ready messages, applies them to the
+// lifecycle, writes all their effects in one RocksDB batch with one WAL sync
+// (group commit), and only then sends receipts and deliveries. Every message
+// it sends to a court is in the store first and stays pending until that
+// court acknowledges it.
+//
+// Threading: Run() blocks the calling thread, which becomes the loop thread.
+// Stop() and Snapshot() may be called from any thread; Stop() only sets an
+// atomic flag, so it is safe from a signal handler.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "weituo/common/directory.h"
+#include "weituo/common/status.h"
+
+namespace weituo::broker {
+
+struct BrokerOptions {
+  std::string endpoint = "tcp://127.0.0.1:5555";  // "tcp://127.0.0.1:*" picks a port
+  std::string data_dir;
+  int heartbeat_ms = 1000;      // we send, and expect, something this often
+  int offline_after_ms = 3500;  // silence after which a court is offline
+  int ack_timeout_ms = 5000;    // first resend after this, doubling after
+  int max_backoff_ms = 60000;
+  uint32_t max_attempts = 10;  // sends of one message before it is parked
+  size_t window = 256;         // unacknowledged messages in flight per court
+  size_t max_batch = 1024;     // messages applied per turn (one sync)
+  size_t max_frame_bytes = 256 * 1024;
+  bool sync = true;  // fsync the WAL per batch; off only for benchmarks
+};
+
+// What operators see; copied out of the loop a few times a second.
+struct CourtStatus {
+  std::string court_id;
+  std::string name;
+  bool online = false;
+  int64_t last_seen_ms = 0;  // wall clock, 0 if never
+  size_t in_flight = 0;      // sent, not yet acknowledged
+};
+
+struct BrokerSnapshot {
+  std::string endpoint;
+  bool ready = false;
+  int64_t started_at_ms = 0;
+  std::map<std::string, uint64_t> counters;  // submitted, delivered, acknowledged, ...
+  std::map<std::string, uint64_t> refused;   // by ErrorCode name
+  std::vector<CourtStatus> courts;
+  uint64_t store_bytes = 0;
+};
+
+class Broker {
+ public:
+  // Opens the store (creating it) and reads the directory's courts. Does not
+  // bind yet. INTERNAL if the store cannot be opened (e.g. locked).
+  static StatusOr<std::unique_ptr<Broker>> Create(BrokerOptions options, CourtDirectory directory);
+  ~Broker();
+
+  // Binds and serves until Stop(). Returns OK after Stop(), or the error
+  // that ended it (bind failure, a store write that failed).
+  Status Run();
+  void Stop();
+
+  BrokerSnapshot Snapshot() const;
+
+ private:
+  class Loop;
+  explicit Broker(std::unique_ptr<Loop> loop);
+  std::unique_ptr<Loop> loop_;
+};
+
+}  // namespace weituo::broker

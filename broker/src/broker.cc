@@ -1,0 +1,841 @@
+#include "weituo/broker/broker.h"
+
+#include <google/protobuf/util/message_differencer.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+#include <zmq.hpp>
+
+#include "weituo/broker/broker_store.h"
+#include "weituo/common/clock.h"
+#include "weituo/common/lifecycle.h"
+#include "weituo/common/validation.h"
+#include "weituo/common/wire.h"
+
+namespace weituo::broker {
+
+using weituo::v1::Commission;
+using weituo::v1::CommissionRecord;
+using weituo::v1::Deliver;
+using weituo::v1::Envelope;
+using weituo::v1::ErrorCode;
+using weituo::v1::Event;
+using weituo::v1::EventType;
+using weituo::v1::OutboxItem;
+using weituo::v1::RequestOutcome;
+using weituo::v1::Update;
+
+namespace {
+
+constexpr char kBrokerVersion[] = "weituo-broker 0.1.0";
+constexpr int64_t kTimerTickMs = 50;
+constexpr int64_t kSnapshotEveryMs = 200;
+
+enum class SendResult { kSent, kWouldBlock, kUnreachable };
+
+// A message sent to a court and not yet acknowledged.
+struct InFlight {
+  int64_t due_ms = 0;  // monotonic time of the next resend
+};
+
+// What the loop knows of one court. Only courts that connected or have
+// messages queued get an entry, so memory follows activity.
+struct CourtSession {
+  std::string routing_id;  // empty until the court says Hello
+  bool online = false;
+  int64_t last_seen_mono = 0;
+  int64_t last_seen_wall = 0;
+  int64_t last_heartbeat_sent = 0;
+  std::map<uint64_t, InFlight> in_flight;
+  // Sends per delivery id; survives reconnects so a message nobody
+  // acknowledges is parked eventually. Erased on ack or park.
+  std::unordered_map<uint64_t, uint32_t> attempts;
+  uint64_t scan_from = 0;  // outbox ids below this are in flight or acked
+  bool dirty = false;      // the outbox may hold messages not yet sent
+  std::vector<uint64_t> resend;  // due for resend after this turn's commit
+};
+
+struct Outgoing {
+  std::string routing_id;
+  std::string bytes;
+};
+
+}  // namespace
+
+class Broker::Loop {
+ public:
+  Loop(BrokerOptions options, CourtDirectory directory, std::unique_ptr<BrokerStore> store,
+       uint64_t next_delivery_id)
+      : options_(std::move(options)),
+        directory_(std::move(directory)),
+        store_(std::move(store)),
+        next_delivery_id_(next_delivery_id),
+        batch_(store_->NewBatch()) {}
+
+  Status Run();
+  void Stop() { stop_.store(true); }
+  BrokerSnapshot Snapshot() const {
+    std::lock_guard<std::mutex> lock(snapshot_mu_);
+    return snapshot_;
+  }
+
+ private:
+  // One turn's input.
+  void HandleMessage(const std::string& routing_id, std::vector<zmq::message_t>& frames);
+  void HandleHello(const std::string& routing_id, const weituo::v1::Hello& hello);
+  void HandleSubmit(const std::string& routing_id, const std::string& court,
+                    const weituo::v1::Submit& submit);
+  void HandleAck(const std::string& court, const weituo::v1::Ack& ack);
+  void HandleUpdate(const std::string& routing_id, const std::string& court,
+                    const weituo::v1::SendUpdate& request);
+
+  // The court bound to this connection, or nullptr. This is the one place
+  // identity comes from: today from Hello, later from the ZAP User-Id.
+  const std::string* AuthenticatedCourt(const std::string& routing_id) const;
+
+  // Lifecycle effects, written to the turn's batch.
+  StatusOr<CommissionRecord> LoadRecord(const std::string& id);
+  StatusOr<Event> ApplyAction(CommissionRecord& record, Action action, Role role,
+                              const std::string& actor, const Update* update);
+  void Enqueue(const std::string& court, Deliver deliver);
+  void Park(CourtSession& session, const std::string& court, uint64_t delivery_id,
+            const std::string& reason);
+
+  void Reply(const std::string& routing_id, Envelope& envelope);
+  void Refuse(const std::string& routing_id, const std::string& court, ErrorCode code,
+              const std::string& message, const std::string& ref);
+
+  // Timers: heartbeats, offline detection, resend scheduling and parking.
+  void Tick(int64_t now);
+  Status CommitTurn();
+  void SendTurnReplies();
+  void Pump(const std::string& court, CourtSession& session);
+  void Resend(const std::string& court, CourtSession& session);
+  SendResult SendTo(const std::string& routing_id, const std::string& bytes);
+  void MarkOffline(const std::string& court, CourtSession& session, const char* why);
+  int64_t Backoff(uint32_t attempts) const;
+  void PublishSnapshot();
+  void Count(const char* name, uint64_t n = 1) { counters_[name] += n; }
+
+  BrokerOptions options_;
+  CourtDirectory directory_;
+  std::unique_ptr<BrokerStore> store_;
+  zmq::context_t context_{1};
+  std::unique_ptr<zmq::socket_t> socket_;
+  std::atomic<bool> stop_{false};
+
+  std::unordered_map<std::string, CourtSession> courts_;
+  std::unordered_map<std::string, std::string> court_by_routing_id_;
+  uint64_t next_delivery_id_;
+
+  // The turn being built: writes, their effects visible to later messages
+  // of the same turn, and what to send once the batch is durable.
+  BrokerStore::Batch batch_;
+  bool delivery_id_advanced_ = false;
+  std::unordered_map<std::string, CommissionRecord> turn_records_;
+  std::unordered_set<std::string> turn_deleted_outbox_;
+  std::unordered_map<std::string, RequestOutcome> turn_requests_;
+  std::vector<Outgoing> replies_;
+
+  std::map<std::string, uint64_t> counters_;
+  std::map<std::string, uint64_t> refused_;
+  std::string endpoint_;
+  int64_t started_at_ms_ = 0;
+  int64_t next_tick_ = 0;
+  int64_t next_snapshot_ = 0;
+
+  mutable std::mutex snapshot_mu_;
+  BrokerSnapshot snapshot_;
+};
+
+Status Broker::Loop::Run() {
+  socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::router);
+  try {
+    socket_->set(zmq::sockopt::router_mandatory, 1);
+    socket_->set(zmq::sockopt::router_handover, 1);
+    socket_->set(zmq::sockopt::linger, 0);
+    socket_->set(zmq::sockopt::sndhwm, 100000);
+    socket_->set(zmq::sockopt::rcvhwm, 100000);
+    // Frames a little over the limit get a TOO_LARGE answer; far over it the
+    // connection is dropped by libzmq before we ever see the bytes.
+    socket_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_frame_bytes * 4));
+    socket_->bind(options_.endpoint);
+    endpoint_ = socket_->get(zmq::sockopt::last_endpoint);
+  } catch (const zmq::error_t& e) {
+    return Status::Unavailable("cannot bind " + options_.endpoint + ": " + e.what());
+  }
+  started_at_ms_ = NowMs();
+  spdlog::info("msg=\"broker listening\" endpoint={} sync={}", endpoint_, options_.sync);
+  PublishSnapshot();
+
+  std::vector<zmq::message_t> frames;
+  while (!stop_.load()) {
+    int64_t now = MonotonicMs();
+    bool backlog = std::any_of(courts_.begin(), courts_.end(), [this](const auto& kv) {
+      const CourtSession& s = kv.second;
+      return s.dirty && s.online && s.in_flight.size() < options_.window;
+    });
+    int64_t timeout = backlog ? 1 : std::clamp<int64_t>(next_tick_ - now, 0, kTimerTickMs);
+    zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0}};
+    try {
+      zmq::poll(items, 1, std::chrono::milliseconds(timeout));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      return Status::Internal(std::string("poll: ") + e.what());
+    }
+
+    // Drain what is ready, up to one batch.
+    for (size_t n = 0; n < options_.max_batch; ++n) {
+      frames.clear();
+      zmq::message_t routing;
+      zmq::recv_result_t got;
+      try {
+        got = socket_->recv(routing, zmq::recv_flags::dontwait);
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR) break;
+        return Status::Internal(std::string("recv: ") + e.what());
+      }
+      if (!got) break;
+      bool more = routing.more();
+      while (more) {
+        zmq::message_t part;
+        (void)socket_->recv(part, zmq::recv_flags::none);
+        more = part.more();
+        frames.push_back(std::move(part));
+      }
+      HandleMessage(routing.to_string(), frames);
+    }
+
+    now = MonotonicMs();
+    if (now >= next_tick_) {
+      Tick(now);
+      next_tick_ = now + kTimerTickMs;
+    }
+    WEITUO_RETURN_IF_ERROR(CommitTurn());
+    SendTurnReplies();
+    for (auto& [court, session] : courts_) {
+      if (!session.resend.empty()) Resend(court, session);
+      if (session.dirty) Pump(court, session);
+    }
+    if (now >= next_snapshot_) {
+      PublishSnapshot();
+      next_snapshot_ = now + kSnapshotEveryMs;
+    }
+  }
+  spdlog::info("msg=\"broker stopping\"");
+  socket_->close();
+  return Status::Ok();
+}
+
+const std::string* Broker::Loop::AuthenticatedCourt(const std::string& routing_id) const {
+  auto it = court_by_routing_id_.find(routing_id);
+  return it == court_by_routing_id_.end() ? nullptr : &it->second;
+}
+
+void Broker::Loop::HandleMessage(const std::string& routing_id,
+                                 std::vector<zmq::message_t>& frames) {
+  const std::string* bound = AuthenticatedCourt(routing_id);
+  std::string court = bound ? *bound : std::string();
+  if (frames.size() != 1) {
+    Refuse(routing_id, court, ErrorCode::MALFORMED,
+           "expected one frame after the routing id, got " + std::to_string(frames.size()), "");
+    return;
+  }
+  Envelope env;
+  weituo::v1::Error error;
+  if (!ParseEnvelope(std::string_view(static_cast<const char*>(frames[0].data()), frames[0].size()),
+                     options_.max_frame_bytes, &env, &error)) {
+    Refuse(routing_id, court, error.code(), error.message(), "");
+    return;
+  }
+  if (env.has_hello()) {
+    HandleHello(routing_id, env.hello());
+    return;
+  }
+  if (court.empty()) {
+    Refuse(routing_id, court, ErrorCode::NOT_IDENTIFIED, "send Hello before anything else", "");
+    return;
+  }
+  CourtSession& session = courts_[court];
+  session.last_seen_mono = MonotonicMs();
+  session.last_seen_wall = NowMs();
+  if (!session.online) {
+    // Heard from again after we gave up on it: resend everything pending.
+    session.online = true;
+    session.in_flight.clear();
+    session.scan_from = 0;
+    session.dirty = true;
+    spdlog::info("msg=\"court online\" court={} reason=heard-again", court);
+  }
+  switch (env.body_case()) {
+    case Envelope::kHeartbeat:
+      return;
+    case Envelope::kSubmit:
+      return HandleSubmit(routing_id, court, env.submit());
+    case Envelope::kAck:
+      return HandleAck(court, env.ack());
+    case Envelope::kSendUpdate:
+      return HandleUpdate(routing_id, court, env.send_update());
+    default:
+      Refuse(routing_id, court, ErrorCode::MALFORMED,
+             "agents do not send " + std::string(Envelope::descriptor()
+                                                     ->FindFieldByNumber(env.body_case())
+                                                     ->name()),
+             "");
+  }
+}
+
+void Broker::Loop::HandleHello(const std::string& routing_id, const weituo::v1::Hello& hello) {
+  const std::string& court = hello.court_id();
+  const CourtEntry* entry = IsValidCourtId(court) ? directory_.Find(court) : nullptr;
+  if (!entry) {
+    Refuse(routing_id, "", ErrorCode::UNKNOWN_COURT,
+           "court '" + court + "' is not in the broker's directory", "");
+    return;
+  }
+  // A connection that said Hello before speaks for its first court only.
+  if (const std::string* bound = AuthenticatedCourt(routing_id); bound && *bound != court) {
+    Refuse(routing_id, *bound, ErrorCode::PERMISSION_DENIED,
+           "this connection already speaks for court '" + *bound + "'", "");
+    return;
+  }
+  CourtSession& session = courts_[court];
+  if (!session.routing_id.empty() && session.routing_id != routing_id) {
+    court_by_routing_id_.erase(session.routing_id);
+  }
+  session.routing_id = routing_id;
+  court_by_routing_id_[routing_id] = court;
+  session.online = true;
+  session.last_seen_mono = MonotonicMs();
+  session.last_seen_wall = NowMs();
+  session.in_flight.clear();
+  session.scan_from = 0;
+  session.dirty = true;
+  Count("hellos");
+  spdlog::info("msg=\"court online\" court={} agent=\"{}\"", court, hello.agent_version());
+
+  Envelope env;
+  auto* welcome = env.mutable_welcome();
+  welcome->set_court_id(court);
+  welcome->set_broker_version(kBrokerVersion);
+  welcome->set_heartbeat_ms(static_cast<uint32_t>(options_.heartbeat_ms));
+  welcome->set_server_time_ms(NowMs());
+  Reply(routing_id, env);
+}
+
+namespace {
+
+// The EV_SUBMITTED event: made the same way for the first receipt and for
+// every duplicate, so a resend gets the very same receipt.
+Event SubmittedEvent(const CommissionRecord& record) {
+  Event e;
+  e.set_commission_id(record.commission().id());
+  e.set_seq(1);
+  e.set_type(EventType::EV_SUBMITTED);
+  e.set_at_ms(record.submitted_at_ms());
+  e.set_actor_court(record.commission().origin_court());
+  e.set_state(weituo::v1::SUBMITTED);
+  e.set_origin_court(record.commission().origin_court());
+  e.set_target_court(record.commission().target_court());
+  return e;
+}
+
+}  // namespace
+
+void Broker::Loop::HandleSubmit(const std::string& routing_id, const std::string& court,
+                                const weituo::v1::Submit& submit) {
+  Commission commission = submit.commission();
+  const std::string id = commission.id();
+  if (commission.origin_court() != court) {
+    Refuse(routing_id, court, ErrorCode::PERMISSION_DENIED,
+           "commission claims origin court '" + commission.origin_court() +
+               "' but this connection is court '" + court + "'",
+           id);
+    return;
+  }
+  if (Status s = ValidateCommission(commission); !s.ok()) {
+    Refuse(routing_id, court, ErrorCode::INVALID_ARGUMENT, s.message(), id);
+    return;
+  }
+
+  auto existing = LoadRecord(id);
+  if (existing.ok()) {
+    Commission stored = existing->commission();
+    if (commission.target_court().empty()) commission.set_target_court(stored.target_court());
+    if (!google::protobuf::util::MessageDifferencer::Equals(commission, stored)) {
+      Refuse(routing_id, court, ErrorCode::CONFLICT,
+             "commission " + id + " was already submitted with different content", id);
+      return;
+    }
+    Count("duplicate_submissions");
+    Envelope env;
+    auto* receipt = env.mutable_submit_receipt();
+    receipt->set_commission_id(id);
+    receipt->set_target_court(stored.target_court());
+    *receipt->mutable_event() = SubmittedEvent(*existing);
+    receipt->set_duplicate(true);
+    Reply(routing_id, env);
+    return;
+  }
+  if (existing.status().code() != StatusCode::kNotFound) {
+    Refuse(routing_id, court, ErrorCode::UNAVAILABLE, existing.status().message(), id);
+    return;
+  }
+
+  // Route: a named court, else the court serving the debtor's region code.
+  const CourtEntry* target = nullptr;
+  if (!commission.target_court().empty()) {
+    target = directory_.Find(commission.target_court());
+    if (!target || target->is_supervisor) {
+      Refuse(routing_id, court, ErrorCode::UNKNOWN_TARGET,
+             "target court '" + commission.target_court() + "' is not in the directory", id);
+      return;
+    }
+  } else {
+    target = directory_.FindByRegion(commission.debtor().region_code());
+    if (!target) {
+      Refuse(routing_id, court, ErrorCode::UNKNOWN_TARGET,
+             "no court in the directory serves region code " + commission.debtor().region_code(),
+             id);
+      return;
+    }
+  }
+  if (target->id == court) {
+    Refuse(routing_id, court, ErrorCode::INVALID_ARGUMENT,
+           "a court cannot commission itself (target resolved to '" + court + "')", id);
+    return;
+  }
+  commission.set_target_court(target->id);
+
+  CommissionRecord record;
+  *record.mutable_commission() = commission;
+  record.set_state(weituo::v1::SUBMITTED);
+  record.set_last_seq(1);
+  record.set_submitted_at_ms(NowMs());
+  record.set_updated_at_ms(record.submitted_at_ms());
+  Event submitted = SubmittedEvent(record);
+  batch_.PutCommission(record);
+  batch_.PutEvent(submitted);
+  turn_records_[id] = record;
+
+  Deliver deliver;
+  *deliver.mutable_commission() = commission;
+  Enqueue(target->id, std::move(deliver));
+  Count("submitted");
+  spdlog::info("msg=submitted commission={} origin={} target={} kind={}", id, court, target->id,
+               weituo::v1::Kind_Name(KindOf(commission)));
+
+  Envelope env;
+  auto* receipt = env.mutable_submit_receipt();
+  receipt->set_commission_id(id);
+  receipt->set_target_court(target->id);
+  *receipt->mutable_event() = submitted;
+  Reply(routing_id, env);
+}
+
+void Broker::Loop::HandleAck(const std::string& court, const weituo::v1::Ack& ack) {
+  CourtSession& session = courts_[court];
+  for (uint64_t delivery_id : ack.delivery_ids()) {
+    std::string key = OutboxKey(court, delivery_id);
+    if (turn_deleted_outbox_.count(key)) continue;
+    auto item = store_->GetOutbox(court, delivery_id);
+    if (!item.ok()) {
+      spdlog::error("msg=\"outbox read failed\" court={} delivery={} error=\"{}\"", court,
+                    delivery_id, item.status().ToString());
+      continue;
+    }
+    if (!item->has_value()) {
+      // Acknowledged twice, or after we parked it: then it did arrive, so it
+      // leaves the parked set and counts as delivered.
+      item = store_->GetParked(court, delivery_id);
+      if (!item.ok() || !item->has_value()) {
+        Count("stale_acks");
+        continue;
+      }
+      batch_.DeleteParked(court, delivery_id);
+      Count("unparked_by_ack");
+    } else {
+      batch_.DeleteOutbox(court, delivery_id);
+    }
+    turn_deleted_outbox_.insert(std::move(key));
+    session.in_flight.erase(delivery_id);
+    session.attempts.erase(delivery_id);
+    session.dirty = true;
+    Count("acknowledged");
+
+    const Deliver& deliver = (*item)->deliver();
+    if (!deliver.has_commission()) continue;
+    // The target's agent recorded the commission: the delivery receipt.
+    auto record = LoadRecord(deliver.commission().id());
+    if (!record.ok()) {
+      spdlog::error("msg=\"delivered commission missing\" commission={} error=\"{}\"",
+                    deliver.commission().id(), record.status().ToString());
+      continue;
+    }
+    auto event = ApplyAction(*record, Action::kDeliver, Role::kBroker, "", nullptr);
+    if (event.ok()) {
+      Count("delivered");
+      spdlog::info("msg=delivered commission={} target={}", deliver.commission().id(), court);
+    }
+  }
+}
+
+void Broker::Loop::HandleUpdate(const std::string& routing_id, const std::string& court,
+                                const weituo::v1::SendUpdate& request) {
+  const std::string& request_id = request.request_id();
+  const Update& update = request.update();
+  if (request_id.empty() || request_id.size() > 128) {
+    Refuse(routing_id, court, ErrorCode::INVALID_ARGUMENT,
+           "request_id is required (at most 128 bytes)", request_id);
+    return;
+  }
+  // A resent request gets the outcome it got the first time.
+  std::string request_key = RequestKey(court, request_id);
+  std::optional<RequestOutcome> seen;
+  if (auto it = turn_requests_.find(request_key); it != turn_requests_.end()) {
+    seen = it->second;
+  } else {
+    auto stored = store_->GetRequest(court, request_id);
+    if (!stored.ok()) {
+      Refuse(routing_id, court, ErrorCode::UNAVAILABLE, stored.status().message(), request_id);
+      return;
+    }
+    seen = *stored;
+  }
+  if (seen) {
+    Count("duplicate_updates");
+    Envelope env;
+    *env.mutable_update_receipt() = seen->receipt();
+    env.mutable_update_receipt()->set_duplicate(true);
+    Reply(routing_id, env);
+    return;
+  }
+
+  auto record = LoadRecord(update.commission_id());
+  if (!record.ok()) {
+    Refuse(routing_id, court,
+           record.status().code() == StatusCode::kNotFound ? ErrorCode::NOT_FOUND
+                                                           : ErrorCode::UNAVAILABLE,
+           record.status().message(), request_id);
+    return;
+  }
+  const Commission& commission = record->commission();
+  Role role;
+  if (court == commission.target_court()) {
+    role = Role::kTarget;
+  } else if (court == commission.origin_court()) {
+    role = Role::kOrigin;
+  } else {
+    Refuse(routing_id, court, ErrorCode::PERMISSION_DENIED,
+           "court '" + court + "' is neither origin nor target of commission " + commission.id(),
+           request_id);
+    return;
+  }
+  if (Status s = ValidateUpdate(update, KindOf(commission)); !s.ok()) {
+    Refuse(routing_id, court, ErrorCode::INVALID_ARGUMENT, s.message(), request_id);
+    return;
+  }
+  auto event = ApplyAction(*record, *ActionOf(update), role, court, &update);
+  if (!event.ok()) {
+    Refuse(routing_id, court, ErrorCodeFor(event.status()), event.status().message(), request_id);
+    return;
+  }
+  RequestOutcome outcome;
+  outcome.mutable_receipt()->set_request_id(request_id);
+  *outcome.mutable_receipt()->mutable_event() = *event;
+  batch_.PutRequest(court, request_id, outcome);
+  turn_requests_[request_key] = outcome;
+  Count("updates");
+  spdlog::info("msg=updated commission={} court={} event={} state={}", commission.id(), court,
+               EventType_Name(event->type()), weituo::v1::State_Name(event->state()));
+
+  Envelope env;
+  *env.mutable_update_receipt() = outcome.receipt();
+  Reply(routing_id, env);
+}
+
+StatusOr<CommissionRecord> Broker::Loop::LoadRecord(const std::string& id) {
+  if (auto it = turn_records_.find(id); it != turn_records_.end()) return it->second;
+  auto stored = store_->GetCommission(id);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return Status::NotFound("no commission " + id);
+  return std::move(**stored);
+}
+
+StatusOr<Event> Broker::Loop::ApplyAction(CommissionRecord& record, Action action, Role role,
+                                          const std::string& actor, const Update* update) {
+  auto next = NextState(record.state(), action, role);
+  if (!next.ok()) return next.status();
+  int64_t now = NowMs();
+  const Commission& commission = record.commission();
+  Event event;
+  event.set_commission_id(commission.id());
+  event.set_seq(record.last_seq() + 1);
+  event.set_type(EventTypeOf(action));
+  event.set_at_ms(now);
+  event.set_actor_court(actor);
+  event.set_state(*next);
+  if (update) *event.mutable_update() = *update;
+  event.set_origin_court(commission.origin_court());
+  event.set_target_court(commission.target_court());
+
+  record.set_state(*next);
+  record.set_last_seq(event.seq());
+  record.set_updated_at_ms(now);
+  batch_.PutCommission(record);
+  batch_.PutEvent(event);
+  turn_records_[commission.id()] = record;
+
+  // The other party learns of it: the origin of what the target and the
+  // broker do, the target of what the origin does.
+  const std::string& recipient =
+      role == Role::kOrigin ? commission.target_court() : commission.origin_court();
+  Deliver deliver;
+  *deliver.mutable_event() = event;
+  Enqueue(recipient, std::move(deliver));
+  return event;
+}
+
+void Broker::Loop::Enqueue(const std::string& court, Deliver deliver) {
+  deliver.set_delivery_id(next_delivery_id_++);
+  delivery_id_advanced_ = true;
+  OutboxItem item;
+  item.set_court(court);
+  *item.mutable_deliver() = std::move(deliver);
+  item.set_enqueued_at_ms(NowMs());
+  batch_.PutOutbox(item);
+  courts_[court].dirty = true;
+}
+
+void Broker::Loop::Park(CourtSession& session, const std::string& court, uint64_t delivery_id,
+                        const std::string& reason) {
+  session.in_flight.erase(delivery_id);
+  uint32_t attempts = session.attempts[delivery_id];
+  session.attempts.erase(delivery_id);
+  std::string key = OutboxKey(court, delivery_id);
+  if (turn_deleted_outbox_.count(key)) return;
+  auto item = store_->GetOutbox(court, delivery_id);
+  if (!item.ok() || !item->has_value()) return;
+  OutboxItem parked = std::move(**item);
+  parked.set_attempts(attempts);
+  parked.set_park_reason(reason);
+  parked.set_parked_at_ms(NowMs());
+  batch_.DeleteOutbox(court, delivery_id);
+  batch_.PutParked(parked);
+  turn_deleted_outbox_.insert(std::move(key));
+  Count("parked");
+  std::string what = parked.deliver().has_commission()
+                         ? "commission " + parked.deliver().commission().id()
+                         : "event " + parked.deliver().event().commission_id() + "#" +
+                               std::to_string(parked.deliver().event().seq());
+  spdlog::warn("msg=parked court={} delivery={} item=\"{}\" reason=\"{}\"", court, delivery_id,
+               what, reason);
+}
+
+void Broker::Loop::Reply(const std::string& routing_id, Envelope& envelope) {
+  replies_.push_back({routing_id, SerializeEnvelope(envelope)});
+}
+
+void Broker::Loop::Refuse(const std::string& routing_id, const std::string& court, ErrorCode code,
+                          const std::string& message, const std::string& ref) {
+  refused_[ErrorCode_Name(code)]++;
+  spdlog::warn("msg=refused code={} court={} ref={} reason=\"{}\"", ErrorCode_Name(code),
+               court.empty() ? "-" : court, ref.empty() ? "-" : ref, message);
+  Envelope env = MakeErrorEnvelope(code, message, ref);
+  Reply(routing_id, env);
+}
+
+int64_t Broker::Loop::Backoff(uint32_t attempts) const {
+  int64_t delay = options_.ack_timeout_ms;
+  for (uint32_t i = 1; i < attempts && delay < options_.max_backoff_ms; ++i) delay *= 2;
+  return std::min<int64_t>(delay, options_.max_backoff_ms);
+}
+
+void Broker::Loop::Tick(int64_t now) {
+  Envelope heartbeat;
+  heartbeat.mutable_heartbeat()->set_at_ms(NowMs());
+  std::string heartbeat_bytes = SerializeEnvelope(heartbeat);
+  for (auto& [court, session] : courts_) {
+    if (!session.online) continue;
+    if (now - session.last_seen_mono > options_.offline_after_ms) {
+      MarkOffline(court, session, "no heartbeat");
+      continue;
+    }
+    if (now - session.last_heartbeat_sent >= options_.heartbeat_ms) {
+      session.last_heartbeat_sent = now;
+      if (SendTo(session.routing_id, heartbeat_bytes) == SendResult::kUnreachable) {
+        MarkOffline(court, session, "connection gone");
+        continue;
+      }
+    }
+    std::vector<uint64_t> to_park;
+    for (auto& [delivery_id, flight] : session.in_flight) {
+      if (now < flight.due_ms) continue;
+      if (session.attempts[delivery_id] >= options_.max_attempts) {
+        to_park.push_back(delivery_id);
+      } else {
+        session.resend.push_back(delivery_id);
+      }
+    }
+    for (uint64_t delivery_id : to_park) {
+      Park(session, court, delivery_id,
+           "not acknowledged after " + std::to_string(options_.max_attempts) + " attempts");
+    }
+  }
+}
+
+Status Broker::Loop::CommitTurn() {
+  if (delivery_id_advanced_) batch_.PutNextDeliveryId(next_delivery_id_);
+  if (!batch_.empty()) {
+    size_t writes = batch_.count();
+    Status s = store_->Commit(batch_, options_.sync);
+    if (!s.ok()) {
+      // Nothing of this turn was acknowledged; agents resend. We stop rather
+      // than answer from a state the store does not hold.
+      spdlog::critical("msg=\"store write failed, stopping\" error=\"{}\"", s.ToString());
+      return s;
+    }
+    Count("batches");
+    Count("batch_writes", writes);
+  }
+  delivery_id_advanced_ = false;
+  turn_records_.clear();
+  turn_deleted_outbox_.clear();
+  turn_requests_.clear();
+  return Status::Ok();
+}
+
+void Broker::Loop::SendTurnReplies() {
+  for (const Outgoing& out : replies_) {
+    // A lost reply is recovered by the agent's resend of its request.
+    if (SendTo(out.routing_id, out.bytes) != SendResult::kSent) Count("replies_dropped");
+  }
+  replies_.clear();
+}
+
+SendResult Broker::Loop::SendTo(const std::string& routing_id, const std::string& bytes) {
+  try {
+    if (!socket_->send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+      return SendResult::kWouldBlock;
+    (void)socket_->send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+    return SendResult::kSent;
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EHOSTUNREACH) return SendResult::kUnreachable;
+    spdlog::error("msg=\"send failed\" error=\"{}\"", e.what());
+    return SendResult::kUnreachable;
+  }
+}
+
+void Broker::Loop::MarkOffline(const std::string& court, CourtSession& session, const char* why) {
+  session.online = false;
+  session.in_flight.clear();
+  session.resend.clear();
+  session.scan_from = 0;
+  spdlog::info("msg=\"court offline\" court={} reason=\"{}\"", court, why);
+}
+
+void Broker::Loop::Pump(const std::string& court, CourtSession& session) {
+  if (!session.online || session.routing_id.empty()) return;
+  int64_t now = MonotonicMs();
+  while (session.in_flight.size() < options_.window) {
+    size_t room = options_.window - session.in_flight.size();
+    auto items = store_->ScanOutbox(court, session.scan_from, room);
+    if (!items.ok()) {
+      spdlog::error("msg=\"outbox scan failed\" court={} error=\"{}\"", court,
+                    items.status().ToString());
+      return;
+    }
+    for (OutboxItem& item : *items) {
+      uint64_t delivery_id = item.deliver().delivery_id();
+      Envelope env;
+      *env.mutable_deliver() = std::move(*item.mutable_deliver());
+      SendResult sent = SendTo(session.routing_id, SerializeEnvelope(env));
+      if (sent == SendResult::kWouldBlock) return;  // still pending; retried next turn
+      if (sent == SendResult::kUnreachable) {
+        MarkOffline(court, session, "connection gone");
+        return;
+      }
+      uint32_t attempts = ++session.attempts[delivery_id];
+      Count(attempts > 1 ? "redelivered" : "sent");
+      session.in_flight[delivery_id].due_ms = now + Backoff(attempts);
+      session.scan_from = delivery_id + 1;
+    }
+    if (items->size() < room) {
+      session.dirty = false;
+      return;
+    }
+  }
+}
+
+void Broker::Loop::Resend(const std::string& court, CourtSession& session) {
+  int64_t now = MonotonicMs();
+  for (uint64_t delivery_id : session.resend) {
+    auto flight = session.in_flight.find(delivery_id);
+    if (flight == session.in_flight.end()) continue;  // acknowledged meanwhile
+    auto item = store_->GetOutbox(court, delivery_id);
+    if (!item.ok() || !item->has_value()) {
+      session.in_flight.erase(flight);
+      continue;
+    }
+    Envelope env;
+    *env.mutable_deliver() = (*item)->deliver();
+    SendResult sent = SendTo(session.routing_id, SerializeEnvelope(env));
+    if (sent == SendResult::kUnreachable) {
+      MarkOffline(court, session, "connection gone");
+      return;
+    }
+    uint32_t attempts = session.attempts[delivery_id];
+    if (sent == SendResult::kSent) {
+      attempts = ++session.attempts[delivery_id];
+      Count("redelivered");
+    }
+    flight->second.due_ms = now + Backoff(attempts);
+  }
+  session.resend.clear();
+}
+
+void Broker::Loop::PublishSnapshot() {
+  BrokerSnapshot s;
+  s.endpoint = endpoint_;
+  s.ready = true;
+  s.started_at_ms = started_at_ms_;
+  s.counters = counters_;
+  s.refused = refused_;
+  s.store_bytes = store_->ApproximateSizeBytes();
+  for (const CourtEntry& entry : directory_.entries()) {
+    CourtStatus cs;
+    cs.court_id = entry.id;
+    cs.name = entry.name;
+    if (auto it = courts_.find(entry.id); it != courts_.end()) {
+      cs.online = it->second.online;
+      cs.last_seen_ms = it->second.last_seen_wall;
+      cs.in_flight = it->second.in_flight.size();
+    }
+    s.courts.push_back(std::move(cs));
+  }
+  std::lock_guard<std::mutex> lock(snapshot_mu_);
+  snapshot_ = std::move(s);
+}
+
+StatusOr<std::unique_ptr<Broker>> Broker::Create(BrokerOptions options, CourtDirectory directory) {
+  if (options.data_dir.empty()) return Status::InvalidArgument("data_dir is required");
+  auto store = BrokerStore::Open(options.data_dir);
+  if (!store.ok()) return store.status();
+  auto next = (*store)->NextDeliveryId();
+  if (!next.ok()) return next.status();
+  auto loop = std::make_unique<Loop>(std::move(options), std::move(directory),
+                                     std::move(store).value(), *next);
+  return std::unique_ptr<Broker>(new Broker(std::move(loop)));
+}
+
+Broker::Broker(std::unique_ptr<Loop> loop) : loop_(std::move(loop)) {}
+Broker::~Broker() = default;
+Status Broker::Run() { return loop_->Run(); }
+void Broker::Stop() { loop_->Stop(); }
+BrokerSnapshot Broker::Snapshot() const { return loop_->Snapshot(); }
+
+}  // namespace weituo::broker

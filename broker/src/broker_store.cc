@@ -1,0 +1,188 @@
+#include "weituo/broker/broker_store.h"
+
+#include "weituo/common/keys.h"
+
+namespace weituo::broker {
+
+using weituo::v1::CommissionRecord;
+using weituo::v1::Event;
+using weituo::v1::OutboxItem;
+using weituo::v1::RequestOutcome;
+
+namespace {
+
+constexpr char kNextDeliveryIdKey[] = "next_delivery_id";
+
+// End of the key range of everything under `prefix\0`.
+std::string PrefixEnd(std::string_view prefix) {
+  std::string key(prefix);
+  key.push_back('\1');
+  return key;
+}
+
+template <typename Message>
+StatusOr<std::optional<Message>> Decode(StatusOr<std::optional<std::string>> raw,
+                                        std::string_view what) {
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return std::optional<Message>();
+  Message m;
+  if (!m.ParseFromString(**raw)) {
+    return Status::Internal("corrupt " + std::string(what) + " record in the store");
+  }
+  return std::optional<Message>(std::move(m));
+}
+
+}  // namespace
+
+std::string EventKey(const std::string& commission_id, uint64_t seq) {
+  return PrefixedSeqKey(commission_id, seq);
+}
+
+std::string OutboxKey(const std::string& court, uint64_t delivery_id) {
+  return PrefixedSeqKey(court, delivery_id);
+}
+
+std::string RequestKey(const std::string& court, const std::string& request_id) {
+  return PrefixStart(court) + request_id;
+}
+
+bool ParseOutboxKey(std::string_view key, std::string* court, uint64_t* delivery_id) {
+  if (key.size() < 10 || key[key.size() - 9] != '\0') return false;
+  *court = std::string(key.substr(0, key.size() - 9));
+  *delivery_id = ReadBigEndian64(key.substr(key.size() - 8));
+  return true;
+}
+
+StatusOr<std::unique_ptr<BrokerStore>> BrokerStore::Open(const std::string& path) {
+  auto kv = KvStore::Open(path, {"commissions", "events", "outbox", "parked", "requests"});
+  if (!kv.ok()) return kv.status();
+  return std::unique_ptr<BrokerStore>(new BrokerStore(std::move(kv).value()));
+}
+
+void BrokerStore::Batch::PutCommission(const CommissionRecord& record) {
+  batch_.Put(kCfCommissions, record.commission().id(), record.SerializeAsString());
+}
+
+void BrokerStore::Batch::PutEvent(const Event& event) {
+  batch_.Put(kCfEvents, EventKey(event.commission_id(), event.seq()), event.SerializeAsString());
+}
+
+void BrokerStore::Batch::PutOutbox(const OutboxItem& item) {
+  batch_.Put(kCfOutbox, OutboxKey(item.court(), item.deliver().delivery_id()),
+             item.SerializeAsString());
+}
+
+void BrokerStore::Batch::DeleteOutbox(const std::string& court, uint64_t delivery_id) {
+  batch_.Delete(kCfOutbox, OutboxKey(court, delivery_id));
+}
+
+void BrokerStore::Batch::PutParked(const OutboxItem& item) {
+  batch_.Put(kCfParked, OutboxKey(item.court(), item.deliver().delivery_id()),
+             item.SerializeAsString());
+}
+
+void BrokerStore::Batch::DeleteParked(const std::string& court, uint64_t delivery_id) {
+  batch_.Delete(kCfParked, OutboxKey(court, delivery_id));
+}
+
+void BrokerStore::Batch::PutRequest(const std::string& court, const std::string& request_id,
+                                    const RequestOutcome& outcome) {
+  batch_.Put(kCfRequests, RequestKey(court, request_id), outcome.SerializeAsString());
+}
+
+void BrokerStore::Batch::PutNextDeliveryId(uint64_t next) {
+  std::string value;
+  AppendBigEndian64(&value, next);
+  batch_.Put(kCfDefault, kNextDeliveryIdKey, value);
+}
+
+Status BrokerStore::Commit(Batch& batch, bool sync) {
+  Status s = kv_->Commit(batch.batch_, sync);
+  batch.batch_.Clear();
+  return s;
+}
+
+StatusOr<std::optional<CommissionRecord>> BrokerStore::GetCommission(const std::string& id) const {
+  return Decode<CommissionRecord>(kv_->Get(kCfCommissions, id), "commission");
+}
+
+StatusOr<std::optional<Event>> BrokerStore::GetEvent(const std::string& commission_id,
+                                                     uint64_t seq) const {
+  return Decode<Event>(kv_->Get(kCfEvents, EventKey(commission_id, seq)), "event");
+}
+
+StatusOr<std::vector<Event>> BrokerStore::Events(const std::string& commission_id) const {
+  std::vector<Event> events;
+  bool corrupt = false;
+  Status s = kv_->Scan(kCfEvents, PrefixStart(commission_id), PrefixEnd(commission_id), 0,
+                       [&](std::string_view, std::string_view value) {
+                         Event e;
+                         if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                           corrupt = true;
+                           return false;
+                         }
+                         events.push_back(std::move(e));
+                         return true;
+                       });
+  if (!s.ok()) return s;
+  if (corrupt) return Status::Internal("corrupt event record of " + commission_id);
+  return events;
+}
+
+StatusOr<std::optional<OutboxItem>> BrokerStore::GetOutbox(const std::string& court,
+                                                           uint64_t delivery_id) const {
+  return Decode<OutboxItem>(kv_->Get(kCfOutbox, OutboxKey(court, delivery_id)), "outbox");
+}
+
+StatusOr<std::optional<OutboxItem>> BrokerStore::GetParked(const std::string& court,
+                                                           uint64_t delivery_id) const {
+  return Decode<OutboxItem>(kv_->Get(kCfParked, OutboxKey(court, delivery_id)), "parked");
+}
+
+namespace {
+
+StatusOr<std::vector<OutboxItem>> ScanItems(const KvStore& kv, int cf, const std::string& court,
+                                            uint64_t from, size_t limit) {
+  std::vector<OutboxItem> items;
+  bool corrupt = false;
+  Status s = kv.Scan(cf, OutboxKey(court, from), PrefixEnd(court), limit,
+                     [&](std::string_view, std::string_view value) {
+                       OutboxItem item;
+                       if (!item.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                         corrupt = true;
+                         return false;
+                       }
+                       items.push_back(std::move(item));
+                       return true;
+                     });
+  if (!s.ok()) return s;
+  if (corrupt) return Status::Internal("corrupt outbox record of court " + court);
+  return items;
+}
+
+}  // namespace
+
+StatusOr<std::vector<OutboxItem>> BrokerStore::ScanOutbox(const std::string& court, uint64_t from,
+                                                          size_t limit) const {
+  return ScanItems(*kv_, kCfOutbox, court, from, limit);
+}
+
+StatusOr<std::vector<OutboxItem>> BrokerStore::ScanParked(const std::string& court,
+                                                          size_t limit) const {
+  return ScanItems(*kv_, kCfParked, court, 0, limit);
+}
+
+StatusOr<std::optional<RequestOutcome>> BrokerStore::GetRequest(
+    const std::string& court, const std::string& request_id) const {
+  return Decode<RequestOutcome>(kv_->Get(kCfRequests, RequestKey(court, request_id)), "request");
+}
+
+StatusOr<uint64_t> BrokerStore::NextDeliveryId() const {
+  auto raw = kv_->Get(kCfDefault, kNextDeliveryIdKey);
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return uint64_t{1};
+  if ((*raw)->size() != 8) return Status::Internal("corrupt next_delivery_id in the store");
+  return ReadBigEndian64(**raw);
+}
+
+}  // namespace weituo::broker

@@ -1,0 +1,107 @@
+// weituo-broker: the zone's broker. Reads a TOML config (flags override it),
+// opens the store, binds, serves until SIGINT or SIGTERM.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+#include <toml++/toml.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "weituo/broker/broker.h"
+#include "weituo/broker/status_server.h"
+#include "weituo/common/directory.h"
+#include "weituo/common/logging.h"
+
+namespace {
+
+weituo::broker::Broker* g_broker = nullptr;
+
+void OnSignal(int) {
+  if (g_broker) g_broker->Stop();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"weituo-broker: routes court commissions, stores them durably, tracks every "
+               "acknowledgement"};
+  std::string config_path, directory_path, log_level = "info", http = "127.0.0.1:0";
+  weituo::broker::BrokerOptions options;
+  app.add_option("--config", config_path, "TOML config file (keys as the long flags, with _)");
+  app.add_option("--endpoint", options.endpoint, "ZeroMQ endpoint to bind");
+  app.add_option("--data-dir", options.data_dir, "folder of the RocksDB store");
+  app.add_option("--directory", directory_path, "court directory (courts.toml)");
+  app.add_option("--http", http, "status HTTP address host:port (port 0 picks one, 'off' disables)");
+  app.add_option("--heartbeat-ms", options.heartbeat_ms);
+  app.add_option("--offline-after-ms", options.offline_after_ms);
+  app.add_option("--ack-timeout-ms", options.ack_timeout_ms);
+  app.add_option("--max-attempts", options.max_attempts);
+  app.add_option("--window", options.window, "unacknowledged messages in flight per court");
+  app.add_option("--max-frame-bytes", options.max_frame_bytes);
+  app.add_option("--sync", options.sync, "fsync the WAL once per batch (true) or never (false)");
+  app.add_option("--log-level", log_level);
+  CLI11_PARSE(app, argc, argv);
+
+  if (!config_path.empty()) {
+    try {
+      toml::table t = toml::parse_file(config_path);
+      // Flags given on the command line win over the file.
+      auto set = [&](const char* key, auto& field, const char* flag) {
+        if (app.count(flag) == 0) field = t[key].value_or(field);
+      };
+      set("endpoint", options.endpoint, "--endpoint");
+      set("data_dir", options.data_dir, "--data-dir");
+      set("directory", directory_path, "--directory");
+      set("http", http, "--http");
+      set("heartbeat_ms", options.heartbeat_ms, "--heartbeat-ms");
+      set("offline_after_ms", options.offline_after_ms, "--offline-after-ms");
+      set("ack_timeout_ms", options.ack_timeout_ms, "--ack-timeout-ms");
+      set("max_attempts", options.max_attempts, "--max-attempts");
+      set("window", options.window, "--window");
+      set("max_frame_bytes", options.max_frame_bytes, "--max-frame-bytes");
+      set("sync", options.sync, "--sync");
+      set("log_level", log_level, "--log-level");
+    } catch (const toml::parse_error& e) {
+      std::cerr << "weituo-broker: " << config_path << ":" << e.source().begin.line << ": "
+                << e.description() << "\n";
+      return 2;
+    }
+  }
+  weituo::InitLogging("weituo-broker", log_level);
+  if (options.data_dir.empty() || directory_path.empty()) {
+    std::cerr << "weituo-broker: --data-dir and --directory are required\n";
+    return 2;
+  }
+  auto directory = weituo::CourtDirectory::LoadFile(directory_path);
+  if (!directory.ok()) {
+    std::cerr << "weituo-broker: " << directory.status().ToString() << "\n";
+    return 2;
+  }
+  auto broker = weituo::broker::Broker::Create(options, std::move(directory).value());
+  if (!broker.ok()) {
+    std::cerr << "weituo-broker: " << broker.status().ToString() << "\n";
+    return 1;
+  }
+  g_broker = broker->get();
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+
+  std::unique_ptr<weituo::broker::StatusServer> server;
+  if (http != "off") {
+    auto started = weituo::broker::StatusServer::Start(http, **broker);
+    if (!started.ok()) {
+      std::cerr << "weituo-broker: " << started.status().ToString() << "\n";
+      return 1;
+    }
+    server = std::move(started).value();
+    spdlog::info("msg=\"status page\" url=http://{}/", server->address());
+  }
+  weituo::Status s = (*broker)->Run();
+  if (server) server->Stop();
+  if (!s.ok()) {
+    std::cerr << "weituo-broker: " << s.ToString() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,90 @@
+// A thin, typed-free view of a RocksDB database with named column families,
+// so that broker and agent share one border where rocksdb::Status becomes
+// weituo::Status and no RocksDB type appears in another module's header.
+//
+// Thread-safety: all methods are safe to call concurrently (RocksDB's own
+// guarantee); a WriteBatch is owned by one thread until committed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "weituo/common/status.h"
+
+namespace weituo {
+
+class KvStore;
+
+// Writes applied atomically by KvStore::Commit, made by KvStore::NewBatch and
+// valid while that store lives. Column families are given by their index in
+// the list passed to KvStore::Open.
+class WriteBatch {
+ public:
+  ~WriteBatch();
+  WriteBatch(WriteBatch&&) noexcept;
+  WriteBatch& operator=(WriteBatch&&) noexcept;
+
+  void Put(int cf, std::string_view key, std::string_view value);
+  void Delete(int cf, std::string_view key);
+  // Number of Put and Delete operations since construction or Clear.
+  size_t Count() const;
+  size_t ByteSize() const;
+  void Clear();
+
+ private:
+  friend class KvStore;
+  struct Rep;
+  explicit WriteBatch(std::unique_ptr<Rep> rep);
+  std::unique_ptr<Rep> rep_;
+};
+
+struct KvOptions {
+  bool create_if_missing = true;
+  size_t block_cache_bytes = 32 << 20;
+};
+
+class KvStore {
+ public:
+  // Opens (creating if allowed) the database at `path` with these column
+  // families, in this order; "default" is always index 0 and must not be
+  // listed. INTERNAL with RocksDB's message on failure (e.g. the folder is
+  // locked by another process).
+  static StatusOr<std::unique_ptr<KvStore>> Open(const std::string& path,
+                                                 const std::vector<std::string>& column_families,
+                                                 const KvOptions& options = {});
+  ~KvStore();
+
+  static constexpr int kDefault = 0;
+
+  WriteBatch NewBatch() const;
+
+  // nullopt if absent.
+  StatusOr<std::optional<std::string>> Get(int cf, std::string_view key) const;
+
+  // Applies the batch atomically; with sync the WAL is fsynced before return.
+  Status Commit(WriteBatch& batch, bool sync);
+
+  // Calls fn(key, value) for keys in [start, end) in order (end empty: no
+  // bound) until fn returns false or `limit` keys were visited (0: no limit).
+  Status Scan(int cf, std::string_view start, std::string_view end, size_t limit,
+              const std::function<bool(std::string_view, std::string_view)>& fn) const;
+
+  // The last key in [start, end), nullopt if the range is empty.
+  StatusOr<std::optional<std::string>> LastKey(int cf, std::string_view start,
+                                               std::string_view end) const;
+
+  // Approximate bytes on disk (SST + WAL), for status pages.
+  uint64_t ApproximateSizeBytes() const;
+
+ private:
+  struct Rep;
+  explicit KvStore(std::unique_ptr<Rep> rep);
+  std::unique_ptr<Rep> rep_;
+};
+
+}  // namespace weituo
