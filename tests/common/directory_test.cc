@@ -1,6 +1,7 @@
 #include "weituo/common/directory.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>

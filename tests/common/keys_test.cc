@@ -1,5 +1,6 @@
 #include "weituo/common/keys.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <limits>

@@ -5,7 +5,8 @@
 #include <ostream>
 #include <set>
 #include <string>
-#include <tuple>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -106,6 +107,28 @@ const std::vector<Transition>& LegalTransitions() {
   return kTable;
 }
 
+// The one role that may take each action, written independently of ActorOf.
+Role ExpectedActor(Action action) {
+  switch (action) {
+    case Action::kDeliver:
+    case Action::kExpire:
+    case Action::kDeemWithdrawn:
+      return Role::kBroker;
+    case Action::kWithdraw:
+    case Action::kSupplyInfo:
+      return Role::kOrigin;
+    case Action::kAccept:
+    case Action::kProgress:
+    case Action::kComplete:
+    case Action::kReturn:
+    case Action::kRequestInfo:
+    case Action::kForward:
+      return Role::kTarget;
+  }
+  ADD_FAILURE() << "no expected actor for action " << static_cast<int>(action);
+  return Role::kBroker;
+}
+
 const Transition* FindLegal(State from, Action action) {
   for (const Transition& t : LegalTransitions()) {
     if (t.from == from && t.action == action) return &t;
@@ -144,10 +167,10 @@ TEST(LifecycleTest, NextStateMatchesTableForEveryStateActionAndRole) {
   for (State from : AllStates()) {
     for (Action action : kAllActions) {
       for (Role role : kAllRoles) {
-        SCOPED_TRACE(testing::Message() << ActionName(action) << " by " << RoleName(role) << " in "
-                                        << weituo::v1::State_Name(from));
+        SCOPED_TRACE(::testing::Message() << ActionName(action) << " by " << RoleName(role)
+                                          << " in " << weituo::v1::State_Name(from));
         StatusOr<State> next = NextState(from, action, role);
-        if (role != ActorOf(action)) {
+        if (role != ExpectedActor(action)) {
           EXPECT_THAT(next, StatusIs(StatusCode::kPermissionDenied));
           ++denied;
         } else if (const Transition* t = FindLegal(from, action)) {
@@ -181,7 +204,7 @@ TEST(LifecycleTest, NothingLeavesAFinalStateExceptALateDeliveryReceipt) {
   for (State from : AllStates()) {
     if (!IsFinal(from)) continue;
     for (Action action : kAllActions) {
-      StatusOr<State> next = NextState(from, action, ActorOf(action));
+      StatusOr<State> next = NextState(from, action, ExpectedActor(action));
       if (action == Action::kDeliver) {
         ASSERT_THAT(next, IsOk());
         EXPECT_EQ(*next, from);
@@ -195,7 +218,7 @@ TEST(LifecycleTest, NothingLeavesAFinalStateExceptALateDeliveryReceipt) {
 TEST(LifecycleTest, UnspecifiedStateAllowsNothing) {
   for (Action action : kAllActions) {
     EXPECT_THAT(
-        NextState(State::STATE_UNSPECIFIED, action, ActorOf(action)),
+        NextState(State::STATE_UNSPECIFIED, action, ExpectedActor(action)),
         StatusIs(StatusCode::kFailedPrecondition, AllOf(HasSubstr(std::string(ActionName(action))),
                                                         HasSubstr("STATE_UNSPECIFIED"))));
   }
@@ -228,6 +251,8 @@ TEST(LifecycleTest, PermissionMessageNamesActionAndBothRoles) {
 }
 
 TEST(LifecycleTest, ActorOfEachAction) {
+  for (Action action : kAllActions)
+    EXPECT_EQ(ActorOf(action), ExpectedActor(action)) << ActionName(action);
   EXPECT_EQ(ActorOf(Action::kDeliver), Role::kBroker);
   EXPECT_EQ(ActorOf(Action::kAccept), Role::kTarget);
   EXPECT_EQ(ActorOf(Action::kProgress), Role::kTarget);

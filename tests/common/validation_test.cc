@@ -1,6 +1,7 @@
 #include "weituo/common/validation.h"
 
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 

@@ -1,0 +1,83 @@
+// The agent SDK: what a court's system links to exchange commissions through
+// the broker. An Agent keeps a durable outbox (submissions and updates are
+// resent until the broker receipts them) and a durable inbox (deliveries are
+// recorded before they are acknowledged, duplicates dropped by id), in its
+// own RocksDB folder.
+//
+// Threading: Start() spawns one I/O thread that owns the ZeroMQ sockets and
+// runs the handlers. Every other public method is safe from any thread,
+// including from inside a handler; Submit and SendUpdate return once the
+// message is durably queued, not when the broker has it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "weituo/common/status.h"
+#include "weituo/v1/commission.pb.h"
+#include "weituo/v1/control.pb.h"
+
+namespace weituo::agent {
+
+struct AgentOptions {
+  std::string court_id;
+  std::string broker_endpoint;   // e.g. tcp://127.0.0.1:5555
+  std::string data_dir;          // the agent's RocksDB folder
+  std::string control_endpoint;  // local REP endpoint; empty: none
+  int heartbeat_ms = 1000;
+  int broker_silence_ms = 3500;  // reconnect after this long without a word
+  int resend_ms = 3000;          // resend what the broker has not receipted
+  size_t max_batch = 1024;       // deliveries recorded per sync
+};
+
+class Agent {
+ public:
+  // Called on the I/O thread once a delivered commission is durably
+  // recorded (and acknowledged). A handler that did not return before a
+  // crash is called again after restart, so handlers must be idempotent.
+  using CommissionHandler = std::function<void(Agent&, const weituo::v1::Commission&)>;
+  // Called on the I/O thread for each new trail event about a commission of
+  // this court, after it is durably recorded; never twice for one event.
+  using EventHandler = std::function<void(Agent&, const weituo::v1::Event&)>;
+
+  // Opens (creating) the store. INTERNAL if it is locked by another agent.
+  static StatusOr<std::unique_ptr<Agent>> Open(AgentOptions options);
+  ~Agent();  // Stop()s
+
+  // Register before Start(). KIND_UNSPECIFIED handles every kind not
+  // otherwise named.
+  void OnCommission(weituo::v1::Kind kind, CommissionHandler handler);
+  void OnEvent(EventHandler handler);
+
+  // Connects and starts the I/O thread. UNAVAILABLE if the control endpoint
+  // cannot be bound.
+  Status Start();
+  // Stops the I/O thread; what is queued stays queued for the next Start.
+  void Stop();
+
+  // Queues a new commission. Fills id (a new ULID) if empty, origin_court
+  // and created_at_ms; refuses with INVALID_ARGUMENT what the broker would
+  // refuse for its form. Returns the commission id.
+  StatusOr<std::string> Submit(weituo::v1::Commission commission);
+  // Queues a lifecycle update. INVALID_ARGUMENT for a malformed update,
+  // NOT_FOUND if this court has no such commission. Returns the request id.
+  // A non-empty request_id makes the call idempotent.
+  StatusOr<std::string> SendUpdate(weituo::v1::Update update, std::string request_id = "");
+
+  StatusOr<weituo::v1::CommissionView> Show(const std::string& commission_id) const;
+  StatusOr<std::vector<weituo::v1::CommissionView>> List(
+      const weituo::v1::ListFilter& filter) const;
+  StatusOr<weituo::v1::AgentRequest> Request(const std::string& request_id) const;
+  weituo::v1::AgentStatus GetStatus() const;
+
+  const std::string& court_id() const;
+
+ private:
+  class Impl;
+  explicit Agent(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace weituo::agent

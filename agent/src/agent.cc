@@ -1,0 +1,769 @@
+#include "weituo/agent/agent.h"
+
+#include <google/protobuf/util/message_differencer.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <zmq.hpp>
+
+#include "agent_store.h"
+#include "weituo/common/clock.h"
+#include "weituo/common/ids.h"
+#include "weituo/common/keys.h"
+#include "weituo/common/lifecycle.h"
+#include "weituo/common/validation.h"
+#include "weituo/common/wire.h"
+
+namespace weituo::agent {
+
+using weituo::v1::AgentCommission;
+using weituo::v1::AgentOutboxEntry;
+using weituo::v1::AgentRequest;
+using weituo::v1::AgentStatus;
+using weituo::v1::Commission;
+using weituo::v1::CommissionView;
+using weituo::v1::ControlReply;
+using weituo::v1::ControlRequest;
+using weituo::v1::Envelope;
+using weituo::v1::ErrorCode;
+using weituo::v1::Event;
+using weituo::v1::Kind;
+using weituo::v1::ListFilter;
+using weituo::v1::Update;
+
+namespace {
+
+constexpr char kAgentVersion[] = "weituo-agent 0.1.0";
+constexpr int64_t kTickMs = 50;
+
+// Fault injection for tests: WEITUO_CRASH_POINT=<name> ends the process at
+// that point as abruptly as SIGKILL would.
+void MaybeCrash(const char* point) {
+  static const char* wanted = std::getenv("WEITUO_CRASH_POINT");
+  if (wanted && std::string_view(wanted) == point) {
+    spdlog::warn("msg=\"crash point reached\" point={}", point);
+    spdlog::default_logger()->flush();
+    _exit(86);
+  }
+}
+
+std::string RandomSuffix() {
+  static std::mt19937_64 rng{std::random_device{}()};
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+std::string EncodeCounter(uint64_t v) {
+  std::string out;
+  AppendBigEndian64(&out, v);
+  return out;
+}
+
+}  // namespace
+
+class Agent::Impl {
+ public:
+  Impl(Agent* self, AgentOptions options, std::unique_ptr<AgentStore> store)
+      : self_(self), options_(std::move(options)), store_(std::move(store)) {}
+
+  ~Impl() {
+    Stop();
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+  }
+
+  Status Init();
+  Status Start();
+  void Stop();
+  StatusOr<std::string> Submit(Commission commission);
+  StatusOr<std::string> SendUpdate(Update update, std::string request_id);
+  StatusOr<CommissionView> Show(const std::string& id) const;
+  StatusOr<std::vector<CommissionView>> List(const ListFilter& filter) const;
+  StatusOr<AgentRequest> Request(const std::string& id) const;
+  AgentStatus GetStatus() const;
+
+  Agent* self_;
+  AgentOptions options_;
+  std::unique_ptr<AgentStore> store_;
+  std::map<Kind, CommissionHandler> commission_handlers_;
+  EventHandler event_handler_;
+
+ private:
+  void ThreadMain();
+  void Connect();
+  void SendHello();
+  void SendToBroker(Envelope& env);
+  void SendPending(bool all);
+  void HandleBroker(const zmq::message_t& msg);
+  void HandleDeliver(const weituo::v1::Deliver& deliver);
+  void HandleSubmitReceipt(const weituo::v1::SubmitReceipt& receipt);
+  void HandleUpdateReceipt(const weituo::v1::UpdateReceipt& receipt);
+  void HandleError(const weituo::v1::Error& error);
+  void HandleControl();
+  ControlReply Control(const ControlRequest& request);
+  void RecordEvent(const Event& event, bool notify);
+  StatusOr<std::optional<AgentCommission>> LoadRecord(const std::string& id);
+  void PutRecord(const AgentCommission& record);
+  void RemoveFromOutbox(const std::string& request_id);
+  void CommitTurn();
+  void RunHandlers();
+  void Wake();
+
+  zmq::context_t context_{1};
+  std::unique_ptr<zmq::socket_t> dealer_;
+  std::unique_ptr<zmq::socket_t> control_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> connected_{false};
+  int wake_fd_ = -1;
+
+  std::mutex write_mu_;  // serialises Submit and SendUpdate
+  uint64_t next_seq_ = 1;
+  std::atomic<uint64_t> received_{0};
+  std::atomic<uint64_t> events_received_{0};
+
+  // I/O thread only.
+  std::map<uint64_t, int64_t> sent_;  // outbox seq -> monotonic time sent
+  uint64_t scan_from_ = 0;            // outbox seqs below were sent at least once
+  int64_t last_heard_ = 0;
+  int64_t last_hello_ = 0;
+  int64_t last_heartbeat_ = 0;
+  int64_t last_resend_ = 0;
+  std::unique_ptr<WriteBatch> batch_;
+  std::unordered_map<std::string, AgentCommission> turn_records_;
+  std::unordered_set<std::string> turn_events_;
+  std::vector<uint64_t> acks_;
+  std::vector<Commission> new_commissions_;
+  std::vector<Event> new_events_;
+};
+
+Status Agent::Impl::Init() {
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) return Status::Internal("eventfd failed");
+  auto last = store_->LastOutboxSeq();
+  if (!last.ok()) return last.status();
+  next_seq_ = *last + 1;
+  auto received = store_->Counter("received");
+  auto events = store_->Counter("events");
+  if (!received.ok()) return received.status();
+  if (!events.ok()) return events.status();
+  received_ = *received;
+  events_received_ = *events;
+  batch_ = std::make_unique<WriteBatch>(store_->kv().NewBatch());
+  return Status::Ok();
+}
+
+Status Agent::Impl::Start() {
+  if (thread_.joinable()) return Status::FailedPrecondition("agent already started");
+  if (!options_.control_endpoint.empty()) {
+    control_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::rep);
+    control_->set(zmq::sockopt::linger, 0);
+    control_->set(zmq::sockopt::maxmsgsize, int64_t{16} << 20);
+    try {
+      control_->bind(options_.control_endpoint);
+    } catch (const zmq::error_t& e) {
+      control_.reset();
+      return Status::Unavailable("cannot bind control endpoint " + options_.control_endpoint +
+                                 ": " + e.what());
+    }
+  }
+  stop_ = false;
+  thread_ = std::thread([this] { ThreadMain(); });
+  return Status::Ok();
+}
+
+void Agent::Impl::Stop() {
+  if (!thread_.joinable()) return;
+  stop_ = true;
+  Wake();
+  thread_.join();
+}
+
+void Agent::Impl::Wake() {
+  uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+void Agent::Impl::Connect() {
+  if (dealer_) dealer_->close();
+  dealer_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
+  dealer_->set(zmq::sockopt::linger, 0);
+  dealer_->set(zmq::sockopt::routing_id, options_.court_id + "." + RandomSuffix());
+  dealer_->set(zmq::sockopt::reconnect_ivl, 100);
+  dealer_->set(zmq::sockopt::reconnect_ivl_max, 2000);
+  dealer_->set(zmq::sockopt::sndhwm, 100000);
+  dealer_->set(zmq::sockopt::rcvhwm, 100000);
+  dealer_->connect(options_.broker_endpoint);
+  connected_ = false;
+  sent_.clear();
+  scan_from_ = 0;
+  last_heard_ = MonotonicMs();
+  SendHello();
+}
+
+void Agent::Impl::SendHello() {
+  Envelope env;
+  env.mutable_hello()->set_court_id(options_.court_id);
+  env.mutable_hello()->set_agent_version(kAgentVersion);
+  last_hello_ = MonotonicMs();
+  SendToBroker(env);
+}
+
+void Agent::Impl::SendToBroker(Envelope& env) {
+  std::string bytes = SerializeEnvelope(env);
+  try {
+    // Never block on the broker: a full queue is a resend later.
+    (void)dealer_->send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    spdlog::warn("msg=\"send to broker failed\" error=\"{}\"", e.what());
+  }
+}
+
+void Agent::Impl::ThreadMain() {
+  Connect();
+  // Handlers that did not finish before the last stop run again.
+  std::vector<std::string> pending;
+  (void)store_->kv().Scan(kCfPendingHandlers, "", "", 0, [&](std::string_view key, auto) {
+    pending.emplace_back(key);
+    return true;
+  });
+  for (const std::string& id : pending) {
+    auto rec = store_->GetCommission(id);
+    if (rec.ok() && rec->has_value()) new_commissions_.push_back((*rec)->commission());
+  }
+  RunHandlers();
+
+  while (!stop_) {
+    zmq::pollitem_t items[3] = {{dealer_->handle(), 0, ZMQ_POLLIN, 0},
+                                {nullptr, wake_fd_, ZMQ_POLLIN, 0},
+                                {control_ ? control_->handle() : nullptr, -1, ZMQ_POLLIN, 0}};
+    int n_items = control_ ? 3 : 2;
+    try {
+      zmq::poll(items, n_items, std::chrono::milliseconds(kTickMs));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      spdlog::error("msg=\"poll failed\" error=\"{}\"", e.what());
+      return;
+    }
+    bool woken = items[1].revents & ZMQ_POLLIN;
+    if (woken) {
+      uint64_t count;
+      (void)!::read(wake_fd_, &count, sizeof count);
+    }
+    for (size_t n = 0; n < options_.max_batch; ++n) {
+      zmq::message_t msg;
+      zmq::recv_result_t got;
+      try {
+        got = dealer_->recv(msg, zmq::recv_flags::dontwait);
+      } catch (const zmq::error_t&) {
+        break;
+      }
+      if (!got) break;
+      last_heard_ = MonotonicMs();
+      HandleBroker(msg);
+    }
+    CommitTurn();
+    RunHandlers();
+    if (control_ && (items[2].revents & ZMQ_POLLIN)) HandleControl();
+
+    int64_t now = MonotonicMs();
+    if (connected_) {
+      bool resend = now - last_resend_ >= options_.resend_ms / 2;
+      if (resend) last_resend_ = now;
+      SendPending(resend);
+    }
+    if (now - last_heartbeat_ >= options_.heartbeat_ms) {
+      last_heartbeat_ = now;
+      Envelope hb;
+      hb.mutable_heartbeat()->set_at_ms(NowMs());
+      SendToBroker(hb);
+    }
+    if (now - last_heard_ > options_.broker_silence_ms) {
+      spdlog::info("msg=\"broker silent, reconnecting\" endpoint={}", options_.broker_endpoint);
+      Connect();
+    }
+  }
+  if (dealer_) dealer_->close();
+  if (control_) control_->close();
+}
+
+void Agent::Impl::SendPending(bool all) {
+  int64_t now = MonotonicMs();
+  std::vector<std::pair<uint64_t, std::string>> to_send;
+  std::string start = AgentStore::SeqKey(all ? 0 : scan_from_);
+  (void)store_->kv().Scan(kCfOutbox, start, "", 0, [&](std::string_view key, std::string_view v) {
+    uint64_t seq = ReadBigEndian64(key);
+    auto it = sent_.find(seq);
+    if (it == sent_.end() || now - it->second >= options_.resend_ms) {
+      to_send.emplace_back(seq, std::string(v));
+    }
+    return true;
+  });
+  for (auto& [seq, raw] : to_send) {
+    AgentOutboxEntry entry;
+    if (!entry.ParseFromString(raw)) continue;
+    SendToBroker(*entry.mutable_envelope());
+    sent_[seq] = now;
+    scan_from_ = std::max(scan_from_, seq + 1);
+  }
+}
+
+void Agent::Impl::HandleBroker(const zmq::message_t& msg) {
+  Envelope env;
+  weituo::v1::Error error;
+  if (!ParseEnvelope(std::string_view(static_cast<const char*>(msg.data()), msg.size()),
+                     64 << 20, &env, &error)) {
+    spdlog::warn("msg=\"bad frame from broker\" error=\"{}\"", error.message());
+    return;
+  }
+  switch (env.body_case()) {
+    case Envelope::kWelcome:
+      connected_ = true;
+      spdlog::info("msg=\"connected to broker\" court={} broker=\"{}\"", options_.court_id,
+                   env.welcome().broker_version());
+      sent_.clear();
+      scan_from_ = 0;
+      SendPending(true);
+      return;
+    case Envelope::kHeartbeat:
+      return;
+    case Envelope::kDeliver:
+      return HandleDeliver(env.deliver());
+    case Envelope::kSubmitReceipt:
+      return HandleSubmitReceipt(env.submit_receipt());
+    case Envelope::kUpdateReceipt:
+      return HandleUpdateReceipt(env.update_receipt());
+    case Envelope::kError:
+      return HandleError(env.error());
+    default:
+      spdlog::warn("msg=\"unexpected message from broker\" body={}",
+                   static_cast<int>(env.body_case()));
+  }
+}
+
+StatusOr<std::optional<AgentCommission>> Agent::Impl::LoadRecord(const std::string& id) {
+  if (auto it = turn_records_.find(id); it != turn_records_.end()) {
+    return std::optional<AgentCommission>(it->second);
+  }
+  return store_->GetCommission(id);
+}
+
+void Agent::Impl::PutRecord(const AgentCommission& record) {
+  batch_->Put(kCfCommissions, record.commission().id(), record.SerializeAsString());
+  turn_records_[record.commission().id()] = record;
+}
+
+void Agent::Impl::HandleDeliver(const weituo::v1::Deliver& deliver) {
+  acks_.push_back(deliver.delivery_id());
+  if (deliver.has_commission()) {
+    const Commission& c = deliver.commission();
+    auto existing = LoadRecord(c.id());
+    if (!existing.ok()) {
+      acks_.pop_back();  // not recorded: let the broker resend
+      return;
+    }
+    if (existing->has_value()) return;  // a duplicate: acknowledge, nothing else
+    AgentCommission record;
+    *record.mutable_commission() = c;
+    record.set_is_origin(false);
+    record.set_state(weituo::v1::DELIVERED);
+    record.set_updated_at_ms(NowMs());
+    PutRecord(record);
+    batch_->Put(kCfPendingHandlers, c.id(), "");
+    batch_->Put(kCfDefault, "received", EncodeCounter(++received_));
+    new_commissions_.push_back(c);
+    spdlog::info("msg=\"commission received\" commission={} origin={} kind={}", c.id(),
+                 c.origin_court(), weituo::v1::Kind_Name(KindOf(c)));
+  } else if (deliver.has_event()) {
+    RecordEvent(deliver.event(), true);
+  }
+}
+
+void Agent::Impl::RecordEvent(const Event& event, bool notify) {
+  std::string key = AgentStore::EventKey(event.commission_id(), event.seq());
+  if (turn_events_.count(key)) return;
+  auto has = store_->HasEvent(event.commission_id(), event.seq());
+  if (!has.ok() || *has) return;
+  batch_->Put(kCfEvents, key, event.SerializeAsString());
+  batch_->Put(kCfDefault, "events", EncodeCounter(++events_received_));
+  turn_events_.insert(key);
+  auto existing = LoadRecord(event.commission_id());
+  AgentCommission record;
+  if (existing.ok() && existing->has_value()) {
+    record = std::move(**existing);
+  } else {
+    record.mutable_commission()->set_id(event.commission_id());
+    record.mutable_commission()->set_origin_court(event.origin_court());
+    record.mutable_commission()->set_target_court(event.target_court());
+    record.set_is_origin(event.origin_court() == options_.court_id);
+  }
+  if (event.seq() > record.last_seq()) {
+    record.set_last_seq(event.seq());
+    record.set_state(event.state());
+  }
+  if (event.type() == weituo::v1::EV_SUBMITTED) record.set_receipted(true);
+  record.set_updated_at_ms(NowMs());
+  PutRecord(record);
+  if (notify) new_events_.push_back(event);
+}
+
+void Agent::Impl::RemoveFromOutbox(const std::string& request_id) {
+  auto seq = store_->OutboxSeqOf(request_id);
+  if (!seq.ok() || !seq->has_value()) return;
+  batch_->Delete(kCfOutbox, AgentStore::SeqKey(**seq));
+  batch_->Delete(kCfOutboxIndex, request_id);
+  sent_.erase(**seq);
+}
+
+void Agent::Impl::HandleSubmitReceipt(const weituo::v1::SubmitReceipt& receipt) {
+  RemoveFromOutbox(receipt.commission_id());
+  auto existing = LoadRecord(receipt.commission_id());
+  if (existing.ok() && existing->has_value()) {
+    AgentCommission record = std::move(**existing);
+    record.mutable_commission()->set_target_court(receipt.target_court());
+    record.set_receipted(true);
+    PutRecord(record);
+  }
+  RecordEvent(receipt.event(), true);
+  spdlog::info("msg=\"submission receipted\" commission={} target={} duplicate={}",
+               receipt.commission_id(), receipt.target_court(), receipt.duplicate());
+}
+
+void Agent::Impl::HandleUpdateReceipt(const weituo::v1::UpdateReceipt& receipt) {
+  RemoveFromOutbox(receipt.request_id());
+  auto request = store_->GetRequest(receipt.request_id());
+  if (request.ok() && request->has_value()) {
+    AgentRequest r = std::move(**request);
+    r.set_state(weituo::v1::REQUEST_DONE);
+    *r.mutable_event() = receipt.event();
+    batch_->Put(kCfRequests, r.request_id(), r.SerializeAsString());
+  }
+  RecordEvent(receipt.event(), true);
+}
+
+void Agent::Impl::HandleError(const weituo::v1::Error& error) {
+  if (error.code() == ErrorCode::NOT_IDENTIFIED) {
+    // The broker restarted and forgot us: introduce ourselves again, then
+    // everything pending is resent on Welcome.
+    connected_ = false;
+    if (MonotonicMs() - last_hello_ > 200) SendHello();
+    return;
+  }
+  spdlog::warn("msg=\"broker refused\" code={} ref={} reason=\"{}\"",
+               weituo::v1::ErrorCode_Name(error.code()), error.ref(), error.message());
+  if (IsRetryable(error.code()) || error.ref().empty()) return;
+  auto seq = store_->OutboxSeqOf(error.ref());
+  if (!seq.ok() || !seq->has_value()) return;
+  RemoveFromOutbox(error.ref());
+  auto request = store_->GetRequest(error.ref());
+  if (request.ok() && request->has_value()) {
+    AgentRequest r = std::move(**request);
+    r.set_state(weituo::v1::REQUEST_FAILED);
+    *r.mutable_error() = error;
+    batch_->Put(kCfRequests, r.request_id(), r.SerializeAsString());
+    return;
+  }
+  auto record = LoadRecord(error.ref());
+  if (record.ok() && record->has_value()) {
+    AgentCommission rec = std::move(**record);
+    *rec.mutable_error() = error;
+    PutRecord(rec);
+  }
+}
+
+void Agent::Impl::CommitTurn() {
+  if (batch_->Count() > 0) {
+    Status s = store_->kv().Commit(*batch_, true);
+    batch_->Clear();
+    if (!s.ok()) {
+      // Nothing of this turn is acknowledged; the broker resends it.
+      spdlog::error("msg=\"agent store write failed\" error=\"{}\"", s.ToString());
+      acks_.clear();
+      new_commissions_.clear();
+      new_events_.clear();
+      turn_records_.clear();
+      turn_events_.clear();
+      return;
+    }
+  }
+  turn_records_.clear();
+  turn_events_.clear();
+  if (!acks_.empty()) {
+    MaybeCrash("agent_after_record");
+    Envelope env;
+    for (uint64_t id : acks_) env.mutable_ack()->add_delivery_ids(id);
+    SendToBroker(env);
+    acks_.clear();
+  }
+}
+
+void Agent::Impl::RunHandlers() {
+  if (new_commissions_.empty() && new_events_.empty()) return;
+  std::vector<Commission> commissions;
+  commissions.swap(new_commissions_);
+  std::vector<Event> events;
+  events.swap(new_events_);
+  WriteBatch done = store_->kv().NewBatch();
+  for (const Commission& c : commissions) {
+    auto it = commission_handlers_.find(KindOf(c));
+    if (it == commission_handlers_.end()) it = commission_handlers_.find(Kind::KIND_UNSPECIFIED);
+    if (it != commission_handlers_.end()) it->second(*self_, c);
+    done.Delete(kCfPendingHandlers, c.id());
+  }
+  if (event_handler_) {
+    for (const Event& e : events) event_handler_(*self_, e);
+  }
+  // Losing this write only means a handler runs again after a crash.
+  if (done.Count() > 0) (void)store_->kv().Commit(done, false);
+}
+
+void Agent::Impl::HandleControl() {
+  for (;;) {
+    zmq::message_t msg;
+    zmq::recv_result_t got;
+    try {
+      got = control_->recv(msg, zmq::recv_flags::dontwait);
+    } catch (const zmq::error_t&) {
+      return;
+    }
+    if (!got) return;
+    ControlRequest request;
+    ControlReply reply;
+    if (!request.ParseFromArray(msg.data(), static_cast<int>(msg.size()))) {
+      reply.set_error("INVALID_ARGUMENT: not a weituo.v1.ControlRequest");
+    } else {
+      reply = Control(request);
+    }
+    std::string bytes = reply.SerializeAsString();
+    try {
+      (void)control_->send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t&) {
+    }
+  }
+}
+
+ControlReply Agent::Impl::Control(const ControlRequest& request) {
+  ControlReply reply;
+  auto fail = [&](const Status& s) {
+    reply.set_ok(false);
+    reply.set_error(s.ToString());
+    return reply;
+  };
+  switch (request.op_case()) {
+    case ControlRequest::kSubmit: {
+      auto id = Submit(request.submit());
+      if (!id.ok()) return fail(id.status());
+      reply.set_commission_id(*id);
+      break;
+    }
+    case ControlRequest::kUpdate: {
+      auto id = SendUpdate(request.update(), "");
+      if (!id.ok()) return fail(id.status());
+      reply.set_request_id(*id);
+      break;
+    }
+    case ControlRequest::kShow: {
+      auto view = Show(request.show());
+      if (!view.ok()) return fail(view.status());
+      *reply.mutable_view() = *view;
+      break;
+    }
+    case ControlRequest::kList: {
+      auto views = List(request.list());
+      if (!views.ok()) return fail(views.status());
+      for (auto& v : *views) *reply.add_commissions() = std::move(v);
+      break;
+    }
+    case ControlRequest::kRequest: {
+      auto r = Request(request.request());
+      if (!r.ok()) return fail(r.status());
+      *reply.mutable_request() = *r;
+      break;
+    }
+    case ControlRequest::kStatus:
+      *reply.mutable_status() = GetStatus();
+      break;
+    case ControlRequest::OP_NOT_SET:
+      return fail(Status::InvalidArgument("control request has no operation"));
+  }
+  reply.set_ok(true);
+  return reply;
+}
+
+StatusOr<std::string> Agent::Impl::Submit(Commission c) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (c.id().empty()) c.set_id(NewUlid(NowMs()));
+  if (c.origin_court().empty()) c.set_origin_court(options_.court_id);
+  if (c.origin_court() != options_.court_id) {
+    return Status::InvalidArgument("origin_court must be this agent's court '" +
+                                   options_.court_id + "'");
+  }
+  if (c.created_at_ms() == 0) c.set_created_at_ms(NowMs());
+  WEITUO_RETURN_IF_ERROR(ValidateCommission(c));
+  auto existing = store_->GetCommission(c.id());
+  if (!existing.ok()) return existing.status();
+  if (existing->has_value()) {
+    Commission stored = (*existing)->commission();
+    Commission probe = c;
+    if (probe.target_court().empty()) probe.set_target_court(stored.target_court());
+    if (!google::protobuf::util::MessageDifferencer::Equals(probe, stored)) {
+      return Status::AlreadyExists("commission " + c.id() + " exists with different content");
+    }
+    return c.id();
+  }
+  AgentCommission record;
+  *record.mutable_commission() = c;
+  record.set_is_origin(true);
+  record.set_updated_at_ms(NowMs());
+  AgentOutboxEntry entry;
+  entry.set_request_id(c.id());
+  *entry.mutable_envelope()->mutable_submit()->mutable_commission() = c;
+  entry.mutable_envelope()->set_protocol(kProtocolVersion);
+  entry.set_queued_at_ms(NowMs());
+  uint64_t seq = next_seq_++;
+  WriteBatch batch = store_->kv().NewBatch();
+  batch.Put(kCfCommissions, c.id(), record.SerializeAsString());
+  batch.Put(kCfOutbox, AgentStore::SeqKey(seq), entry.SerializeAsString());
+  batch.Put(kCfOutboxIndex, c.id(), AgentStore::SeqKey(seq));
+  WEITUO_RETURN_IF_ERROR(store_->kv().Commit(batch, true));
+  Wake();
+  return c.id();
+}
+
+StatusOr<std::string> Agent::Impl::SendUpdate(Update update, std::string request_id) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  auto record = store_->GetCommission(update.commission_id());
+  if (!record.ok()) return record.status();
+  if (!record->has_value()) {
+    return Status::NotFound("this court has no commission " + update.commission_id());
+  }
+  WEITUO_RETURN_IF_ERROR(ValidateUpdate(update, KindOf((*record)->commission())));
+  if (request_id.empty()) request_id = NewUlid(NowMs());
+  auto existing = store_->GetRequest(request_id);
+  if (!existing.ok()) return existing.status();
+  if (existing->has_value()) return request_id;
+
+  AgentRequest request;
+  request.set_request_id(request_id);
+  *request.mutable_update() = update;
+  request.set_state(weituo::v1::REQUEST_PENDING);
+  AgentOutboxEntry entry;
+  entry.set_request_id(request_id);
+  auto* send = entry.mutable_envelope()->mutable_send_update();
+  send->set_request_id(request_id);
+  *send->mutable_update() = update;
+  entry.mutable_envelope()->set_protocol(kProtocolVersion);
+  entry.set_queued_at_ms(NowMs());
+  uint64_t seq = next_seq_++;
+  WriteBatch batch = store_->kv().NewBatch();
+  batch.Put(kCfRequests, request_id, request.SerializeAsString());
+  batch.Put(kCfOutbox, AgentStore::SeqKey(seq), entry.SerializeAsString());
+  batch.Put(kCfOutboxIndex, request_id, AgentStore::SeqKey(seq));
+  WEITUO_RETURN_IF_ERROR(store_->kv().Commit(batch, true));
+  Wake();
+  return request_id;
+}
+
+StatusOr<CommissionView> Agent::Impl::Show(const std::string& id) const {
+  auto record = store_->GetCommission(id);
+  if (!record.ok()) return record.status();
+  if (!record->has_value()) return Status::NotFound("this court has no commission " + id);
+  CommissionView view;
+  *view.mutable_record() = std::move(**record);
+  auto events = store_->Events(id);
+  if (!events.ok()) return events.status();
+  for (auto& e : *events) *view.add_events() = std::move(e);
+  return view;
+}
+
+StatusOr<std::vector<CommissionView>> Agent::Impl::List(const ListFilter& filter) const {
+  std::vector<std::string> ids;
+  size_t limit = filter.limit() ? filter.limit() : 1000;
+  Status s = store_->kv().Scan(kCfCommissions, "", "", 0, [&](std::string_view key,
+                                                               std::string_view value) {
+    AgentCommission rec;
+    if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size()))) return true;
+    if (filter.inbox_only() && (rec.is_origin() || IsFinal(rec.state()))) return true;
+    ids.emplace_back(key);
+    return ids.size() < limit;
+  });
+  if (!s.ok()) return s;
+  std::vector<CommissionView> views;
+  for (const std::string& id : ids) {
+    auto view = Show(id);
+    if (view.ok()) views.push_back(std::move(*view));
+  }
+  return views;
+}
+
+StatusOr<AgentRequest> Agent::Impl::Request(const std::string& id) const {
+  auto r = store_->GetRequest(id);
+  if (!r.ok()) return r.status();
+  if (!r->has_value()) return Status::NotFound("no request " + id);
+  return std::move(**r);
+}
+
+AgentStatus Agent::Impl::GetStatus() const {
+  AgentStatus status;
+  status.set_court_id(options_.court_id);
+  status.set_connected(connected_);
+  status.set_broker_endpoint(options_.broker_endpoint);
+  uint64_t pending = 0;
+  (void)store_->kv().Scan(kCfOutbox, "", "", 0, [&](auto, auto) {
+    ++pending;
+    return true;
+  });
+  status.set_outbox_pending(pending);
+  status.set_commissions_received(received_);
+  status.set_events_received(events_received_);
+  return status;
+}
+
+StatusOr<std::unique_ptr<Agent>> Agent::Open(AgentOptions options) {
+  if (!IsValidCourtId(options.court_id)) {
+    return Status::InvalidArgument("court_id '" + options.court_id +
+                                   "' must be 1-64 characters of a-z, 0-9 and -");
+  }
+  if (options.broker_endpoint.empty()) return Status::InvalidArgument("broker endpoint is required");
+  if (options.data_dir.empty()) return Status::InvalidArgument("data_dir is required");
+  auto store = AgentStore::Open(options.data_dir);
+  if (!store.ok()) return store.status();
+  std::unique_ptr<Agent> agent(new Agent(nullptr));
+  agent->impl_ = std::make_unique<Impl>(agent.get(), std::move(options), std::move(store).value());
+  WEITUO_RETURN_IF_ERROR(agent->impl_->Init());
+  return agent;
+}
+
+Agent::Agent(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Agent::~Agent() = default;
+
+void Agent::OnCommission(Kind kind, CommissionHandler handler) {
+  impl_->commission_handlers_[kind] = std::move(handler);
+}
+void Agent::OnEvent(EventHandler handler) { impl_->event_handler_ = std::move(handler); }
+Status Agent::Start() { return impl_->Start(); }
+void Agent::Stop() { impl_->Stop(); }
+StatusOr<std::string> Agent::Submit(Commission commission) {
+  return impl_->Submit(std::move(commission));
+}
+StatusOr<std::string> Agent::SendUpdate(Update update, std::string request_id) {
+  return impl_->SendUpdate(std::move(update), std::move(request_id));
+}
+StatusOr<CommissionView> Agent::Show(const std::string& id) const { return impl_->Show(id); }
+StatusOr<std::vector<CommissionView>> Agent::List(const ListFilter& filter) const {
+  return impl_->List(filter);
+}
+StatusOr<AgentRequest> Agent::Request(const std::string& id) const { return impl_->Request(id); }
+AgentStatus Agent::GetStatus() const { return impl_->GetStatus(); }
+const std::string& Agent::court_id() const { return impl_->options_.court_id; }
+
+}  // namespace weituo::agent

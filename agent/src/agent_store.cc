@@ -1,0 +1,98 @@
+#include "agent_store.h"
+
+#include "weituo/common/keys.h"
+
+namespace weituo::agent {
+
+using weituo::v1::AgentCommission;
+using weituo::v1::AgentRequest;
+using weituo::v1::Event;
+
+namespace {
+
+template <typename Message>
+StatusOr<std::optional<Message>> Decode(StatusOr<std::optional<std::string>> raw,
+                                        std::string_view what) {
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return std::optional<Message>();
+  Message m;
+  if (!m.ParseFromString(**raw)) {
+    return Status::Internal("corrupt " + std::string(what) + " record in the agent store");
+  }
+  return std::optional<Message>(std::move(m));
+}
+
+}  // namespace
+
+std::string AgentStore::EventKey(const std::string& id, uint64_t seq) {
+  return PrefixedSeqKey(id, seq);
+}
+
+std::string AgentStore::SeqKey(uint64_t seq) {
+  std::string key;
+  AppendBigEndian64(&key, seq);
+  return key;
+}
+
+StatusOr<std::unique_ptr<AgentStore>> AgentStore::Open(const std::string& path) {
+  KvOptions options;
+  options.block_cache_bytes = 8 << 20;
+  auto kv = KvStore::Open(
+      path, {"commissions", "events", "outbox", "outbox_index", "requests", "pending_handlers"},
+      options);
+  if (!kv.ok()) return kv.status();
+  return std::unique_ptr<AgentStore>(new AgentStore(std::move(kv).value()));
+}
+
+StatusOr<std::optional<AgentCommission>> AgentStore::GetCommission(const std::string& id) const {
+  return Decode<AgentCommission>(kv_->Get(kCfCommissions, id), "commission");
+}
+
+StatusOr<std::vector<Event>> AgentStore::Events(const std::string& id) const {
+  std::vector<Event> events;
+  std::string end(id);
+  end.push_back('\1');
+  Status s = kv_->Scan(kCfEvents, PrefixStart(id), end, 0,
+                       [&](std::string_view, std::string_view value) {
+                         Event e;
+                         if (e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                           events.push_back(std::move(e));
+                         }
+                         return true;
+                       });
+  if (!s.ok()) return s;
+  return events;
+}
+
+StatusOr<bool> AgentStore::HasEvent(const std::string& id, uint64_t seq) const {
+  auto raw = kv_->Get(kCfEvents, EventKey(id, seq));
+  if (!raw.ok()) return raw.status();
+  return raw->has_value();
+}
+
+StatusOr<std::optional<AgentRequest>> AgentStore::GetRequest(const std::string& id) const {
+  return Decode<AgentRequest>(kv_->Get(kCfRequests, id), "request");
+}
+
+StatusOr<std::optional<uint64_t>> AgentStore::OutboxSeqOf(const std::string& request_id) const {
+  auto raw = kv_->Get(kCfOutboxIndex, request_id);
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value() || (*raw)->size() != 8) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(ReadBigEndian64(**raw));
+}
+
+StatusOr<uint64_t> AgentStore::Counter(const std::string& name) const {
+  auto raw = kv_->Get(kCfDefault, name);
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value() || (*raw)->size() != 8) return uint64_t{0};
+  return ReadBigEndian64(**raw);
+}
+
+StatusOr<uint64_t> AgentStore::LastOutboxSeq() const {
+  auto last = kv_->LastKey(kCfOutbox, "", "");
+  if (!last.ok()) return last.status();
+  if (!last->has_value() || (*last)->size() != 8) return uint64_t{0};
+  return ReadBigEndian64(**last);
+}
+
+}  // namespace weituo::agent

@@ -1,0 +1,429 @@
+// weituo-agent: the agent a court runs (`run`), and the court's command line
+// to its running agent (`submit`, `inbox`, `list`, `show`, `accept`,
+// `progress`, `complete`, `return`, `withdraw`, `status`).
+//
+// Exit codes: 0 done; 1 refused (by the agent or the broker); 2 usage or
+// config error; 3 the agent did not answer; 4 still pending at --wait's end.
+#include <google/protobuf/util/json_util.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+#include <toml++/toml.h>
+
+#include "weituo/agent/agent.h"
+#include "weituo/agent/auto_responder.h"
+#include "weituo/agent/control_client.h"
+#include "weituo/common/clock.h"
+#include "weituo/common/logging.h"
+
+namespace {
+
+using weituo::Status;
+using weituo::agent::ControlClient;
+using weituo::v1::ControlReply;
+using weituo::v1::ControlRequest;
+namespace pbjson = google::protobuf::util;
+
+enum Exit { kOk = 0, kRefused = 1, kUsage = 2, kNoAgent = 3, kPending = 4 };
+
+struct Config {
+  weituo::agent::AgentOptions agent;
+  std::string log_level = "info";
+  std::string responder = "off";  // "auto": the demo responder answers
+  std::string responder_handler = "auto-responder";
+};
+
+bool LoadConfig(const std::string& path, Config* config) {
+  try {
+    toml::table t = toml::parse_file(path);
+    auto& a = config->agent;
+    a.court_id = t["court_id"].value_or(std::string());
+    a.broker_endpoint = t["broker"].value_or(std::string());
+    a.data_dir = t["data_dir"].value_or(std::string());
+    if (!a.data_dir.empty()) {
+      a.data_dir = std::filesystem::absolute(
+                       std::filesystem::path(path).parent_path() / a.data_dir)
+                       .lexically_normal()
+                       .string();
+    }
+    a.control_endpoint = t["control"].value_or("ipc://" + a.data_dir + "/control.sock");
+    a.heartbeat_ms = t["heartbeat_ms"].value_or(a.heartbeat_ms);
+    a.broker_silence_ms = t["broker_silence_ms"].value_or(a.broker_silence_ms);
+    a.resend_ms = t["resend_ms"].value_or(a.resend_ms);
+    config->log_level = t["log_level"].value_or(config->log_level);
+    config->responder = t["responder"]["mode"].value_or(config->responder);
+    config->responder_handler = t["responder"]["handler"].value_or(config->responder_handler);
+  } catch (const toml::parse_error& e) {
+    std::cerr << "weituo-agent: " << path << ":" << e.source().begin.line << ": "
+              << e.description() << "\n";
+    return false;
+  }
+  if (config->agent.court_id.empty() || config->agent.data_dir.empty()) {
+    std::cerr << "weituo-agent: " << path << ": court_id and data_dir are required\n";
+    return false;
+  }
+  return true;
+}
+
+std::string ToJson(const google::protobuf::Message& m) {
+  std::string out;
+  pbjson::JsonPrintOptions options;
+  options.add_whitespace = false;
+  (void)pbjson::MessageToJsonString(m, &out, options);
+  return out;
+}
+
+weituo::agent::Agent* g_agent = nullptr;
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+int Run(const Config& config) {
+  weituo::InitLogging("weituo-agent." + config.agent.court_id, config.log_level);
+  std::filesystem::create_directories(config.agent.data_dir);
+  auto agent = weituo::agent::Agent::Open(config.agent);
+  if (!agent.ok()) {
+    std::cerr << "weituo-agent: " << agent.status().ToString() << "\n";
+    return kRefused;
+  }
+  if (config.responder == "auto") {
+    weituo::agent::InstallAutoResponder(**agent, config.responder_handler);
+  } else if (config.responder != "off") {
+    std::cerr << "weituo-agent: responder.mode must be \"off\" or \"auto\"\n";
+    return kUsage;
+  }
+  g_agent = agent->get();
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  if (Status s = (*agent)->Start(); !s.ok()) {
+    std::cerr << "weituo-agent: " << s.ToString() << "\n";
+    return kRefused;
+  }
+  spdlog::info("msg=\"agent running\" court={} broker={} control={} responder={}",
+               config.agent.court_id, config.agent.broker_endpoint,
+               config.agent.control_endpoint, config.responder);
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  (*agent)->Stop();
+  spdlog::info("msg=\"agent stopped\"");
+  return kOk;
+}
+
+// Sends one request; prints the refusal and returns its exit code on error.
+int Call(const Config& config, const ControlRequest& request, ControlReply* reply) {
+  ControlClient client(config.agent.control_endpoint);
+  auto r = client.Call(request);
+  if (!r.ok()) {
+    std::cerr << "weituo-agent: " << r.status().message() << "\n";
+    return kNoAgent;
+  }
+  *reply = *r;
+  if (!reply->ok()) {
+    std::cerr << "weituo-agent: " << reply->error() << "\n";
+    return kRefused;
+  }
+  return kOk;
+}
+
+std::string EventLine(const weituo::v1::Event& e) {
+  std::ostringstream out;
+  out << "#" << e.seq() << "  " << weituo::FormatTimeMs(e.at_ms()) << "  " << std::left
+      << std::setw(14) << weituo::v1::EventType_Name(e.type()).substr(3) << " "
+      << (e.actor_court().empty() ? "broker" : e.actor_court());
+  const auto& u = e.update();
+  switch (u.action_case()) {
+    case weituo::v1::Update::kAccept:
+      out << "  handler " << u.accept().handler();
+      if (!u.accept().expected_date().empty()) out << ", expected " << u.accept().expected_date();
+      break;
+    case weituo::v1::Update::kProgress:
+      out << "  " << u.progress().text();
+      break;
+    case weituo::v1::Update::kComplete:
+      out << "  result " << ToJson(u.complete().result());
+      break;
+    case weituo::v1::Update::kReturn:
+      out << "  " << weituo::v1::ReturnReason_Name(u.return_().reason()) << ": "
+          << u.return_().text();
+      break;
+    case weituo::v1::Update::kWithdraw:
+      out << "  " << u.withdraw().reason();
+      break;
+    default:
+      break;
+  }
+  return out.str();
+}
+
+void PrintView(const weituo::v1::CommissionView& v) {
+  const auto& r = v.record();
+  const auto& c = r.commission();
+  std::cout << "commission " << c.id() << "  " << c.case_number() << "\n"
+            << "  " << c.origin_court() << " -> " << (c.target_court().empty() ? "?" : c.target_court())
+            << "  state " << weituo::v1::State_Name(r.state()) << (r.is_origin() ? "  (sent)" : "  (received)")
+            << "\n";
+  if (c.has_debtor()) {
+    std::cout << "  debtor " << c.debtor().name() << "  region " << c.debtor().region_code()
+              << "\n";
+  }
+  if (r.has_error()) {
+    std::cout << "  refused by the broker: " << weituo::v1::ErrorCode_Name(r.error().code())
+              << ": " << r.error().message() << "\n";
+  } else if (r.is_origin() && !r.receipted()) {
+    std::cout << "  queued: waiting for the broker's receipt\n";
+  }
+  for (const auto& e : v.events()) std::cout << "  " << EventLine(e) << "\n";
+}
+
+template <typename Message>
+bool ReadJsonFile(const std::string& path, Message* out) {
+  std::ifstream in(path);
+  if (!in) {
+    std::cerr << "weituo-agent: cannot read " << path << "\n";
+    return false;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  auto s = pbjson::JsonStringToMessage(buffer.str(), out);
+  if (!s.ok()) {
+    std::cerr << "weituo-agent: " << path << ": " << s.ToString() << "\n";
+    return false;
+  }
+  return true;
+}
+
+// Sends an update and waits up to wait_s for the broker's answer.
+int SendUpdate(const Config& config, weituo::v1::Update update, int wait_s, bool json) {
+  ControlRequest request;
+  *request.mutable_update() = std::move(update);
+  ControlReply reply;
+  if (int rc = Call(config, request, &reply); rc != kOk) return rc;
+  const std::string request_id = reply.request_id();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
+  for (;;) {
+    ControlRequest poll;
+    poll.set_request(request_id);
+    ControlReply status;
+    if (int rc = Call(config, poll, &status); rc != kOk) return rc;
+    const auto& r = status.request();
+    if (r.state() == weituo::v1::REQUEST_DONE) {
+      if (json) {
+        std::cout << ToJson(r) << "\n";
+      } else {
+        std::cout << EventLine(r.event()) << "  -> " << weituo::v1::State_Name(r.event().state())
+                  << "\n";
+      }
+      return kOk;
+    }
+    if (r.state() == weituo::v1::REQUEST_FAILED) {
+      if (json) std::cout << ToJson(r) << "\n";
+      std::cerr << "weituo-agent: refused by the broker: "
+                << weituo::v1::ErrorCode_Name(r.error().code()) << ": " << r.error().message()
+                << "\n";
+      return kRefused;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::cerr << "weituo-agent: request " << request_id
+                << " is queued; the broker has not answered yet\n";
+      return kPending;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+// Reads one Commission per line (or one JSON document) from `path`.
+bool ReadCommissions(const std::string& path, std::vector<weituo::v1::Commission>* out) {
+  std::ifstream in(path);
+  if (!in) {
+    std::cerr << "weituo-agent: cannot read " << path << "\n";
+    return false;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string text = buffer.str();
+  weituo::v1::Commission whole;
+  if (pbjson::JsonStringToMessage(text, &whole).ok()) {
+    out->push_back(whole);
+    return true;
+  }
+  std::istringstream lines(text);
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    weituo::v1::Commission c;
+    auto s = pbjson::JsonStringToMessage(line, &c);
+    if (!s.ok()) {
+      std::cerr << "weituo-agent: " << path << ":" << n << ": " << s.ToString() << "\n";
+      return false;
+    }
+    out->push_back(std::move(c));
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"weituo-agent: a court's agent for Weituo commissions"};
+  app.require_subcommand(1);
+  std::string config_path;
+  bool json = false;
+  int wait_s = 10;
+  std::string id, text, file, handler, expected, reason_code;
+
+  auto with_config = [&](CLI::App* sub) {
+    sub->add_option("--config,-c", config_path, "the agent's TOML config")->required();
+    sub->add_flag("--json", json, "print protobuf JSON for scripts");
+    return sub;
+  };
+  auto* run = with_config(app.add_subcommand("run", "run the agent until SIGINT/SIGTERM"));
+  auto* submit = with_config(app.add_subcommand("submit", "queue commissions from a JSON file"));
+  submit->add_option("--file,-f", file, "Commission JSON, or one JSON object per line")->required();
+  submit->add_option("--wait", wait_s, "seconds to wait for the broker's receipts");
+  auto* inbox = with_config(app.add_subcommand("inbox", "received commissions still open"));
+  auto* list = with_config(app.add_subcommand("list", "all commissions this court knows"));
+  auto* show = with_config(app.add_subcommand("show", "a commission and its trail"));
+  show->add_option("id", id)->required();
+  auto* status = with_config(app.add_subcommand("status", "the agent's connection and queues"));
+  auto update_cmd = [&](const char* name, const char* help) {
+    auto* sub = with_config(app.add_subcommand(name, help));
+    sub->add_option("id", id, "commission id")->required();
+    sub->add_option("--wait", wait_s, "seconds to wait for the broker's answer");
+    return sub;
+  };
+  auto* accept = update_cmd("accept", "签收: accept with a named handler");
+  accept->add_option("--handler", handler)->required();
+  accept->add_option("--expected", expected, "expected date YYYY-MM-DD");
+  auto* progress = update_cmd("progress", "report progress");
+  progress->add_option("--text", text)->required();
+  progress->add_option("--partial-file", file, "a partial Result as JSON");
+  auto* complete = update_cmd("complete", "办结: complete with a typed result");
+  complete->add_option("--result-file", file, "the Result as JSON")->required();
+  auto* ret = update_cmd("return", "退回: return with a coded reason");
+  ret->add_option("--reason", reason_code,
+                  "NOT_IN_JURISDICTION, MATERIAL_INCOMPLETE, DUPLICATE, "
+                  "OUTSIDE_COMMISSION_TYPES or OTHER_REASON")
+      ->required();
+  ret->add_option("--text", text);
+  auto* withdraw = update_cmd("withdraw", "撤回: withdraw a commission this court sent");
+  withdraw->add_option("--reason", text);
+  CLI11_PARSE(app, argc, argv);
+
+  Config config;
+  if (!LoadConfig(config_path, &config)) return kUsage;
+  if (*run) return Run(config);
+
+  ControlRequest request;
+  ControlReply reply;
+  if (*submit) {
+    std::vector<weituo::v1::Commission> commissions;
+    if (!ReadCommissions(file, &commissions)) return kUsage;
+    std::vector<std::string> ids;
+    for (const auto& c : commissions) {
+      *request.mutable_submit() = c;
+      if (int rc = Call(config, request, &reply); rc != kOk) return rc;
+      ids.push_back(reply.commission_id());
+    }
+    // Wait for the receipts, then print each commission's id and target.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
+    int rc = kOk;
+    for (const std::string& cid : ids) {
+      for (;;) {
+        ControlRequest q;
+        q.set_show(cid);
+        if (int r = Call(config, q, &reply); r != kOk) return r;
+        const auto& rec = reply.view().record();
+        if (rec.receipted() || rec.has_error() || std::chrono::steady_clock::now() >= deadline) {
+          if (json) {
+            std::cout << ToJson(reply.view()) << "\n";
+          } else if (rec.has_error()) {
+            std::cout << cid << " refused " << weituo::v1::ErrorCode_Name(rec.error().code())
+                      << ": " << rec.error().message() << "\n";
+          } else if (rec.receipted()) {
+            std::cout << cid << " receipted -> " << rec.commission().target_court() << "\n";
+          } else {
+            std::cout << cid << " queued (no receipt yet)\n";
+          }
+          if (rec.has_error()) rc = kRefused;
+          if (!rec.receipted() && !rec.has_error() && rc == kOk) rc = kPending;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    return rc;
+  }
+  if (*inbox || *list) {
+    request.mutable_list()->set_inbox_only(inbox->parsed());
+    request.mutable_list()->set_limit(100000);
+    if (int rc = Call(config, request, &reply); rc != kOk) return rc;
+    for (const auto& v : reply.commissions()) {
+      if (json) {
+        std::cout << ToJson(v) << "\n";
+      } else {
+        const auto& c = v.record().commission();
+        std::cout << c.id() << "  " << std::left << std::setw(12)
+                  << weituo::v1::State_Name(v.record().state()) << " "
+                  << (v.record().is_origin() ? "to   " + c.target_court()
+                                             : "from " + c.origin_court())
+                  << "  " << c.case_number() << "  " << c.debtor().name() << "\n";
+      }
+    }
+    return kOk;
+  }
+  if (*show) {
+    request.set_show(id);
+    if (int rc = Call(config, request, &reply); rc != kOk) return rc;
+    if (json) {
+      std::cout << ToJson(reply.view()) << "\n";
+    } else {
+      PrintView(reply.view());
+    }
+    return kOk;
+  }
+  if (*status) {
+    request.set_status(true);
+    if (int rc = Call(config, request, &reply); rc != kOk) return rc;
+    const auto& s = reply.status();
+    if (json) {
+      std::cout << ToJson(s) << "\n";
+    } else {
+      std::cout << "court " << s.court_id() << "  " << (s.connected() ? "connected" : "not connected")
+                << " to " << s.broker_endpoint() << "\n  outbox pending " << s.outbox_pending()
+                << ", commissions received " << s.commissions_received() << ", events received "
+                << s.events_received() << "\n";
+    }
+    return kOk;
+  }
+
+  weituo::v1::Update update;
+  update.set_commission_id(id);
+  if (*accept) {
+    update.mutable_accept()->set_handler(handler);
+    update.mutable_accept()->set_expected_date(expected);
+  } else if (*progress) {
+    update.mutable_progress()->set_text(text);
+    if (!file.empty() && !ReadJsonFile(file, update.mutable_progress()->mutable_partial()))
+      return kUsage;
+  } else if (*complete) {
+    if (!ReadJsonFile(file, update.mutable_complete()->mutable_result())) return kUsage;
+  } else if (*ret) {
+    weituo::v1::ReturnReason reason;
+    if (!weituo::v1::ReturnReason_Parse(reason_code, &reason)) {
+      std::cerr << "weituo-agent: unknown --reason " << reason_code << "\n";
+      return kUsage;
+    }
+    update.mutable_return_()->set_reason(reason);
+    update.mutable_return_()->set_text(text);
+  } else if (*withdraw) {
+    update.mutable_withdraw()->set_reason(text);
+  }
+  return SendUpdate(config, std::move(update), wait_s, json);
+}
