@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   app.add_option("--heartbeat-ms", options.heartbeat_ms);
   app.add_option("--offline-after-ms", options.offline_after_ms);
   app.add_option("--ack-timeout-ms", options.ack_timeout_ms);
+  app.add_option("--max-backoff-ms", options.max_backoff_ms);
   app.add_option("--max-attempts", options.max_attempts);
   app.add_option("--window", options.window, "unacknowledged messages in flight per court");
   app.add_option("--max-frame-bytes", options.max_frame_bytes);
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
       set("heartbeat_ms", options.heartbeat_ms, "--heartbeat-ms");
       set("offline_after_ms", options.offline_after_ms, "--offline-after-ms");
       set("ack_timeout_ms", options.ack_timeout_ms, "--ack-timeout-ms");
+      set("max_backoff_ms", options.max_backoff_ms, "--max-backoff-ms");
       set("max_attempts", options.max_attempts, "--max-attempts");
       set("window", options.window, "--window");
       set("max_frame_bytes", options.max_frame_bytes, "--max-frame-bytes");

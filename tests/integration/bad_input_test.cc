@@ -1,0 +1,197 @@
+// Bad input gets a clear error frame, is counted, changes nothing, and the
+// broker keeps serving. The test speaks the wire protocol itself through a
+// raw DEALER socket, as a hostile or buggy agent would.
+#include <gtest/gtest.h>
+
+#include <zmq.hpp>
+
+#include "harness.h"
+#include "trail.h"
+#include "weituo/common/clock.h"
+#include "weituo/common/ids.h"
+#include "weituo/common/wire.h"
+#include "weituo/v1/wire.pb.h"
+
+namespace weituo::testing {
+namespace {
+
+using weituo::v1::Envelope;
+using weituo::v1::ErrorCode;
+
+class RawAgent {
+ public:
+  RawAgent(zmq::context_t& ctx, const std::string& endpoint) : socket_(ctx, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.set(zmq::sockopt::rcvtimeo, 5000);
+    socket_.connect(endpoint);
+  }
+
+  void SendRaw(const std::vector<std::string>& frames) {
+    for (size_t i = 0; i < frames.size(); ++i) {
+      auto flags = i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none;
+      (void)socket_.send(zmq::buffer(frames[i]), flags);
+    }
+  }
+  void Send(Envelope env) { SendRaw({SerializeEnvelope(env)}); }
+
+  // The next reply that is not a heartbeat; an empty envelope on timeout.
+  Envelope Receive() {
+    for (;;) {
+      zmq::message_t msg;
+      if (!socket_.recv(msg)) return Envelope();
+      Envelope env;
+      if (!env.ParseFromArray(msg.data(), static_cast<int>(msg.size()))) return Envelope();
+      if (!env.has_heartbeat()) return env;
+    }
+  }
+
+  Envelope Hello(const std::string& court) {
+    Envelope env;
+    env.mutable_hello()->set_court_id(court);
+    Send(env);
+    return Receive();
+  }
+
+ private:
+  zmq::socket_t socket_;
+};
+
+weituo::v1::Commission Valid(const std::string& origin) {
+  weituo::v1::Commission c;
+  c.set_id(NewUlid(NowMs()));
+  c.set_case_number("（2026）浙0127执9号");
+  c.set_origin_court(origin);
+  c.mutable_debtor()->set_name("某");
+  c.mutable_debtor()->set_region_code("330824");
+  c.mutable_debtor_locate();
+  return c;
+}
+
+Envelope SubmitOf(const weituo::v1::Commission& c) {
+  Envelope env;
+  *env.mutable_submit()->mutable_commission() = c;
+  return env;
+}
+
+Envelope UpdateOf(const std::string& request_id, weituo::v1::Update u) {
+  Envelope env;
+  env.mutable_send_update()->set_request_id(request_id);
+  *env.mutable_send_update()->mutable_update() = std::move(u);
+  return env;
+}
+
+#define EXPECT_REFUSED(env, expected_code, text)                                     \
+  do {                                                                               \
+    Envelope reply_ = (env);                                                         \
+    ASSERT_TRUE(reply_.has_error()) << reply_.DebugString();                         \
+    EXPECT_EQ(reply_.error().code(), expected_code) << reply_.error().message();     \
+    EXPECT_NE(reply_.error().message().find(text), std::string::npos)               \
+        << reply_.error().message();                                                 \
+  } while (0)
+
+TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
+  Zone zone;
+  zone.StartBroker();
+  zmq::context_t ctx;
+  RawAgent stranger(ctx, zone.endpoint());
+
+  stranger.SendRaw({"\xff\xff\xff not protobuf"});
+  EXPECT_REFUSED(stranger.Receive(), ErrorCode::MALFORMED, "not a weituo.v1.Envelope");
+  stranger.SendRaw({"a", "b"});
+  EXPECT_REFUSED(stranger.Receive(), ErrorCode::MALFORMED, "one frame");
+  stranger.SendRaw({std::string(300 * 1024, 'x')});
+  EXPECT_REFUSED(stranger.Receive(), ErrorCode::TOO_LARGE, "over the limit");
+  Envelope wrong_version;
+  wrong_version.mutable_heartbeat();
+  wrong_version.set_protocol(7);
+  stranger.SendRaw({wrong_version.SerializeAsString()});
+  EXPECT_REFUSED(stranger.Receive(), ErrorCode::UNSUPPORTED_VERSION, "protocol 7");
+  stranger.Send(SubmitOf(Valid("chunan")));
+  EXPECT_REFUSED(stranger.Receive(), ErrorCode::NOT_IDENTIFIED, "Hello");
+  EXPECT_REFUSED(stranger.Hello("atlantis"), ErrorCode::UNKNOWN_COURT, "atlantis");
+
+  RawAgent chunan(ctx, zone.endpoint());
+  ASSERT_TRUE(chunan.Hello("chunan").has_welcome());
+  // Identity comes from the connection: Chun'an cannot submit as Kaihua.
+  chunan.Send(SubmitOf(Valid("kaihua")));
+  EXPECT_REFUSED(chunan.Receive(), ErrorCode::PERMISSION_DENIED, "this connection is court 'chunan'");
+  auto no_case = Valid("chunan");
+  no_case.clear_case_number();
+  chunan.Send(SubmitOf(no_case));
+  EXPECT_REFUSED(chunan.Receive(), ErrorCode::INVALID_ARGUMENT, "case_number");
+  auto nowhere = Valid("chunan");
+  nowhere.mutable_debtor()->set_region_code("110101");
+  chunan.Send(SubmitOf(nowhere));
+  EXPECT_REFUSED(chunan.Receive(), ErrorCode::UNKNOWN_TARGET, "110101");
+  auto unknown_target = Valid("chunan");
+  unknown_target.set_target_court("beijing-high");
+  chunan.Send(SubmitOf(unknown_target));
+  EXPECT_REFUSED(chunan.Receive(), ErrorCode::UNKNOWN_TARGET, "beijing-high");
+  weituo::v1::Update ghost;
+  ghost.set_commission_id(NewUlid(NowMs()));
+  ghost.mutable_withdraw();
+  chunan.Send(UpdateOf("r1", ghost));
+  EXPECT_REFUSED(chunan.Receive(), ErrorCode::NOT_FOUND, "no commission");
+
+  // A good submission still works, and is idempotent.
+  auto good = Valid("chunan");
+  chunan.Send(SubmitOf(good));
+  Envelope receipt = chunan.Receive();
+  ASSERT_TRUE(receipt.has_submit_receipt()) << receipt.DebugString();
+  EXPECT_EQ(receipt.submit_receipt().target_court(), "kaihua");
+  EXPECT_FALSE(receipt.submit_receipt().duplicate());
+  chunan.Send(SubmitOf(good));
+  Envelope again = chunan.Receive();
+  ASSERT_TRUE(again.has_submit_receipt());
+  EXPECT_TRUE(again.submit_receipt().duplicate());
+  EXPECT_EQ(again.submit_receipt().event().at_ms(), receipt.submit_receipt().event().at_ms());
+  auto changed = good;
+  changed.set_case_number("other");
+  chunan.Send(SubmitOf(changed));
+  EXPECT_REFUSED(chunan.Receive(), ErrorCode::CONFLICT, "different content");
+
+  // Illegal transitions: the origin may not accept; the target may not
+  // complete before accepting. Neither changes the commission.
+  weituo::v1::Update accept;
+  accept.set_commission_id(good.id());
+  accept.mutable_accept()->set_handler("x");
+  chunan.Send(UpdateOf("r2", accept));
+  EXPECT_REFUSED(chunan.Receive(), ErrorCode::PERMISSION_DENIED, "origin may not accept");
+  RawAgent kaihua(ctx, zone.endpoint());
+  ASSERT_TRUE(kaihua.Hello("kaihua").has_welcome());
+  Envelope delivered = kaihua.Receive();
+  ASSERT_TRUE(delivered.has_deliver());
+  EXPECT_EQ(delivered.deliver().commission().id(), good.id());
+  weituo::v1::Update complete;
+  complete.set_commission_id(good.id());
+  complete.mutable_complete()->mutable_result()->mutable_locate()->set_found_at_place("x");
+  kaihua.Send(UpdateOf("r3", complete));
+  EXPECT_REFUSED(kaihua.Receive(), ErrorCode::ILLEGAL_TRANSITION, "SUBMITTED");
+  RawAgent changshan(ctx, zone.endpoint());
+  ASSERT_TRUE(changshan.Hello("changshan").has_welcome());
+  changshan.Send(UpdateOf("r4", accept));
+  EXPECT_REFUSED(changshan.Receive(), ErrorCode::PERMISSION_DENIED, "neither origin nor target");
+
+  // Still serving: the target accepts; the refused attempts left no trace.
+  kaihua.Send(UpdateOf("r5", accept));
+  Envelope accepted = kaihua.Receive();
+  ASSERT_TRUE(accepted.has_update_receipt()) << accepted.DebugString();
+  EXPECT_EQ(accepted.update_receipt().event().seq(), 2u);  // no DELIVERED yet: never acked
+  EXPECT_EQ(accepted.update_receipt().event().state(), weituo::v1::ACCEPTED);
+
+  const std::vector<std::string> expected_counts = {
+      "\"MALFORMED\":\"2\"",         "\"TOO_LARGE\":\"1\"",
+      "\"UNSUPPORTED_VERSION\":\"1\"", "\"NOT_IDENTIFIED\":\"1\"",
+      "\"UNKNOWN_COURT\":\"1\"",      "\"PERMISSION_DENIED\":\"3\"",
+      "\"INVALID_ARGUMENT\":\"1\"",   "\"UNKNOWN_TARGET\":\"2\"",
+      "\"NOT_FOUND\":\"1\"",          "\"CONFLICT\":\"1\"",
+      "\"ILLEGAL_TRANSITION\":\"1\""};
+  std::string status = StatusShowing(zone, expected_counts);
+  for (const std::string& e : expected_counts) {
+    EXPECT_NE(status.find(e), std::string::npos) << e << " in " << status;
+  }
+  EXPECT_TRUE(zone.BrokerRunning());
+}
+
+}  // namespace
+}  // namespace weituo::testing

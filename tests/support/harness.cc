@@ -1,0 +1,301 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace weituo::testing {
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string templ = std::string(base ? base : "/tmp") + "/weituo-test-XXXXXX";
+  if (!mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = templ;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  if (!std::getenv("WEITUO_KEEP_TEST_DIRS")) std::filesystem::remove_all(path_, ec);
+}
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    throw std::runtime_error("bind for a free port failed");
+  }
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+Process::~Process() {
+  if (pid_ > 0 && running()) {
+    ::kill(pid_, SIGKILL);
+    Wait();
+  }
+}
+
+Process::Process(Process&& other) noexcept : pid_(other.pid_), status_(other.status_) {
+  other.pid_ = -1;
+}
+
+Process& Process::operator=(Process&& other) noexcept {
+  if (this != &other) {
+    if (pid_ > 0 && running()) {
+      ::kill(pid_, SIGKILL);
+      Wait();
+    }
+    pid_ = other.pid_;
+    status_ = other.status_;
+    other.pid_ = -1;
+  }
+  return *this;
+}
+
+Process Process::Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                       const std::string& log_path) {
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::close(fd);
+    }
+    for (const std::string& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    _exit(127);
+  }
+  Process p;
+  p.pid_ = pid;
+  return p;
+}
+
+bool Process::running() {
+  if (pid_ <= 0 || status_ != -1) return false;
+  int status;
+  pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == 0) return true;
+  status_ = status;
+  return false;
+}
+
+void Process::Signal(int sig) {
+  if (pid_ > 0 && status_ == -1) ::kill(pid_, sig);
+}
+
+int Process::Wait() {
+  if (pid_ <= 0) return -1;
+  if (status_ == -1) {
+    int status;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    status_ = status;
+  }
+  if (WIFEXITED(status_)) return WEXITSTATUS(status_);
+  if (WIFSIGNALED(status_)) return 128 + WTERMSIG(status_);
+  return -1;
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv) {
+  int pipefd[2];
+  if (::pipe(pipefd) != 0) throw std::runtime_error("pipe failed");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(pipefd[1], 1);
+    ::close(pipefd[0]);
+    ::close(pipefd[1]);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    _exit(127);
+  }
+  ::close(pipefd[1]);
+  CommandResult result;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) result.out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(pipefd[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::string BrokerBin() { return WEITUO_BROKER_BIN; }
+std::string AgentBin() { return WEITUO_AGENT_BIN; }
+std::string SourceDir() { return WEITUO_SOURCE_DIR; }
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+}
+
+Zone::Zone() : port_(FreePort()), http_port_(FreePort()) {
+  endpoint_ = "tcp://127.0.0.1:" + std::to_string(port_);
+}
+
+Zone::~Zone() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [court, p] : agents_) {
+    p.Signal(SIGTERM);
+  }
+  for (auto& [court, p] : agents_) p.Wait();
+  broker_.Signal(SIGTERM);
+  broker_.Wait();
+}
+
+void Zone::StartBroker(const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {BrokerBin(),
+                                   "--data-dir", dir() + "/broker",
+                                   "--directory", SourceDir() + "/deploy/zone/courts.toml",
+                                   "--endpoint", endpoint_,
+                                   "--http", "127.0.0.1:" + std::to_string(http_port_),
+                                   "--heartbeat-ms", "200",
+                                   "--offline-after-ms", "1000",
+                                   "--ack-timeout-ms", "1000",
+                                   "--max-backoff-ms", "4000"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    broker_ = Process::Spawn(argv, {}, dir() + "/broker.log");
+  }
+  // The store's lock may linger a moment after a kill; the broker retries
+  // nothing itself, so we start it again if it exits at once.
+  bool up = WaitFor([&] { return !HttpGet("/readyz").empty() || !BrokerRunning(); },
+                    std::chrono::seconds(20));
+  if (up && !BrokerRunning()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    broker_ = Process::Spawn(argv, {}, dir() + "/broker.log");
+  }
+  if (!WaitFor([&] { return !HttpGet("/readyz").empty(); }, std::chrono::seconds(20))) {
+    throw std::runtime_error("broker did not become ready; see " + dir() + "/broker.log");
+  }
+}
+
+void Zone::KillBroker(int sig) {
+  std::lock_guard<std::mutex> lock(mu_);
+  broker_.Signal(sig);
+  broker_.Wait();
+}
+
+bool Zone::BrokerRunning() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return broker_.running();
+}
+
+std::string Zone::ConfigPath(const std::string& court) const {
+  return dir() + "/" + court + ".toml";
+}
+
+void Zone::WriteAgentConfig(const std::string& court, bool auto_responder) {
+  std::ostringstream t;
+  t << "court_id = \"" << court << "\"\n"
+    << "broker = \"" << endpoint_ << "\"\n"
+    << "data_dir = \"" << court << "-data\"\n"
+    << "heartbeat_ms = 200\nbroker_silence_ms = 1000\nresend_ms = 600\n"
+    << "[responder]\nmode = \"" << (auto_responder ? "auto" : "off") << "\"\n"
+    << "handler = \"" << court << "-clerk\"\n";
+  WriteFile(ConfigPath(court), t.str());
+}
+
+void Zone::StartAgent(const std::string& court, bool auto_responder,
+                      const std::vector<std::string>& env) {
+  WriteAgentConfig(court, auto_responder);
+  Process p = Process::Spawn({AgentBin(), "run", "-c", ConfigPath(court)}, env,
+                             dir() + "/" + court + ".log");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    agents_[court] = std::move(p);
+  }
+  if (!WaitFor([&] { return Cli(court, {"status"}).exit_code == 0; }, std::chrono::seconds(20))) {
+    throw std::runtime_error("agent " + court + " did not start; see " + dir() + "/" + court +
+                             ".log");
+  }
+}
+
+void Zone::KillAgent(const std::string& court, int sig) {
+  std::lock_guard<std::mutex> lock(mu_);
+  agents_[court].Signal(sig);
+  agents_[court].Wait();
+}
+
+int Zone::WaitAgent(const std::string& court) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return agents_[court].Wait();
+}
+
+CommandResult Zone::Cli(const std::string& court, std::vector<std::string> args) {
+  args.insert(args.begin(), AgentBin());
+  args.push_back("-c");
+  args.push_back(ConfigPath(court));
+  return RunCommand(args);
+}
+
+std::string Zone::HttpGet(const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(http_port_));
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return "";
+  }
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  (void)!::write(fd, req.data(), req.size());
+  std::string resp;
+  char buf[8192];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) resp.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  if (resp.rfind("HTTP/1.1 200", 0) != 0) return "";
+  auto body = resp.find("\r\n\r\n");
+  return body == std::string::npos ? "" : resp.substr(body + 4);
+}
+
+}  // namespace weituo::testing

@@ -1,0 +1,119 @@
+// Test harness for integration tests: real weituo-broker and weituo-agent
+// processes on loopback, with free ports and temporary folders. A Zone is a
+// broker plus the agents of some courts, each in its own folder.
+//
+// Threading: one Zone per test, used from the test's thread (a helper
+// thread may call KillBroker/StartBroker while the test thread polls).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace weituo::testing {
+
+// A folder under $TMPDIR removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A loopback TCP port that was free a moment ago.
+int FreePort();
+
+// A child process; killed with SIGKILL on destruction if still running.
+class Process {
+ public:
+  Process() = default;
+  ~Process();
+  Process(Process&& other) noexcept;
+  Process& operator=(Process&& other) noexcept;
+
+  // Starts argv[0] with argv, extra environment entries ("K=V"), stdout and
+  // stderr appended to log_path.
+  static Process Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                       const std::string& log_path);
+  bool running();
+  void Signal(int sig);
+  // Waits for the exit; returns the exit code, or 128+signal.
+  int Wait();
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+};
+
+// Runs a command to completion, capturing stdout (stderr goes to ours).
+CommandResult RunCommand(const std::vector<std::string>& argv);
+
+// Polls pred every 20 ms until it holds or timeout passes.
+bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+
+std::string BrokerBin();
+std::string AgentBin();
+std::string SourceDir();
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& text);
+
+class Zone {
+ public:
+  Zone();
+  ~Zone();
+
+  const std::string& dir() const { return dir_.path(); }
+  const std::string& endpoint() const { return endpoint_; }
+  int http_port() const { return http_port_; }
+
+  // Starts the broker on this zone's fixed port and store (so a restart
+  // finds its data), with fast test timers plus `extra` flags. Waits until
+  // its status page answers.
+  void StartBroker(const std::vector<std::string>& extra = {});
+  void KillBroker(int sig);
+  bool BrokerRunning();
+
+  // Writes <dir>/<court>.toml (responder "auto" or "off") and starts
+  // `weituo-agent run`; waits until its control endpoint answers.
+  void StartAgent(const std::string& court, bool auto_responder,
+                  const std::vector<std::string>& env = {});
+  void KillAgent(const std::string& court, int sig);
+  // Waits for the agent's exit and returns its code (128+signal if killed).
+  int WaitAgent(const std::string& court);
+  std::string ConfigPath(const std::string& court) const;
+
+  // Runs `weituo-agent <args...> -c <court config>`.
+  CommandResult Cli(const std::string& court, std::vector<std::string> args);
+
+  // GET on the broker's status server; empty on failure.
+  std::string HttpGet(const std::string& path);
+
+ private:
+  void WriteAgentConfig(const std::string& court, bool auto_responder);
+
+  TempDir dir_;
+  int port_;
+  int http_port_;
+  std::string endpoint_;
+  std::mutex mu_;
+  Process broker_;
+  std::map<std::string, Process> agents_;
+};
+
+}  // namespace weituo::testing
