@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Quick start: installs what is missing, builds, starts a broker and the
+# agents of the zone's eight courts on loopback, and plays the zone's two
+# stories through the courts' command line:
+#   1. Chun'an asks the court of the debtor's registered residence (region
+#      code 330824, which the broker resolves to Kaihua) to locate a debtor;
+#   2. Kaihua asks Shexian to seize a vehicle.
+# Each target accepts with a named handler, reports progress and completes
+# with a typed result; the script prints each commission's trail.
+#
+# Usage: deploy/quickstart.sh [--once]
+#   --once  exit after the stories: status 0 only if both completed.
+# Without --once it keeps the zone running until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+once=0
+[ "${1:-}" = "--once" ] && once=1
+
+deploy/install-deps.sh
+echo "== building"
+deploy/build.sh weituo-broker weituo-agent
+broker_bin=$root/build/broker/weituo-broker
+agent_bin=$root/build/agent/weituo-agent
+
+run=$(mktemp -d /tmp/weituo-quickstart-XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ -n "${WEITUO_KEEP:-}" ] || rm -rf "$run"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A loopback port nobody answers on.
+free_port() {
+  local p=$1
+  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+  echo "$p"
+}
+zmq_port=$(free_port 5555)
+http_port=$(free_port 8080)
+[ "$http_port" = "$zmq_port" ] && http_port=$(free_port $((zmq_port + 1)))
+endpoint="tcp://127.0.0.1:$zmq_port"
+
+echo "== starting the broker on $endpoint (data in $run)"
+"$broker_bin" --data-dir "$run/broker" --directory "$root/deploy/zone/courts.toml" \
+  --endpoint "$endpoint" --http "127.0.0.1:$http_port" 2>"$run/broker.log" &
+pids+=($!)
+for _ in $(seq 100); do
+  grep -q "broker listening" "$run/broker.log" 2>/dev/null && break
+  sleep 0.1
+done
+grep -q "broker listening" "$run/broker.log" || { cat "$run/broker.log"; exit 1; }
+
+courts=(kaihua changshan chunan dexing wuyuan yushan xiuning shexian)
+echo "== starting the agents of ${courts[*]}"
+for court in "${courts[@]}"; do
+  cat >"$run/$court.toml" <<TOML
+court_id = "$court"
+broker = "$endpoint"
+data_dir = "$court-data"
+TOML
+  "$agent_bin" run -c "$run/$court.toml" 2>"$run/$court.log" &
+  pids+=($!)
+done
+for court in "${courts[@]}"; do
+  for _ in $(seq 100); do
+    "$agent_bin" status -c "$run/$court.toml" 2>/dev/null | grep -q " connected" && break
+    sleep 0.1
+  done
+done
+
+cli() { local court=$1; shift; "$agent_bin" "$@" -c "$run/$court.toml"; }
+expected=$(date -u -d '+7 days' +%F)
+
+# play ORIGIN TARGET COMMISSION_FILE RESULT_FILE HANDLER PROGRESS_TEXT
+play() {
+  local origin=$1 target=$2 file=$3 result=$4 handler=$5 text=$6 out id
+  echo
+  echo "== $origin submits $(basename "$file")"
+  out=$(cli "$origin" submit -f "$root/deploy/stories/$file")
+  echo "$out"
+  id=${out%% *}
+  for _ in $(seq 50); do
+    cli "$target" inbox | grep -q "$id" && break
+    sleep 0.1
+  done
+  echo "== $target acts on it"
+  cli "$target" accept "$id" --handler "$handler" --expected "$expected"
+  cli "$target" progress "$id" --text "$text"
+  cli "$target" complete "$id" --result-file "$root/deploy/stories/$result"
+  for _ in $(seq 50); do
+    cli "$origin" show "$id" | grep -q "state COMPLETED" && break
+    sleep 0.1
+  done
+  echo "== trail at $origin"
+  cli "$origin" show "$id"
+  cli "$origin" show "$id" | grep -q "state COMPLETED"
+}
+
+ok=0
+play chunan kaihua chunan-locate-kaihua.json kaihua-locate-result.json \
+  "开化县人民法院 执行局 李明" "visited the registered residence; debtor found at the market" || ok=1
+play kaihua shexian kaihua-seize-shexian.json shexian-seizure-result.json \
+  "歙县人民法院 执行局 汪强" "vehicle located on the road in Huicheng town" || ok=1
+
+echo
+if [ $ok -eq 0 ]; then echo "== both stories completed"; else echo "== a story did not complete"; fi
+echo "Status page: http://127.0.0.1:$http_port/"
+if [ $once -eq 1 ]; then
+  exit $ok
+fi
+echo "The zone keeps running; configs and logs are in $run. Press Ctrl-C to stop."
+wait
