@@ -1,0 +1,155 @@
+#include "weituo/agent/agent.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "harness.h"
+#include "weituo/agent/auto_responder.h"
+#include "weituo/common/clock.h"
+#include "weituo/common/ids.h"
+
+namespace weituo::agent {
+namespace {
+
+using weituo::testing::WaitFor;
+using weituo::testing::Zone;
+using weituo::v1::Commission;
+using weituo::v1::Event;
+
+std::unique_ptr<Agent> OpenAgent(Zone& zone, const std::string& court) {
+  AgentOptions options;
+  options.court_id = court;
+  options.broker_endpoint = zone.endpoint();
+  options.data_dir = zone.dir() + "/sdk-" + court;
+  options.heartbeat_ms = 200;
+  options.broker_silence_ms = 1000;
+  options.resend_ms = 600;
+  auto agent = Agent::Open(options);
+  EXPECT_TRUE(agent.ok()) << agent.status().ToString();
+  return agent.ok() ? std::move(agent).value() : nullptr;
+}
+
+Commission AssetQueryTo(const std::string& target) {
+  Commission c;
+  c.set_case_number("（2026）赣1181执88号");
+  c.set_target_court(target);
+  c.mutable_debtor()->set_name("某公司");
+  c.mutable_asset_query()->add_classes(weituo::v1::DEPOSITS);
+  c.mutable_asset_query()->add_classes(weituo::v1::REAL_ESTATE);
+  return c;
+}
+
+TEST(AgentTest, SubmitFillsIdOriginAndTimeAndRefusesWhatTheBrokerWould) {
+  Zone zone;
+  auto dexing = OpenAgent(zone, "dexing");
+  ASSERT_NE(dexing, nullptr);
+  int64_t before = NowMs();
+  auto id = dexing->Submit(AssetQueryTo("wuyuan"));
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_TRUE(IsUlid(*id));
+  auto view = dexing->Show(*id);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->record().commission().origin_court(), "dexing");
+  EXPECT_GE(view->record().commission().created_at_ms(), before);
+  EXPECT_FALSE(view->record().receipted());  // no broker yet: queued only
+
+  Commission other = AssetQueryTo("wuyuan");
+  other.set_origin_court("yushan");
+  EXPECT_EQ(dexing->Submit(other).status().code(), StatusCode::kInvalidArgument);
+  Commission empty = AssetQueryTo("wuyuan");
+  empty.mutable_asset_query()->clear_classes();
+  auto refused = dexing->Submit(empty);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("asset_query.classes"), std::string::npos);
+
+  // The same id again is the same commission; different content is refused.
+  Commission again = view->record().commission();
+  EXPECT_EQ(*dexing->Submit(again), *id);
+  again.set_case_number("changed");
+  EXPECT_EQ(dexing->Submit(again).status().code(), StatusCode::kAlreadyExists);
+
+  weituo::v1::Update update;
+  update.set_commission_id(NewUlid(NowMs()));
+  update.mutable_withdraw();
+  EXPECT_EQ(dexing->SendUpdate(update).status().code(), StatusCode::kNotFound);
+}
+
+TEST(AgentTest, QueuedWhileTheBrokerIsDownThenDeliveredAndAnsweredOnce) {
+  Zone zone;
+  auto dexing = OpenAgent(zone, "dexing");
+  auto wuyuan = OpenAgent(zone, "wuyuan");
+  ASSERT_TRUE(dexing && wuyuan);
+  std::mutex mu;
+  std::vector<Event> origin_events;
+  std::atomic<int> handled{0};
+  dexing->OnEvent([&](Agent&, const Event& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    origin_events.push_back(e);
+  });
+  wuyuan->OnCommission(weituo::v1::ASSET_QUERY, [&](Agent& a, const Commission& c) {
+    ++handled;
+    weituo::v1::Update accept;
+    accept.set_commission_id(c.id());
+    accept.mutable_accept()->set_handler("婺源 执行局");
+    EXPECT_TRUE(a.SendUpdate(accept, c.id() + ".accept").ok());
+    weituo::v1::Update complete;
+    complete.set_commission_id(c.id());
+    *complete.mutable_complete()->mutable_result() = DemoResult(c, NowMs());
+    EXPECT_TRUE(a.SendUpdate(complete, c.id() + ".complete").ok());
+  });
+  ASSERT_TRUE(dexing->Start().ok());
+  ASSERT_TRUE(wuyuan->Start().ok());
+  auto id = dexing->Submit(AssetQueryTo("wuyuan"));
+  ASSERT_TRUE(id.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(dexing->GetStatus().outbox_pending(), 1u);
+
+  zone.StartBroker();
+  ASSERT_TRUE(WaitFor([&] { return dexing->Show(*id)->record().state() == weituo::v1::COMPLETED; },
+                      std::chrono::seconds(15)));
+  EXPECT_EQ(handled.load(), 1);
+  EXPECT_EQ(dexing->GetStatus().outbox_pending(), 0u);
+  EXPECT_TRUE(dexing->GetStatus().connected());
+  auto view = dexing->Show(*id);
+  ASSERT_EQ(view->events_size(), 4);  // submitted, delivered, accepted, completed
+  EXPECT_EQ(view->events(3).update().complete().result().assets().assets_size(), 2);
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(origin_events.size(), 4u);
+  EXPECT_EQ(origin_events.front().type(), weituo::v1::EV_SUBMITTED);
+  EXPECT_EQ(origin_events.back().type(), weituo::v1::EV_COMPLETED);
+
+  // The target's inbox no longer lists it: it is final.
+  weituo::v1::ListFilter inbox;
+  inbox.set_inbox_only(true);
+  EXPECT_TRUE(wuyuan->List(inbox)->empty());
+  EXPECT_EQ(wuyuan->List(weituo::v1::ListFilter())->size(), 1u);
+}
+
+TEST(AgentTest, ARefusedUpdateIsRecordedAsFailedWithTheBrokersReason) {
+  Zone zone;
+  zone.StartBroker();
+  auto dexing = OpenAgent(zone, "dexing");
+  auto wuyuan = OpenAgent(zone, "wuyuan");
+  ASSERT_TRUE(dexing && wuyuan);
+  ASSERT_TRUE(dexing->Start().ok());
+  ASSERT_TRUE(wuyuan->Start().ok());
+  auto id = dexing->Submit(AssetQueryTo("wuyuan"));
+  ASSERT_TRUE(WaitFor([&] { return wuyuan->Show(*id).ok(); }, std::chrono::seconds(10)));
+  weituo::v1::Update progress;
+  progress.set_commission_id(*id);
+  progress.mutable_progress()->set_text("too early");
+  auto request = wuyuan->SendUpdate(progress);
+  ASSERT_TRUE(request.ok());
+  ASSERT_TRUE(WaitFor(
+      [&] { return wuyuan->Request(*request)->state() == weituo::v1::REQUEST_FAILED; },
+      std::chrono::seconds(10)));
+  auto failed = wuyuan->Request(*request);
+  EXPECT_EQ(failed->error().code(), weituo::v1::ILLEGAL_TRANSITION);
+  EXPECT_NE(failed->error().message().find("DELIVERED"), std::string::npos);
+  EXPECT_EQ(wuyuan->GetStatus().outbox_pending(), 0u);  // not resent forever
+}
+
+}  // namespace
+}  // namespace weituo::agent
