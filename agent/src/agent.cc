@@ -320,8 +320,8 @@ void Agent::Impl::SendPending(bool all) {
 void Agent::Impl::HandleBroker(const zmq::message_t& msg) {
   Envelope env;
   weituo::v1::Error error;
-  if (!ParseEnvelope(std::string_view(static_cast<const char*>(msg.data()), msg.size()),
-                     64 << 20, &env, &error)) {
+  if (!ParseEnvelope(std::string_view(static_cast<const char*>(msg.data()), msg.size()), 64 << 20,
+                     &env, &error)) {
     spdlog::warn("msg=\"bad frame from broker\" error=\"{}\"", error.message());
     return;
   }
@@ -604,8 +604,8 @@ StatusOr<std::string> Agent::Impl::Submit(Commission c) {
   if (c.id().empty()) c.set_id(NewUlid(NowMs()));
   if (c.origin_court().empty()) c.set_origin_court(options_.court_id);
   if (c.origin_court() != options_.court_id) {
-    return Status::InvalidArgument("origin_court must be this agent's court '" +
-                                   options_.court_id + "'");
+    return Status::InvalidArgument("origin_court must be this agent's court '" + options_.court_id +
+                                   "'");
   }
   if (c.created_at_ms() == 0) c.set_created_at_ms(NowMs());
   WEITUO_RETURN_IF_ERROR(ValidateCommission(c));
@@ -688,14 +688,14 @@ StatusOr<CommissionView> Agent::Impl::Show(const std::string& id) const {
 StatusOr<std::vector<CommissionView>> Agent::Impl::List(const ListFilter& filter) const {
   std::vector<std::string> ids;
   size_t limit = filter.limit() ? filter.limit() : 1000;
-  Status s = store_->kv().Scan(kCfCommissions, "", "", 0, [&](std::string_view key,
-                                                               std::string_view value) {
-    AgentCommission rec;
-    if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size()))) return true;
-    if (filter.inbox_only() && (rec.is_origin() || IsFinal(rec.state()))) return true;
-    ids.emplace_back(key);
-    return ids.size() < limit;
-  });
+  Status s = store_->kv().Scan(
+      kCfCommissions, "", "", 0, [&](std::string_view key, std::string_view value) {
+        AgentCommission rec;
+        if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size()))) return true;
+        if (filter.inbox_only() && (rec.is_origin() || IsFinal(rec.state()))) return true;
+        ids.emplace_back(key);
+        return ids.size() < limit;
+      });
   if (!s.ok()) return s;
   std::vector<CommissionView> views;
   for (const std::string& id : ids) {
@@ -733,7 +733,8 @@ StatusOr<std::unique_ptr<Agent>> Agent::Open(AgentOptions options) {
     return Status::InvalidArgument("court_id '" + options.court_id +
                                    "' must be 1-64 characters of a-z, 0-9 and -");
   }
-  if (options.broker_endpoint.empty()) return Status::InvalidArgument("broker endpoint is required");
+  if (options.broker_endpoint.empty())
+    return Status::InvalidArgument("broker endpoint is required");
   if (options.data_dir.empty()) return Status::InvalidArgument("data_dir is required");
   auto store = AgentStore::Open(options.data_dir);
   if (!store.ok()) return store.status();

@@ -7,6 +7,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
+#include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <csignal>
@@ -15,7 +16,6 @@
 #include <iostream>
 #include <sstream>
 #include <thread>
-#include <toml++/toml.h>
 
 #include "weituo/agent/agent.h"
 #include "weituo/agent/auto_responder.h"
@@ -48,8 +48,7 @@ bool LoadConfig(const std::string& path, Config* config) {
     a.broker_endpoint = t["broker"].value_or(std::string());
     a.data_dir = t["data_dir"].value_or(std::string());
     if (!a.data_dir.empty()) {
-      a.data_dir = std::filesystem::absolute(
-                       std::filesystem::path(path).parent_path() / a.data_dir)
+      a.data_dir = std::filesystem::absolute(std::filesystem::path(path).parent_path() / a.data_dir)
                        .lexically_normal()
                        .string();
     }
@@ -61,8 +60,8 @@ bool LoadConfig(const std::string& path, Config* config) {
     config->responder = t["responder"]["mode"].value_or(config->responder);
     config->responder_handler = t["responder"]["handler"].value_or(config->responder_handler);
   } catch (const toml::parse_error& e) {
-    std::cerr << "weituo-agent: " << path << ":" << e.source().begin.line << ": "
-              << e.description() << "\n";
+    std::cerr << "weituo-agent: " << path << ":" << e.source().begin.line << ": " << e.description()
+              << "\n";
     return false;
   }
   if (config->agent.court_id.empty() || config->agent.data_dir.empty()) {
@@ -106,8 +105,8 @@ int Run(const Config& config) {
     return kRefused;
   }
   spdlog::info("msg=\"agent running\" court={} broker={} control={} responder={}",
-               config.agent.court_id, config.agent.broker_endpoint,
-               config.agent.control_endpoint, config.responder);
+               config.agent.court_id, config.agent.broker_endpoint, config.agent.control_endpoint,
+               config.responder);
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   (*agent)->Stop();
   spdlog::info("msg=\"agent stopped\"");
@@ -164,16 +163,17 @@ void PrintView(const weituo::v1::CommissionView& v) {
   const auto& r = v.record();
   const auto& c = r.commission();
   std::cout << "commission " << c.id() << "  " << c.case_number() << "\n"
-            << "  " << c.origin_court() << " -> " << (c.target_court().empty() ? "?" : c.target_court())
-            << "  state " << weituo::v1::State_Name(r.state()) << (r.is_origin() ? "  (sent)" : "  (received)")
+            << "  " << c.origin_court() << " -> "
+            << (c.target_court().empty() ? "?" : c.target_court()) << "  state "
+            << weituo::v1::State_Name(r.state()) << (r.is_origin() ? "  (sent)" : "  (received)")
             << "\n";
   if (c.has_debtor()) {
     std::cout << "  debtor " << c.debtor().name() << "  region " << c.debtor().region_code()
               << "\n";
   }
   if (r.has_error()) {
-    std::cout << "  refused by the broker: " << weituo::v1::ErrorCode_Name(r.error().code())
-              << ": " << r.error().message() << "\n";
+    std::cout << "  refused by the broker: " << weituo::v1::ErrorCode_Name(r.error().code()) << ": "
+              << r.error().message() << "\n";
   } else if (r.is_origin() && !r.receipted()) {
     std::cout << "  queued: waiting for the broker's receipt\n";
   }
@@ -395,10 +395,10 @@ int main(int argc, char** argv) {
     if (json) {
       std::cout << ToJson(s) << "\n";
     } else {
-      std::cout << "court " << s.court_id() << "  " << (s.connected() ? "connected" : "not connected")
-                << " to " << s.broker_endpoint() << "\n  outbox pending " << s.outbox_pending()
-                << ", commissions received " << s.commissions_received() << ", events received "
-                << s.events_received() << "\n";
+      std::cout << "court " << s.court_id() << "  "
+                << (s.connected() ? "connected" : "not connected") << " to " << s.broker_endpoint()
+                << "\n  outbox pending " << s.outbox_pending() << ", commissions received "
+                << s.commissions_received() << ", events received " << s.events_received() << "\n";
     }
     return kOk;
   }

@@ -54,8 +54,8 @@ struct CourtSession {
   // Sends per delivery id; survives reconnects so a message nobody
   // acknowledges is parked eventually. Erased on ack or park.
   std::unordered_map<uint64_t, uint32_t> attempts;
-  uint64_t scan_from = 0;  // outbox ids below this are in flight or acked
-  bool dirty = false;      // the outbox may hold messages not yet sent
+  uint64_t scan_from = 0;        // outbox ids below this are in flight or acked
+  bool dirty = false;            // the outbox may hold messages not yet sent
   std::vector<uint64_t> resend;  // due for resend after this turn's commit
 };
 
@@ -282,9 +282,8 @@ void Broker::Loop::HandleMessage(const std::string& routing_id,
       return HandleUpdate(routing_id, court, env.send_update());
     default:
       Refuse(routing_id, court, ErrorCode::MALFORMED,
-             "agents do not send " + std::string(Envelope::descriptor()
-                                                     ->FindFieldByNumber(env.body_case())
-                                                     ->name()),
+             "agents do not send " +
+                 std::string(Envelope::descriptor()->FindFieldByNumber(env.body_case())->name()),
              "");
   }
 }
@@ -719,7 +718,8 @@ void Broker::Loop::SendTurnReplies() {
 
 SendResult Broker::Loop::SendTo(const std::string& routing_id, const std::string& bytes) {
   try {
-    if (!socket_->send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+    if (!socket_->send(zmq::buffer(routing_id),
+                       zmq::send_flags::sndmore | zmq::send_flags::dontwait))
       return SendResult::kWouldBlock;
     (void)socket_->send(zmq::buffer(bytes), zmq::send_flags::dontwait);
     return SendResult::kSent;

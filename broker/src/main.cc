@@ -1,8 +1,8 @@
 // weituo-broker: the zone's broker. Reads a TOML config (flags override it),
 // opens the store, binds, serves until SIGINT or SIGTERM.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
+#include <CLI/CLI.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -24,15 +24,17 @@ void OnSignal(int) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"weituo-broker: routes court commissions, stores them durably, tracks every "
-               "acknowledgement"};
+  CLI::App app{
+      "weituo-broker: routes court commissions, stores them durably, tracks every "
+      "acknowledgement"};
   std::string config_path, directory_path, log_level = "info", http = "127.0.0.1:0";
   weituo::broker::BrokerOptions options;
   app.add_option("--config", config_path, "TOML config file (keys as the long flags, with _)");
   app.add_option("--endpoint", options.endpoint, "ZeroMQ endpoint to bind");
   app.add_option("--data-dir", options.data_dir, "folder of the RocksDB store");
   app.add_option("--directory", directory_path, "court directory (courts.toml)");
-  app.add_option("--http", http, "status HTTP address host:port (port 0 picks one, 'off' disables)");
+  app.add_option("--http", http,
+                 "status HTTP address host:port (port 0 picks one, 'off' disables)");
   app.add_option("--heartbeat-ms", options.heartbeat_ms);
   app.add_option("--offline-after-ms", options.offline_after_ms);
   app.add_option("--ack-timeout-ms", options.ack_timeout_ms);

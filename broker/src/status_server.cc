@@ -2,14 +2,12 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <sys/socket.h>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <sys/socket.h>
 #include <thread>
-
-
 
 #include "weituo/common/clock.h"
 #include "weituo/v1/status.pb.h"
@@ -133,7 +131,8 @@ StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(const std::string& a
   rep->broker = &broker;
   boost::system::error_code ec;
   auto ip = asio::ip::make_address(address.substr(0, colon), ec);
-  if (ec) return Status::InvalidArgument("http host '" + address.substr(0, colon) + "': " + ec.message());
+  if (ec)
+    return Status::InvalidArgument("http host '" + address.substr(0, colon) + "': " + ec.message());
   int port = std::atoi(address.substr(colon + 1).c_str());
   tcp::endpoint ep(ip, static_cast<unsigned short>(port));
   rep->acceptor.open(ep.protocol(), ec);

@@ -8,9 +8,9 @@
 namespace weituo {
 namespace {
 
-Status AddEntry(std::vector<CourtEntry>* entries,
-                std::map<std::string, size_t>* by_id, std::map<std::string, size_t>* by_region,
-                CourtEntry entry, const std::string& origin) {
+Status AddEntry(std::vector<CourtEntry>* entries, std::map<std::string, size_t>* by_id,
+                std::map<std::string, size_t>* by_region, CourtEntry entry,
+                const std::string& origin) {
   if (entry.id.empty()) return Status::InvalidArgument(origin + ": a court has no id");
   if (by_id->count(entry.id)) {
     return Status::InvalidArgument(origin + ": court id '" + entry.id + "' appears twice");

@@ -35,8 +35,8 @@ WriteBatch& WriteBatch::operator=(WriteBatch&&) noexcept = default;
 // A failure to add to an in-memory batch means a column family index that
 // Open never made: a programmer error.
 void WriteBatch::Put(int cf, std::string_view key, std::string_view value) {
-  rocksdb::Status s = rep_->wb.Put(rep_->handles->at(static_cast<size_t>(cf)), ToSlice(key),
-                                   ToSlice(value));
+  rocksdb::Status s =
+      rep_->wb.Put(rep_->handles->at(static_cast<size_t>(cf)), ToSlice(key), ToSlice(value));
   if (!s.ok()) throw std::logic_error("WriteBatch::Put: " + s.ToString());
   ++rep_->count;
 }
@@ -58,9 +58,7 @@ struct KvStore::Rep {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
 
-  rocksdb::ColumnFamilyHandle* Handle(int cf) const {
-    return handles.at(static_cast<size_t>(cf));
-  }
+  rocksdb::ColumnFamilyHandle* Handle(int cf) const { return handles.at(static_cast<size_t>(cf)); }
 
   ~Rep() {
     for (auto* h : handles) {
@@ -103,8 +101,7 @@ StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path,
 
 StatusOr<std::optional<std::string>> KvStore::Get(int cf, std::string_view key) const {
   std::string value;
-  rocksdb::Status s =
-      rep_->db->Get(rocksdb::ReadOptions(), rep_->Handle(cf), ToSlice(key), &value);
+  rocksdb::Status s = rep_->db->Get(rocksdb::ReadOptions(), rep_->Handle(cf), ToSlice(key), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return FromRocks(s, "get");
   return std::optional<std::string>(std::move(value));

@@ -142,9 +142,9 @@ TEST(AgentTest, ARefusedUpdateIsRecordedAsFailedWithTheBrokersReason) {
   progress.mutable_progress()->set_text("too early");
   auto request = wuyuan->SendUpdate(progress);
   ASSERT_TRUE(request.ok());
-  ASSERT_TRUE(WaitFor(
-      [&] { return wuyuan->Request(*request)->state() == weituo::v1::REQUEST_FAILED; },
-      std::chrono::seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return wuyuan->Request(*request)->state() == weituo::v1::REQUEST_FAILED; },
+              std::chrono::seconds(10)));
   auto failed = wuyuan->Request(*request);
   EXPECT_EQ(failed->error().code(), weituo::v1::ILLEGAL_TRANSITION);
   EXPECT_NE(failed->error().message().find("DELIVERED"), std::string::npos);

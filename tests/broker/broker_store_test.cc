@@ -106,8 +106,7 @@ TEST(BrokerStoreTest, SecondOpenOfALockedStoreFailsClearly) {
   auto second = BrokerStore::Open(dir.path() + "/db");
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), StatusCode::kInternal);
-  EXPECT_NE(second.status().message().find("lock"), std::string::npos)
-      << second.status().message();
+  EXPECT_NE(second.status().message().find("lock"), std::string::npos) << second.status().message();
 }
 
 }  // namespace

@@ -20,7 +20,8 @@ using weituo::v1::ErrorCode;
 
 class RawAgent {
  public:
-  RawAgent(zmq::context_t& ctx, const std::string& endpoint) : socket_(ctx, zmq::socket_type::dealer) {
+  RawAgent(zmq::context_t& ctx, const std::string& endpoint)
+      : socket_(ctx, zmq::socket_type::dealer) {
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::rcvtimeo, 5000);
     socket_.connect(endpoint);
@@ -80,13 +81,12 @@ Envelope UpdateOf(const std::string& request_id, weituo::v1::Update u) {
   return env;
 }
 
-#define EXPECT_REFUSED(env, expected_code, text)                                     \
-  do {                                                                               \
-    Envelope reply_ = (env);                                                         \
-    ASSERT_TRUE(reply_.has_error()) << reply_.DebugString();                         \
-    EXPECT_EQ(reply_.error().code(), expected_code) << reply_.error().message();     \
-    EXPECT_NE(reply_.error().message().find(text), std::string::npos)               \
-        << reply_.error().message();                                                 \
+#define EXPECT_REFUSED(env, expected_code, text)                                                   \
+  do {                                                                                             \
+    Envelope reply_ = (env);                                                                       \
+    ASSERT_TRUE(reply_.has_error()) << reply_.DebugString();                                       \
+    EXPECT_EQ(reply_.error().code(), expected_code) << reply_.error().message();                   \
+    EXPECT_NE(reply_.error().message().find(text), std::string::npos) << reply_.error().message(); \
   } while (0)
 
 TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
@@ -114,7 +114,8 @@ TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
   ASSERT_TRUE(chunan.Hello("chunan").has_welcome());
   // Identity comes from the connection: Chun'an cannot submit as Kaihua.
   chunan.Send(SubmitOf(Valid("kaihua")));
-  EXPECT_REFUSED(chunan.Receive(), ErrorCode::PERMISSION_DENIED, "this connection is court 'chunan'");
+  EXPECT_REFUSED(chunan.Receive(), ErrorCode::PERMISSION_DENIED,
+                 "this connection is court 'chunan'");
   auto no_case = Valid("chunan");
   no_case.clear_case_number();
   chunan.Send(SubmitOf(no_case));
@@ -180,12 +181,10 @@ TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
   EXPECT_EQ(accepted.update_receipt().event().state(), weituo::v1::ACCEPTED);
 
   const std::vector<std::string> expected_counts = {
-      "\"MALFORMED\":\"2\"",         "\"TOO_LARGE\":\"1\"",
-      "\"UNSUPPORTED_VERSION\":\"1\"", "\"NOT_IDENTIFIED\":\"1\"",
-      "\"UNKNOWN_COURT\":\"1\"",      "\"PERMISSION_DENIED\":\"3\"",
-      "\"INVALID_ARGUMENT\":\"1\"",   "\"UNKNOWN_TARGET\":\"2\"",
-      "\"NOT_FOUND\":\"1\"",          "\"CONFLICT\":\"1\"",
-      "\"ILLEGAL_TRANSITION\":\"1\""};
+      "\"MALFORMED\":\"2\"",        "\"TOO_LARGE\":\"1\"",         "\"UNSUPPORTED_VERSION\":\"1\"",
+      "\"NOT_IDENTIFIED\":\"1\"",   "\"UNKNOWN_COURT\":\"1\"",     "\"PERMISSION_DENIED\":\"3\"",
+      "\"INVALID_ARGUMENT\":\"1\"", "\"UNKNOWN_TARGET\":\"2\"",    "\"NOT_FOUND\":\"1\"",
+      "\"CONFLICT\":\"1\"",         "\"ILLEGAL_TRANSITION\":\"1\""};
   std::string status = StatusShowing(zone, expected_counts);
   for (const std::string& e : expected_counts) {
     EXPECT_NE(status.find(e), std::string::npos) << e << " in " << status;

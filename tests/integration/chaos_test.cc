@@ -19,11 +19,10 @@
 namespace weituo::testing {
 namespace {
 
-const std::vector<std::string> kCourts = {"kaihua",  "changshan", "chunan", "dexing",
+const std::vector<std::string> kCourts = {"kaihua", "changshan", "chunan",  "dexing",
                                           "wuyuan", "yushan",    "xiuning", "shexian"};
 
-weituo::v1::Commission MakeCommission(const std::string& origin, const std::string& target,
-                                      int n) {
+weituo::v1::Commission MakeCommission(const std::string& origin, const std::string& target, int n) {
   weituo::v1::Commission c;
   c.set_id(NewUlid(NowMs()));
   c.set_case_number("（2026）测" + std::to_string(n) + "号");
@@ -133,8 +132,7 @@ TEST(ChaosTest, ThousandCommissionsSurviveFiveBrokerKills) {
       }
     }
     EXPECT_EQ(mine, std::set<std::string>(sent_by[court].begin(), sent_by[court].end())) << court;
-    EXPECT_EQ(theirs, std::set<std::string>(sent_to[court].begin(), sent_to[court].end()))
-        << court;
+    EXPECT_EQ(theirs, std::set<std::string>(sent_to[court].begin(), sent_to[court].end())) << court;
     received += AgentStatusOf(zone, court).commissions_received();
   }
   EXPECT_EQ(completed_once, kTotal);

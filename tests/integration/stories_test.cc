@@ -30,15 +30,15 @@ void PlayStory(Zone& zone, const std::string& origin, const std::string& commiss
         return inbox.size() == 1 && inbox[0].record().commission().id() == id;
       },
       std::chrono::seconds(10)));
-  EXPECT_EQ(zone.Cli(expected_target, {"accept", id, "--handler", "李明", "--expected",
-                                       "2026-12-10"})
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      zone.Cli(expected_target, {"accept", id, "--handler", "李明", "--expected", "2026-12-10"})
+          .exit_code,
+      0);
   EXPECT_EQ(zone.Cli(expected_target, {"progress", id, "--text", "officers dispatched"}).exit_code,
             0);
-  EXPECT_EQ(zone.Cli(expected_target, {"complete", id, "--result-file", Story(result_file)})
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      zone.Cli(expected_target, {"complete", id, "--result-file", Story(result_file)}).exit_code,
+      0);
 
   CommissionView view;
   ASSERT_TRUE(WaitFor(
@@ -51,9 +51,8 @@ void PlayStory(Zone& zone, const std::string& origin, const std::string& commiss
   std::vector<weituo::v1::EventType> types;
   for (const auto& e : view.events()) types.push_back(e.type());
   EXPECT_EQ(types, (std::vector<weituo::v1::EventType>{
-                       weituo::v1::EV_SUBMITTED, weituo::v1::EV_DELIVERED,
-                       weituo::v1::EV_ACCEPTED, weituo::v1::EV_PROGRESS,
-                       weituo::v1::EV_COMPLETED}));
+                       weituo::v1::EV_SUBMITTED, weituo::v1::EV_DELIVERED, weituo::v1::EV_ACCEPTED,
+                       weituo::v1::EV_PROGRESS, weituo::v1::EV_COMPLETED}));
   EXPECT_EQ(view.events(2).update().accept().handler(), "李明");
   EXPECT_EQ(view.events(4).update().complete().result().kind_case(), result_kind);
   EXPECT_EQ(view.record().commission().target_court(), expected_target);
@@ -88,21 +87,21 @@ TEST(StoriesTest, OnlyTheTargetActsAndOnlyTheOriginWithdraws) {
   // The origin may not accept its own commission: refused, state unchanged.
   EXPECT_EQ(zone.Cli("chunan", {"accept", id, "--handler", "x"}).exit_code, 1);
   // The target may not withdraw it.
-  ASSERT_TRUE(WaitFor([&] { return !ListViews(zone, "kaihua").empty(); },
-                      std::chrono::seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return !ListViews(zone, "kaihua").empty(); }, std::chrono::seconds(10)));
   EXPECT_EQ(zone.Cli("kaihua", {"withdraw", id}).exit_code, 1);
   // Completing before accepting is an illegal transition.
-  EXPECT_EQ(zone.Cli("kaihua", {"complete", id, "--result-file",
-                                Story("kaihua-locate-result.json")})
-                .exit_code,
-            1);
+  EXPECT_EQ(
+      zone.Cli("kaihua", {"complete", id, "--result-file", Story("kaihua-locate-result.json")})
+          .exit_code,
+      1);
   // A seizure result for a locate commission is refused by the agent's own
   // validation before it is queued.
   EXPECT_EQ(zone.Cli("kaihua", {"accept", id, "--handler", "李明"}).exit_code, 0);
-  EXPECT_EQ(zone.Cli("kaihua", {"complete", id, "--result-file",
-                                Story("shexian-seizure-result.json")})
-                .exit_code,
-            1);
+  EXPECT_EQ(
+      zone.Cli("kaihua", {"complete", id, "--result-file", Story("shexian-seizure-result.json")})
+          .exit_code,
+      1);
   // The origin withdraws; the target learns of it.
   EXPECT_EQ(zone.Cli("chunan", {"withdraw", id, "--reason", "debtor paid directly"}).exit_code, 0);
   ASSERT_TRUE(WaitFor(
@@ -112,8 +111,8 @@ TEST(StoriesTest, OnlyTheTargetActsAndOnlyTheOriginWithdraws) {
   EXPECT_EQ(view.record().state(), weituo::v1::WITHDRAWN);
   EXPECT_EQ(CountEvents(view, weituo::v1::EV_ACCEPTED), 1);
   EXPECT_EQ(CountEvents(view, weituo::v1::EV_COMPLETED), 0);
-  std::string status = StatusShowing(
-      zone, {"\"PERMISSION_DENIED\":\"2\"", "\"ILLEGAL_TRANSITION\":\"1\""});
+  std::string status =
+      StatusShowing(zone, {"\"PERMISSION_DENIED\":\"2\"", "\"ILLEGAL_TRANSITION\":\"1\""});
   EXPECT_NE(status.find("\"PERMISSION_DENIED\":\"2\""), std::string::npos) << status;
   EXPECT_NE(status.find("\"ILLEGAL_TRANSITION\":\"1\""), std::string::npos) << status;
 }

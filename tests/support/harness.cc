@@ -189,14 +189,22 @@ Zone::~Zone() {
 
 void Zone::StartBroker(const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {BrokerBin(),
-                                   "--data-dir", dir() + "/broker",
-                                   "--directory", SourceDir() + "/deploy/zone/courts.toml",
-                                   "--endpoint", endpoint_,
-                                   "--http", "127.0.0.1:" + std::to_string(http_port_),
-                                   "--heartbeat-ms", "200",
-                                   "--offline-after-ms", "1000",
-                                   "--ack-timeout-ms", "1000",
-                                   "--max-backoff-ms", "4000"};
+                                   "--data-dir",
+                                   dir() + "/broker",
+                                   "--directory",
+                                   SourceDir() + "/deploy/zone/courts.toml",
+                                   "--endpoint",
+                                   endpoint_,
+                                   "--http",
+                                   "127.0.0.1:" + std::to_string(http_port_),
+                                   "--heartbeat-ms",
+                                   "200",
+                                   "--offline-after-ms",
+                                   "1000",
+                                   "--ack-timeout-ms",
+                                   "1000",
+                                   "--max-backoff-ms",
+                                   "4000"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -82,8 +82,8 @@ class BrokerStore {
   StatusOr<std::optional<weituo::v1::OutboxItem>> GetParked(const std::string& court,
                                                             uint64_t delivery_id) const;
   // Up to `limit` items of `court` with delivery id >= from, in order.
-  StatusOr<std::vector<weituo::v1::OutboxItem>> ScanOutbox(const std::string& court,
-                                                           uint64_t from, size_t limit) const;
+  StatusOr<std::vector<weituo::v1::OutboxItem>> ScanOutbox(const std::string& court, uint64_t from,
+                                                           size_t limit) const;
   StatusOr<std::vector<weituo::v1::OutboxItem>> ScanParked(const std::string& court,
                                                            size_t limit) const;
   StatusOr<std::optional<weituo::v1::RequestOutcome>> GetRequest(

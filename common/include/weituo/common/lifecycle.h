@@ -37,9 +37,9 @@ enum class Action {
 };
 
 inline constexpr Action kAllActions[] = {
-    Action::kDeliver,  Action::kAccept,     Action::kProgress, Action::kComplete,
-    Action::kReturn,   Action::kRequestInfo, Action::kForward, Action::kWithdraw,
-    Action::kSupplyInfo, Action::kExpire,   Action::kDeemWithdrawn};
+    Action::kDeliver,    Action::kAccept,      Action::kProgress,     Action::kComplete,
+    Action::kReturn,     Action::kRequestInfo, Action::kForward,      Action::kWithdraw,
+    Action::kSupplyInfo, Action::kExpire,      Action::kDeemWithdrawn};
 inline constexpr Role kAllRoles[] = {Role::kOrigin, Role::kTarget, Role::kBroker};
 
 std::string_view ActionName(Action action);

@@ -112,8 +112,8 @@ void StatusOr<T>::Abort(const Status& s) {
 }  // namespace weituo
 
 // Returns early from a function returning Status or StatusOr if expr fails.
-#define WEITUO_RETURN_IF_ERROR(expr)         \
-  do {                                       \
-    ::weituo::Status weituo_status_ = (expr); \
+#define WEITUO_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::weituo::Status weituo_status_ = (expr);        \
     if (!weituo_status_.ok()) return weituo_status_; \
   } while (0)
