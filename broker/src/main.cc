@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "weituo-broker: routes court commissions, stores them durably, tracks every "
       "acknowledgement"};
+  // A flag given twice takes its last value, so wrappers can override.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   std::string config_path, directory_path, log_level = "info", http = "127.0.0.1:0";
   weituo::broker::BrokerOptions options;
   app.add_option("--config", config_path, "TOML config file (keys as the long flags, with _)");

@@ -6,6 +6,7 @@
 #include <zmq.hpp>
 
 #include "harness.h"
+#include "raw_agent.h"
 #include "trail.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/ids.h"
@@ -17,45 +18,6 @@ namespace {
 
 using weituo::v1::Envelope;
 using weituo::v1::ErrorCode;
-
-class RawAgent {
- public:
-  RawAgent(zmq::context_t& ctx, const std::string& endpoint)
-      : socket_(ctx, zmq::socket_type::dealer) {
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.set(zmq::sockopt::rcvtimeo, 5000);
-    socket_.connect(endpoint);
-  }
-
-  void SendRaw(const std::vector<std::string>& frames) {
-    for (size_t i = 0; i < frames.size(); ++i) {
-      auto flags = i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none;
-      (void)socket_.send(zmq::buffer(frames[i]), flags);
-    }
-  }
-  void Send(Envelope env) { SendRaw({SerializeEnvelope(env)}); }
-
-  // The next reply that is not a heartbeat; an empty envelope on timeout.
-  Envelope Receive() {
-    for (;;) {
-      zmq::message_t msg;
-      if (!socket_.recv(msg)) return Envelope();
-      Envelope env;
-      if (!env.ParseFromArray(msg.data(), static_cast<int>(msg.size()))) return Envelope();
-      if (!env.has_heartbeat()) return env;
-    }
-  }
-
-  Envelope Hello(const std::string& court) {
-    Envelope env;
-    env.mutable_hello()->set_court_id(court);
-    Send(env);
-    return Receive();
-  }
-
- private:
-  zmq::socket_t socket_;
-};
 
 weituo::v1::Commission Valid(const std::string& origin) {
   weituo::v1::Commission c;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.h"
+#include "raw_agent.h"
 #include "trail.h"
 
 namespace weituo::testing {
@@ -111,6 +112,69 @@ TEST(DeliveryTest, OriginKilledBeforeReceiptResendsAndGetsOneCommission) {
   EXPECT_EQ(CountEvents(view, weituo::v1::EV_SUBMITTED), 1);
   EXPECT_EQ(CountEvents(view, weituo::v1::EV_COMPLETED), 1);
   EXPECT_EQ(AgentStatusOf(zone, "kaihua").commissions_received(), 1u);
+}
+
+TEST(DeliveryTest, UnacknowledgedDeliveryIsParkedAfterTheLastAttemptAndALateAckUnparksIt) {
+  Zone zone;
+  zone.StartBroker({"--max-attempts", "3", "--ack-timeout-ms", "200", "--max-backoff-ms", "400"});
+  zone.StartAgent("chunan", false);
+  zmq::context_t ctx;
+  RawAgent kaihua(ctx, zone.endpoint());
+  ASSERT_TRUE(kaihua.Hello("kaihua").has_welcome());
+  CommandResult submitted =
+      zone.Cli("chunan", {"submit", "-f", Story("chunan-locate-kaihua.json")});
+  ASSERT_EQ(submitted.exit_code, 0);
+  std::string id = SubmittedId(submitted);
+
+  // Kaihua receives it three times (first send and two resends), never acks.
+  uint64_t delivery_id = 0;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    Envelope got = kaihua.Receive();
+    ASSERT_TRUE(got.has_deliver()) << "attempt " << attempt << ": " << got.DebugString();
+    EXPECT_EQ(got.deliver().commission().id(), id);
+    delivery_id = got.deliver().delivery_id();
+    Envelope hb;
+    hb.mutable_heartbeat();
+    kaihua.Send(hb);  // alive, just not acknowledging
+  }
+  std::string status = StatusShowing(zone, {"\"parked\":\"1\""});
+  EXPECT_NE(status.find("\"parked\":\"1\""), std::string::npos) << status;
+  EXPECT_EQ(ShowView(zone, "chunan", id).record().state(), weituo::v1::SUBMITTED);
+
+  // The ack arrives after all: the message did arrive, so it is delivered.
+  Envelope ack;
+  ack.mutable_ack()->add_delivery_ids(delivery_id);
+  kaihua.Send(ack);
+  ASSERT_TRUE(ReachesState(zone, "chunan", id, weituo::v1::DELIVERED));
+  status = StatusShowing(zone, {"\"unparked_by_ack\":\"1\""});
+  EXPECT_NE(status.find("\"unparked_by_ack\":\"1\""), std::string::npos) << status;
+}
+
+TEST(DeliveryTest, ACourtIsOnlineWhileItsHeartbeatsArriveAndOfflineAfter) {
+  Zone zone;
+  zone.StartBroker();
+  zmq::context_t ctx;
+  {
+    RawAgent yushan(ctx, zone.endpoint());
+    ASSERT_TRUE(yushan.Hello("yushan").has_welcome());
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          std::string status = zone.HttpGet("/api/status");
+          auto at = status.find("\"courtId\":\"yushan\"");
+          return at != std::string::npos &&
+                 status.find("\"online\":true", at) == status.find("\"online\"", at);
+        },
+        std::chrono::seconds(3)));
+  }
+  // Silent for longer than --offline-after-ms (1000 in tests).
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::string status = zone.HttpGet("/api/status");
+        auto at = status.find("\"courtId\":\"yushan\"");
+        return at != std::string::npos &&
+               status.find("\"online\":false", at) == status.find("\"online\"", at);
+      },
+      std::chrono::seconds(5)));
 }
 
 }  // namespace
