@@ -1,0 +1,646 @@
+// weituo_bench: throughput and latency of a real zone. Starts a real
+// weituo-broker process on a free loopback port in a fresh temporary folder,
+// opens up to eight court agents in this process with the SDK, and has each
+// agent submit ~1 KB DEBTOR_LOCATE commissions to the other courts.
+//
+// Two modes. Closed loop (default): every agent submits its share of --count
+// as fast as Agent::Submit returns (one synced write to the agent's outbox
+// per call), one thread per agent. Open loop (--rate R): the agents together
+// offer R commissions a second for --seconds S, each on a fixed schedule;
+// latency is measured from the scheduled time, so a submitter that falls
+// behind does not hide the delay (no coordinated omission).
+//
+// Measured, per commission, from the start of the Submit call:
+//   receipt    the origin's OnEvent sees EV_SUBMITTED (durable at the broker)
+//   delivered  the target's OnCommission handler runs (durable at the target)
+//   dlv-rcpt   the origin's OnEvent sees EV_DELIVERED (the delivery receipt)
+//
+// Threading: main thread runs the broker process and waits; one submitter
+// thread per agent; the agents' I/O threads run the handlers, which record
+// times under one mutex.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "weituo/agent/agent.h"
+#include "weituo/common/clock.h"
+#include "weituo/common/directory.h"
+#include "weituo/common/ids.h"
+#include "weituo/common/logging.h"
+#include "weituo/v1/commission.pb.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using weituo::agent::Agent;
+using weituo::agent::AgentOptions;
+using weituo::v1::Commission;
+using weituo::v1::Event;
+
+// The eight courts of deploy/zone/courts.toml, in file order.
+constexpr std::array<const char*, 8> kCourts = {"kaihua", "changshan", "chunan",  "dexing",
+                                                "wuyuan", "yushan",    "xiuning", "shexian"};
+
+struct BenchOptions {
+  int agents = 8;
+  int count = 20000;
+  bool sync = true;
+  double rate = 0;  // > 0: open loop at this many commissions a second
+  double seconds = 10;
+  int payload_bytes = 1024;
+  int timeout_s = 120;
+  bool json = false;
+  bool keep = false;
+};
+
+int64_t Nanos(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+// A folder under /tmp, removed with its contents on destruction unless kept.
+class TempDir {
+ public:
+  TempDir() {
+    std::string templ = "/tmp/weituo-bench-XXXXXX";
+    if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = templ;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!keep_) std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  void Keep() { keep_ = true; }
+
+ private:
+  std::string path_;
+  bool keep_ = false;
+};
+
+// A loopback TCP port that was free a moment ago.
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("bind for a free port failed");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// The weituo-broker child process. The destructor SIGKILLs it if it is still
+// running; Stop() is the orderly SIGTERM and wait.
+class BrokerProcess {
+ public:
+  BrokerProcess(const std::vector<std::string>& argv, const std::string& log_path) {
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the bench
+      int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (log >= 0) {
+        ::dup2(log, 1);
+        ::dup2(log, 2);
+      }
+      std::vector<char*> args;
+      for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      std::perror("execv weituo-broker");
+      ::_exit(127);
+    }
+  }
+  ~BrokerProcess() {
+    if (pid_ > 0 && Running()) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  BrokerProcess(const BrokerProcess&) = delete;
+  BrokerProcess& operator=(const BrokerProcess&) = delete;
+
+  // CPU seconds (user + system) the process has used so far; 0 if unknown.
+  double CpuSeconds() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) return 0;
+    // After "pid (comm)": state is field 3; utime and stime are fields 14, 15.
+    std::istringstream fields(stat.substr(paren + 2));
+    std::string skip;
+    for (int i = 3; i < 14; ++i) fields >> skip;
+    unsigned long long utime = 0, stime = 0;
+    fields >> utime >> stime;
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  }
+
+  bool Running() {
+    if (exited_) return false;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited_ = true;
+      status_ = status;
+      return false;
+    }
+    return true;
+  }
+
+  // SIGTERM, then waits up to `grace` (SIGKILL after). Returns the exit code,
+  // or 128+signal.
+  int Stop(std::chrono::milliseconds grace) {
+    if (Running()) {
+      ::kill(pid_, SIGTERM);
+      auto deadline = Clock::now() + grace;
+      while (Running() && Clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (Running()) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status_, 0);
+        exited_ = true;
+      }
+    }
+    return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int status_ = 0;
+};
+
+// CPU seconds (user + system) of this process, all threads.
+double OwnCpuSeconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+std::string Tail(const std::string& path, size_t bytes) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  return text.size() > bytes ? text.substr(text.size() - bytes) : text;
+}
+
+// Times of one commission, in steady-clock nanoseconds; 0 = not yet.
+struct Sample {
+  int64_t start = 0;     // submit call began (open loop: scheduled time)
+  int64_t returned = 0;  // Submit returned
+  int64_t receipt = 0;
+  int64_t delivered = 0;
+  int64_t delivery_receipt = 0;
+};
+
+// What the handlers record. Thread-safe.
+class Recorder {
+ public:
+  explicit Recorder(size_t capacity) : samples_(capacity) { index_.reserve(capacity); }
+
+  // Registers commission `id` as sample `slot` with its start time.
+  void Begin(size_t slot, const std::string& id, int64_t start) {
+    std::lock_guard<std::mutex> lock(mu_);
+    index_[id] = slot;
+    samples_[slot].start = start;
+  }
+  void Returned(size_t slot, int64_t t) {
+    std::lock_guard<std::mutex> lock(mu_);
+    samples_[slot].returned = t;
+  }
+  void Receipt(const std::string& id, int64_t t) { Mark(id, &Sample::receipt, t, receipts_); }
+  void Delivered(const std::string& id, int64_t t) { Mark(id, &Sample::delivered, t, delivered_); }
+  void DeliveryReceipt(const std::string& id, int64_t t) {
+    Mark(id, &Sample::delivery_receipt, t, delivery_receipts_);
+  }
+
+  uint64_t receipts() const { return receipts_; }
+  uint64_t delivered() const { return delivered_; }
+  uint64_t delivery_receipts() const { return delivery_receipts_; }
+
+  // A copy of the samples of submitted commissions.
+  std::vector<Sample> Samples() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<Sample> out;
+    for (const Sample& s : samples_) {
+      if (s.returned) out.push_back(s);
+    }
+    return out;
+  }
+
+ private:
+  void Mark(const std::string& id, int64_t Sample::*field, int64_t t,
+            std::atomic<uint64_t>& counter) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = index_.find(id);
+    if (it == index_.end()) return;
+    int64_t& slot = samples_[it->second].*field;
+    if (slot) return;  // handlers may run again; the first time counts
+    slot = t;
+    ++counter;
+  }
+
+  mutable std::mutex mu_;
+  std::vector<Sample> samples_;
+  std::unordered_map<std::string, size_t> index_;
+  std::atomic<uint64_t> receipts_{0};
+  std::atomic<uint64_t> delivered_{0};
+  std::atomic<uint64_t> delivery_receipts_{0};
+};
+
+// A commission from `origin` to `target` whose encoding is about `bytes`
+// long: the debtor's addresses and the notes are padded to reach it.
+Commission MakeCommission(const std::string& origin, const weituo::CourtEntry& target, size_t n,
+                          size_t bytes) {
+  Commission c;
+  const int64_t now_ms = weituo::NowMs();
+  c.set_id(weituo::NewUlid(now_ms));
+  c.set_created_at_ms(now_ms);  // as Submit would, so it counts in the size
+  c.set_case_number("（2024）" + origin + "执" + std::to_string(10000 + n) + "号");
+  c.set_origin_court(origin);
+  c.set_target_court(target.id);
+  c.set_origin_handler("执行员 " + origin + "-" + std::to_string(n % 17));
+  c.set_origin_contact("0570-6" + std::to_string(100000 + n % 900000));
+  c.set_campaign("bench");
+  auto* debtor = c.mutable_debtor();
+  debtor->set_name("被执行人 " + std::to_string(n));
+  debtor->set_id_number("33082419800101" + std::to_string(1000 + n % 9000));
+  if (!target.region_codes.empty()) debtor->set_region_code(target.region_codes.front());
+  debtor->add_phones("139" + std::to_string(10000000 + n % 90000000));
+  for (int i = 0; i < 3; ++i) {
+    debtor->add_addresses(target.name + " 某镇某村 " + std::to_string(i + 1) + " 组 " +
+                          std::to_string(n % 300) + " 号，曾在县城东门菜市场经营摊位");
+  }
+  auto* locate = c.mutable_debtor_locate();
+  locate->set_notes("据申请执行人反映，被执行人长期在户籍地居住，常驻地址如上。");
+  size_t size = c.ByteSizeLong();
+  if (size < bytes) {
+    // Notes grow byte for byte (a one-byte length prefix becomes two at 128;
+    // ByteSizeLong() is exact, so pad, then trim what overshot).
+    std::string pad(bytes - size, '.');
+    locate->set_notes(locate->notes() + pad);
+    size_t over = c.ByteSizeLong() > bytes ? c.ByteSizeLong() - bytes : 0;
+    locate->mutable_notes()->resize(locate->notes().size() - std::min(over, pad.size()));
+  }
+  return c;
+}
+
+struct Percentiles {
+  size_t n = 0;
+  double p50 = 0, p99 = 0, p999 = 0, max = 0;
+};
+
+// Nearest-rank percentiles, in ms, of the samples that have both times.
+Percentiles Measure(const std::vector<Sample>& samples, int64_t Sample::*to) {
+  std::vector<double> ms;
+  ms.reserve(samples.size());
+  for (const Sample& s : samples) {
+    if (s.*to) ms.push_back(static_cast<double>(s.*to - s.start) / 1e6);
+  }
+  Percentiles p;
+  p.n = ms.size();
+  if (ms.empty()) return p;
+  std::sort(ms.begin(), ms.end());
+  auto rank = [&](double q) {
+    size_t i = static_cast<size_t>(std::ceil(q * static_cast<double>(ms.size())));
+    return ms[std::clamp<size_t>(i, 1, ms.size()) - 1];
+  };
+  p.p50 = rank(0.50);
+  p.p99 = rank(0.99);
+  p.p999 = rank(0.999);
+  p.max = ms.back();
+  return p;
+}
+
+struct Rate {
+  uint64_t n = 0;
+  double seconds = 0;
+  double per_second = 0;
+};
+
+// How many samples reached `to`, over the time from the first start to the
+// last `to`.
+Rate Throughput(const std::vector<Sample>& samples, int64_t Sample::*to) {
+  int64_t first = 0, last = 0;
+  Rate r;
+  for (const Sample& s : samples) {
+    if (!first || s.start < first) first = s.start;
+    if (s.*to) {
+      ++r.n;
+      last = std::max(last, s.*to);
+    }
+  }
+  if (r.n == 0 || last <= first) return r;
+  r.seconds = static_cast<double>(last - first) / 1e9;
+  r.per_second = static_cast<double>(r.n) / r.seconds;
+  return r;
+}
+
+std::string Fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string JsonPercentiles(const Percentiles& p) {
+  return "{\"n\":" + std::to_string(p.n) + ",\"p50\":" + Fixed(p.p50, 3) +
+         ",\"p99\":" + Fixed(p.p99, 3) + ",\"p999\":" + Fixed(p.p999, 3) +
+         ",\"max\":" + Fixed(p.max, 3) + "}";
+}
+
+int Run(const BenchOptions& opt) {
+  weituo::InitLogging("weituo_bench", "warn");
+  const std::string source_dir = WEITUO_SOURCE_DIR;
+  const std::string directory_path = source_dir + "/deploy/zone/courts.toml";
+  auto directory = weituo::CourtDirectory::LoadFile(directory_path);
+  if (!directory.ok()) {
+    std::cerr << "weituo_bench: " << directory.status().ToString() << "\n";
+    return 2;
+  }
+  const int n_agents = std::min<int>(opt.agents, kCourts.size());
+  std::vector<const weituo::CourtEntry*> courts;
+  for (int i = 0; i < n_agents; ++i) {
+    const weituo::CourtEntry* entry = directory->Find(kCourts[i]);
+    if (!entry) {
+      std::cerr << "weituo_bench: court " << kCourts[i] << " not in " << directory_path << "\n";
+      return 2;
+    }
+    courts.push_back(entry);
+  }
+
+  const bool open_loop = opt.rate > 0;
+  const size_t total =
+      open_loop ? static_cast<size_t>(opt.rate * opt.seconds) : static_cast<size_t>(opt.count);
+
+  TempDir dir;
+  if (opt.keep) dir.Keep();
+  const std::string endpoint = "tcp://127.0.0.1:" + std::to_string(FreePort());
+  const std::string broker_log = dir.path() + "/broker.log";
+  BrokerProcess broker({WEITUO_BROKER_BIN, "--data-dir", dir.path() + "/broker", "--directory",
+                        directory_path, "--endpoint", endpoint, "--http", "off", "--log-level",
+                        "warn", "--sync", opt.sync ? "true" : "false"},
+                       broker_log);
+
+  Recorder recorder(total);
+  std::vector<std::unique_ptr<Agent>> agents;
+  for (const weituo::CourtEntry* court : courts) {
+    AgentOptions options;
+    options.court_id = court->id;
+    options.broker_endpoint = endpoint;
+    options.data_dir = dir.path() + "/agent-" + court->id;
+    options.control_endpoint = "";
+    auto agent = Agent::Open(options);
+    if (!agent.ok()) {
+      std::cerr << "weituo_bench: open agent " << court->id << ": " << agent.status().ToString()
+                << "\n";
+      return 1;
+    }
+    (*agent)->OnCommission(weituo::v1::DEBTOR_LOCATE, [&recorder](Agent&, const Commission& c) {
+      recorder.Delivered(c.id(), Nanos(Clock::now()));
+    });
+    (*agent)->OnEvent([&recorder](Agent&, const Event& e) {
+      if (e.type() == weituo::v1::EV_SUBMITTED) {
+        recorder.Receipt(e.commission_id(), Nanos(Clock::now()));
+      } else if (e.type() == weituo::v1::EV_DELIVERED) {
+        recorder.DeliveryReceipt(e.commission_id(), Nanos(Clock::now()));
+      }
+    });
+    agents.push_back(std::move(agent).value());
+  }
+  for (auto& agent : agents) {
+    if (weituo::Status s = agent->Start(); !s.ok()) {
+      std::cerr << "weituo_bench: start agent " << agent->court_id() << ": " << s.ToString()
+                << "\n";
+      return 1;
+    }
+  }
+
+  // Ready when every agent has its Welcome.
+  auto ready_deadline = Clock::now() + std::chrono::seconds(15);
+  for (;;) {
+    bool all = std::all_of(agents.begin(), agents.end(),
+                           [](const auto& a) { return a->GetStatus().connected(); });
+    if (all) break;
+    if (!broker.Running() || Clock::now() > ready_deadline) {
+      std::cerr << "weituo_bench: agents did not connect to the broker at " << endpoint
+                << "; broker log:\n"
+                << Tail(broker_log, 2000) << "\n";
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+
+  // Submitters: agent i owns slots i, i+N, i+2N, ...; its k-th commission
+  // goes to the k-th of the other courts, round robin.
+  std::atomic<uint64_t> failures{0};
+  std::atomic<uint64_t> encoded_bytes{0};
+  std::mutex error_mu;
+  std::string first_error;
+  const double broker_cpu_before = broker.CpuSeconds();
+  const double own_cpu_before = OwnCpuSeconds();
+  const Clock::time_point t0 = Clock::now() + std::chrono::milliseconds(10);
+  std::vector<std::thread> submitters;
+  for (int a = 0; a < n_agents; ++a) {
+    submitters.emplace_back([&, a] {
+      Agent& agent = *agents[a];
+      size_t k = 0;
+      for (size_t slot = a; slot < total; slot += n_agents, ++k) {
+        const weituo::CourtEntry& target = *courts[(a + 1 + k % (n_agents - 1)) % n_agents];
+        Clock::time_point start;
+        if (open_loop) {
+          // Slot s is due at t0 + s/R, whatever happened before it.
+          start = t0 + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(static_cast<double>(slot) / opt.rate));
+          std::this_thread::sleep_until(start);
+        } else {
+          start = Clock::now();
+        }
+        Commission c = MakeCommission(agent.court_id(), target, slot, opt.payload_bytes);
+        encoded_bytes += c.ByteSizeLong();
+        recorder.Begin(slot, c.id(), Nanos(start));
+        auto id = agent.Submit(std::move(c));
+        if (!id.ok()) {
+          ++failures;
+          std::lock_guard<std::mutex> lock(error_mu);
+          if (first_error.empty()) first_error = id.status().ToString();
+          continue;
+        }
+        recorder.Returned(slot, Nanos(Clock::now()));
+      }
+    });
+  }
+  for (std::thread& t : submitters) t.join();
+  const Clock::time_point submitted_at = Clock::now();
+  const uint64_t submitted = total - failures.load();
+
+  // Wait for every receipt, delivery and delivery receipt, or the timeout.
+  const auto deadline = submitted_at + std::chrono::seconds(opt.timeout_s);
+  bool timed_out = false;
+  while (recorder.receipts() < submitted || recorder.delivered() < submitted ||
+         recorder.delivery_receipts() < submitted) {
+    if (Clock::now() > deadline || !broker.Running()) {
+      timed_out = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const bool broker_died = !broker.Running();
+  const double broker_cpu = broker.CpuSeconds() - broker_cpu_before;
+  const double own_cpu = OwnCpuSeconds() - own_cpu_before;
+  const double run_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+
+  for (auto& agent : agents) agent->Stop();
+  agents.clear();
+  const int broker_exit = broker.Stop(std::chrono::seconds(10));
+  if (broker_died || broker_exit != 0) {
+    std::cerr << "weituo_bench: broker exited with " << broker_exit << "; log:\n"
+              << Tail(broker_log, 2000) << "\n";
+  }
+
+  // Report.
+  const std::vector<Sample> samples = recorder.Samples();
+  const Percentiles submit_call = Measure(samples, &Sample::returned);
+  const Percentiles receipt = Measure(samples, &Sample::receipt);
+  const Percentiles delivered = Measure(samples, &Sample::delivered);
+  const Percentiles delivery_receipt = Measure(samples, &Sample::delivery_receipt);
+  const Rate receipt_rate = Throughput(samples, &Sample::receipt);
+  const Rate delivery_rate = Throughput(samples, &Sample::delivered);
+  const Rate submit_rate = Throughput(samples, &Sample::returned);
+  const uint64_t not_receipted = submitted - receipt.n;
+  const uint64_t not_delivered = submitted - delivered.n;
+  const uint64_t no_delivery_receipt = submitted - delivery_receipt.n;
+  const unsigned cores = std::thread::hardware_concurrency();
+  const double mean_bytes =
+      total ? static_cast<double>(encoded_bytes.load()) / static_cast<double>(total) : 0;
+
+  if (opt.json) {
+    std::cout << "{\"mode\":\"" << (open_loop ? "open" : "closed") << "\",\"agents\":" << n_agents
+              << ",\"sync\":" << (opt.sync ? "true" : "false")
+              << ",\"mean_encoded_bytes\":" << Fixed(mean_bytes, 0) << ",\"cores\":" << cores;
+    if (open_loop) {
+      std::cout << ",\"offered_per_s\":" << Fixed(opt.rate, 1)
+                << ",\"seconds\":" << Fixed(opt.seconds, 1);
+    }
+    std::cout << ",\"commissions\":" << total << ",\"submit_failures\":" << failures.load()
+              << ",\"submitted_per_s\":" << Fixed(submit_rate.per_second, 1)
+              << ",\"receipted_per_s\":" << Fixed(receipt_rate.per_second, 1)
+              << ",\"delivered_per_s\":" << Fixed(delivery_rate.per_second, 1)
+              << ",\"not_receipted\":" << not_receipted << ",\"not_delivered\":" << not_delivered
+              << ",\"no_delivery_receipt\":" << no_delivery_receipt
+              << ",\"timed_out\":" << (timed_out ? "true" : "false")
+              << ",\"run_s\":" << Fixed(run_seconds, 2)
+              << ",\"broker_cpu_s\":" << Fixed(broker_cpu, 2)
+              << ",\"agents_cpu_s\":" << Fixed(own_cpu, 2)
+              << ",\"submit_call_ms\":" << JsonPercentiles(submit_call)
+              << ",\"receipt_ms\":" << JsonPercentiles(receipt)
+              << ",\"delivered_ms\":" << JsonPercentiles(delivered)
+              << ",\"delivery_receipt_ms\":" << JsonPercentiles(delivery_receipt) << "}\n";
+  } else {
+    std::printf(
+        "weituo_bench: %s loop, %d agents, %zu commissions of %.0f B (mean encoded), broker "
+        "sync=%s, %u cores\n",
+        open_loop ? "open" : "closed", n_agents, total, mean_bytes, opt.sync ? "true" : "false",
+        cores);
+    if (open_loop) {
+      std::printf("offered %.0f/s for %.1f s; submitted at %.0f/s\n", opt.rate, opt.seconds,
+                  submit_rate.per_second);
+    }
+    std::printf("\n%-34s %7s %9s %9s %9s %9s\n", "latency from submit call (ms)", "n", "p50", "p99",
+                "p99.9", "max");
+    auto row = [](const char* name, const Percentiles& p) {
+      std::printf("%-34s %7zu %9.2f %9.2f %9.2f %9.2f\n", name, p.n, p.p50, p.p99, p.p999, p.max);
+    };
+    row("Submit returned (agent outbox)", submit_call);
+    row("submission receipt (broker)", receipt);
+    row("delivered (target handler)", delivered);
+    row("delivery receipt (at origin)", delivery_receipt);
+    std::printf("\n%-34s %10s %9s\n", "throughput", "per s", "over s");
+    std::printf("%-34s %10.0f %9.2f\n", "submitted (Submit returned)", submit_rate.per_second,
+                submit_rate.seconds);
+    std::printf("%-34s %10.0f %9.2f\n", "receipted (durable at broker)", receipt_rate.per_second,
+                receipt_rate.seconds);
+    std::printf("%-34s %10.0f %9.2f\n", "delivered (durable at target)", delivery_rate.per_second,
+                delivery_rate.seconds);
+    std::printf(
+        "\nsubmit failures %llu, not receipted %llu, not delivered %llu, no delivery "
+        "receipt %llu%s\n",
+        static_cast<unsigned long long>(failures.load()),
+        static_cast<unsigned long long>(not_receipted),
+        static_cast<unsigned long long>(not_delivered),
+        static_cast<unsigned long long>(no_delivery_receipt), timed_out ? " (timed out)" : "");
+    std::printf("cpu over %.2f s: broker %.2f s, agents and submitters %.2f s\n", run_seconds,
+                broker_cpu, own_cpu);
+  }
+  if (!first_error.empty())
+    std::cerr << "weituo_bench: first submit error: " << first_error << "\n";
+  if (opt.keep) std::cerr << "weituo_bench: kept " << dir.path() << "\n";
+  return (timed_out || failures.load() > 0 || broker_exit != 0) ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"weituo_bench: throughput and latency of a real broker with in-process agents"};
+  BenchOptions opt;
+  app.add_option("--agents", opt.agents, "court agents, 2..8 (more are capped at 8)")
+      ->check(CLI::Range(2, 1000));
+  app.add_option("--count", opt.count, "commissions in total (closed loop; ignored with --rate)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--sync", opt.sync, "broker fsyncs its WAL per batch (true) or never (false)");
+  app.add_option("--rate", opt.rate, "open loop: commissions offered per second in total")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--seconds", opt.seconds, "open loop: how long to offer --rate")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--payload-bytes", opt.payload_bytes, "encoded size of each commission")
+      ->check(CLI::Range(256, 4096));
+  app.add_option("--timeout", opt.timeout_s, "seconds to wait for receipts after submitting")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--json", opt.json, "print one JSON line instead of the table");
+  app.add_flag("--keep", opt.keep, "keep the temporary folder (logs, stores)");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    return Run(opt);
+  } catch (const std::exception& e) {
+    std::cerr << "weituo_bench: " << e.what() << "\n";
+    return 1;
+  }
+}
