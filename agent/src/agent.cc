@@ -132,7 +132,12 @@ class Agent::Impl {
   std::atomic<uint64_t> events_received_{0};
 
   // I/O thread only.
-  std::map<uint64_t, int64_t> sent_;  // outbox seq -> monotonic time sent
+  // Outbox seq -> when it was last sent and how often, on this connection.
+  struct Sent {
+    int64_t at = 0;
+    int sends = 0;
+  };
+  std::map<uint64_t, Sent> sent_;
   uint64_t scan_from_ = 0;            // outbox seqs below were sent at least once
   int64_t last_heard_ = 0;
   int64_t last_hello_ = 0;
@@ -302,8 +307,12 @@ void Agent::Impl::SendPending(bool all) {
   std::string start = AgentStore::SeqKey(all ? 0 : scan_from_);
   (void)store_->kv().Scan(kCfOutbox, start, "", 0, [&](std::string_view key, std::string_view v) {
     uint64_t seq = ReadBigEndian64(key);
+    // TCP loses nothing on a live connection (a new one resends all on
+    // Welcome), so timed resends are a safety net: they back off rather
+    // than add load to a broker that is merely slow.
     auto it = sent_.find(seq);
-    if (it == sent_.end() || now - it->second >= options_.resend_ms) {
+    if (it == sent_.end() ||
+        now - it->second.at >= int64_t{options_.resend_ms} << std::min(it->second.sends - 1, 4)) {
       to_send.emplace_back(seq, std::string(v));
     }
     return true;
@@ -312,7 +321,9 @@ void Agent::Impl::SendPending(bool all) {
     AgentOutboxEntry entry;
     if (!entry.ParseFromString(raw)) continue;
     SendToBroker(*entry.mutable_envelope());
-    sent_[seq] = now;
+    Sent& sent = sent_[seq];
+    sent.at = now;
+    ++sent.sends;
     scan_from_ = std::max(scan_from_, seq + 1);
   }
 }

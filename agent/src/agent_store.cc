@@ -1,28 +1,13 @@
 #include "agent_store.h"
 
 #include "weituo/common/keys.h"
+#include "weituo/common/records.h"
 
 namespace weituo::agent {
 
 using weituo::v1::AgentCommission;
 using weituo::v1::AgentRequest;
 using weituo::v1::Event;
-
-namespace {
-
-template <typename Message>
-StatusOr<std::optional<Message>> Decode(StatusOr<std::optional<std::string>> raw,
-                                        std::string_view what) {
-  if (!raw.ok()) return raw.status();
-  if (!raw->has_value()) return std::optional<Message>();
-  Message m;
-  if (!m.ParseFromString(**raw)) {
-    return Status::Internal("corrupt " + std::string(what) + " record in the agent store");
-  }
-  return std::optional<Message>(std::move(m));
-}
-
-}  // namespace
 
 std::string AgentStore::EventKey(const std::string& id, uint64_t seq) {
   return PrefixedSeqKey(id, seq);
@@ -45,7 +30,7 @@ StatusOr<std::unique_ptr<AgentStore>> AgentStore::Open(const std::string& path) 
 }
 
 StatusOr<std::optional<AgentCommission>> AgentStore::GetCommission(const std::string& id) const {
-  return Decode<AgentCommission>(kv_->Get(kCfCommissions, id), "commission");
+  return DecodeRecord<AgentCommission>(kv_->Get(kCfCommissions, id), "commission");
 }
 
 StatusOr<std::vector<Event>> AgentStore::Events(const std::string& id) const {
@@ -71,7 +56,7 @@ StatusOr<bool> AgentStore::HasEvent(const std::string& id, uint64_t seq) const {
 }
 
 StatusOr<std::optional<AgentRequest>> AgentStore::GetRequest(const std::string& id) const {
-  return Decode<AgentRequest>(kv_->Get(kCfRequests, id), "request");
+  return DecodeRecord<AgentRequest>(kv_->Get(kCfRequests, id), "request");
 }
 
 StatusOr<std::optional<uint64_t>> AgentStore::OutboxSeqOf(const std::string& request_id) const {

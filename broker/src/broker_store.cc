@@ -1,6 +1,7 @@
 #include "weituo/broker/broker_store.h"
 
 #include "weituo/common/keys.h"
+#include "weituo/common/records.h"
 
 namespace weituo::broker {
 
@@ -20,17 +21,6 @@ std::string PrefixEnd(std::string_view prefix) {
   return key;
 }
 
-template <typename Message>
-StatusOr<std::optional<Message>> Decode(StatusOr<std::optional<std::string>> raw,
-                                        std::string_view what) {
-  if (!raw.ok()) return raw.status();
-  if (!raw->has_value()) return std::optional<Message>();
-  Message m;
-  if (!m.ParseFromString(**raw)) {
-    return Status::Internal("corrupt " + std::string(what) + " record in the store");
-  }
-  return std::optional<Message>(std::move(m));
-}
 
 }  // namespace
 
@@ -103,12 +93,12 @@ Status BrokerStore::Commit(Batch& batch, bool sync) {
 }
 
 StatusOr<std::optional<CommissionRecord>> BrokerStore::GetCommission(const std::string& id) const {
-  return Decode<CommissionRecord>(kv_->Get(kCfCommissions, id), "commission");
+  return DecodeRecord<CommissionRecord>(kv_->Get(kCfCommissions, id), "commission");
 }
 
 StatusOr<std::optional<Event>> BrokerStore::GetEvent(const std::string& commission_id,
                                                      uint64_t seq) const {
-  return Decode<Event>(kv_->Get(kCfEvents, EventKey(commission_id, seq)), "event");
+  return DecodeRecord<Event>(kv_->Get(kCfEvents, EventKey(commission_id, seq)), "event");
 }
 
 StatusOr<std::vector<Event>> BrokerStore::Events(const std::string& commission_id) const {
@@ -131,12 +121,12 @@ StatusOr<std::vector<Event>> BrokerStore::Events(const std::string& commission_i
 
 StatusOr<std::optional<OutboxItem>> BrokerStore::GetOutbox(const std::string& court,
                                                            uint64_t delivery_id) const {
-  return Decode<OutboxItem>(kv_->Get(kCfOutbox, OutboxKey(court, delivery_id)), "outbox");
+  return DecodeRecord<OutboxItem>(kv_->Get(kCfOutbox, OutboxKey(court, delivery_id)), "outbox");
 }
 
 StatusOr<std::optional<OutboxItem>> BrokerStore::GetParked(const std::string& court,
                                                            uint64_t delivery_id) const {
-  return Decode<OutboxItem>(kv_->Get(kCfParked, OutboxKey(court, delivery_id)), "parked");
+  return DecodeRecord<OutboxItem>(kv_->Get(kCfParked, OutboxKey(court, delivery_id)), "parked");
 }
 
 namespace {
@@ -174,7 +164,7 @@ StatusOr<std::vector<OutboxItem>> BrokerStore::ScanParked(const std::string& cou
 
 StatusOr<std::optional<RequestOutcome>> BrokerStore::GetRequest(
     const std::string& court, const std::string& request_id) const {
-  return Decode<RequestOutcome>(kv_->Get(kCfRequests, RequestKey(court, request_id)), "request");
+  return DecodeRecord<RequestOutcome>(kv_->Get(kCfRequests, RequestKey(court, request_id)), "request");
 }
 
 StatusOr<uint64_t> BrokerStore::NextDeliveryId() const {
