@@ -110,7 +110,9 @@ class Agent::Impl {
   void HandleError(const weituo::v1::Error& error);
   void HandleControl();
   ControlReply Control(const ControlRequest& request);
-  void RecordEvent(const Event& event, bool notify);
+  // Records a new event in this turn's batch; false if the store could not
+  // be read (then nothing is recorded and it must not be acknowledged).
+  bool RecordEvent(const Event& event, bool notify);
   StatusOr<std::optional<AgentCommission>> LoadRecord(const std::string& id);
   void PutRecord(const AgentCommission& record);
   void RemoveFromOutbox(const std::string& request_id);
@@ -138,7 +140,7 @@ class Agent::Impl {
     int sends = 0;
   };
   std::map<uint64_t, Sent> sent_;
-  uint64_t scan_from_ = 0;            // outbox seqs below were sent at least once
+  uint64_t scan_from_ = 0;  // outbox seqs below were sent at least once
   int64_t last_heard_ = 0;
   int64_t last_hello_ = 0;
   int64_t last_heartbeat_ = 0;
@@ -311,8 +313,8 @@ void Agent::Impl::SendPending(bool all) {
     // Welcome), so timed resends are a safety net: they back off rather
     // than add load to a broker that is merely slow.
     auto it = sent_.find(seq);
-    if (it == sent_.end() ||
-        now - it->second.at >= int64_t{options_.resend_ms} << std::min(it->second.sends - 1, 4)) {
+    if (it == sent_.end() || now - it->second.at >= int64_t{options_.resend_ms}
+                                                        << std::min(it->second.sends - 1, 4)) {
       to_send.emplace_back(seq, std::string(v));
     }
     return true;
@@ -374,19 +376,23 @@ void Agent::Impl::PutRecord(const AgentCommission& record) {
 }
 
 void Agent::Impl::HandleDeliver(const weituo::v1::Deliver& deliver) {
-  acks_.push_back(deliver.delivery_id());
+  // Only what is recorded is acknowledged: a kind of item this agent does
+  // not know stays pending at the broker, where operators see it parked.
   if (deliver.has_commission()) {
     const Commission& c = deliver.commission();
     auto existing = LoadRecord(c.id());
-    if (!existing.ok()) {
-      acks_.pop_back();  // not recorded: let the broker resend
-      return;
-    }
-    if (existing->has_value()) return;  // a duplicate: acknowledge, nothing else
+    if (!existing.ok()) return;  // not recorded: the broker resends
+    acks_.push_back(deliver.delivery_id());
+    // A duplicate, unless we only hold the stub that an event about this
+    // commission made when it overtook the commission itself.
+    bool stub = existing->has_value() &&
+                (*existing)->commission().payload_case() == Commission::PAYLOAD_NOT_SET;
+    if (existing->has_value() && !stub) return;
     AgentCommission record;
+    if (stub) record = std::move(**existing);
     *record.mutable_commission() = c;
     record.set_is_origin(false);
-    record.set_state(weituo::v1::DELIVERED);
+    if (!stub) record.set_state(weituo::v1::DELIVERED);
     record.set_updated_at_ms(NowMs());
     PutRecord(record);
     batch_->Put(kCfPendingHandlers, c.id(), "");
@@ -395,15 +401,19 @@ void Agent::Impl::HandleDeliver(const weituo::v1::Deliver& deliver) {
     spdlog::info("msg=\"commission received\" commission={} origin={} kind={}", c.id(),
                  c.origin_court(), weituo::v1::Kind_Name(KindOf(c)));
   } else if (deliver.has_event()) {
-    RecordEvent(deliver.event(), true);
+    if (RecordEvent(deliver.event(), true)) acks_.push_back(deliver.delivery_id());
+  } else {
+    spdlog::warn("msg=\"delivery of an unknown kind left unacknowledged\" delivery={}",
+                 deliver.delivery_id());
   }
 }
 
-void Agent::Impl::RecordEvent(const Event& event, bool notify) {
+bool Agent::Impl::RecordEvent(const Event& event, bool notify) {
   std::string key = AgentStore::EventKey(event.commission_id(), event.seq());
-  if (turn_events_.count(key)) return;
+  if (turn_events_.count(key)) return true;
   auto has = store_->HasEvent(event.commission_id(), event.seq());
-  if (!has.ok() || *has) return;
+  if (!has.ok()) return false;
+  if (*has) return true;
   batch_->Put(kCfEvents, key, event.SerializeAsString());
   batch_->Put(kCfDefault, "events", EncodeCounter(++events_received_));
   turn_events_.insert(key);
@@ -425,6 +435,7 @@ void Agent::Impl::RecordEvent(const Event& event, bool notify) {
   record.set_updated_at_ms(NowMs());
   PutRecord(record);
   if (notify) new_events_.push_back(event);
+  return true;
 }
 
 void Agent::Impl::RemoveFromOutbox(const std::string& request_id) {
@@ -661,7 +672,12 @@ StatusOr<std::string> Agent::Impl::SendUpdate(Update update, std::string request
   if (request_id.empty()) request_id = NewUlid(NowMs());
   auto existing = store_->GetRequest(request_id);
   if (!existing.ok()) return existing.status();
-  if (existing->has_value()) return request_id;
+  if (existing->has_value()) {
+    if (!google::protobuf::util::MessageDifferencer::Equals((*existing)->update(), update)) {
+      return Status::AlreadyExists("request " + request_id + " was used for a different update");
+    }
+    return request_id;
+  }
 
   AgentRequest request;
   request.set_request_id(request_id);

@@ -68,6 +68,14 @@ bool LoadConfig(const std::string& path, Config* config) {
     std::cerr << "weituo-agent: " << path << ": court_id and data_dir are required\n";
     return false;
   }
+  // Linux limits a unix socket path to 107 bytes.
+  const std::string& control = config->agent.control_endpoint;
+  if (control.rfind("ipc://", 0) == 0 && control.size() - 6 > 107) {
+    std::cerr << "weituo-agent: " << path << ": the control socket path " << control.substr(6)
+              << " is too long for a unix socket; set control = \"ipc:///short/path.sock\" or a "
+                 "tcp://127.0.0.1 endpoint\n";
+    return false;
+  }
   return true;
 }
 
@@ -314,6 +322,10 @@ int main(int argc, char** argv) {
   ret->add_option("--text", text);
   auto* withdraw = update_cmd("withdraw", "撤回: withdraw a commission this court sent");
   withdraw->add_option("--reason", text);
+  auto* ask_info = update_cmd("ask-info", "补正: ask the origin for missing material");
+  ask_info->add_option("--text", text)->required();
+  auto* supply_info = update_cmd("supply-info", "supply the material the target asked for");
+  supply_info->add_option("--text", text);
   CLI11_PARSE(app, argc, argv);
 
   Config config;
@@ -424,6 +436,10 @@ int main(int argc, char** argv) {
     update.mutable_return_()->set_text(text);
   } else if (*withdraw) {
     update.mutable_withdraw()->set_reason(text);
+  } else if (*ask_info) {
+    update.mutable_request_info()->set_text(text);
+  } else if (*supply_info) {
+    update.mutable_supply_info()->set_text(text);
   }
   return SendUpdate(config, std::move(update), wait_s, json);
 }

@@ -12,6 +12,7 @@
 
 #include "weituo/broker/broker_store.h"
 #include "weituo/common/clock.h"
+#include "weituo/common/ids.h"
 #include "weituo/common/lifecycle.h"
 #include "weituo/common/validation.h"
 #include "weituo/common/wire.h"
@@ -156,7 +157,9 @@ Status Broker::Loop::Run() {
   socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::router);
   try {
     socket_->set(zmq::sockopt::router_mandatory, 1);
-    socket_->set(zmq::sockopt::router_handover, 1);
+    // No ROUTER_HANDOVER: agents take a fresh routing id per connection,
+    // and handing a route over is only safe once identity comes from the
+    // connection's key (User-Id), not from Hello.
     socket_->set(zmq::sockopt::linger, 0);
     socket_->set(zmq::sockopt::sndhwm, 100000);
     socket_->set(zmq::sockopt::rcvhwm, 100000);
@@ -389,9 +392,14 @@ void Broker::Loop::HandleSubmit(const std::string& routing_id, const std::string
   const CourtEntry* target = nullptr;
   if (!commission.target_court().empty()) {
     target = directory_.Find(commission.target_court());
-    if (!target || target->is_supervisor) {
+    if (!target) {
       Refuse(routing_id, court, ErrorCode::UNKNOWN_TARGET,
              "target court '" + commission.target_court() + "' is not in the directory", id);
+      return;
+    }
+    if (target->is_supervisor) {
+      Refuse(routing_id, court, ErrorCode::UNKNOWN_TARGET,
+             "'" + target->id + "' is a supervising court, which does not take commissions", id);
       return;
     }
   } else {
@@ -505,6 +513,12 @@ void Broker::Loop::HandleUpdate(const std::string& routing_id, const std::string
     }
     seen = *stored;
   }
+  if (seen && !google::protobuf::util::MessageDifferencer::Equals(seen->receipt().event().update(),
+                                                                  update)) {
+    Refuse(routing_id, court, ErrorCode::CONFLICT,
+           "request_id " + request_id + " was already used for a different update", request_id);
+    return;
+  }
   if (seen) {
     Count("duplicate_updates");
     Envelope env;
@@ -514,6 +528,11 @@ void Broker::Loop::HandleUpdate(const std::string& routing_id, const std::string
     return;
   }
 
+  if (!IsUlid(update.commission_id())) {
+    Refuse(routing_id, court, ErrorCode::INVALID_ARGUMENT, "commission_id must be a ULID",
+           request_id);
+    return;
+  }
   auto record = LoadRecord(update.commission_id());
   if (!record.ok()) {
     Refuse(routing_id, court,

@@ -75,8 +75,23 @@ Kind KindOf(const Commission& c) {
   return Kind::KIND_UNSPECIFIED;
 }
 
+namespace {
+
+Status CheckSize(const google::protobuf::Message& m, const char* what) {
+  size_t size = m.ByteSizeLong();
+  if (size > kMaxMessageBytes) {
+    return Status::InvalidArgument(std::string(what) + " is " + std::to_string(size) +
+                                   " bytes encoded, over the limit of " +
+                                   std::to_string(kMaxMessageBytes));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status ValidateCommission(const Commission& c) {
   if (!IsUlid(c.id())) return Status::InvalidArgument("id must be a ULID (26 characters)");
+  WEITUO_RETURN_IF_ERROR(CheckSize(c, "the commission"));
   WEITUO_RETURN_IF_ERROR(CheckRequired(c.case_number(), "case_number"));
   WEITUO_RETURN_IF_ERROR(CheckRequired(c.origin_court(), "origin_court"));
   WEITUO_RETURN_IF_ERROR(CheckText(c.target_court(), "target_court"));
@@ -147,6 +162,7 @@ Status ValidateUpdate(const Update& u, Kind kind) {
   if (!IsUlid(u.commission_id())) {
     return Status::InvalidArgument("commission_id must be a ULID");
   }
+  WEITUO_RETURN_IF_ERROR(CheckSize(u, "the update"));
   switch (u.action_case()) {
     case Update::ACTION_NOT_SET:
       return Status::InvalidArgument(

@@ -64,6 +64,13 @@ TEST(AgentTest, SubmitFillsIdOriginAndTimeAndRefusesWhatTheBrokerWould) {
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(refused.status().message().find("asset_query.classes"), std::string::npos);
 
+  // Too big for one frame: refused here rather than resent forever.
+  Commission huge = AssetQueryTo("wuyuan");
+  for (int i = 0; i < 40; ++i) huge.mutable_debtor()->add_addresses(std::string(4000, 'x'));
+  auto too_big = dexing->Submit(huge);
+  EXPECT_EQ(too_big.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(too_big.status().message().find("over the limit"), std::string::npos);
+
   // The same id again is the same commission; different content is refused.
   Commission again = view->record().commission();
   EXPECT_EQ(*dexing->Submit(again), *id);

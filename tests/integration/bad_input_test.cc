@@ -86,6 +86,10 @@ TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
   nowhere.mutable_debtor()->set_region_code("110101");
   chunan.Send(SubmitOf(nowhere));
   EXPECT_REFUSED(chunan.Receive(), ErrorCode::UNKNOWN_TARGET, "110101");
+  auto to_supervisor = Valid("chunan");
+  to_supervisor.set_target_court("quzhou-intermediate");
+  chunan.Send(SubmitOf(to_supervisor));
+  EXPECT_REFUSED(chunan.Receive(), ErrorCode::UNKNOWN_TARGET, "supervising court");
   auto unknown_target = Valid("chunan");
   unknown_target.set_target_court("beijing-high");
   chunan.Send(SubmitOf(unknown_target));
@@ -95,6 +99,9 @@ TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
   ghost.mutable_withdraw();
   chunan.Send(UpdateOf("r1", ghost));
   EXPECT_REFUSED(chunan.Receive(), ErrorCode::NOT_FOUND, "no commission");
+  ghost.set_commission_id("");
+  chunan.Send(UpdateOf("r1b", ghost));
+  EXPECT_REFUSED(chunan.Receive(), ErrorCode::INVALID_ARGUMENT, "commission_id");
 
   // A good submission still works, and is idempotent.
   auto good = Valid("chunan");
@@ -141,12 +148,23 @@ TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
   ASSERT_TRUE(accepted.has_update_receipt()) << accepted.DebugString();
   EXPECT_EQ(accepted.update_receipt().event().seq(), 2u);  // no DELIVERED yet: never acked
   EXPECT_EQ(accepted.update_receipt().event().state(), weituo::v1::ACCEPTED);
+  // The same request again gets the same receipt; the same request id for a
+  // different update is a conflict, not a silent duplicate.
+  kaihua.Send(UpdateOf("r5", accept));
+  Envelope same = kaihua.Receive();
+  ASSERT_TRUE(same.has_update_receipt());
+  EXPECT_TRUE(same.update_receipt().duplicate());
+  EXPECT_EQ(same.update_receipt().event().at_ms(), accepted.update_receipt().event().at_ms());
+  weituo::v1::Update other = accept;
+  other.mutable_accept()->set_handler("someone else");
+  kaihua.Send(UpdateOf("r5", other));
+  EXPECT_REFUSED(kaihua.Receive(), ErrorCode::CONFLICT, "different update");
 
   const std::vector<std::string> expected_counts = {
       "\"MALFORMED\":\"2\"",        "\"TOO_LARGE\":\"1\"",         "\"UNSUPPORTED_VERSION\":\"1\"",
       "\"NOT_IDENTIFIED\":\"1\"",   "\"UNKNOWN_COURT\":\"1\"",     "\"PERMISSION_DENIED\":\"3\"",
-      "\"INVALID_ARGUMENT\":\"1\"", "\"UNKNOWN_TARGET\":\"2\"",    "\"NOT_FOUND\":\"1\"",
-      "\"CONFLICT\":\"1\"",         "\"ILLEGAL_TRANSITION\":\"1\""};
+      "\"INVALID_ARGUMENT\":\"2\"", "\"UNKNOWN_TARGET\":\"3\"",    "\"NOT_FOUND\":\"1\"",
+      "\"CONFLICT\":\"2\"",         "\"ILLEGAL_TRANSITION\":\"1\""};
   std::string status = StatusShowing(zone, expected_counts);
   for (const std::string& e : expected_counts) {
     EXPECT_NE(status.find(e), std::string::npos) << e << " in " << status;

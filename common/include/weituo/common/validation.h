@@ -11,11 +11,14 @@ namespace weituo {
 // Size limits of a commission's text fields and lists.
 inline constexpr size_t kMaxFieldBytes = 4096;
 inline constexpr size_t kMaxListItems = 64;
+// A commission or update must fit well inside one wire frame (256 KiB).
+inline constexpr size_t kMaxMessageBytes = 128 * 1024;
 
 // INVALID_ARGUMENT naming the first bad field: id not a ULID, missing case
 // number, origin court, debtor name or payload, a date not YYYY-MM-DD, a
 // sha256 not 64 hex digits, a text over kMaxFieldBytes, a list over
-// kMaxListItems. The target court may be empty (route by region code).
+// kMaxListItems, or the whole commission over kMaxMessageBytes. The target court may be empty
+// (route by region code).
 Status ValidateCommission(const weituo::v1::Commission& commission);
 
 // INVALID_ARGUMENT naming the field: no commission id, no action, accept
