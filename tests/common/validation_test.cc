@@ -112,7 +112,8 @@ TEST(ValidateCommissionTest, LimitsAreInclusive) {
   Commission c = LocateCommission();
   c.set_case_number(kLongestAllowed);
   c.mutable_debtor()->clear_addresses();
-  for (size_t i = 0; i < kMaxListItems; ++i) c.mutable_debtor()->add_addresses(kLongestAllowed);
+  c.mutable_debtor()->add_addresses(kLongestAllowed);
+  for (size_t i = 1; i < kMaxListItems; ++i) c.mutable_debtor()->add_addresses("address");
   c.clear_attachments();
   for (size_t i = 0; i < kMaxListItems; ++i) {
     auto* a = c.add_attachments();
@@ -120,6 +121,17 @@ TEST(ValidateCommissionTest, LimitsAreInclusive) {
     a->set_sha256(kSha256);
   }
   EXPECT_THAT(ValidateCommission(c), IsOk());
+}
+
+TEST(ValidateCommissionTest, TheWholeCommissionMustFitItsSizeLimit) {
+  // Every field and list within its own limit, but together too big for
+  // one wire frame.
+  Commission c = LocateCommission();
+  c.mutable_debtor()->clear_addresses();
+  for (size_t i = 0; i < kMaxListItems; ++i) c.mutable_debtor()->add_addresses(kLongestAllowed);
+  ASSERT_GT(c.ByteSizeLong(), kMaxMessageBytes);
+  EXPECT_THAT(ValidateCommission(c),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("over the limit")));
 }
 
 // One broken rule: how to break a valid commission and the field the
