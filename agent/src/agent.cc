@@ -99,7 +99,10 @@ class Agent::Impl {
 
  private:
   void ThreadMain();
-  void Connect();
+  // Opens a new DEALER (a fresh routing id) and says Hello. INVALID_ARGUMENT
+  // if the endpoint is malformed; the first call comes from Start, so every
+  // later one, on the I/O thread, uses an endpoint known to be good.
+  Status Connect();
   void SendHello();
   void SendToBroker(Envelope& env);
   void SendPending(bool all);
@@ -183,6 +186,14 @@ Status Agent::Impl::Start() {
                                  ": " + e.what());
     }
   }
+  // The sockets are made here and handed to the I/O thread; starting a
+  // thread is the full memory barrier ZeroMQ asks for when a socket moves.
+  if (Status s = Connect(); !s.ok()) {
+    if (control_) control_->close();
+    control_.reset();
+    dealer_.reset();
+    return s;
+  }
   stop_ = false;
   thread_ = std::thread([this] { ThreadMain(); });
   return Status::Ok();
@@ -200,7 +211,7 @@ void Agent::Impl::Wake() {
   (void)!::write(wake_fd_, &one, sizeof one);
 }
 
-void Agent::Impl::Connect() {
+Status Agent::Impl::Connect() {
   if (dealer_) dealer_->close();
   dealer_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
   dealer_->set(zmq::sockopt::linger, 0);
@@ -209,12 +220,18 @@ void Agent::Impl::Connect() {
   dealer_->set(zmq::sockopt::reconnect_ivl_max, 2000);
   dealer_->set(zmq::sockopt::sndhwm, 100000);
   dealer_->set(zmq::sockopt::rcvhwm, 100000);
-  dealer_->connect(options_.broker_endpoint);
+  try {
+    dealer_->connect(options_.broker_endpoint);
+  } catch (const zmq::error_t& e) {
+    return Status::InvalidArgument("broker endpoint '" + options_.broker_endpoint +
+                                   "': " + e.what());
+  }
   connected_ = false;
   sent_.clear();
   scan_from_ = 0;
   last_heard_ = MonotonicMs();
   SendHello();
+  return Status::Ok();
 }
 
 void Agent::Impl::SendHello() {
@@ -236,7 +253,6 @@ void Agent::Impl::SendToBroker(Envelope& env) {
 }
 
 void Agent::Impl::ThreadMain() {
-  Connect();
   // Handlers that did not finish before the last stop run again.
   std::vector<std::string> pending;
   (void)store_->kv().Scan(kCfPendingHandlers, "", "", 0, [&](std::string_view key, auto) {
@@ -296,7 +312,7 @@ void Agent::Impl::ThreadMain() {
     }
     if (now - last_heard_ > options_.broker_silence_ms) {
       spdlog::info("msg=\"broker silent, reconnecting\" endpoint={}", options_.broker_endpoint);
-      Connect();
+      (void)Connect();  // the endpoint was accepted by Start
     }
   }
   if (dealer_) dealer_->close();

@@ -134,6 +134,19 @@ TEST(AgentTest, QueuedWhileTheBrokerIsDownThenDeliveredAndAnsweredOnce) {
   EXPECT_EQ(wuyuan->List(weituo::v1::ListFilter())->size(), 1u);
 }
 
+TEST(AgentTest, StartRefusesAMalformedBrokerEndpoint) {
+  Zone zone;
+  AgentOptions options;
+  options.court_id = "dexing";
+  options.broker_endpoint = "tcp://no-port-here";
+  options.data_dir = zone.dir() + "/bad-endpoint";
+  auto agent = Agent::Open(options);
+  ASSERT_TRUE(agent.ok());
+  Status s = (*agent)->Start();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("tcp://no-port-here"), std::string::npos) << s.message();
+}
+
 TEST(AgentTest, ARefusedUpdateIsRecordedAsFailedWithTheBrokersReason) {
   Zone zone;
   zone.StartBroker();
