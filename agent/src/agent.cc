@@ -645,19 +645,22 @@ StatusOr<std::string> Agent::Impl::Submit(Commission c) {
     return Status::InvalidArgument("origin_court must be this agent's court '" + options_.court_id +
                                    "'");
   }
-  if (c.created_at_ms() == 0) c.set_created_at_ms(NowMs());
-  WEITUO_RETURN_IF_ERROR(ValidateCommission(c));
   auto existing = store_->GetCommission(c.id());
   if (!existing.ok()) return existing.status();
   if (existing->has_value()) {
-    Commission stored = (*existing)->commission();
-    Commission probe = c;
-    if (probe.target_court().empty()) probe.set_target_court(stored.target_court());
-    if (!google::protobuf::util::MessageDifferencer::Equals(probe, stored)) {
+    // Submitting the same commission again (a clerk re-running a file after
+    // a failure) is idempotent: what the agent or the broker filled in the
+    // first time does not make it different.
+    const Commission& stored = (*existing)->commission();
+    if (c.created_at_ms() == 0) c.set_created_at_ms(stored.created_at_ms());
+    if (c.target_court().empty()) c.set_target_court(stored.target_court());
+    if (!google::protobuf::util::MessageDifferencer::Equals(c, stored)) {
       return Status::AlreadyExists("commission " + c.id() + " exists with different content");
     }
     return c.id();
   }
+  if (c.created_at_ms() == 0) c.set_created_at_ms(NowMs());
+  WEITUO_RETURN_IF_ERROR(ValidateCommission(c));
   AgentCommission record;
   *record.mutable_commission() = c;
   record.set_is_origin(true);

@@ -71,9 +71,13 @@ TEST(AgentTest, SubmitFillsIdOriginAndTimeAndRefusesWhatTheBrokerWould) {
   EXPECT_EQ(too_big.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(too_big.status().message().find("over the limit"), std::string::npos);
 
-  // The same id again is the same commission; different content is refused.
+  // The same id again is the same commission, also when the time and the
+  // origin are left for the agent to fill; different content is refused.
   Commission again = view->record().commission();
   EXPECT_EQ(*dexing->Submit(again), *id);
+  Commission as_first_given = AssetQueryTo("wuyuan");
+  as_first_given.set_id(*id);
+  EXPECT_EQ(*dexing->Submit(as_first_given), *id);
   again.set_case_number("changed");
   EXPECT_EQ(dexing->Submit(again).status().code(), StatusCode::kAlreadyExists);
 
