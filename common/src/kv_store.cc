@@ -6,6 +6,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <filesystem>
 #include <stdexcept>
 
 namespace weituo {
@@ -95,6 +96,11 @@ StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path,
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   for (const std::string& name : column_families) descriptors.emplace_back(name, cf_options);
 
+  if (options.create_if_missing) {
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+    if (ec) return Status::Internal("cannot create " + path + ": " + ec.message());
+  }
   auto rep = std::make_unique<Rep>();
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, path, descriptors, &rep->handles, &raw);
