@@ -1,5 +1,6 @@
 #include "weituo/agent/control_client.h"
 
+#include <filesystem>
 #include <zmq.hpp>
 
 namespace weituo::agent {
@@ -17,6 +18,12 @@ ControlClient::~ControlClient() = default;
 
 StatusOr<weituo::v1::ControlReply> ControlClient::Call(const weituo::v1::ControlRequest& request,
                                                        int timeout_ms) {
+  // An ipc endpoint with no socket file has no agent behind it: say so now
+  // rather than after the timeout.
+  const std::string& ep = rep_->endpoint;
+  if (ep.rfind("ipc://", 0) == 0 && !std::filesystem::exists(ep.substr(6))) {
+    return Status::Unavailable("no agent at " + ep + " (is `weituo-agent run` running?)");
+  }
   // A fresh REQ per call: a timed-out REQ cannot be reused.
   zmq::socket_t socket(rep_->context, zmq::socket_type::req);
   socket.set(zmq::sockopt::linger, 0);

@@ -280,12 +280,14 @@ CommandResult Zone::Cli(const std::string& court, std::vector<std::string> args)
   return RunCommand(args);
 }
 
-std::string Zone::HttpGet(const std::string& path) {
+std::string Zone::HttpGet(const std::string& path) { return testing::HttpGet(http_port_, path); }
+
+std::string HttpGet(int port, const std::string& path) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(http_port_));
+  addr.sin_port = htons(static_cast<uint16_t>(port));
   timeval tv{2, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {

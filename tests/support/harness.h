@@ -67,6 +67,9 @@ CommandResult RunCommand(const std::vector<std::string>& argv);
 // Polls pred every 20 ms until it holds or timeout passes.
 bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
+// GET http://127.0.0.1:<port><path>; the body of a 200 answer, else empty.
+std::string HttpGet(int port, const std::string& path);
+
 std::string BrokerBin();
 std::string AgentBin();
 std::string SourceDir();

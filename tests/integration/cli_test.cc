@@ -1,0 +1,107 @@
+// What an operator or a clerk sees when something is wrong with the set-up:
+// each mistake gets a clear message and its own exit code, and the broker
+// reads the same settings from a config file as from flags.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "harness.h"
+#include "trail.h"
+
+namespace weituo::testing {
+namespace {
+
+std::string Courts() { return SourceDir() + "/deploy/zone/courts.toml"; }
+
+// Runs the broker to completion with stderr captured in a file.
+CommandResult RunBroker(const std::vector<std::string>& args, const std::string& log,
+                        std::string* err) {
+  std::vector<std::string> argv = {BrokerBin()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Process p = Process::Spawn(argv, {}, log);
+  CommandResult r;
+  r.exit_code = p.Wait();
+  *err = ReadFile(log);
+  return r;
+}
+
+TEST(CliTest, BrokerRefusesABadSetUpWithAClearMessage) {
+  TempDir dir;
+  std::string err;
+  EXPECT_EQ(RunBroker({"--directory", Courts()}, dir.path() + "/1.log", &err).exit_code, 2);
+  EXPECT_NE(err.find("--data-dir and --directory are required"), std::string::npos) << err;
+
+  WriteFile(dir.path() + "/dup.toml",
+            "[[court]]\nid = \"a\"\nregion_codes = [\"330824\"]\n"
+            "[[court]]\nid = \"b\"\nregion_codes = [\"330824\"]\n");
+  EXPECT_EQ(RunBroker({"--data-dir", dir.path() + "/db", "--directory", dir.path() + "/dup.toml"},
+                      dir.path() + "/2.log", &err)
+                .exit_code,
+            2);
+  EXPECT_NE(err.find("region code 330824 is claimed by both 'a' and 'b'"), std::string::npos)
+      << err;
+
+  WriteFile(dir.path() + "/broken.toml", "endpoint = \n");
+  EXPECT_EQ(
+      RunBroker({"--config", dir.path() + "/broken.toml"}, dir.path() + "/3.log", &err).exit_code,
+      2);
+  EXPECT_NE(err.find("broken.toml:1"), std::string::npos) << err;
+}
+
+TEST(CliTest, ASecondBrokerOnTheSameStoreIsRefusedAndTheFirstKeepsServing) {
+  Zone zone;
+  zone.StartBroker();
+  std::string err;
+  CommandResult second =
+      RunBroker({"--data-dir", zone.dir() + "/broker", "--directory", Courts(), "--endpoint",
+                 "tcp://127.0.0.1:" + std::to_string(FreePort()), "--http", "off"},
+                zone.dir() + "/second.log", &err);
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(err.find("lock"), std::string::npos) << err;
+  EXPECT_FALSE(zone.HttpGet("/readyz").empty());
+}
+
+TEST(CliTest, BrokerReadsItsSettingsFromAConfigFile) {
+  TempDir dir;
+  int port = FreePort(), http = FreePort();
+  WriteFile(dir.path() + "/broker.toml",
+            "endpoint = \"tcp://127.0.0.1:" + std::to_string(port) + "\"\n" + "data_dir = \"" +
+                dir.path() + "/db\"\n" + "directory = \"" + Courts() + "\"\n" +
+                "http = \"127.0.0.1:" + std::to_string(http) + "\"\n" + "log_level = \"warn\"\n");
+  Process broker = Process::Spawn({BrokerBin(), "--config", dir.path() + "/broker.toml"}, {},
+                                  dir.path() + "/broker.log");
+  std::string status;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        // Ready once bound; the status page answers (not ready) before.
+        if (HttpGet(http, "/readyz").empty()) return false;
+        status = HttpGet(http, "/api/status");
+        return !status.empty();
+      },
+      std::chrono::seconds(10)))
+      << ReadFile(dir.path() + "/broker.log");
+  EXPECT_NE(status.find("tcp://127.0.0.1:" + std::to_string(port)), std::string::npos) << status;
+  EXPECT_TRUE(std::filesystem::exists(dir.path() + "/db/CURRENT"));
+  broker.Signal(SIGTERM);
+  EXPECT_EQ(broker.Wait(), 0);
+}
+
+TEST(CliTest, CourtCommandsSayWhenTheAgentIsNotRunning) {
+  Zone zone;
+  zone.StartBroker();
+  zone.StartAgent("kaihua", false);
+  zone.KillAgent("kaihua", SIGTERM);
+  CommandResult r = zone.Cli("kaihua", {"status"});
+  EXPECT_EQ(r.exit_code, 3);
+  CommandResult usage =
+      zone.Cli("kaihua", {"return", "01M8F5726X797VYR30CVNEG6MK", "--reason", "BECAUSE"});
+  EXPECT_EQ(usage.exit_code, 2);
+  CommandResult missing = RunCommand({AgentBin(), "status", "-c", zone.dir() + "/nowhere.toml"});
+  EXPECT_EQ(missing.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace weituo::testing
