@@ -3,6 +3,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -184,6 +185,11 @@ Status Agent::Impl::Start() {
       control_.reset();
       return Status::Unavailable("cannot bind control endpoint " + options_.control_endpoint +
                                  ": " + e.what());
+    }
+    // Whoever can reach the control socket speaks for the court: only the
+    // agent's own user may.
+    if (options_.control_endpoint.rfind("ipc://", 0) == 0) {
+      ::chmod(options_.control_endpoint.substr(6).c_str(), 0600);
     }
   }
   // The sockets are made here and handed to the I/O thread; starting a

@@ -2,7 +2,6 @@
 
 #include <google/protobuf/util/json_util.h>
 
-#include <sys/socket.h>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -73,12 +72,8 @@ struct StatusServer::Rep {
   std::thread thread;
   std::atomic<bool> stopped{false};
 
-  void Serve(tcp::socket socket) {
-    boost::beast::error_code ec;
-    boost::beast::flat_buffer buffer;
-    http::request<http::string_body> req;
-    http::read(socket, buffer, req, ec);
-    if (ec) return;
+  // The answer to one request, from the broker's published snapshot.
+  http::response<http::string_body> Answer(const http::request<http::string_body>& req) const {
     http::response<http::string_body> res;
     res.version(req.version());
     res.keep_alive(false);
@@ -103,22 +98,47 @@ struct StatusServer::Rep {
       res.body() = "not found\n";
     }
     res.prepare_payload();
-    http::write(socket, res, ec);
-    socket.shutdown(tcp::socket::shutdown_both, ec);
+    return res;
   }
 
-  void AcceptLoop() {
-    while (!stopped.load()) {
-      boost::system::error_code ec;
-      tcp::socket socket(io);
-      acceptor.accept(socket, ec);
-      if (ec) {
-        if (stopped.load()) return;
-        continue;
-      }
-      Serve(std::move(socket));
-    }
+  void Accept() {
+    acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+      if (stopped.load()) return;
+      if (!ec) std::make_shared<Session>(this, std::move(socket))->Start();
+      Accept();
+    });
   }
+
+  // One connection, one request, with a deadline: a client that connects
+  // and says nothing is dropped without holding anyone else up.
+  struct Session : std::enable_shared_from_this<Session> {
+    Session(Rep* rep, tcp::socket socket) : rep(rep), stream(std::move(socket)) {}
+
+    void Start() {
+      parser.body_limit(64 * 1024);
+      stream.expires_after(std::chrono::seconds(2));
+      http::async_read(stream, buffer, parser,
+                       [self = shared_from_this()](boost::beast::error_code ec, size_t) {
+                         if (ec) return;  // timed out, closed, or malformed
+                         self->Respond();
+                       });
+    }
+
+    void Respond() {
+      response = rep->Answer(parser.get());
+      http::async_write(stream, response,
+                        [self = shared_from_this()](boost::beast::error_code, size_t) {
+                          boost::beast::error_code ignored;
+                          self->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+                        });
+    }
+
+    Rep* rep;
+    boost::beast::tcp_stream stream;
+    boost::beast::flat_buffer buffer;
+    http::request_parser<http::string_body> parser;
+    http::response<http::string_body> response;
+  };
 };
 
 StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(const std::string& address,
@@ -141,7 +161,8 @@ StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(const std::string& a
   if (!ec) rep->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Status::Unavailable("cannot listen on " + address + ": " + ec.message());
   Rep* raw = rep.get();
-  rep->thread = std::thread([raw] { raw->AcceptLoop(); });
+  raw->Accept();
+  rep->thread = std::thread([raw] { raw->io.run(); });
   return std::unique_ptr<StatusServer>(new StatusServer(std::move(rep)));
 }
 
@@ -150,12 +171,10 @@ StatusServer::~StatusServer() { Stop(); }
 
 void StatusServer::Stop() {
   if (rep_->stopped.exchange(true)) return;
-  boost::system::error_code ec;
-  rep_->acceptor.cancel(ec);
-  // A blocking accept is woken by shutting the listening socket down.
-  ::shutdown(rep_->acceptor.native_handle(), SHUT_RDWR);
-  rep_->acceptor.close(ec);
+  rep_->io.stop();
   if (rep_->thread.joinable()) rep_->thread.join();
+  boost::system::error_code ec;
+  rep_->acceptor.close(ec);
 }
 
 std::string StatusServer::address() const {

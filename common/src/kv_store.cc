@@ -100,6 +100,9 @@ StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path,
     std::error_code ec;
     std::filesystem::create_directories(path, ec);
     if (ec) return Status::Internal("cannot create " + path + ": " + ec.message());
+    // The store holds debtors' personal data: its folder is the owner's alone.
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
   }
   auto rep = std::make_unique<Rep>();
   rocksdb::DB* raw = nullptr;

@@ -3,7 +3,12 @@
 // reads the same settings from a config file as from flags.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <thread>
@@ -101,6 +106,34 @@ TEST(CliTest, CourtCommandsSayWhenTheAgentIsNotRunning) {
   EXPECT_EQ(usage.exit_code, 2);
   CommandResult missing = RunCommand({AgentBin(), "status", "-c", zone.dir() + "/nowhere.toml"});
   EXPECT_EQ(missing.exit_code, 2);
+}
+
+TEST(CliTest, TheCourtsControlSocketAndStoreAreTheOwnersAlone) {
+  Zone zone;
+  zone.StartBroker();
+  zone.StartAgent("xiuning", false);
+  struct stat st {};
+  ASSERT_EQ(::stat((zone.dir() + "/xiuning-data/control.sock").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat((zone.dir() + "/xiuning-data").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat((zone.dir() + "/broker").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
+TEST(CliTest, AClientThatSaysNothingDoesNotHoldTheStatusPage) {
+  Zone zone;
+  zone.StartBroker();
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(zone.http_port()));
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(WaitFor([&] { return !zone.HttpGet("/healthz").empty(); }, std::chrono::seconds(5)));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+  ::close(fd);
 }
 
 }  // namespace
