@@ -188,8 +188,8 @@ void PrintView(const weituo::v1::CommissionView& v) {
   for (const auto& e : v.events()) std::cout << "  " << EventLine(e) << "\n";
 }
 
-template <typename Message>
-bool ReadJsonFile(const std::string& path, Message* out) {
+// The whole file, or false after saying why.
+bool ReadText(const std::string& path, std::string* text) {
   std::ifstream in(path);
   if (!in) {
     std::cerr << "weituo-agent: cannot read " << path << "\n";
@@ -197,7 +197,15 @@ bool ReadJsonFile(const std::string& path, Message* out) {
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
-  auto s = pbjson::JsonStringToMessage(buffer.str(), out);
+  *text = buffer.str();
+  return true;
+}
+
+template <typename Message>
+bool ReadJsonFile(const std::string& path, Message* out) {
+  std::string text;
+  if (!ReadText(path, &text)) return false;
+  auto s = pbjson::JsonStringToMessage(text, out);
   if (!s.ok()) {
     std::cerr << "weituo-agent: " << path << ": " << s.ToString() << "\n";
     return false;
@@ -246,14 +254,8 @@ int SendUpdate(const Config& config, weituo::v1::Update update, int wait_s, bool
 
 // Reads one Commission per line (or one JSON document) from `path`.
 bool ReadCommissions(const std::string& path, std::vector<weituo::v1::Commission>* out) {
-  std::ifstream in(path);
-  if (!in) {
-    std::cerr << "weituo-agent: cannot read " << path << "\n";
-    return false;
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::string text = buffer.str();
+  std::string text;
+  if (!ReadText(path, &text)) return false;
   weituo::v1::Commission whole;
   if (pbjson::JsonStringToMessage(text, &whole).ok()) {
     out->push_back(whole);

@@ -21,7 +21,6 @@ std::string PrefixEnd(std::string_view prefix) {
   return key;
 }
 
-
 }  // namespace
 
 std::string EventKey(const std::string& commission_id, uint64_t seq) {
@@ -164,7 +163,8 @@ StatusOr<std::vector<OutboxItem>> BrokerStore::ScanParked(const std::string& cou
 
 StatusOr<std::optional<RequestOutcome>> BrokerStore::GetRequest(
     const std::string& court, const std::string& request_id) const {
-  return DecodeRecord<RequestOutcome>(kv_->Get(kCfRequests, RequestKey(court, request_id)), "request");
+  return DecodeRecord<RequestOutcome>(kv_->Get(kCfRequests, RequestKey(court, request_id)),
+                                      "request");
 }
 
 StatusOr<uint64_t> BrokerStore::NextDeliveryId() const {
