@@ -74,6 +74,9 @@ TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
 
   RawAgent chunan(ctx, zone.endpoint());
   ASSERT_TRUE(chunan.Hello("chunan").has_welcome());
+  // A connection speaks for the court it first introduced, and no other.
+  EXPECT_REFUSED(chunan.Hello("kaihua"), ErrorCode::PERMISSION_DENIED,
+                 "already speaks for court 'chunan'");
   // Identity comes from the connection: Chun'an cannot submit as Kaihua.
   chunan.Send(SubmitOf(Valid("kaihua")));
   EXPECT_REFUSED(chunan.Receive(), ErrorCode::PERMISSION_DENIED,
@@ -162,7 +165,7 @@ TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
 
   const std::vector<std::string> expected_counts = {
       "\"MALFORMED\":\"2\"",        "\"TOO_LARGE\":\"1\"",         "\"UNSUPPORTED_VERSION\":\"1\"",
-      "\"NOT_IDENTIFIED\":\"1\"",   "\"UNKNOWN_COURT\":\"1\"",     "\"PERMISSION_DENIED\":\"3\"",
+      "\"NOT_IDENTIFIED\":\"1\"",   "\"UNKNOWN_COURT\":\"1\"",     "\"PERMISSION_DENIED\":\"4\"",
       "\"INVALID_ARGUMENT\":\"2\"", "\"UNKNOWN_TARGET\":\"3\"",    "\"NOT_FOUND\":\"1\"",
       "\"CONFLICT\":\"2\"",         "\"ILLEGAL_TRANSITION\":\"1\""};
   std::string status = StatusShowing(zone, expected_counts);
