@@ -526,7 +526,10 @@ void Agent::Impl::HandleError(const weituo::v1::Error& error) {
 
 void Agent::Impl::CommitTurn() {
   if (batch_->Count() > 0) {
-    Status s = store_->kv().Commit(*batch_, true);
+    // Only an acknowledgement needs the WAL on disk first: it lets the
+    // broker forget. A receipt recorded without a sync is safe to lose in a
+    // power cut: the outbox entry it clears is resent and receipted again.
+    Status s = store_->kv().Commit(*batch_, /*sync=*/!acks_.empty());
     batch_->Clear();
     if (!s.ok()) {
       // Nothing of this turn is acknowledged; the broker resends it.
