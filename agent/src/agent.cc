@@ -21,6 +21,7 @@
 #include "weituo/common/ids.h"
 #include "weituo/common/keys.h"
 #include "weituo/common/lifecycle.h"
+#include "weituo/common/logging.h"
 #include "weituo/common/validation.h"
 #include "weituo/common/wire.h"
 
@@ -364,7 +365,7 @@ void Agent::Impl::HandleBroker(const zmq::message_t& msg) {
     case Envelope::kWelcome:
       connected_ = true;
       spdlog::info("msg=\"connected to broker\" court={} broker=\"{}\"", options_.court_id,
-                   env.welcome().broker_version());
+                   LogValue(env.welcome().broker_version()));
       sent_.clear();
       scan_from_ = 0;
       SendPending(true);
@@ -502,8 +503,9 @@ void Agent::Impl::HandleError(const weituo::v1::Error& error) {
     if (MonotonicMs() - last_hello_ > 200) SendHello();
     return;
   }
-  spdlog::warn("msg=\"broker refused\" code={} ref={} reason=\"{}\"",
-               weituo::v1::ErrorCode_Name(error.code()), error.ref(), error.message());
+  spdlog::warn("msg=\"broker refused\" code={} ref=\"{}\" reason=\"{}\"",
+               weituo::v1::ErrorCode_Name(error.code()), LogValue(error.ref()),
+               LogValue(error.message()));
   if (IsRetryable(error.code()) || error.ref().empty()) return;
   auto seq = store_->OutboxSeqOf(error.ref());
   if (!seq.ok() || !seq->has_value()) return;

@@ -14,6 +14,7 @@
 #include "weituo/common/clock.h"
 #include "weituo/common/ids.h"
 #include "weituo/common/lifecycle.h"
+#include "weituo/common/logging.h"
 #include "weituo/common/validation.h"
 #include "weituo/common/wire.h"
 
@@ -318,7 +319,8 @@ void Broker::Loop::HandleHello(const std::string& routing_id, const weituo::v1::
   session.scan_from = 0;
   session.dirty = true;
   Count("hellos");
-  spdlog::info("msg=\"court online\" court={} agent=\"{}\"", court, hello.agent_version());
+  spdlog::info("msg=\"court online\" court={} agent=\"{}\"", court,
+               LogValue(hello.agent_version()));
 
   Envelope env;
   auto* welcome = env.mutable_welcome();
@@ -661,8 +663,8 @@ void Broker::Loop::Reply(const std::string& routing_id, Envelope& envelope) {
 void Broker::Loop::Refuse(const std::string& routing_id, const std::string& court, ErrorCode code,
                           const std::string& message, const std::string& ref) {
   refused_[ErrorCode_Name(code)]++;
-  spdlog::warn("msg=refused code={} court={} ref={} reason=\"{}\"", ErrorCode_Name(code),
-               court.empty() ? "-" : court, ref.empty() ? "-" : ref, message);
+  spdlog::warn("msg=refused code={} court={} ref=\"{}\" reason=\"{}\"", ErrorCode_Name(code),
+               court.empty() ? "-" : court, ref.empty() ? "-" : LogValue(ref), LogValue(message));
   Envelope env = MakeErrorEnvelope(code, message, ref);
   Reply(routing_id, env);
 }

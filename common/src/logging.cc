@@ -3,6 +3,9 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdio>
+
 namespace weituo {
 
 void InitLogging(const std::string& program, const std::string& level) {
@@ -12,6 +15,27 @@ void InitLogging(const std::string& program, const std::string& level) {
   logger->set_level(spdlog::level::from_str(level));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
+}
+
+std::string LogValue(std::string_view text) {
+  constexpr size_t kMaxBytes = 256;
+  std::string out;
+  out.reserve(std::min(text.size(), kMaxBytes) + 8);
+  for (size_t i = 0; i < text.size() && i < kMaxBytes; ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  if (text.size() > kMaxBytes) out += "...";
+  return out;
 }
 
 }  // namespace weituo
