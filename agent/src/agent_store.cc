@@ -34,19 +34,7 @@ StatusOr<std::optional<AgentCommission>> AgentStore::GetCommission(const std::st
 }
 
 StatusOr<std::vector<Event>> AgentStore::Events(const std::string& id) const {
-  std::vector<Event> events;
-  std::string end(id);
-  end.push_back('\1');
-  Status s =
-      kv_->Scan(kCfEvents, PrefixStart(id), end, 0, [&](std::string_view, std::string_view value) {
-        Event e;
-        if (e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          events.push_back(std::move(e));
-        }
-        return true;
-      });
-  if (!s.ok()) return s;
-  return events;
+  return ScanRecords<Event>(*kv_, kCfEvents, PrefixStart(id), PrefixEnd(id), 0, "event");
 }
 
 StatusOr<bool> AgentStore::HasEvent(const std::string& id, uint64_t seq) const {

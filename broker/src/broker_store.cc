@@ -14,13 +14,6 @@ namespace {
 
 constexpr char kNextDeliveryIdKey[] = "next_delivery_id";
 
-// End of the key range of everything under `prefix\0`.
-std::string PrefixEnd(std::string_view prefix) {
-  std::string key(prefix);
-  key.push_back('\1');
-  return key;
-}
-
 }  // namespace
 
 std::string EventKey(const std::string& commission_id, uint64_t seq) {
@@ -101,21 +94,8 @@ StatusOr<std::optional<Event>> BrokerStore::GetEvent(const std::string& commissi
 }
 
 StatusOr<std::vector<Event>> BrokerStore::Events(const std::string& commission_id) const {
-  std::vector<Event> events;
-  bool corrupt = false;
-  Status s = kv_->Scan(kCfEvents, PrefixStart(commission_id), PrefixEnd(commission_id), 0,
-                       [&](std::string_view, std::string_view value) {
-                         Event e;
-                         if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-                           corrupt = true;
-                           return false;
-                         }
-                         events.push_back(std::move(e));
-                         return true;
-                       });
-  if (!s.ok()) return s;
-  if (corrupt) return Status::Internal("corrupt event record of " + commission_id);
-  return events;
+  return ScanRecords<Event>(*kv_, kCfEvents, PrefixStart(commission_id), PrefixEnd(commission_id),
+                            0, "event");
 }
 
 StatusOr<std::optional<OutboxItem>> BrokerStore::GetOutbox(const std::string& court,
@@ -128,37 +108,16 @@ StatusOr<std::optional<OutboxItem>> BrokerStore::GetParked(const std::string& co
   return DecodeRecord<OutboxItem>(kv_->Get(kCfParked, OutboxKey(court, delivery_id)), "parked");
 }
 
-namespace {
-
-StatusOr<std::vector<OutboxItem>> ScanItems(const KvStore& kv, int cf, const std::string& court,
-                                            uint64_t from, size_t limit) {
-  std::vector<OutboxItem> items;
-  bool corrupt = false;
-  Status s = kv.Scan(cf, OutboxKey(court, from), PrefixEnd(court), limit,
-                     [&](std::string_view, std::string_view value) {
-                       OutboxItem item;
-                       if (!item.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-                         corrupt = true;
-                         return false;
-                       }
-                       items.push_back(std::move(item));
-                       return true;
-                     });
-  if (!s.ok()) return s;
-  if (corrupt) return Status::Internal("corrupt outbox record of court " + court);
-  return items;
-}
-
-}  // namespace
-
 StatusOr<std::vector<OutboxItem>> BrokerStore::ScanOutbox(const std::string& court, uint64_t from,
                                                           size_t limit) const {
-  return ScanItems(*kv_, kCfOutbox, court, from, limit);
+  return ScanRecords<OutboxItem>(*kv_, kCfOutbox, OutboxKey(court, from), PrefixEnd(court), limit,
+                                 "outbox");
 }
 
 StatusOr<std::vector<OutboxItem>> BrokerStore::ScanParked(const std::string& court,
                                                           size_t limit) const {
-  return ScanItems(*kv_, kCfParked, court, 0, limit);
+  return ScanRecords<OutboxItem>(*kv_, kCfParked, OutboxKey(court, 0), PrefixEnd(court), limit,
+                                 "parked");
 }
 
 StatusOr<std::optional<RequestOutcome>> BrokerStore::GetRequest(

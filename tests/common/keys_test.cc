@@ -111,6 +111,11 @@ TEST(KeysTest, KeysGroupByPrefixFirst) {
   EXPECT_EQ(PrefixedSeqKey("a", kMax).rfind(start, 0), 0u);
   EXPECT_NE(PrefixedSeqKey("ab", 0).rfind(start, 0), 0u);
   EXPECT_FALSE(BytewiseLess(PrefixedSeqKey("a", 0), start));
+
+  // [PrefixStart, PrefixEnd) holds every key of "a" and none of "ab".
+  std::string end = PrefixEnd("a");
+  EXPECT_TRUE(BytewiseLess(PrefixedSeqKey("a", kMax), end));
+  EXPECT_FALSE(BytewiseLess(PrefixedSeqKey("ab", 0), end));
 }
 
 }  // namespace

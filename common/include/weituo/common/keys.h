@@ -34,4 +34,11 @@ inline std::string PrefixStart(std::string_view prefix) {
   return key;
 }
 
+// "<prefix>\1" : just past every key that starts with "<prefix>\0".
+inline std::string PrefixEnd(std::string_view prefix) {
+  std::string key(prefix);
+  key.push_back('\1');
+  return key;
+}
+
 }  // namespace weituo

@@ -1,11 +1,14 @@
 // Decoding protobuf records read from a KvStore, shared by the broker's and
-// the agent's stores so that a corrupt record is reported the same way.
+// the agent's stores so that a corrupt record is reported the same way
+// (INTERNAL), never skipped or taken for an absent one.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "weituo/common/kv_store.h"
 #include "weituo/common/status.h"
 
 namespace weituo {
@@ -22,6 +25,28 @@ StatusOr<std::optional<Message>> DecodeRecord(StatusOr<std::optional<std::string
     return Status::Internal("corrupt " + std::string(what) + " record in the store");
   }
   return std::optional<Message>(std::move(m));
+}
+
+// The records of [start, end) in key order, at most `limit` (0: all).
+// INTERNAL naming `what` at the first record that does not parse.
+template <typename Message>
+StatusOr<std::vector<Message>> ScanRecords(const KvStore& kv, int cf, std::string_view start,
+                                           std::string_view end, size_t limit,
+                                           std::string_view what) {
+  std::vector<Message> records;
+  bool corrupt = false;
+  Status s = kv.Scan(cf, start, end, limit, [&](std::string_view, std::string_view value) {
+    Message m;
+    if (!m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      corrupt = true;
+      return false;
+    }
+    records.push_back(std::move(m));
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (corrupt) return Status::Internal("corrupt " + std::string(what) + " record in the store");
+  return records;
 }
 
 }  // namespace weituo
