@@ -89,6 +89,8 @@ class Agent::Impl {
   StatusOr<std::string> Submit(Commission commission);
   StatusOr<std::string> SendUpdate(Update update, std::string request_id);
   StatusOr<CommissionView> Show(const std::string& id) const;
+  // The record with its trail attached.
+  StatusOr<CommissionView> ViewOf(AgentCommission record) const;
   StatusOr<std::vector<CommissionView>> List(const ListFilter& filter) const;
   StatusOr<AgentRequest> Request(const std::string& id) const;
   AgentStatus GetStatus() const;
@@ -730,35 +732,43 @@ StatusOr<std::string> Agent::Impl::SendUpdate(Update update, std::string request
   return request_id;
 }
 
-StatusOr<CommissionView> Agent::Impl::Show(const std::string& id) const {
-  auto record = store_->GetCommission(id);
-  if (!record.ok()) return record.status();
-  if (!record->has_value()) return Status::NotFound("this court has no commission " + id);
+StatusOr<CommissionView> Agent::Impl::ViewOf(AgentCommission record) const {
   CommissionView view;
-  *view.mutable_record() = std::move(**record);
-  auto events = store_->Events(id);
+  auto events = store_->Events(record.commission().id());
   if (!events.ok()) return events.status();
+  *view.mutable_record() = std::move(record);
   for (auto& e : *events) *view.add_events() = std::move(e);
   return view;
 }
 
+StatusOr<CommissionView> Agent::Impl::Show(const std::string& id) const {
+  auto record = store_->GetCommission(id);
+  if (!record.ok()) return record.status();
+  if (!record->has_value()) return Status::NotFound("this court has no commission " + id);
+  return ViewOf(std::move(**record));
+}
+
 StatusOr<std::vector<CommissionView>> Agent::Impl::List(const ListFilter& filter) const {
-  std::vector<std::string> ids;
   size_t limit = filter.limit() ? filter.limit() : 1000;
-  Status s = store_->kv().Scan(
-      kCfCommissions, "", "", 0, [&](std::string_view key, std::string_view value) {
-        AgentCommission rec;
-        if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size()))) return true;
-        if (filter.inbox_only() && (rec.is_origin() || IsFinal(rec.state()))) return true;
-        ids.emplace_back(key);
-        return ids.size() < limit;
-      });
-  if (!s.ok()) return s;
   std::vector<CommissionView> views;
-  for (const std::string& id : ids) {
-    auto view = Show(id);
-    if (view.ok()) views.push_back(std::move(*view));
-  }
+  Status failed;
+  Status s = store_->kv().Scan(kCfCommissions, "", "", 0, [&](auto, std::string_view value) {
+    AgentCommission rec;
+    if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      failed = Status::Internal("corrupt commission record in the store");
+      return false;
+    }
+    if (filter.inbox_only() && (rec.is_origin() || IsFinal(rec.state()))) return true;
+    auto view = ViewOf(std::move(rec));
+    if (!view.ok()) {
+      failed = view.status();
+      return false;
+    }
+    views.push_back(std::move(*view));
+    return views.size() < limit;
+  });
+  if (!s.ok()) return s;
+  if (!failed.ok()) return failed;
   return views;
 }
 
