@@ -89,8 +89,13 @@ class Broker::Loop {
   // One turn's input.
   void HandleMessage(const std::string& routing_id, std::vector<zmq::message_t>& frames);
   void HandleHello(const std::string& routing_id, const weituo::v1::Hello& hello);
+  // Takes the commission out of `submit`.
   void HandleSubmit(const std::string& routing_id, const std::string& court,
-                    const weituo::v1::Submit& submit);
+                    weituo::v1::Submit* submit);
+  // The submission receipt of `record`: the same bytes for the first answer
+  // and for every duplicate.
+  void ReplySubmitReceipt(const std::string& routing_id, const CommissionRecord& record,
+                          bool duplicate);
   void HandleAck(const std::string& court, const weituo::v1::Ack& ack);
   void HandleUpdate(const std::string& routing_id, const std::string& court,
                     const weituo::v1::SendUpdate& request);
@@ -279,7 +284,7 @@ void Broker::Loop::HandleMessage(const std::string& routing_id,
     case Envelope::kHeartbeat:
       return;
     case Envelope::kSubmit:
-      return HandleSubmit(routing_id, court, env.submit());
+      return HandleSubmit(routing_id, court, env.mutable_submit());
     case Envelope::kAck:
       return HandleAck(court, env.ack());
     case Envelope::kSendUpdate:
@@ -350,9 +355,20 @@ Event SubmittedEvent(const CommissionRecord& record) {
 
 }  // namespace
 
+void Broker::Loop::ReplySubmitReceipt(const std::string& routing_id, const CommissionRecord& record,
+                                      bool duplicate) {
+  Envelope env;
+  auto* receipt = env.mutable_submit_receipt();
+  receipt->set_commission_id(record.commission().id());
+  receipt->set_target_court(record.commission().target_court());
+  *receipt->mutable_event() = SubmittedEvent(record);
+  receipt->set_duplicate(duplicate);
+  Reply(routing_id, env);
+}
+
 void Broker::Loop::HandleSubmit(const std::string& routing_id, const std::string& court,
-                                const weituo::v1::Submit& submit) {
-  Commission commission = submit.commission();
+                                weituo::v1::Submit* submit) {
+  Commission commission = std::move(*submit->mutable_commission());
   const std::string id = commission.id();
   if (commission.origin_court() != court) {
     Refuse(routing_id, court, ErrorCode::PERMISSION_DENIED,
@@ -368,7 +384,7 @@ void Broker::Loop::HandleSubmit(const std::string& routing_id, const std::string
 
   auto existing = LoadRecord(id);
   if (existing.ok()) {
-    Commission stored = existing->commission();
+    const Commission& stored = existing->commission();
     if (commission.target_court().empty()) commission.set_target_court(stored.target_court());
     if (!google::protobuf::util::MessageDifferencer::Equals(commission, stored)) {
       Refuse(routing_id, court, ErrorCode::CONFLICT,
@@ -376,13 +392,7 @@ void Broker::Loop::HandleSubmit(const std::string& routing_id, const std::string
       return;
     }
     Count("duplicate_submissions");
-    Envelope env;
-    auto* receipt = env.mutable_submit_receipt();
-    receipt->set_commission_id(id);
-    receipt->set_target_court(stored.target_court());
-    *receipt->mutable_event() = SubmittedEvent(*existing);
-    receipt->set_duplicate(true);
-    Reply(routing_id, env);
+    ReplySubmitReceipt(routing_id, *existing, /*duplicate=*/true);
     return;
   }
   if (existing.status().code() != StatusCode::kNotFound) {
@@ -419,31 +429,23 @@ void Broker::Loop::HandleSubmit(const std::string& routing_id, const std::string
     return;
   }
   commission.set_target_court(target->id);
+  spdlog::info("msg=submitted commission={} origin={} target={} kind={}", id, court, target->id,
+               weituo::v1::Kind_Name(KindOf(commission)));
 
-  CommissionRecord record;
-  *record.mutable_commission() = commission;
+  // The record of this turn is the one copy kept; the delivery gets another.
+  CommissionRecord& record = turn_records_[id];
+  *record.mutable_commission() = std::move(commission);
   record.set_state(weituo::v1::SUBMITTED);
   record.set_last_seq(1);
   record.set_submitted_at_ms(NowMs());
   record.set_updated_at_ms(record.submitted_at_ms());
-  Event submitted = SubmittedEvent(record);
   batch_.PutCommission(record);
-  batch_.PutEvent(submitted);
-  turn_records_[id] = record;
-
+  batch_.PutEvent(SubmittedEvent(record));
   Deliver deliver;
-  *deliver.mutable_commission() = commission;
+  *deliver.mutable_commission() = record.commission();
   Enqueue(target->id, std::move(deliver));
   Count("submitted");
-  spdlog::info("msg=submitted commission={} origin={} target={} kind={}", id, court, target->id,
-               weituo::v1::Kind_Name(KindOf(commission)));
-
-  Envelope env;
-  auto* receipt = env.mutable_submit_receipt();
-  receipt->set_commission_id(id);
-  receipt->set_target_court(target->id);
-  *receipt->mutable_event() = submitted;
-  Reply(routing_id, env);
+  ReplySubmitReceipt(routing_id, record, /*duplicate=*/false);
 }
 
 void Broker::Loop::HandleAck(const std::string& court, const weituo::v1::Ack& ack) {

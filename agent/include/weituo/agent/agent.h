@@ -39,9 +39,12 @@ class Agent {
   // crash is called again after restart, so handlers must be idempotent.
   using CommissionHandler = std::function<void(Agent&, const weituo::v1::Commission&)>;
   // Called on the I/O thread for each new trail event about a commission of
-  // this court, after it is durably recorded; never twice for one event, and
-  // not again after a crash that fell between recording and calling: the
-  // trail (Show) is the record, the callback a notification.
+  // this court, once it is recorded: events delivered by the broker are on
+  // disk first; receipts of this court's own requests may not be yet (they
+  // are asked for again if lost). Never twice for one event while the
+  // machine keeps power, and not again after a crash that fell between
+  // recording and calling: the trail (Show) is the record, the callback a
+  // notification.
   using EventHandler = std::function<void(Agent&, const weituo::v1::Event&)>;
 
   // Opens (creating) the store. INTERNAL if it is locked by another agent.
