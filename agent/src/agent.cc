@@ -88,6 +88,10 @@ class Agent::Impl {
   void Stop();
   StatusOr<std::string> Submit(Commission commission);
   StatusOr<std::string> SendUpdate(Update update, std::string request_id);
+  // Adds `envelope` to the durable outbox under the next seq, with the
+  // caller's writes in `batch`, in one synced commit; wakes the I/O thread.
+  // The caller holds write_mu_.
+  Status Queue(WriteBatch& batch, const std::string& request_id, Envelope envelope);
   StatusOr<CommissionView> Show(const std::string& id) const;
   // The record with its trail attached.
   StatusOr<CommissionView> ViewOf(AgentCommission record) const;
@@ -674,23 +678,31 @@ StatusOr<std::string> Agent::Impl::Submit(Commission c) {
   }
   if (c.created_at_ms() == 0) c.set_created_at_ms(NowMs());
   WEITUO_RETURN_IF_ERROR(ValidateCommission(c));
+  const std::string id = c.id();
   AgentCommission record;
   *record.mutable_commission() = c;
   record.set_is_origin(true);
   record.set_updated_at_ms(NowMs());
+  WriteBatch batch = store_->kv().NewBatch();
+  batch.Put(kCfCommissions, id, record.SerializeAsString());
+  Envelope envelope;
+  *envelope.mutable_submit()->mutable_commission() = std::move(c);
+  WEITUO_RETURN_IF_ERROR(Queue(batch, id, std::move(envelope)));
+  return id;
+}
+
+Status Agent::Impl::Queue(WriteBatch& batch, const std::string& request_id, Envelope envelope) {
   AgentOutboxEntry entry;
-  entry.set_request_id(c.id());
-  *entry.mutable_envelope()->mutable_submit()->mutable_commission() = c;
-  entry.mutable_envelope()->set_protocol(kProtocolVersion);
+  entry.set_request_id(request_id);
+  envelope.set_protocol(kProtocolVersion);
+  *entry.mutable_envelope() = std::move(envelope);
   entry.set_queued_at_ms(NowMs());
   uint64_t seq = next_seq_++;
-  WriteBatch batch = store_->kv().NewBatch();
-  batch.Put(kCfCommissions, c.id(), record.SerializeAsString());
   batch.Put(kCfOutbox, AgentStore::SeqKey(seq), entry.SerializeAsString());
-  batch.Put(kCfOutboxIndex, c.id(), AgentStore::SeqKey(seq));
+  batch.Put(kCfOutboxIndex, request_id, AgentStore::SeqKey(seq));
   WEITUO_RETURN_IF_ERROR(store_->kv().Commit(batch, true));
   Wake();
-  return c.id();
+  return Status::Ok();
 }
 
 StatusOr<std::string> Agent::Impl::SendUpdate(Update update, std::string request_id) {
@@ -715,20 +727,12 @@ StatusOr<std::string> Agent::Impl::SendUpdate(Update update, std::string request
   request.set_request_id(request_id);
   *request.mutable_update() = update;
   request.set_state(weituo::v1::REQUEST_PENDING);
-  AgentOutboxEntry entry;
-  entry.set_request_id(request_id);
-  auto* send = entry.mutable_envelope()->mutable_send_update();
-  send->set_request_id(request_id);
-  *send->mutable_update() = update;
-  entry.mutable_envelope()->set_protocol(kProtocolVersion);
-  entry.set_queued_at_ms(NowMs());
-  uint64_t seq = next_seq_++;
   WriteBatch batch = store_->kv().NewBatch();
   batch.Put(kCfRequests, request_id, request.SerializeAsString());
-  batch.Put(kCfOutbox, AgentStore::SeqKey(seq), entry.SerializeAsString());
-  batch.Put(kCfOutboxIndex, request_id, AgentStore::SeqKey(seq));
-  WEITUO_RETURN_IF_ERROR(store_->kv().Commit(batch, true));
-  Wake();
+  Envelope envelope;
+  envelope.mutable_send_update()->set_request_id(request_id);
+  *envelope.mutable_send_update()->mutable_update() = std::move(update);
+  WEITUO_RETURN_IF_ERROR(Queue(batch, request_id, std::move(envelope)));
   return request_id;
 }
 
