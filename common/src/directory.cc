@@ -1,5 +1,7 @@
 #include "weituo/common/directory.h"
 
+#include "weituo/common/curve.h"
+
 #include <toml++/toml.h>
 
 #include <fstream>
@@ -9,8 +11,8 @@ namespace weituo {
 namespace {
 
 Status AddEntry(std::vector<CourtEntry>* entries, std::map<std::string, size_t>* by_id,
-                std::map<std::string, size_t>* by_region, CourtEntry entry,
-                const std::string& origin) {
+                std::map<std::string, size_t>* by_region, std::map<std::string, size_t>* by_key,
+                CourtEntry entry, const std::string& origin) {
   if (entry.id.empty()) return Status::InvalidArgument(origin + ": a court has no id");
   if (by_id->count(entry.id)) {
     return Status::InvalidArgument(origin + ": court id '" + entry.id + "' appears twice");
@@ -26,6 +28,18 @@ Status AddEntry(std::vector<CourtEntry>* entries, std::map<std::string, size_t>*
     if (!inserted) {
       return Status::InvalidArgument(origin + ": region code " + code + " is claimed by both '" +
                                      (*entries)[it->second].id + "' and '" + entry.id + "'");
+    }
+  }
+  for (const std::string& key : entry.curve_keys) {
+    if (!IsCurveKey(key)) {
+      return Status::InvalidArgument(origin + ": court '" + entry.id + "' has curve key '" + key +
+                                     "', which is not 40 characters of Z85");
+    }
+    auto [it, inserted] = by_key->emplace(key, index);
+    if (!inserted) {
+      const std::string& holder = it->second == index ? entry.id : (*entries)[it->second].id;
+      return Status::InvalidArgument(origin + ": curve key " + key + " is listed for both '" +
+                                     holder + "' and '" + entry.id + "'");
     }
   }
   by_id->emplace(entry.id, index);
@@ -72,8 +86,13 @@ StatusOr<CourtDirectory> CourtDirectory::LoadString(const std::string& text,
           if (auto s = c.value<std::string>()) e.region_codes.push_back(*s);
         }
       }
-      WEITUO_RETURN_IF_ERROR(
-          AddEntry(&dir.entries_, &dir.by_id_, &dir.by_region_, std::move(e), origin));
+      if (const toml::array* keys = (*t)["curve_keys"].as_array()) {
+        for (const toml::node& k : *keys) {
+          if (auto s = k.value<std::string>()) e.curve_keys.push_back(*s);
+        }
+      }
+      WEITUO_RETURN_IF_ERROR(AddEntry(&dir.entries_, &dir.by_id_, &dir.by_region_, &dir.by_key_,
+                                      std::move(e), origin));
     }
     return Status::Ok();
   };
@@ -88,6 +107,11 @@ StatusOr<CourtDirectory> CourtDirectory::LoadString(const std::string& text,
 const CourtEntry* CourtDirectory::Find(const std::string& court_id) const {
   auto it = by_id_.find(court_id);
   return it == by_id_.end() ? nullptr : &entries_[it->second];
+}
+
+const CourtEntry* CourtDirectory::FindByKey(const std::string& public_key) const {
+  auto it = by_key_.find(public_key);
+  return it == by_key_.end() ? nullptr : &entries_[it->second];
 }
 
 const CourtEntry* CourtDirectory::FindByRegion(const std::string& region_code) const {

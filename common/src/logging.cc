@@ -38,4 +38,19 @@ std::string LogValue(std::string_view text) {
   return out;
 }
 
+bool LogThrottle::Allow(int64_t now_ms, uint64_t* suppressed) {
+  if (now_ms - window_start_ms_ >= 1000) {
+    window_start_ms_ = now_ms;
+    in_window_ = 0;
+  }
+  if (in_window_ >= per_second_) {
+    ++held_back_;
+    return false;
+  }
+  ++in_window_;
+  *suppressed = held_back_;
+  held_back_ = 0;
+  return true;
+}
+
 }  // namespace weituo

@@ -1,6 +1,6 @@
-// The court directory: which courts exist, the region codes each serves and
-// their supervising courts. Loaded once from TOML (deploy/zone/courts.toml);
-// immutable after loading, so safe to share between threads.
+// The court directory: which courts exist, the region codes each serves,
+// their supervising courts and the CURVE public keys that speak for them. Loaded once from TOML
+// (deploy/zone/courts.toml); immutable after loading, so safe to share between threads.
 #pragma once
 
 #include <map>
@@ -20,13 +20,17 @@ struct CourtEntry {
   std::vector<std::string> region_codes;
   std::string superior;
   bool is_supervisor = false;
+  // Z85 public keys valid for this court. Two during a key rotation's
+  // overlap; a key taken out of the list is revoked.
+  std::vector<std::string> curve_keys;
 };
 
 class CourtDirectory {
  public:
   // Parses the [[court]] and [[supervisor]] tables. INVALID_ARGUMENT with the
   // file and the problem if the file is unreadable, a court lacks an id, an
-  // id repeats, or two courts claim one region code.
+  // id repeats, two courts claim one region code, or a curve key is
+  // malformed or listed twice.
   static StatusOr<CourtDirectory> LoadFile(const std::string& path);
   static StatusOr<CourtDirectory> LoadString(const std::string& toml, const std::string& origin);
 
@@ -34,6 +38,8 @@ class CourtDirectory {
   const CourtEntry* Find(const std::string& court_id) const;
   // The court serving `region_code`, nullptr if none.
   const CourtEntry* FindByRegion(const std::string& region_code) const;
+  // The court a CURVE public key (Z85) speaks for, nullptr if none.
+  const CourtEntry* FindByKey(const std::string& public_key) const;
   // Courts in file order, supervisors last.
   const std::vector<CourtEntry>& entries() const { return entries_; }
 
@@ -41,6 +47,7 @@ class CourtDirectory {
   std::vector<CourtEntry> entries_;
   std::map<std::string, size_t> by_id_;
   std::map<std::string, size_t> by_region_;
+  std::map<std::string, size_t> by_key_;
 };
 
 }  // namespace weituo

@@ -3,6 +3,7 @@
 // shippers parse. Thread-safe after InitLogging.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -16,5 +17,22 @@ void InitLogging(const std::string& program, const std::string& level);
 // backslashes and control characters escaped, at most 256 bytes kept, so
 // a peer cannot forge or split log lines.
 std::string LogValue(std::string_view text);
+
+// Lets through at most `per_second` lines a second and counts the ones held
+// back, so a flood of bad input cannot flood the log or the disk under it.
+// Not thread-safe: one per thread that logs.
+class LogThrottle {
+ public:
+  explicit LogThrottle(int per_second) : per_second_(per_second) {}
+  // True if a line may be written at monotonic time `now_ms`; then
+  // *suppressed is how many were held back since the last one let through.
+  bool Allow(int64_t now_ms, uint64_t* suppressed);
+
+ private:
+  int per_second_;
+  int64_t window_start_ms_ = -1000000;
+  int in_window_ = 0;
+  uint64_t held_back_ = 0;
+};
 
 }  // namespace weituo
