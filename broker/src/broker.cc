@@ -1,10 +1,14 @@
 #include "weituo/broker/broker.h"
 
+#include <arpa/inet.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -12,11 +16,13 @@
 
 #include "weituo/broker/broker_store.h"
 #include "weituo/common/clock.h"
+#include "weituo/common/curve.h"
 #include "weituo/common/ids.h"
 #include "weituo/common/lifecycle.h"
 #include "weituo/common/logging.h"
 #include "weituo/common/validation.h"
 #include "weituo/common/wire.h"
+#include "zap_handler.h"
 
 namespace weituo::broker {
 
@@ -36,6 +42,8 @@ namespace {
 constexpr char kBrokerVersion[] = "weituo-broker 0.1.0";
 constexpr int64_t kTimerTickMs = 50;
 constexpr int64_t kSnapshotEveryMs = 200;
+constexpr char kMonitorEndpoint[] = "inproc://weituo.broker.monitor";
+constexpr int kMaxAckIds = 4096;
 
 enum class SendResult { kSent, kWouldBlock, kUnreachable };
 
@@ -59,6 +67,18 @@ struct CourtSession {
   uint64_t scan_from = 0;        // outbox ids below this are in flight or acked
   bool dirty = false;            // the outbox may hold messages not yet sent
   std::vector<uint64_t> resend;  // due for resend after this turn's commit
+  // Token bucket of the rate limit; tokens < 0 until first used.
+  double tokens = -1;
+  int64_t tokens_at_mono = 0;
+  uint64_t refused = 0;
+};
+
+// A peer connection of the ROUTER, learnt from its first message.
+struct Connection {
+  std::string user_id;  // the court its CURVE key proved; empty in plaintext
+  std::string key;      // that key (Z85)
+  int fd = -1;          // its socket, to drop it
+  std::string peer;     // its IP address
 };
 
 struct Outgoing {
@@ -80,6 +100,7 @@ class Broker::Loop {
 
   Status Run();
   void Stop() { stop_.store(true); }
+  void ReloadDirectory() { reload_.store(true); }
   BrokerSnapshot Snapshot() const {
     std::lock_guard<std::mutex> lock(snapshot_mu_);
     return snapshot_;
@@ -100,9 +121,22 @@ class Broker::Loop {
   void HandleUpdate(const std::string& routing_id, const std::string& court,
                     const weituo::v1::SendUpdate& request);
 
-  // The court bound to this connection, or nullptr. This is the one place
-  // identity comes from: today from Hello, later from the ZAP User-Id.
+  // The court bound to this connection by Hello, or nullptr. With CURVE a
+  // Hello binds only the court the connection's key proved (its User-Id).
   const std::string* AuthenticatedCourt(const std::string& routing_id) const;
+  Status SetUpSecurity();
+  // Records a connection on its first message; false if its key is no
+  // longer valid (then it has been refused and dropped).
+  bool Admit(const std::string& routing_id, const zmq::message_t& frame);
+  bool KeyValid(const Connection& connection) const;
+  // Closes the connection under libzmq (the peer sees it end and must
+  // handshake again) and forgets its route.
+  void Drop(const std::string& routing_id, const char* why);
+  void Unbind(const std::string& routing_id, const char* why);
+  // One token of the court's rate limit; false if it has none left.
+  bool TakeToken(CourtSession& session, int64_t now);
+  void HandleMonitorEvents();
+  void Reload();
 
   // Lifecycle effects, written to the turn's batch.
   StatusOr<CommissionRecord> LoadRecord(const std::string& id);
@@ -115,6 +149,9 @@ class Broker::Loop {
   void Reply(const std::string& routing_id, Envelope& envelope);
   void Refuse(const std::string& routing_id, const std::string& court, ErrorCode code,
               const std::string& message, const std::string& ref);
+  // Counts and logs a refusal; returns the Error envelope's bytes.
+  std::string Refusal(const std::string& court, ErrorCode code, const std::string& message,
+                      const std::string& ref);
 
   // Timers: heartbeats, offline detection, resend scheduling and parking.
   void Tick(int64_t now);
@@ -134,6 +171,12 @@ class Broker::Loop {
   zmq::context_t context_{1};
   std::unique_ptr<zmq::socket_t> socket_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> reload_{false};
+  std::unique_ptr<ZapHandler> zap_;
+  std::unique_ptr<zmq::socket_t> monitor_;
+  std::unordered_map<std::string, Connection> connections_;  // by routing id
+  std::unordered_map<int, std::string> routing_by_fd_;
+  LogThrottle refusal_log_{50};
 
   std::unordered_map<std::string, CourtSession> courts_;
   std::unordered_map<std::string, std::string> court_by_routing_id_;
@@ -161,12 +204,14 @@ class Broker::Loop {
 
 Status Broker::Loop::Run() {
   socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::router);
+  WEITUO_RETURN_IF_ERROR(SetUpSecurity());
   try {
     socket_->set(zmq::sockopt::router_mandatory, 1);
-    // No ROUTER_HANDOVER: agents take a fresh routing id per connection,
-    // and handing a route over is only safe once identity comes from the
-    // connection's key (User-Id), not from Hello.
+    // No ROUTER_HANDOVER: agents take a fresh random routing id per
+    // connection, so a second connection claiming a live route is refused
+    // by libzmq instead of stealing that court's deliveries.
     socket_->set(zmq::sockopt::linger, 0);
+    socket_->set(zmq::sockopt::handshake_ivl, options_.handshake_ms);
     socket_->set(zmq::sockopt::sndhwm, 100000);
     socket_->set(zmq::sockopt::rcvhwm, 100000);
     // Frames a little over the limit get a TOO_LARGE answer; far over it the
@@ -174,11 +219,23 @@ Status Broker::Loop::Run() {
     socket_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_frame_bytes * 4));
     socket_->bind(options_.endpoint);
     endpoint_ = socket_->get(zmq::sockopt::last_endpoint);
+    // Connection events: handshake failures and disconnects, for counters
+    // and for forgetting a connection's route the moment it ends.
+    constexpr int kEvents = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
+                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    if (zmq_socket_monitor(socket_->handle(), kMonitorEndpoint, kEvents) != 0) {
+      throw zmq::error_t();
+    }
+    monitor_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::pair);
+    monitor_->set(zmq::sockopt::linger, 0);
+    monitor_->connect(kMonitorEndpoint);
   } catch (const zmq::error_t& e) {
     return Status::Unavailable("cannot bind " + options_.endpoint + ": " + e.what());
   }
   started_at_ms_ = NowMs();
-  spdlog::info("msg=\"broker listening\" endpoint={} sync={}", endpoint_, options_.sync);
+  spdlog::info("msg=\"broker listening\" endpoint={} sync={} security={}", endpoint_, options_.sync,
+               options_.plaintext ? "plaintext" : "curve");
   PublishSnapshot();
 
   std::vector<zmq::message_t> frames;
@@ -189,9 +246,10 @@ Status Broker::Loop::Run() {
       return s.dirty && s.online && s.in_flight.size() < options_.window;
     });
     int64_t timeout = backlog ? 1 : std::clamp<int64_t>(next_tick_ - now, 0, kTimerTickMs);
-    zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0},
+                               {monitor_->handle(), 0, ZMQ_POLLIN, 0}};
     try {
-      zmq::poll(items, 1, std::chrono::milliseconds(timeout));
+      zmq::poll(items, 2, std::chrono::milliseconds(timeout));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       return Status::Internal(std::string("poll: ") + e.what());
@@ -218,6 +276,8 @@ Status Broker::Loop::Run() {
       }
       HandleMessage(routing.to_string(), frames);
     }
+    HandleMonitorEvents();
+    if (reload_.exchange(false)) Reload();
 
     now = MonotonicMs();
     if (now >= next_tick_) {
@@ -236,8 +296,83 @@ Status Broker::Loop::Run() {
     }
   }
   spdlog::info("msg=\"broker stopping\"");
+  zmq_socket_monitor(socket_->handle(), nullptr, 0);
+  monitor_->close();
   socket_->close();
   return Status::Ok();
+}
+
+Status Broker::Loop::SetUpSecurity() {
+  if (options_.plaintext) {
+    spdlog::warn(
+        "msg=\"PLAINTEXT MODE: development only. Traffic is not encrypted and any process that "
+        "reaches the port can claim to be any court.\"");
+    return Status::Ok();
+  }
+  // The handler must be bound in this context before the ROUTER binds, and
+  // the domain enforced: a CURVE server that finds no handler accepts any
+  // client key.
+  zap_ = std::make_unique<ZapHandler>(context_);
+  zap_->SetKeys(directory_);
+  WEITUO_RETURN_IF_ERROR(zap_->Start());
+  try {
+    socket_->set(zmq::sockopt::curve_server, 1);
+    socket_->set(zmq::sockopt::curve_secretkey, options_.curve_secret_key);
+    socket_->set(zmq::sockopt::zap_domain, ZapHandler::kDomain);
+    int enforce = 1;  // ZMQ_ZAP_ENFORCE_DOMAIN: in libzmq's draft block, stable since 4.3
+    if (zmq_setsockopt(socket_->handle(), 93, &enforce, sizeof enforce) != 0) {
+      throw zmq::error_t();
+    }
+  } catch (const zmq::error_t& e) {
+    return Status::InvalidArgument(std::string("cannot set up CURVE: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+void Broker::Loop::HandleMonitorEvents() {
+  for (;;) {
+    zmq::message_t event, address;
+    if (!monitor_->recv(event, zmq::recv_flags::dontwait)) return;
+    if (event.more()) (void)monitor_->recv(address, zmq::recv_flags::none);
+    if (event.size() < 6) continue;
+    uint16_t type;
+    int32_t value;
+    std::memcpy(&type, event.data(), sizeof type);
+    std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof value);
+    switch (type) {
+      case ZMQ_EVENT_ACCEPTED:
+        Count("connections_accepted");
+        break;
+      case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+        Count("handshakes_succeeded");
+        break;
+      case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        // The ZAP handler logged which key and why.
+        Count("handshakes_refused");
+        break;
+      case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        // E.g. a plaintext client meeting the CURVE server, or garbage.
+        Count("handshakes_failed");
+        spdlog::warn("msg=\"handshake failed\" reason=protocol code={:#x}", value);
+        break;
+      case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        // E.g. a client that never finished its handshake in time.
+        Count("handshakes_failed");
+        spdlog::warn("msg=\"handshake failed\" reason=\"timed out or closed\" errno={}", value);
+        break;
+      case ZMQ_EVENT_DISCONNECTED:
+        Count("connections_closed");
+        // A new connection may already hold this fd if its first message
+        // came before this event; it is then admitted again on its next one.
+        if (auto it = routing_by_fd_.find(value); it != routing_by_fd_.end()) {
+          std::string routing_id = std::move(it->second);
+          routing_by_fd_.erase(it);
+          connections_.erase(routing_id);
+          Unbind(routing_id, "disconnected");
+        }
+        break;
+    }
+  }
 }
 
 const std::string* Broker::Loop::AuthenticatedCourt(const std::string& routing_id) const {
@@ -245,19 +380,156 @@ const std::string* Broker::Loop::AuthenticatedCourt(const std::string& routing_i
   return it == court_by_routing_id_.end() ? nullptr : &it->second;
 }
 
-void Broker::Loop::HandleMessage(const std::string& routing_id,
-                                 std::vector<zmq::message_t>& frames) {
-  const std::string* bound = AuthenticatedCourt(routing_id);
-  std::string court = bound ? *bound : std::string();
-  if (frames.size() != 1) {
-    Refuse(routing_id, court, ErrorCode::MALFORMED,
-           "expected one frame after the routing id, got " + std::to_string(frames.size()), "");
+bool Broker::Loop::Admit(const std::string& routing_id, const zmq::message_t& frame) {
+  auto it = connections_.find(routing_id);
+  if (it == connections_.end()) {
+    Connection c;
+    const char* user = zmq_msg_gets(frame.handle(), "User-Id");
+    const char* key = zmq_msg_gets(frame.handle(), ZapHandler::kKeyProperty);
+    const char* peer = zmq_msg_gets(frame.handle(), "Peer-Address");
+    c.user_id = user ? user : "";
+    c.key = key ? key : "";
+    c.peer = peer ? peer : "";
+    c.fd = zmq_msg_get(frame.handle(), ZMQ_SRCFD);
+    if (auto old = routing_by_fd_.find(c.fd); old != routing_by_fd_.end()) {
+      // That fd's last connection ended; its event is still on the way.
+      connections_.erase(old->second);
+      Unbind(old->second, "disconnected");
+    }
+    if (c.fd >= 0) routing_by_fd_[c.fd] = routing_id;
+    it = connections_.emplace(routing_id, std::move(c)).first;
+  }
+  if (options_.plaintext || KeyValid(it->second)) return true;
+  // Sent now, not after the turn's commit: it states no stored fact.
+  (void)SendTo(routing_id, Refusal(it->second.user_id, ErrorCode::PERMISSION_DENIED,
+                                   "this connection's key is no longer valid for court '" +
+                                       it->second.user_id + "'",
+                                   ""));
+  Drop(routing_id, "key revoked");
+  return false;
+}
+
+bool Broker::Loop::KeyValid(const Connection& connection) const {
+  const CourtEntry* entry = directory_.FindByKey(connection.key);
+  return entry && entry->id == connection.user_id;
+}
+
+void Broker::Loop::Drop(const std::string& routing_id, const char* why) {
+  auto it = connections_.find(routing_id);
+  if (it == connections_.end()) return;
+  Connection c = std::move(it->second);
+  connections_.erase(it);
+  Unbind(routing_id, why);
+  if (c.fd < 0) return;
+  routing_by_fd_.erase(c.fd);
+  // The fd belongs to libzmq's I/O thread. shutdown() does not close it, so
+  // it cannot be reused under libzmq's feet; libzmq sees the end and tears
+  // the connection down. Check it is still that peer's socket on our port.
+  sockaddr_storage local{}, remote{};
+  socklen_t local_len = sizeof local, remote_len = sizeof remote;
+  if (::getsockname(c.fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
+      ::getpeername(c.fd, reinterpret_cast<sockaddr*>(&remote), &remote_len) != 0) {
+    return;  // already gone
+  }
+  char host[INET6_ADDRSTRLEN] = "";
+  if (remote.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&remote)->sin_addr, host, sizeof host);
+  } else if (remote.ss_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&remote)->sin6_addr, host, sizeof host);
+  }
+  if (c.peer != host) return;
+  ::shutdown(c.fd, SHUT_RDWR);
+  Count("connections_dropped");
+  spdlog::warn("msg=\"connection dropped\" court={} peer={} reason=\"{}\"",
+               c.user_id.empty() ? "-" : c.user_id, LogValue(c.peer), why);
+}
+
+void Broker::Loop::Unbind(const std::string& routing_id, const char* why) {
+  auto bound = court_by_routing_id_.find(routing_id);
+  if (bound == court_by_routing_id_.end()) return;
+  std::string court = std::move(bound->second);
+  court_by_routing_id_.erase(bound);
+  CourtSession& session = courts_[court];
+  if (session.routing_id != routing_id) return;
+  session.routing_id.clear();
+  if (session.online) MarkOffline(court, session, why);
+}
+
+bool Broker::Loop::TakeToken(CourtSession& session, int64_t now) {
+  if (options_.rate_limit <= 0) return true;
+  if (session.tokens < 0) {
+    session.tokens = options_.rate_burst;
+    session.tokens_at_mono = now;
+  }
+  session.tokens = std::min(options_.rate_burst, session.tokens + (now - session.tokens_at_mono) *
+                                                                      options_.rate_limit / 1000.0);
+  session.tokens_at_mono = now;
+  if (session.tokens < 1) return false;
+  session.tokens -= 1;
+  return true;
+}
+
+void Broker::Loop::Reload() {
+  auto loaded = CourtDirectory::LoadFile(options_.directory_path);
+  if (!loaded.ok()) {
+    Count("directory_reloads_failed");
+    spdlog::error("msg=\"directory reload failed, keeping the old one\" error=\"{}\"",
+                  LogValue(loaded.status().ToString()));
     return;
   }
+  directory_ = std::move(loaded).value();
+  if (zap_) zap_->SetKeys(directory_);
+  Count("directory_reloads");
+  size_t dropped = 0;
+  if (!options_.plaintext) {
+    std::vector<std::string> revoked;
+    for (const auto& [routing_id, connection] : connections_) {
+      if (!KeyValid(connection)) revoked.push_back(routing_id);
+    }
+    for (const std::string& routing_id : revoked) Drop(routing_id, "key revoked");
+    dropped = revoked.size();
+  }
+  spdlog::info("msg=\"directory reloaded\" courts={} connections_dropped={}",
+               directory_.entries().size(), dropped);
+}
+
+void Broker::Loop::HandleMessage(const std::string& routing_id,
+                                 std::vector<zmq::message_t>& frames) {
+  if (frames.empty() || !Admit(routing_id, frames.back())) return;
+  // With CURVE the connection's court is the one its key proved; the court a
+  // Hello bound it to must be that one.
+  const std::string& user = connections_[routing_id].user_id;
+  const std::string* bound = AuthenticatedCourt(routing_id);
+  if (bound && !options_.plaintext && *bound != user) {
+    Unbind(routing_id, "route taken by another connection");
+    bound = nullptr;
+  }
+  std::string court = options_.plaintext ? (bound ? *bound : std::string()) : user;
   Envelope env;
   weituo::v1::Error error;
-  if (!ParseEnvelope(std::string_view(static_cast<const char*>(frames[0].data()), frames[0].size()),
-                     options_.max_frame_bytes, &env, &error)) {
+  bool parsed = false;
+  if (frames.size() != 1) {
+    error.set_code(ErrorCode::MALFORMED);
+    error.set_message("expected one frame after the routing id, got " +
+                      std::to_string(frames.size()));
+  } else {
+    parsed = ParseEnvelope(
+        std::string_view(static_cast<const char*>(frames[0].data()), frames[0].size()),
+        options_.max_frame_bytes, &env, &error);
+  }
+  // Heartbeats are free; everything else spends the court's allowance.
+  if (!court.empty() && !(parsed && env.has_heartbeat()) &&
+      !TakeToken(courts_[court], MonotonicMs())) {
+    std::string ref = parsed && env.has_submit()        ? env.submit().commission().id()
+                      : parsed && env.has_send_update() ? env.send_update().request_id()
+                                                        : "";
+    Refuse(routing_id, court, ErrorCode::RATE_LIMITED,
+           "court '" + court + "' is over its limit of " + std::to_string(options_.rate_limit) +
+               " messages per second; retry later",
+           ref);
+    return;
+  }
+  if (!parsed) {
     Refuse(routing_id, court, error.code(), error.message(), "");
     return;
   }
@@ -265,10 +537,11 @@ void Broker::Loop::HandleMessage(const std::string& routing_id,
     HandleHello(routing_id, env.hello());
     return;
   }
-  if (court.empty()) {
+  if (!bound) {
     Refuse(routing_id, court, ErrorCode::NOT_IDENTIFIED, "send Hello before anything else", "");
     return;
   }
+  court = *bound;
   CourtSession& session = courts_[court];
   session.last_seen_mono = MonotonicMs();
   session.last_seen_wall = NowMs();
@@ -286,6 +559,10 @@ void Broker::Loop::HandleMessage(const std::string& routing_id,
     case Envelope::kSubmit:
       return HandleSubmit(routing_id, court, env.mutable_submit());
     case Envelope::kAck:
+      if (env.ack().delivery_ids_size() > kMaxAckIds) {
+        return Refuse(routing_id, court, ErrorCode::MALFORMED,
+                      "an Ack carries at most " + std::to_string(kMaxAckIds) + " delivery ids", "");
+      }
       return HandleAck(court, env.ack());
     case Envelope::kSendUpdate:
       return HandleUpdate(routing_id, court, env.send_update());
@@ -299,6 +576,13 @@ void Broker::Loop::HandleMessage(const std::string& routing_id,
 
 void Broker::Loop::HandleHello(const std::string& routing_id, const weituo::v1::Hello& hello) {
   const std::string& court = hello.court_id();
+  if (!options_.plaintext && court != connections_[routing_id].user_id) {
+    Refuse(routing_id, connections_[routing_id].user_id, ErrorCode::PERMISSION_DENIED,
+           "Hello names court '" + court + "' but this connection's key is court '" +
+               connections_[routing_id].user_id + "'",
+           "");
+    return;
+  }
   const CourtEntry* entry = IsValidCourtId(court) ? directory_.Find(court) : nullptr;
   if (!entry) {
     Refuse(routing_id, "", ErrorCode::UNKNOWN_COURT,
@@ -664,11 +948,21 @@ void Broker::Loop::Reply(const std::string& routing_id, Envelope& envelope) {
 
 void Broker::Loop::Refuse(const std::string& routing_id, const std::string& court, ErrorCode code,
                           const std::string& message, const std::string& ref) {
+  replies_.push_back({routing_id, Refusal(court, code, message, ref)});
+}
+
+std::string Broker::Loop::Refusal(const std::string& court, ErrorCode code,
+                                  const std::string& message, const std::string& ref) {
   refused_[ErrorCode_Name(code)]++;
-  spdlog::warn("msg=refused code={} court={} ref=\"{}\" reason=\"{}\"", ErrorCode_Name(code),
-               court.empty() ? "-" : court, ref.empty() ? "-" : LogValue(ref), LogValue(message));
+  if (!court.empty()) courts_[court].refused++;
+  uint64_t suppressed = 0;
+  if (refusal_log_.Allow(MonotonicMs(), &suppressed)) {
+    spdlog::warn("msg=refused code={} court={} ref=\"{}\" reason=\"{}\" suppressed={}",
+                 ErrorCode_Name(code), court.empty() ? "-" : court,
+                 ref.empty() ? "-" : LogValue(ref), LogValue(message), suppressed);
+  }
   Envelope env = MakeErrorEnvelope(code, message, ref);
-  Reply(routing_id, env);
+  return SerializeEnvelope(env);
 }
 
 int64_t Broker::Loop::Backoff(uint32_t attempts) const {
@@ -824,19 +1118,28 @@ void Broker::Loop::Resend(const std::string& court, CourtSession& session) {
 void Broker::Loop::PublishSnapshot() {
   BrokerSnapshot s;
   s.endpoint = endpoint_;
+  s.encrypted = !options_.plaintext;
   s.ready = true;
   s.started_at_ms = started_at_ms_;
   s.counters = counters_;
+  if (zap_) {
+    ZapHandler::Counts zap = zap_->counts();
+    s.counters["zap_accepted"] = zap.accepted;
+    s.counters["zap_refused_unknown_key"] = zap.unknown_key;
+    s.counters["zap_refused_malformed"] = zap.malformed;
+  }
   s.refused = refused_;
   s.store_bytes = store_->ApproximateSizeBytes();
   for (const CourtEntry& entry : directory_.entries()) {
     CourtStatus cs;
     cs.court_id = entry.id;
     cs.name = entry.name;
+    cs.keys = entry.curve_keys.size();
     if (auto it = courts_.find(entry.id); it != courts_.end()) {
       cs.online = it->second.online;
       cs.last_seen_ms = it->second.last_seen_wall;
       cs.in_flight = it->second.in_flight.size();
+      cs.refused = it->second.refused;
     }
     s.courts.push_back(std::move(cs));
   }
@@ -846,6 +1149,11 @@ void Broker::Loop::PublishSnapshot() {
 
 StatusOr<std::unique_ptr<Broker>> Broker::Create(BrokerOptions options, CourtDirectory directory) {
   if (options.data_dir.empty()) return Status::InvalidArgument("data_dir is required");
+  if (!options.plaintext && !IsCurveKey(options.curve_secret_key)) {
+    return Status::InvalidArgument(
+        "the broker needs its CURVE secret key (--curve-secret-key-file); plaintext runs only "
+        "with --dev-plaintext, for development");
+  }
   auto store = BrokerStore::Open(options.data_dir);
   if (!store.ok()) return store.status();
   auto next = (*store)->NextDeliveryId();
@@ -859,6 +1167,7 @@ Broker::Broker(std::unique_ptr<Loop> loop) : loop_(std::move(loop)) {}
 Broker::~Broker() = default;
 Status Broker::Run() { return loop_->Run(); }
 void Broker::Stop() { loop_->Stop(); }
+void Broker::ReloadDirectory() { loop_->ReloadDirectory(); }
 BrokerSnapshot Broker::Snapshot() const { return loop_->Snapshot(); }
 
 }  // namespace weituo::broker

@@ -10,6 +10,7 @@
 
 #include "weituo/broker/broker.h"
 #include "weituo/broker/status_server.h"
+#include "weituo/common/curve.h"
 #include "weituo/common/directory.h"
 #include "weituo/common/logging.h"
 
@@ -21,6 +22,10 @@ void OnSignal(int) {
   if (g_broker) g_broker->Stop();
 }
 
+void OnHangUp(int) {
+  if (g_broker) g_broker->ReloadDirectory();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -29,12 +34,23 @@ int main(int argc, char** argv) {
       "acknowledgement"};
   // A flag given twice takes its last value, so wrappers can override.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  std::string config_path, directory_path, log_level = "info", http = "127.0.0.1:0";
   weituo::broker::BrokerOptions options;
+  std::string config_path, log_level = "info", http = "127.0.0.1:0", secret_key_file;
+  std::string& directory_path = options.directory_path;
   app.add_option("--config", config_path, "TOML config file (keys as the long flags, with _)");
   app.add_option("--endpoint", options.endpoint, "ZeroMQ endpoint to bind");
   app.add_option("--data-dir", options.data_dir, "folder of the RocksDB store");
-  app.add_option("--directory", directory_path, "court directory (courts.toml)");
+  app.add_option("--directory", directory_path,
+                 "court directory (courts.toml) with each court's curve_keys; reread on SIGHUP");
+  app.add_option("--curve-secret-key-file", secret_key_file,
+                 "the broker's CURVE certificate with its secret key (weituoctl keygen)");
+  app.add_flag("--dev-plaintext", options.plaintext,
+               "development only: no encryption, courts identified by what they claim");
+  app.add_option("--handshake-ms", options.handshake_ms,
+                 "drop a connection that has not completed its handshake by then");
+  app.add_option("--rate-limit", options.rate_limit,
+                 "messages per second one court may send (0: no limit)");
+  app.add_option("--rate-burst", options.rate_burst, "messages one court may send in a burst");
   app.add_option("--http", http,
                  "status HTTP address host:port (port 0 picks one, 'off' disables)");
   app.add_option("--heartbeat-ms", options.heartbeat_ms);
@@ -58,6 +74,11 @@ int main(int argc, char** argv) {
       set("endpoint", options.endpoint, "--endpoint");
       set("data_dir", options.data_dir, "--data-dir");
       set("directory", directory_path, "--directory");
+      set("curve_secret_key_file", secret_key_file, "--curve-secret-key-file");
+      set("dev_plaintext", options.plaintext, "--dev-plaintext");
+      set("handshake_ms", options.handshake_ms, "--handshake-ms");
+      set("rate_limit", options.rate_limit, "--rate-limit");
+      set("rate_burst", options.rate_burst, "--rate-burst");
       set("http", http, "--http");
       set("heartbeat_ms", options.heartbeat_ms, "--heartbeat-ms");
       set("offline_after_ms", options.offline_after_ms, "--offline-after-ms");
@@ -79,6 +100,27 @@ int main(int argc, char** argv) {
     std::cerr << "weituo-broker: --data-dir and --directory are required\n";
     return 2;
   }
+  if (options.plaintext) {
+    std::cerr << "weituo-broker: WARNING: --dev-plaintext: traffic is NOT encrypted and any "
+                 "process that reaches the port can act as any court. Development only.\n";
+  } else if (secret_key_file.empty()) {
+    std::cerr << "weituo-broker: --curve-secret-key-file is required (make one with weituoctl "
+                 "keygen --broker); --dev-plaintext runs unencrypted, for development only\n";
+    return 2;
+  } else {
+    auto keys = weituo::ReadCertificate(secret_key_file);
+    if (!keys.ok()) {
+      std::cerr << "weituo-broker: " << keys.status().ToString() << "\n";
+      return 2;
+    }
+    if (keys->secret_key.empty()) {
+      std::cerr << "weituo-broker: " << secret_key_file
+                << " holds no secret-key (give the .key_secret file)\n";
+      return 2;
+    }
+    options.curve_secret_key = keys->secret_key;
+    spdlog::info("msg=\"broker key\" public_key={}", keys->public_key);
+  }
   auto directory = weituo::CourtDirectory::LoadFile(directory_path);
   if (!directory.ok()) {
     std::cerr << "weituo-broker: " << directory.status().ToString() << "\n";
@@ -92,6 +134,7 @@ int main(int argc, char** argv) {
   g_broker = broker->get();
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  std::signal(SIGHUP, OnHangUp);
 
   std::unique_ptr<weituo::broker::StatusServer> server;
   if (http != "off") {

@@ -24,15 +24,15 @@ constexpr char kPage[] = R"(<!doctype html>
 <style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;text-align:left}
 .on{color:#080}.off{color:#a00}</style></head>
 <body><h1>Weituo 委托 broker</h1><p id="meta"></p>
-<table><thead><tr><th>court</th><th>online</th><th>in flight</th><th>last seen</th></tr></thead>
+<table><thead><tr><th>court</th><th>online</th><th>in flight</th><th>refused</th><th>last seen</th></tr></thead>
 <tbody id="courts"></tbody></table><h2>counters</h2><pre id="counters"></pre>
 <script>
 async function refresh(){
   const s = await (await fetch('/api/status')).json();
-  document.getElementById('meta').textContent = s.endpoint + ' up ' + Math.round((s.uptimeMs||0)/1000) + ' s';
+  document.getElementById('meta').textContent = s.endpoint + ' (' + s.security + ') up ' + Math.round((s.uptimeMs||0)/1000) + ' s';
   document.getElementById('courts').innerHTML = (s.courts||[]).map(c =>
     '<tr><td>'+c.courtId+' '+(c.name||'')+'</td><td class="'+(c.online?'on':'off')+'">'+(c.online?'online':'offline')+
-    '</td><td>'+(c.inFlight||0)+'</td><td>'+(c.lastSeenMs?new Date(Number(c.lastSeenMs)).toISOString():'-')+'</td></tr>').join('');
+    '</td><td>'+(c.inFlight||0)+'</td><td>'+(c.refused||0)+'</td><td>'+(c.lastSeenMs?new Date(Number(c.lastSeenMs)).toISOString():'-')+'</td></tr>').join('');
   document.getElementById('counters').textContent = JSON.stringify({counters:s.counters, refused:s.refused}, null, 1);
 }
 refresh(); setInterval(refresh, 2000);
@@ -48,6 +48,7 @@ std::string StatusJson(const BrokerSnapshot& snapshot) {
   status.set_started_at_ms(snapshot.started_at_ms);
   status.set_uptime_ms(snapshot.started_at_ms ? NowMs() - snapshot.started_at_ms : 0);
   status.set_store_bytes(snapshot.store_bytes);
+  status.set_security(snapshot.encrypted ? "curve" : "plaintext");
   for (const auto& [k, v] : snapshot.counters) (*status.mutable_counters())[k] = v;
   for (const auto& [k, v] : snapshot.refused) (*status.mutable_refused())[k] = v;
   for (const CourtStatus& c : snapshot.courts) {
@@ -57,6 +58,8 @@ std::string StatusJson(const BrokerSnapshot& snapshot) {
     out->set_online(c.online);
     out->set_last_seen_ms(c.last_seen_ms);
     out->set_in_flight(c.in_flight);
+    out->set_keys(static_cast<uint32_t>(c.keys));
+    out->set_refused(c.refused);
   }
   std::string json;
   google::protobuf::util::JsonPrintOptions options;

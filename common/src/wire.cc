@@ -73,7 +73,7 @@ ErrorCode ErrorCodeFor(const Status& status) {
 
 bool IsRetryable(ErrorCode code) {
   return code == ErrorCode::UNAVAILABLE || code == ErrorCode::INTERNAL ||
-         code == ErrorCode::NOT_IDENTIFIED;
+         code == ErrorCode::NOT_IDENTIFIED || code == ErrorCode::RATE_LIMITED;
 }
 
 bool IsValidCourtId(std::string_view id) {

@@ -6,8 +6,13 @@
 // court acknowledges it.
 //
 // Threading: Run() blocks the calling thread, which becomes the loop thread.
-// Stop() and Snapshot() may be called from any thread; Stop() only sets an
-// atomic flag, so it is safe from a signal handler.
+// Stop(), ReloadDirectory() and Snapshot() may be called from any thread;
+// Stop() and ReloadDirectory() only set an atomic flag, so they are safe
+// from a signal handler.
+//
+// Identity: with CURVE (the default) a connection speaks for the court whose
+// public key it proved in the handshake, checked on every message against
+// the keys the directory lists now; plaintext is for development only.
 #pragma once
 
 #include <atomic>
@@ -25,6 +30,17 @@ namespace weituo::broker {
 struct BrokerOptions {
   std::string endpoint = "tcp://127.0.0.1:5555";  // "tcp://127.0.0.1:*" picks a port
   std::string data_dir;
+  std::string directory_path;  // reread on ReloadDirectory(); empty: no reloads
+  // The broker's own CURVE secret key (Z85). Required unless `plaintext`.
+  std::string curve_secret_key;
+  // Development only: no encryption, and a connection speaks for the court
+  // its Hello names. Anyone who can reach the port can be any court.
+  bool plaintext = false;
+  int handshake_ms = 5000;  // a connection still shaking hands after this is dropped
+  // Work messages (Hello, Submit, SendUpdate, Ack, anything refused) a court
+  // may send per second, averaged, and in one burst. 0: no limit.
+  double rate_limit = 2000;
+  double rate_burst = 4000;
   int heartbeat_ms = 1000;      // we send, and expect, something this often
   int offline_after_ms = 3500;  // silence after which a court is offline
   int ack_timeout_ms = 5000;    // first resend after this, doubling after
@@ -43,10 +59,13 @@ struct CourtStatus {
   bool online = false;
   int64_t last_seen_ms = 0;  // wall clock, 0 if never
   size_t in_flight = 0;      // sent, not yet acknowledged
+  size_t keys = 0;           // CURVE keys the directory lists for it
+  uint64_t refused = 0;      // its messages refused since start
 };
 
 struct BrokerSnapshot {
   std::string endpoint;
+  bool encrypted = false;
   bool ready = false;
   int64_t started_at_ms = 0;
   std::map<std::string, uint64_t> counters;  // submitted, delivered, acknowledged, ...
@@ -66,6 +85,10 @@ class Broker {
   // that ended it (bind failure, a store write that failed).
   Status Run();
   void Stop();
+  // Rereads the directory file at the loop's next turn: keys added are
+  // valid from the next handshake; connections whose key was removed are
+  // dropped. A file that does not load is logged and changes nothing.
+  void ReloadDirectory();
 
   BrokerSnapshot Snapshot() const;
 
