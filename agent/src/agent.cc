@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <random>
@@ -18,6 +19,7 @@
 
 #include "agent_store.h"
 #include "weituo/common/clock.h"
+#include "weituo/common/curve.h"
 #include "weituo/common/ids.h"
 #include "weituo/common/keys.h"
 #include "weituo/common/lifecycle.h"
@@ -119,6 +121,8 @@ class Agent::Impl {
   void HandleSubmitReceipt(const weituo::v1::SubmitReceipt& receipt);
   void HandleUpdateReceipt(const weituo::v1::UpdateReceipt& receipt);
   void HandleError(const weituo::v1::Error& error);
+  // Handshake outcomes of the DEALER: why the broker would not talk to us.
+  void HandleMonitorEvents();
   void HandleControl();
   ControlReply Control(const ControlRequest& request);
   // Records a new event in this turn's batch; false if the store could not
@@ -133,6 +137,8 @@ class Agent::Impl {
 
   zmq::context_t context_{1};
   std::unique_ptr<zmq::socket_t> dealer_;
+  std::unique_ptr<zmq::socket_t> monitor_;  // events of dealer_
+  int connections_made_ = 0;
   std::unique_ptr<zmq::socket_t> control_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
@@ -143,6 +149,8 @@ class Agent::Impl {
   uint64_t next_seq_ = 1;
   std::atomic<uint64_t> received_{0};
   std::atomic<uint64_t> events_received_{0};
+  mutable std::mutex connection_error_mu_;
+  std::string connection_error_;
 
   // I/O thread only.
   // Outbox seq -> when it was last sent and how often, on this connection.
@@ -225,9 +233,26 @@ void Agent::Impl::Wake() {
 }
 
 Status Agent::Impl::Connect() {
+  if (monitor_) monitor_->close();
   if (dealer_) dealer_->close();
   dealer_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
   dealer_->set(zmq::sockopt::linger, 0);
+  if (!options_.plaintext) {
+    auto public_key = CurvePublicKeyOf(options_.curve_secret_key);
+    dealer_->set(zmq::sockopt::curve_serverkey, options_.broker_public_key);
+    dealer_->set(zmq::sockopt::curve_publickey, *public_key);  // checked by Open
+    dealer_->set(zmq::sockopt::curve_secretkey, options_.curve_secret_key);
+  }
+  std::string monitor_endpoint =
+      "inproc://weituo.agent.monitor." + std::to_string(++connections_made_);
+  if (zmq_socket_monitor(dealer_->handle(), monitor_endpoint.c_str(),
+                         ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
+    monitor_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::pair);
+    monitor_->set(zmq::sockopt::linger, 0);
+    monitor_->connect(monitor_endpoint);
+  }
   dealer_->set(zmq::sockopt::routing_id, options_.court_id + "." + RandomSuffix());
   dealer_->set(zmq::sockopt::reconnect_ivl, 100);
   dealer_->set(zmq::sockopt::reconnect_ivl_max, 2000);
@@ -279,10 +304,11 @@ void Agent::Impl::ThreadMain() {
   RunHandlers();
 
   while (!stop_) {
-    zmq::pollitem_t items[3] = {{dealer_->handle(), 0, ZMQ_POLLIN, 0},
+    zmq::pollitem_t items[4] = {{dealer_->handle(), 0, ZMQ_POLLIN, 0},
                                 {nullptr, wake_fd_, ZMQ_POLLIN, 0},
+                                {monitor_ ? monitor_->handle() : nullptr, -1, ZMQ_POLLIN, 0},
                                 {control_ ? control_->handle() : nullptr, -1, ZMQ_POLLIN, 0}};
-    int n_items = control_ ? 3 : 2;
+    int n_items = control_ ? 4 : 3;
     try {
       zmq::poll(items, n_items, std::chrono::milliseconds(kTickMs));
     } catch (const zmq::error_t& e) {
@@ -309,7 +335,8 @@ void Agent::Impl::ThreadMain() {
     }
     CommitTurn();
     RunHandlers();
-    if (control_ && (items[2].revents & ZMQ_POLLIN)) HandleControl();
+    if (monitor_ && (items[2].revents & ZMQ_POLLIN)) HandleMonitorEvents();
+    if (control_ && (items[3].revents & ZMQ_POLLIN)) HandleControl();
 
     int64_t now = MonotonicMs();
     if (connected_) {
@@ -328,8 +355,46 @@ void Agent::Impl::ThreadMain() {
       (void)Connect();  // the endpoint was accepted by Start
     }
   }
+  if (monitor_) monitor_->close();
   if (dealer_) dealer_->close();
   if (control_) control_->close();
+}
+
+void Agent::Impl::HandleMonitorEvents() {
+  static LogThrottle throttle(1);
+  for (;;) {
+    zmq::message_t event, address;
+    if (!monitor_->recv(event, zmq::recv_flags::dontwait)) return;
+    if (event.more()) (void)monitor_->recv(address, zmq::recv_flags::none);
+    if (event.size() < 6) continue;
+    uint16_t type;
+    int32_t value;
+    std::memcpy(&type, event.data(), sizeof type);
+    std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof value);
+    std::string error;
+    if (type == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+      error.clear();
+    } else if (type == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+      error = "the broker refused this court's key (status " + std::to_string(value) +
+              "): is its public key in the broker's directory?";
+    } else if (type == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+               type == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+      error = options_.plaintext
+                  ? "handshake with the broker failed: does it run with CURVE (then give this "
+                    "agent keys)?"
+                  : "handshake with the broker failed: is broker_public_key the broker's key, "
+                    "and does the broker run with CURVE?";
+    } else {
+      continue;
+    }
+    uint64_t suppressed = 0;
+    if (!error.empty() && throttle.Allow(MonotonicMs(), &suppressed)) {
+      spdlog::error("msg=\"cannot connect\" endpoint={} reason=\"{}\"", options_.broker_endpoint,
+                    error);
+    }
+    std::lock_guard<std::mutex> lock(connection_error_mu_);
+    connection_error_ = std::move(error);
+  }
 }
 
 void Agent::Impl::SendPending(bool all) {
@@ -788,6 +853,11 @@ AgentStatus Agent::Impl::GetStatus() const {
   status.set_court_id(options_.court_id);
   status.set_connected(connected_);
   status.set_broker_endpoint(options_.broker_endpoint);
+  status.set_security(options_.plaintext ? "plaintext" : "curve");
+  {
+    std::lock_guard<std::mutex> lock(connection_error_mu_);
+    status.set_connection_error(connection_error_);
+  }
   uint64_t pending = 0;
   (void)store_->kv().Scan(kCfOutbox, "", "", 0, [&](auto, auto) {
     ++pending;
@@ -807,6 +877,17 @@ StatusOr<std::unique_ptr<Agent>> Agent::Open(AgentOptions options) {
   if (options.broker_endpoint.empty())
     return Status::InvalidArgument("broker endpoint is required");
   if (options.data_dir.empty()) return Status::InvalidArgument("data_dir is required");
+  if (!options.plaintext) {
+    if (!CurvePublicKeyOf(options.curve_secret_key).ok()) {
+      return Status::InvalidArgument(
+          "this court's CURVE secret key is missing or malformed (curve_secret_key_file); "
+          "plaintext runs only with dev_plaintext, for development");
+    }
+    if (!IsCurveKey(options.broker_public_key)) {
+      return Status::InvalidArgument(
+          "the broker's CURVE public key is missing or malformed (broker_public_key_file)");
+    }
+  }
   auto store = AgentStore::Open(options.data_dir);
   if (!store.ok()) return store.status();
   std::unique_ptr<Agent> agent(new Agent(nullptr));

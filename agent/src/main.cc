@@ -21,6 +21,7 @@
 #include "weituo/agent/auto_responder.h"
 #include "weituo/agent/control_client.h"
 #include "weituo/common/clock.h"
+#include "weituo/common/curve.h"
 #include "weituo/common/logging.h"
 
 namespace {
@@ -41,17 +42,23 @@ struct Config {
 };
 
 bool LoadConfig(const std::string& path, Config* config) {
+  // Relative paths in the file are relative to the file.
+  auto resolve = [&](const std::string& p) {
+    return std::filesystem::absolute(std::filesystem::path(path).parent_path() / p)
+        .lexically_normal()
+        .string();
+  };
+  std::string secret_key_file, broker_key_file;
   try {
     toml::table t = toml::parse_file(path);
     auto& a = config->agent;
+    a.plaintext = t["dev_plaintext"].value_or(false);
+    secret_key_file = t["curve_secret_key_file"].value_or(std::string());
+    broker_key_file = t["broker_public_key_file"].value_or(std::string());
     a.court_id = t["court_id"].value_or(std::string());
     a.broker_endpoint = t["broker"].value_or(std::string());
     a.data_dir = t["data_dir"].value_or(std::string());
-    if (!a.data_dir.empty()) {
-      a.data_dir = std::filesystem::absolute(std::filesystem::path(path).parent_path() / a.data_dir)
-                       .lexically_normal()
-                       .string();
-    }
+    if (!a.data_dir.empty()) a.data_dir = resolve(a.data_dir);
     a.control_endpoint = t["control"].value_or("ipc://" + a.data_dir + "/control.sock");
     a.heartbeat_ms = t["heartbeat_ms"].value_or(a.heartbeat_ms);
     a.broker_silence_ms = t["broker_silence_ms"].value_or(a.broker_silence_ms);
@@ -67,6 +74,30 @@ bool LoadConfig(const std::string& path, Config* config) {
   if (config->agent.court_id.empty() || config->agent.data_dir.empty()) {
     std::cerr << "weituo-agent: " << path << ": court_id and data_dir are required\n";
     return false;
+  }
+  if (!config->agent.plaintext) {
+    if (secret_key_file.empty() || broker_key_file.empty()) {
+      std::cerr << "weituo-agent: " << path
+                << ": curve_secret_key_file and broker_public_key_file are required (make keys "
+                   "with weituoctl keygen); dev_plaintext = true runs unencrypted, for "
+                   "development only\n";
+      return false;
+    }
+    auto mine = weituo::ReadCertificate(resolve(secret_key_file));
+    auto broker = weituo::ReadCertificate(resolve(broker_key_file));
+    for (const auto* keys : {&mine, &broker}) {
+      if (!keys->ok()) {
+        std::cerr << "weituo-agent: " << keys->status().ToString() << "\n";
+        return false;
+      }
+    }
+    if (mine->secret_key.empty()) {
+      std::cerr << "weituo-agent: " << secret_key_file
+                << " holds no secret-key (give the .key_secret file)\n";
+      return false;
+    }
+    config->agent.curve_secret_key = mine->secret_key;
+    config->agent.broker_public_key = broker->public_key;
   }
   // Linux limits a unix socket path to 107 bytes.
   const std::string& control = config->agent.control_endpoint;
@@ -104,6 +135,11 @@ int Run(const Config& config) {
   } else if (config.responder != "off") {
     std::cerr << "weituo-agent: responder.mode must be \"off\" or \"auto\"\n";
     return kUsage;
+  }
+  if (config.agent.plaintext) {
+    std::cerr << "weituo-agent: WARNING: dev_plaintext: traffic to the broker is NOT encrypted "
+                 "and the broker cannot tell this court from an impostor. Development only.\n";
+    spdlog::warn("msg=\"PLAINTEXT MODE: development only\"");
   }
   g_agent = agent->get();
   std::signal(SIGINT, OnSignal);
@@ -411,6 +447,8 @@ int main(int argc, char** argv) {
     } else {
       std::cout << "court " << s.court_id() << "  "
                 << (s.connected() ? "connected" : "not connected") << " to " << s.broker_endpoint()
+                << " (" << s.security() << ")"
+                << (s.connection_error().empty() ? "" : "\n  " + s.connection_error())
                 << "\n  outbox pending " << s.outbox_pending() << ", commissions received "
                 << s.commissions_received() << ", events received " << s.events_received() << "\n";
     }

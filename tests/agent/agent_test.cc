@@ -26,6 +26,8 @@ std::unique_ptr<Agent> OpenAgent(Zone& zone, const std::string& court) {
   options.heartbeat_ms = 200;
   options.broker_silence_ms = 1000;
   options.resend_ms = 600;
+  options.curve_secret_key = zone.Keys(court).secret_key;
+  options.broker_public_key = zone.Keys("broker").public_key;
   auto agent = Agent::Open(options);
   EXPECT_TRUE(agent.ok()) << agent.status().ToString();
   return agent.ok() ? std::move(agent).value() : nullptr;
@@ -138,12 +140,31 @@ TEST(AgentTest, QueuedWhileTheBrokerIsDownThenDeliveredAndAnsweredOnce) {
   EXPECT_EQ(wuyuan->List(weituo::v1::ListFilter())->size(), 1u);
 }
 
+TEST(AgentTest, OpenRefusesMissingKeysUnlessPlaintext) {
+  Zone zone;
+  AgentOptions options;
+  options.court_id = "dexing";
+  options.broker_endpoint = zone.endpoint();
+  options.data_dir = zone.dir() + "/no-keys";
+  auto agent = Agent::Open(options);
+  EXPECT_EQ(agent.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(agent.status().message().find("curve_secret_key_file"), std::string::npos);
+  options.curve_secret_key = zone.Keys("dexing").secret_key;
+  options.broker_public_key = "not a key";
+  agent = Agent::Open(options);
+  EXPECT_EQ(agent.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(agent.status().message().find("broker_public_key_file"), std::string::npos);
+  options.broker_public_key = zone.Keys("broker").public_key;
+  EXPECT_TRUE(Agent::Open(options).ok());
+}
+
 TEST(AgentTest, StartRefusesAMalformedBrokerEndpoint) {
   Zone zone;
   AgentOptions options;
   options.court_id = "dexing";
   options.broker_endpoint = "tcp://no-port-here";
   options.data_dir = zone.dir() + "/bad-endpoint";
+  options.plaintext = true;
   auto agent = Agent::Open(options);
   ASSERT_TRUE(agent.ok());
   Status s = (*agent)->Start();

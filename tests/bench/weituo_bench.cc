@@ -415,10 +415,11 @@ int Run(const BenchOptions& opt) {
   if (opt.keep) dir.Keep();
   const std::string endpoint = "tcp://127.0.0.1:" + std::to_string(FreePort());
   const std::string broker_log = dir.path() + "/broker.log";
-  BrokerProcess broker({WEITUO_BROKER_BIN, "--data-dir", dir.path() + "/broker", "--directory",
-                        directory_path, "--endpoint", endpoint, "--http", "off", "--log-level",
-                        "warn", "--sync", opt.sync ? "true" : "false"},
-                       broker_log);
+  BrokerProcess broker(
+      {WEITUO_BROKER_BIN, "--data-dir", dir.path() + "/broker", "--directory", directory_path,
+       "--endpoint", endpoint, "--http", "off", "--log-level", "warn", "--sync",
+       opt.sync ? "true" : "false", "--dev-plaintext", "--rate-limit", "0"},
+      broker_log);
 
   Recorder recorder(total);
   std::vector<std::unique_ptr<Agent>> agents;
@@ -428,6 +429,7 @@ int Run(const BenchOptions& opt) {
     options.broker_endpoint = endpoint;
     options.data_dir = dir.path() + "/agent-" + court->id;
     options.control_endpoint = "";
+    options.plaintext = true;
     auto agent = Agent::Open(options);
     if (!agent.ok()) {
       std::cerr << "weituo_bench: open agent " << court->id << ": " << agent.status().ToString()

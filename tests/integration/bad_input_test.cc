@@ -55,7 +55,8 @@ TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
   Zone zone;
   zone.StartBroker();
   zmq::context_t ctx;
-  RawAgent stranger(ctx, zone.endpoint());
+  // Chun'an's key, but a connection that has not said Hello yet.
+  RawAgent stranger(ctx, zone, "chunan");
 
   stranger.SendRaw({"\xff\xff\xff not protobuf"});
   EXPECT_REFUSED(stranger.Receive(), ErrorCode::MALFORMED, "not a weituo.v1.Envelope");
@@ -70,13 +71,14 @@ TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
   EXPECT_REFUSED(stranger.Receive(), ErrorCode::UNSUPPORTED_VERSION, "protocol 7");
   stranger.Send(SubmitOf(Valid("chunan")));
   EXPECT_REFUSED(stranger.Receive(), ErrorCode::NOT_IDENTIFIED, "Hello");
-  EXPECT_REFUSED(stranger.Hello("atlantis"), ErrorCode::UNKNOWN_COURT, "atlantis");
+  // The key decides the court: a Hello naming another is refused.
+  EXPECT_REFUSED(stranger.Hello("atlantis"), ErrorCode::PERMISSION_DENIED,
+                 "this connection's key is court 'chunan'");
 
-  RawAgent chunan(ctx, zone.endpoint());
+  RawAgent chunan(ctx, zone, "chunan");
   ASSERT_TRUE(chunan.Hello("chunan").has_welcome());
-  // A connection speaks for the court it first introduced, and no other.
   EXPECT_REFUSED(chunan.Hello("kaihua"), ErrorCode::PERMISSION_DENIED,
-                 "already speaks for court 'chunan'");
+                 "this connection's key is court 'chunan'");
   // Identity comes from the connection: Chun'an cannot submit as Kaihua.
   chunan.Send(SubmitOf(Valid("kaihua")));
   EXPECT_REFUSED(chunan.Receive(), ErrorCode::PERMISSION_DENIED,
@@ -130,7 +132,7 @@ TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
   accept.mutable_accept()->set_handler("x");
   chunan.Send(UpdateOf("r2", accept));
   EXPECT_REFUSED(chunan.Receive(), ErrorCode::PERMISSION_DENIED, "origin may not accept");
-  RawAgent kaihua(ctx, zone.endpoint());
+  RawAgent kaihua(ctx, zone, "kaihua");
   ASSERT_TRUE(kaihua.Hello("kaihua").has_welcome());
   Envelope delivered = kaihua.Receive();
   ASSERT_TRUE(delivered.has_deliver());
@@ -140,7 +142,7 @@ TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
   complete.mutable_complete()->mutable_result()->mutable_locate()->set_found_at_place("x");
   kaihua.Send(UpdateOf("r3", complete));
   EXPECT_REFUSED(kaihua.Receive(), ErrorCode::ILLEGAL_TRANSITION, "SUBMITTED");
-  RawAgent changshan(ctx, zone.endpoint());
+  RawAgent changshan(ctx, zone, "changshan");
   ASSERT_TRUE(changshan.Hello("changshan").has_welcome());
   changshan.Send(UpdateOf("r4", accept));
   EXPECT_REFUSED(changshan.Receive(), ErrorCode::PERMISSION_DENIED, "neither origin nor target");
@@ -164,10 +166,10 @@ TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
   EXPECT_REFUSED(kaihua.Receive(), ErrorCode::CONFLICT, "different update");
 
   const std::vector<std::string> expected_counts = {
-      "\"MALFORMED\":\"2\"",        "\"TOO_LARGE\":\"1\"",         "\"UNSUPPORTED_VERSION\":\"1\"",
-      "\"NOT_IDENTIFIED\":\"1\"",   "\"UNKNOWN_COURT\":\"1\"",     "\"PERMISSION_DENIED\":\"4\"",
-      "\"INVALID_ARGUMENT\":\"2\"", "\"UNKNOWN_TARGET\":\"3\"",    "\"NOT_FOUND\":\"1\"",
-      "\"CONFLICT\":\"2\"",         "\"ILLEGAL_TRANSITION\":\"1\""};
+      "\"MALFORMED\":\"2\"",         "\"TOO_LARGE\":\"1\"",         "\"UNSUPPORTED_VERSION\":\"1\"",
+      "\"NOT_IDENTIFIED\":\"1\"",    "\"PERMISSION_DENIED\":\"5\"", "\"INVALID_ARGUMENT\":\"2\"",
+      "\"UNKNOWN_TARGET\":\"3\"",    "\"NOT_FOUND\":\"1\"",         "\"CONFLICT\":\"2\"",
+      "\"ILLEGAL_TRANSITION\":\"1\""};
   std::string status = StatusShowing(zone, expected_counts);
   for (const std::string& e : expected_counts) {
     EXPECT_NE(status.find(e), std::string::npos) << e << " in " << status;

@@ -39,10 +39,36 @@ TEST(CliTest, BrokerRefusesABadSetUpWithAClearMessage) {
   EXPECT_EQ(RunBroker({"--directory", Courts()}, dir.path() + "/1.log", &err).exit_code, 2);
   EXPECT_NE(err.find("--data-dir and --directory are required"), std::string::npos) << err;
 
+  // No key and no development flag: no start.
+  EXPECT_EQ(RunBroker({"--data-dir", dir.path() + "/db", "--directory", Courts()},
+                      dir.path() + "/keyless.log", &err)
+                .exit_code,
+            2);
+  EXPECT_NE(err.find("--curve-secret-key-file is required"), std::string::npos) << err;
+  // A secret key others may read is refused, as ssh refuses one.
+  auto keys = GenerateCurveKeyPair();
+  ASSERT_TRUE(keys.ok());
+  ASSERT_TRUE(WriteCertificate(dir.path() + "/broker", *keys, {}, false).ok());
+  ::chmod((dir.path() + "/broker.key_secret").c_str(), 0644);
+  EXPECT_EQ(RunBroker({"--data-dir", dir.path() + "/db", "--directory", Courts(),
+                       "--curve-secret-key-file", dir.path() + "/broker.key_secret"},
+                      dir.path() + "/open-key.log", &err)
+                .exit_code,
+            2);
+  EXPECT_NE(err.find("chmod 600"), std::string::npos) << err;
+  // The public half is no secret key.
+  EXPECT_EQ(RunBroker({"--data-dir", dir.path() + "/db", "--directory", Courts(),
+                       "--curve-secret-key-file", dir.path() + "/broker.key"},
+                      dir.path() + "/public-key.log", &err)
+                .exit_code,
+            2);
+  EXPECT_NE(err.find("holds no secret-key"), std::string::npos) << err;
+
   WriteFile(dir.path() + "/dup.toml",
             "[[court]]\nid = \"a\"\nregion_codes = [\"330824\"]\n"
             "[[court]]\nid = \"b\"\nregion_codes = [\"330824\"]\n");
-  EXPECT_EQ(RunBroker({"--data-dir", dir.path() + "/db", "--directory", dir.path() + "/dup.toml"},
+  EXPECT_EQ(RunBroker({"--data-dir", dir.path() + "/db", "--directory", dir.path() + "/dup.toml",
+                       "--dev-plaintext"},
                       dir.path() + "/2.log", &err)
                 .exit_code,
             2);
@@ -61,7 +87,8 @@ TEST(CliTest, ASecondBrokerOnTheSameStoreIsRefusedAndTheFirstKeepsServing) {
   zone.StartBroker();
   std::string err;
   CommandResult second =
-      RunBroker({"--data-dir", zone.dir() + "/broker", "--directory", Courts(), "--endpoint",
+      RunBroker({"--data-dir", zone.dir() + "/broker", "--directory", zone.DirectoryPath(),
+                 "--curve-secret-key-file", zone.KeyDir() + "/broker.key_secret", "--endpoint",
                  "tcp://127.0.0.1:" + std::to_string(FreePort()), "--http", "off"},
                 zone.dir() + "/second.log", &err);
   EXPECT_EQ(second.exit_code, 1);
@@ -69,13 +96,16 @@ TEST(CliTest, ASecondBrokerOnTheSameStoreIsRefusedAndTheFirstKeepsServing) {
   EXPECT_FALSE(zone.HttpGet("/readyz").empty());
 }
 
+// The config file also shows the development flag: plaintext runs, and
+// says loudly on every start that it is not safe.
 TEST(CliTest, BrokerReadsItsSettingsFromAConfigFile) {
   TempDir dir;
   int port = FreePort(), http = FreePort();
   WriteFile(dir.path() + "/broker.toml",
             "endpoint = \"tcp://127.0.0.1:" + std::to_string(port) + "\"\n" + "data_dir = \"" +
                 dir.path() + "/db\"\n" + "directory = \"" + Courts() + "\"\n" +
-                "http = \"127.0.0.1:" + std::to_string(http) + "\"\n" + "log_level = \"warn\"\n");
+                "http = \"127.0.0.1:" + std::to_string(http) + "\"\n" + "log_level = \"warn\"\n" +
+                "dev_plaintext = true\n");
   Process broker = Process::Spawn({BrokerBin(), "--config", dir.path() + "/broker.toml"}, {},
                                   dir.path() + "/broker.log");
   std::string status;
@@ -90,6 +120,10 @@ TEST(CliTest, BrokerReadsItsSettingsFromAConfigFile) {
       << ReadFile(dir.path() + "/broker.log");
   EXPECT_NE(status.find("tcp://127.0.0.1:" + std::to_string(port)), std::string::npos) << status;
   EXPECT_TRUE(std::filesystem::exists(dir.path() + "/db/CURRENT"));
+  EXPECT_NE(status.find("\"security\":\"plaintext\""), std::string::npos) << status;
+  std::string log = ReadFile(dir.path() + "/broker.log");
+  EXPECT_NE(log.find("WARNING: --dev-plaintext: traffic is NOT encrypted"), std::string::npos)
+      << log;
   broker.Signal(SIGTERM);
   EXPECT_EQ(broker.Wait(), 0);
 }

@@ -119,7 +119,7 @@ TEST(DeliveryTest, UnacknowledgedDeliveryIsParkedAfterTheLastAttemptAndALateAckU
   zone.StartBroker({"--max-attempts", "3", "--ack-timeout-ms", "200", "--max-backoff-ms", "400"});
   zone.StartAgent("chunan", false);
   zmq::context_t ctx;
-  RawAgent kaihua(ctx, zone.endpoint());
+  RawAgent kaihua(ctx, zone, "kaihua");
   ASSERT_TRUE(kaihua.Hello("kaihua").has_welcome());
   CommandResult submitted =
       zone.Cli("chunan", {"submit", "-f", Story("chunan-locate-kaihua.json")});
@@ -155,7 +155,7 @@ TEST(DeliveryTest, ACourtIsOnlineWhileItsHeartbeatsArriveAndOfflineAfter) {
   zone.StartBroker();
   zmq::context_t ctx;
   {
-    RawAgent yushan(ctx, zone.endpoint());
+    RawAgent yushan(ctx, zone, "yushan");
     ASSERT_TRUE(yushan.Hello("yushan").has_welcome());
     EXPECT_TRUE(WaitFor(
         [&] {

@@ -7,6 +7,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "harness.h"
 #include "weituo/common/wire.h"
 #include "weituo/v1/wire.pb.h"
 
@@ -16,12 +17,28 @@ using weituo::v1::Envelope;
 
 class RawAgent {
  public:
+  // Without keys: a plaintext client.
   RawAgent(zmq::context_t& ctx, const std::string& endpoint)
       : socket_(ctx, zmq::socket_type::dealer) {
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::rcvtimeo, 5000);
     socket_.connect(endpoint);
   }
+  // A client of the zone's broker holding the key pair `key_name` (in a
+  // plaintext zone, none).
+  RawAgent(zmq::context_t& ctx, Zone& zone, const std::string& key_name)
+      : socket_(ctx, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.set(zmq::sockopt::rcvtimeo, 5000);
+    if (!zone.plaintext()) {
+      CurveKeyPair mine = zone.Keys(key_name);
+      socket_.set(zmq::sockopt::curve_serverkey, zone.Keys("broker").public_key);
+      socket_.set(zmq::sockopt::curve_publickey, mine.public_key);
+      socket_.set(zmq::sockopt::curve_secretkey, mine.secret_key);
+    }
+    socket_.connect(zone.endpoint());
+  }
+  void set_receive_timeout_ms(int ms) { socket_.set(zmq::sockopt::rcvtimeo, ms); }
 
   void SendRaw(const std::vector<std::string>& frames) {
     for (size_t i = 0; i < frames.size(); ++i) {

@@ -16,6 +16,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include <rocksdb/db.h>
+
+#include "weituo/common/directory.h"
 namespace weituo::testing {
 
 TempDir::TempDir() {
@@ -173,8 +176,91 @@ void WriteFile(const std::string& path, const std::string& text) {
   out << text;
 }
 
-Zone::Zone() : port_(FreePort()), http_port_(FreePort()) {
+Zone::Zone(bool plaintext) : plaintext_(plaintext), port_(FreePort()), http_port_(FreePort()) {
   endpoint_ = "tcp://127.0.0.1:" + std::to_string(port_);
+  std::filesystem::create_directories(KeyDir());
+  auto directory = CourtDirectory::LoadFile(SourceDir() + "/deploy/zone/courts.toml");
+  if (!directory.ok()) throw std::runtime_error(directory.status().ToString());
+  Keys("broker");
+  for (const CourtEntry& entry : directory->entries()) {
+    directory_keys_[entry.id] = {Keys(entry.id).public_key};
+  }
+  WriteDirectory();
+}
+
+CurveKeyPair Zone::Keys(const std::string& name) {
+  std::string base = KeyDir() + "/" + name;
+  if (!std::filesystem::exists(base + ".key_secret")) {
+    auto made = GenerateCurveKeyPair();
+    if (!made.ok()) throw std::runtime_error(made.status().ToString());
+    Status s = WriteCertificate(base, *made, {{"name", name}}, false);
+    if (!s.ok()) throw std::runtime_error(s.ToString());
+  }
+  auto keys = ReadCertificate(base + ".key_secret");
+  if (!keys.ok()) throw std::runtime_error(keys.status().ToString());
+  return *keys;
+}
+
+void Zone::SetDirectoryKeys(const std::string& court, const std::vector<std::string>& keys) {
+  directory_keys_[court] = keys;
+  WriteDirectory();
+}
+
+void Zone::UseKey(const std::string& court, const std::string& key_name) {
+  Keys(key_name);
+  agent_key_[court] = key_name;
+}
+
+void Zone::ReloadBroker() {
+  std::lock_guard<std::mutex> lock(mu_);
+  broker_.Signal(SIGHUP);
+}
+
+void Zone::WriteDirectory() {
+  auto directory = CourtDirectory::LoadFile(SourceDir() + "/deploy/zone/courts.toml");
+  if (!directory.ok()) throw std::runtime_error(directory.status().ToString());
+  std::ostringstream t;
+  for (const CourtEntry& e : directory->entries()) {
+    t << (e.is_supervisor ? "[[supervisor]]" : "[[court]]") << "\nid = \"" << e.id
+      << "\"\nname = \"" << e.name << "\"\nsuperior = \"" << e.superior << "\"\nregion_codes = [";
+    for (size_t i = 0; i < e.region_codes.size(); ++i) {
+      t << (i ? ", " : "") << '"' << e.region_codes[i] << '"';
+    }
+    t << "]\ncurve_keys = [";
+    const std::vector<std::string>& keys = directory_keys_[e.id];
+    for (size_t i = 0; i < keys.size(); ++i) t << (i ? ", " : "") << '"' << keys[i] << '"';
+    t << "]\n\n";
+  }
+  // Written whole then renamed, so a reload never reads half a file.
+  WriteFile(DirectoryPath() + ".tmp", t.str());
+  std::filesystem::rename(DirectoryPath() + ".tmp", DirectoryPath());
+}
+
+std::string StoreDigest(const std::string& path) {
+  std::vector<std::string> families;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &families);
+  if (!s.ok()) throw std::runtime_error("list column families of " + path + ": " + s.ToString());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& f : families) descriptors.emplace_back(f, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, descriptors, &handles, &raw);
+  if (!s.ok()) throw std::runtime_error("open " + path + " read-only: " + s.ToString());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::ostringstream out;
+  for (size_t i = 0; i < handles.size(); ++i) {
+    uint64_t count = 0;
+    std::hash<std::string> hash;
+    uint64_t sum = 0;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[i]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++count;
+      sum = sum * 1099511628211ull + hash(it->key().ToString() + '\0' + it->value().ToString());
+    }
+    out << families[i] << ":" << count << ":" << std::hex << sum << std::dec << " ";
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  return out.str();
 }
 
 Zone::~Zone() {
@@ -192,7 +278,7 @@ void Zone::StartBroker(const std::vector<std::string>& extra) {
                                    "--data-dir",
                                    dir() + "/broker",
                                    "--directory",
-                                   SourceDir() + "/deploy/zone/courts.toml",
+                                   DirectoryPath(),
                                    "--endpoint",
                                    endpoint_,
                                    "--http",
@@ -205,6 +291,11 @@ void Zone::StartBroker(const std::vector<std::string>& extra) {
                                    "1000",
                                    "--max-backoff-ms",
                                    "4000"};
+  if (plaintext_) {
+    argv.push_back("--dev-plaintext");
+  } else {
+    argv.insert(argv.end(), {"--curve-secret-key-file", KeyDir() + "/broker.key_secret"});
+  }
   argv.insert(argv.end(), extra.begin(), extra.end());
   // Right after a kill the store's lock can take a moment to free; an
   // exit at start-up is retried a few times before the test fails.
@@ -241,8 +332,15 @@ void Zone::WriteAgentConfig(const std::string& court, bool auto_responder) {
   t << "court_id = \"" << court << "\"\n"
     << "broker = \"" << endpoint_ << "\"\n"
     << "data_dir = \"" << court << "-data\"\n"
-    << "heartbeat_ms = 200\nbroker_silence_ms = 1000\nresend_ms = 600\n"
-    << "[responder]\nmode = \"" << (auto_responder ? "auto" : "off") << "\"\n"
+    << "heartbeat_ms = 200\nbroker_silence_ms = 1000\nresend_ms = 600\n";
+  if (plaintext_) {
+    t << "dev_plaintext = true\n";
+  } else {
+    auto key = agent_key_.find(court);
+    t << "curve_secret_key_file = \"keys/" << (key == agent_key_.end() ? court : key->second)
+      << ".key_secret\"\nbroker_public_key_file = \"keys/broker.key\"\n";
+  }
+  t << "[responder]\nmode = \"" << (auto_responder ? "auto" : "off") << "\"\n"
     << "handler = \"" << court << "-clerk\"\n";
   WriteFile(ConfigPath(court), t.str());
 }

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "weituo/common/curve.h"
+
 namespace weituo::testing {
 
 // A folder under $TMPDIR removed with its contents on destruction.
@@ -76,10 +78,31 @@ std::string SourceDir();
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& text);
 
+// A digest of every key and value in every column family
+// of the RocksDB store at `path` (opened read-only; stop its owner first).
+std::string StoreDigest(const std::string& path);
+
+// The zone runs with CURVE unless made plaintext: the constructor makes key
+// pairs for the broker and every court of deploy/zone/courts.toml in
+// KeyDir() and writes DirectoryPath() listing each court's public key.
 class Zone {
  public:
-  Zone();
+  explicit Zone(bool plaintext = false);
   ~Zone();
+
+  bool plaintext() const { return plaintext_; }
+  std::string KeyDir() const { return dir() + "/keys"; }
+  std::string DirectoryPath() const { return dir() + "/courts.toml"; }
+  // The key pair in KeyDir()/<name>.key_secret, made on first use.
+  CurveKeyPair Keys(const std::string& name);
+  // The public keys the directory lists for `court` (rewrites the file; the
+  // broker rereads it on ReloadBroker).
+  void SetDirectoryKeys(const std::string& court, const std::vector<std::string>& public_keys);
+  // The key (a name in KeyDir()) the court's agent uses from its next
+  // start; by default the court's id.
+  void UseKey(const std::string& court, const std::string& key_name);
+  // SIGHUP: the broker rereads its directory.
+  void ReloadBroker();
 
   const std::string& dir() const { return dir_.path(); }
   const std::string& endpoint() const { return endpoint_; }
@@ -109,7 +132,11 @@ class Zone {
 
  private:
   void WriteAgentConfig(const std::string& court, bool auto_responder);
+  void WriteDirectory();
 
+  bool plaintext_;
+  std::map<std::string, std::vector<std::string>> directory_keys_;
+  std::map<std::string, std::string> agent_key_;
   TempDir dir_;
   int port_;
   int http_port_;

@@ -26,6 +26,12 @@ struct AgentOptions {
   std::string broker_endpoint;   // e.g. tcp://127.0.0.1:5555
   std::string data_dir;          // the agent's RocksDB folder
   std::string control_endpoint;  // local REP endpoint; empty: none
+  // CURVE: this court's secret key and the broker's public key (Z85). The
+  // broker accepts the connection only if the directory lists this court's
+  // public key; required unless `plaintext`.
+  std::string curve_secret_key;
+  std::string broker_public_key;
+  bool plaintext = false;  // development only: unencrypted, to a --dev-plaintext broker
   int heartbeat_ms = 1000;
   int broker_silence_ms = 3500;  // reconnect after this long without a word
   int resend_ms = 3000;          // resend what the broker has not receipted
