@@ -140,6 +140,10 @@ Status ValidateCommission(const Commission& c) {
       if (c.asset_query().classes_size() == 0) {
         return Status::InvalidArgument("asset_query.classes is required");
       }
+      if (static_cast<size_t>(c.asset_query().classes_size()) > kMaxListItems) {
+        return Status::InvalidArgument("asset_query.classes has more than " +
+                                       std::to_string(kMaxListItems) + " items");
+      }
       break;
     case Kind::VEHICLE_SEIZURE:
       if (c.vehicle_seizure().plate().empty() && c.vehicle_seizure().vin().empty()) {

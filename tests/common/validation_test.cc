@@ -121,6 +121,13 @@ TEST(ValidateCommissionTest, LimitsAreInclusive) {
     a->set_sha256(kSha256);
   }
   EXPECT_THAT(ValidateCommission(c), IsOk());
+
+  Commission assets = AssetCommission();
+  assets.mutable_asset_query()->clear_classes();
+  for (size_t i = 0; i < kMaxListItems; ++i) {
+    assets.mutable_asset_query()->add_classes(weituo::v1::VEHICLES);
+  }
+  EXPECT_THAT(ValidateCommission(assets), IsOk());
 }
 
 TEST(ValidateCommissionTest, TheWholeCommissionMustFitItsSizeLimit) {
@@ -266,6 +273,13 @@ std::vector<CommissionRule> CommissionRules() {
        "debtor_locate.notes"},
       {"AssetQueryWithoutClasses",
        Broken(AssetCommission, [](Commission* c) { c->mutable_asset_query()->clear_classes(); }),
+       "asset_query.classes"},
+      {"TooManyAssetClasses",
+       Broken(AssetCommission,
+              [](Commission* c) {
+                for (size_t i = 0; i < kMaxListItems; ++i)
+                  c->mutable_asset_query()->add_classes(weituo::v1::DEPOSITS);
+              }),
        "asset_query.classes"},
       {"SeizureWithoutPlateOrVin",
        Broken(SeizureCommission,
