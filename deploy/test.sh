@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test through ctest.
+# Installs what is missing, builds, runs every test through ctest, then
+# fuzzes each libFuzzer target for 15 s (deploy/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/install-deps.sh
 deploy/build.sh
-cd build
 # Unit tests run in parallel; process-level tests are marked RUN_SERIAL.
-ctest --output-on-failure -j 2 --timeout 600
+ctest --test-dir build --output-on-failure -j 2 --timeout 600
+deploy/fuzz.sh 15
