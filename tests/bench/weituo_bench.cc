@@ -10,6 +10,13 @@
 // latency is measured from the scheduled time, so a submitter that falls
 // behind does not hide the delay (no coordinated omission).
 //
+// Security (--security): curve (default) runs the zone as deployed: the
+// bench generates a key pair for the broker and for every court of the
+// directory into its temporary folder, writes a copy of the directory with
+// each court's curve_keys, and connects every agent with CURVE. plaintext
+// runs the broker with --dev-plaintext. Either way the broker's per-court
+// rate limit is off: the bench measures throughput, not the limiter.
+//
 // Measured, per commission, from the start of the Submit call:
 //   receipt    the origin's OnEvent sees EV_SUBMITTED (durable at the broker)
 //   delivered  the target's OnCommission handler runs (durable at the target)
@@ -29,6 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -40,6 +48,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -51,6 +60,7 @@
 
 #include "weituo/agent/agent.h"
 #include "weituo/common/clock.h"
+#include "weituo/common/curve.h"
 #include "weituo/common/directory.h"
 #include "weituo/common/ids.h"
 #include "weituo/common/logging.h"
@@ -78,6 +88,7 @@ struct BenchOptions {
   int timeout_s = 120;
   bool json = false;
   bool keep = false;
+  std::string security = "curve";  // or "plaintext"
 };
 
 int64_t Nanos(Clock::time_point t) {
@@ -324,6 +335,85 @@ Commission MakeCommission(const std::string& origin, const weituo::CourtEntry& t
   return c;
 }
 
+// The zone's CURVE keys for one run.
+struct ZoneKeys {
+  weituo::CurveKeyPair broker;
+  std::string broker_secret_file;                  // the broker's certificate with its secret key
+  std::map<std::string, std::string> secret_keys;  // court id -> Z85 secret key
+  std::string directory_path;                      // the directory listing each court's key
+};
+
+// `entries` as a court directory in TOML: [[court]] and [[supervisor]]
+// tables with each entry's fields and curve_keys.
+std::string RenderDirectory(const std::vector<weituo::CourtEntry>& entries) {
+  toml::array courts;
+  toml::array supervisors;
+  for (const weituo::CourtEntry& e : entries) {
+    toml::table t;
+    t.insert("id", e.id);
+    t.insert("name", e.name);
+    if (!e.name_en.empty()) t.insert("name_en", e.name_en);
+    if (!e.province.empty()) t.insert("province", e.province);
+    if (!e.superior.empty()) t.insert("superior", e.superior);
+    toml::array region_codes;
+    for (const std::string& code : e.region_codes) region_codes.push_back(code);
+    t.insert("region_codes", std::move(region_codes));
+    toml::array curve_keys;
+    for (const std::string& key : e.curve_keys) curve_keys.push_back(key);
+    t.insert("curve_keys", std::move(curve_keys));
+    (e.is_supervisor ? supervisors : courts).push_back(std::move(t));
+  }
+  toml::table root;
+  root.insert("court", std::move(courts));
+  if (!supervisors.empty()) root.insert("supervisor", std::move(supervisors));
+  std::ostringstream out;
+  out << "# Written by weituo_bench: the zone's directory with this run's keys.\n\n"
+      << toml::toml_formatter(root) << "\n";
+  return out.str();
+}
+
+// Generates a key pair for the broker and for every court of `directory`,
+// writes their certificates and the directory with each court's key (as
+// its only curve key) into `folder`, and reads that directory back to prove
+// that every court is known by its key. The error of the step that failed.
+weituo::StatusOr<ZoneKeys> MakeZoneKeys(const weituo::CourtDirectory& directory,
+                                        const std::string& folder) {
+  ZoneKeys zone;
+  auto broker = weituo::GenerateCurveKeyPair();
+  if (!broker.ok()) return broker.status();
+  zone.broker = *broker;
+  WEITUO_RETURN_IF_ERROR(
+      weituo::WriteCertificate(folder + "/broker", zone.broker, {{"role", "broker"}}, false));
+  zone.broker_secret_file = folder + "/broker.key_secret";
+
+  std::vector<weituo::CourtEntry> entries = directory.entries();
+  for (weituo::CourtEntry& e : entries) {
+    auto keys = weituo::GenerateCurveKeyPair();
+    if (!keys.ok()) return keys.status();
+    WEITUO_RETURN_IF_ERROR(
+        weituo::WriteCertificate(folder + "/" + e.id, *keys, {{"court", e.id}}, false));
+    e.curve_keys = {keys->public_key};
+    zone.secret_keys[e.id] = keys->secret_key;
+  }
+
+  zone.directory_path = folder + "/courts.toml";
+  {
+    std::ofstream out(zone.directory_path);
+    out << RenderDirectory(entries);
+    if (!out.flush()) return weituo::Status::Internal("cannot write " + zone.directory_path);
+  }
+  auto written = weituo::CourtDirectory::LoadFile(zone.directory_path);
+  if (!written.ok()) return written.status();
+  for (const weituo::CourtEntry& e : entries) {
+    const weituo::CourtEntry* found = written->FindByKey(e.curve_keys.front());
+    if (!found || found->id != e.id || found->is_supervisor != e.is_supervisor) {
+      return weituo::Status::Internal(zone.directory_path + " does not list court '" + e.id +
+                                      "' with its key");
+    }
+  }
+  return zone;
+}
+
 struct Percentiles {
   size_t n = 0;
   double p50 = 0, p99 = 0, p999 = 0, max = 0;
@@ -413,13 +503,30 @@ int Run(const BenchOptions& opt) {
 
   TempDir dir;
   if (opt.keep) dir.Keep();
+  const bool curve = opt.security == "curve";
+  ZoneKeys zone;
+  if (curve) {
+    const std::string keys_folder = dir.path() + "/keys";
+    std::filesystem::create_directory(keys_folder);
+    auto made = MakeZoneKeys(*directory, keys_folder);
+    if (!made.ok()) {
+      std::cerr << "weituo_bench: " << made.status().ToString() << "\n";
+      return 2;
+    }
+    zone = std::move(made).value();
+  }
   const std::string endpoint = "tcp://127.0.0.1:" + std::to_string(FreePort());
   const std::string broker_log = dir.path() + "/broker.log";
-  BrokerProcess broker(
-      {WEITUO_BROKER_BIN, "--data-dir", dir.path() + "/broker", "--directory", directory_path,
-       "--endpoint", endpoint, "--http", "off", "--log-level", "warn", "--sync",
-       opt.sync ? "true" : "false", "--dev-plaintext", "--rate-limit", "0"},
-      broker_log);
+  std::vector<std::string> broker_argv(
+      {WEITUO_BROKER_BIN, "--data-dir", dir.path() + "/broker", "--directory",
+       curve ? zone.directory_path : directory_path, "--endpoint", endpoint, "--http", "off",
+       "--log-level", "warn", "--sync", opt.sync ? "true" : "false", "--rate-limit", "0"});
+  if (curve) {
+    broker_argv.insert(broker_argv.end(), {"--curve-secret-key-file", zone.broker_secret_file});
+  } else {
+    broker_argv.push_back("--dev-plaintext");
+  }
+  BrokerProcess broker(broker_argv, broker_log);
 
   Recorder recorder(total);
   std::vector<std::unique_ptr<Agent>> agents;
@@ -429,7 +536,12 @@ int Run(const BenchOptions& opt) {
     options.broker_endpoint = endpoint;
     options.data_dir = dir.path() + "/agent-" + court->id;
     options.control_endpoint = "";
-    options.plaintext = true;
+    if (curve) {
+      options.curve_secret_key = zone.secret_keys.at(court->id);
+      options.broker_public_key = zone.broker.public_key;
+    } else {
+      options.plaintext = true;
+    }
     auto agent = Agent::Open(options);
     if (!agent.ok()) {
       std::cerr << "weituo_bench: open agent " << court->id << ": " << agent.status().ToString()
@@ -555,7 +667,8 @@ int Run(const BenchOptions& opt) {
       total ? static_cast<double>(encoded_bytes.load()) / static_cast<double>(total) : 0;
 
   if (opt.json) {
-    std::cout << "{\"mode\":\"" << (open_loop ? "open" : "closed") << "\",\"agents\":" << n_agents
+    std::cout << "{\"mode\":\"" << (open_loop ? "open" : "closed") << "\",\"security\":\""
+              << opt.security << "\",\"agents\":" << n_agents
               << ",\"sync\":" << (opt.sync ? "true" : "false")
               << ",\"mean_encoded_bytes\":" << Fixed(mean_bytes, 0) << ",\"cores\":" << cores;
     if (open_loop) {
@@ -578,10 +691,10 @@ int Run(const BenchOptions& opt) {
               << ",\"delivery_receipt_ms\":" << JsonPercentiles(delivery_receipt) << "}\n";
   } else {
     std::printf(
-        "weituo_bench: %s loop, %d agents, %zu commissions of %.0f B (mean encoded), broker "
-        "sync=%s, %u cores\n",
-        open_loop ? "open" : "closed", n_agents, total, mean_bytes, opt.sync ? "true" : "false",
-        cores);
+        "weituo_bench: %s loop, %s, %d agents, %zu commissions of %.0f B (mean encoded), "
+        "broker sync=%s, %u cores\n",
+        open_loop ? "open" : "closed", opt.security.c_str(), n_agents, total, mean_bytes,
+        opt.sync ? "true" : "false", cores);
     if (open_loop) {
       std::printf("offered %.0f/s for %.1f s; submitted at %.0f/s\n", opt.rate, opt.seconds,
                   submit_rate.per_second);
@@ -636,6 +749,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(256, 4096));
   app.add_option("--timeout", opt.timeout_s, "seconds to wait for receipts after submitting")
       ->check(CLI::PositiveNumber);
+  app.add_option("--security", opt.security,
+                 "curve (as deployed: generated keys, encrypted) or plaintext (--dev-plaintext)")
+      ->check(CLI::IsMember({"curve", "plaintext"}));
   app.add_flag("--json", opt.json, "print one JSON line instead of the table");
   app.add_flag("--keep", opt.keep, "keep the temporary folder (logs, stores)");
   CLI11_PARSE(app, argc, argv);
