@@ -19,38 +19,6 @@ namespace {
 using weituo::v1::Envelope;
 using weituo::v1::ErrorCode;
 
-weituo::v1::Commission Valid(const std::string& origin) {
-  weituo::v1::Commission c;
-  c.set_id(NewUlid(NowMs()));
-  c.set_case_number("（2026）浙0127执9号");
-  c.set_origin_court(origin);
-  c.mutable_debtor()->set_name("某");
-  c.mutable_debtor()->set_region_code("330824");
-  c.mutable_debtor_locate();
-  return c;
-}
-
-Envelope SubmitOf(const weituo::v1::Commission& c) {
-  Envelope env;
-  *env.mutable_submit()->mutable_commission() = c;
-  return env;
-}
-
-Envelope UpdateOf(const std::string& request_id, weituo::v1::Update u) {
-  Envelope env;
-  env.mutable_send_update()->set_request_id(request_id);
-  *env.mutable_send_update()->mutable_update() = std::move(u);
-  return env;
-}
-
-#define EXPECT_REFUSED(env, expected_code, text)                                                   \
-  do {                                                                                             \
-    Envelope reply_ = (env);                                                                       \
-    ASSERT_TRUE(reply_.has_error()) << reply_.DebugString();                                       \
-    EXPECT_EQ(reply_.error().code(), expected_code) << reply_.error().message();                   \
-    EXPECT_NE(reply_.error().message().find(text), std::string::npos) << reply_.error().message(); \
-  } while (0)
-
 TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
   Zone zone;
   zone.StartBroker();

@@ -101,11 +101,11 @@ TEST(CliTest, ASecondBrokerOnTheSameStoreIsRefusedAndTheFirstKeepsServing) {
 TEST(CliTest, BrokerReadsItsSettingsFromAConfigFile) {
   TempDir dir;
   int port = FreePort(), http = FreePort();
-  WriteFile(dir.path() + "/broker.toml",
-            "endpoint = \"tcp://127.0.0.1:" + std::to_string(port) + "\"\n" + "data_dir = \"" +
-                dir.path() + "/db\"\n" + "directory = \"" + Courts() + "\"\n" +
-                "http = \"127.0.0.1:" + std::to_string(http) + "\"\n" + "log_level = \"warn\"\n" +
-                "dev_plaintext = true\n");
+  WriteFile(dir.path() + "/broker.toml", "endpoint = \"tcp://127.0.0.1:" + std::to_string(port) +
+                                             "\"\n" + "data_dir = \"" + dir.path() + "/db\"\n" +
+                                             "directory = \"" + Courts() + "\"\n" +
+                                             "http = \"127.0.0.1:" + std::to_string(http) + "\"\n" +
+                                             "log_level = \"warn\"\n" + "dev_plaintext = true\n");
   Process broker = Process::Spawn({BrokerBin(), "--config", dir.path() + "/broker.toml"}, {},
                                   dir.path() + "/broker.log");
   std::string status;

@@ -8,6 +8,8 @@
 #include <zmq.hpp>
 
 #include "harness.h"
+#include "weituo/common/clock.h"
+#include "weituo/common/ids.h"
 #include "weituo/common/wire.h"
 #include "weituo/v1/wire.pb.h"
 
@@ -47,17 +49,24 @@ class RawAgent {
     }
   }
   void Send(Envelope env) { SendRaw({SerializeEnvelope(env)}); }
+  // False if the socket's queue is full (nothing sent).
+  bool TrySend(const std::string& frame) {
+    return socket_.send(zmq::buffer(frame), zmq::send_flags::dontwait).has_value();
+  }
 
-  // The next reply that is not a heartbeat; an empty envelope on timeout.
+  // The next reply that is not a heartbeat (nor a delivery, once
+  // skip_deliveries is set); an empty envelope on timeout.
   Envelope Receive() {
     for (;;) {
       zmq::message_t msg;
       if (!socket_.recv(msg)) return Envelope();
       Envelope env;
       if (!env.ParseFromArray(msg.data(), static_cast<int>(msg.size()))) return Envelope();
-      if (!env.has_heartbeat()) return env;
+      if (env.has_heartbeat() || (skip_deliveries_ && env.has_deliver())) continue;
+      return env;
     }
   }
+  void skip_deliveries() { skip_deliveries_ = true; }
 
   Envelope Hello(const std::string& court) {
     Envelope env;
@@ -68,6 +77,40 @@ class RawAgent {
 
  private:
   zmq::socket_t socket_;
+  bool skip_deliveries_ = false;
 };
+
+// A debtor-locate commission from `origin`, routed by region code to Kaihua.
+inline weituo::v1::Commission Valid(const std::string& origin) {
+  weituo::v1::Commission c;
+  c.set_id(NewUlid(NowMs()));
+  c.set_case_number("（2026）浙0127执9号");
+  c.set_origin_court(origin);
+  c.mutable_debtor()->set_name("某");
+  c.mutable_debtor()->set_region_code("330824");
+  c.mutable_debtor_locate();
+  return c;
+}
+
+inline Envelope SubmitOf(const weituo::v1::Commission& c) {
+  Envelope env;
+  *env.mutable_submit()->mutable_commission() = c;
+  return env;
+}
+
+inline Envelope UpdateOf(const std::string& request_id, weituo::v1::Update u) {
+  Envelope env;
+  env.mutable_send_update()->set_request_id(request_id);
+  *env.mutable_send_update()->mutable_update() = std::move(u);
+  return env;
+}
+
+#define EXPECT_REFUSED(env, expected_code, text)                                                   \
+  do {                                                                                             \
+    Envelope reply_ = (env);                                                                       \
+    ASSERT_TRUE(reply_.has_error()) << reply_.DebugString();                                       \
+    EXPECT_EQ(reply_.error().code(), expected_code) << reply_.error().message();                   \
+    EXPECT_NE(reply_.error().message().find(text), std::string::npos) << reply_.error().message(); \
+  } while (0)
 
 }  // namespace weituo::testing
