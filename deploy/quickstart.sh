@@ -7,6 +7,9 @@
 #   2. Kaihua asks Shexian to seize a vehicle.
 # Each target accepts with a named handler, reports progress and completes
 # with a typed result; the script prints each commission's trail.
+# Everything runs encrypted: the script makes CURVE keys for the broker and
+# each court (weituoctl keygen) and lists the courts' public keys in the
+# broker's copy of the directory.
 #
 # Usage: deploy/quickstart.sh [--once]
 #   --once  exit after the stories: status 0 only if both completed.
@@ -19,8 +22,9 @@ once=0
 
 deploy/install-deps.sh
 echo "== building"
-deploy/build.sh weituo-broker weituo-agent
+deploy/build.sh weituo-broker weituo-agent weituoctl
 broker_bin=$root/build/broker/weituo-broker
+ctl_bin=$root/build/broker/weituoctl
 agent_bin=$root/build/agent/weituo-agent
 
 run=$(mktemp -d /tmp/weituo-quickstart-XXXXXX)
@@ -44,8 +48,23 @@ http_port=$(free_port 8080)
 [ "$http_port" = "$zmq_port" ] && http_port=$(free_port $((zmq_port + 1)))
 endpoint="tcp://127.0.0.1:$zmq_port"
 
-echo "== starting the broker on $endpoint (data in $run)"
-"$broker_bin" --data-dir "$run/broker" --directory "$root/deploy/zone/courts.toml" \
+courts=(kaihua changshan chunan dexing wuyuan yushan xiuning shexian)
+echo "== making CURVE keys for the broker and the eight courts in $run/keys"
+"$ctl_bin" keygen --broker --dir "$run/keys" >/dev/null
+cp "$root/deploy/zone/courts.toml" "$run/courts.toml"
+for court in "${courts[@]}"; do
+  "$ctl_bin" keygen --court "$court" --dir "$run/keys" >/dev/null
+  key=$(sed -n 's/^ *public-key = "\(.*\)"$/\1/p' "$run/keys/$court.key")
+  # The directory lists each court's public key right after its id.
+  awk -v id="id = \"$court\"" -v key="$key" \
+    '{ print } $0 == id { print "curve_keys = [\"" key "\"]" }' \
+    "$run/courts.toml" >"$run/courts.toml.new"
+  mv "$run/courts.toml.new" "$run/courts.toml"
+done
+
+echo "== starting the broker on $endpoint, encrypted (data in $run)"
+"$broker_bin" --data-dir "$run/broker" --directory "$run/courts.toml" \
+  --curve-secret-key-file "$run/keys/broker.key_secret" \
   --endpoint "$endpoint" --http "127.0.0.1:$http_port" 2>"$run/broker.log" &
 pids+=($!)
 for _ in $(seq 100); do
@@ -54,13 +73,14 @@ for _ in $(seq 100); do
 done
 grep -q "broker listening" "$run/broker.log" || { cat "$run/broker.log"; exit 1; }
 
-courts=(kaihua changshan chunan dexing wuyuan yushan xiuning shexian)
 echo "== starting the agents of ${courts[*]}"
 for court in "${courts[@]}"; do
   cat >"$run/$court.toml" <<TOML
 court_id = "$court"
 broker = "$endpoint"
 data_dir = "$court-data"
+curve_secret_key_file = "keys/$court.key_secret"
+broker_public_key_file = "keys/broker.key"
 TOML
   "$agent_bin" run -c "$run/$court.toml" 2>"$run/$court.log" &
   pids+=($!)
