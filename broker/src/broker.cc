@@ -44,6 +44,7 @@ constexpr int64_t kTimerTickMs = 50;
 constexpr int64_t kSnapshotEveryMs = 200;
 constexpr char kMonitorEndpoint[] = "inproc://weituo.broker.monitor";
 constexpr int kMaxAckIds = 4096;
+constexpr int64_t kDroppedRouteMemoryMs = 10000;
 
 enum class SendResult { kSent, kWouldBlock, kUnreachable };
 
@@ -176,6 +177,9 @@ class Broker::Loop {
   std::unique_ptr<zmq::socket_t> monitor_;
   std::unordered_map<std::string, Connection> connections_;  // by routing id
   std::unordered_map<int, std::string> routing_by_fd_;
+  // Routes dropped lately -> monotonic time until which what is still queued
+  // from them is discarded, not admitted as a new connection.
+  std::unordered_map<std::string, int64_t> dropped_until_;
   LogThrottle refusal_log_{50};
 
   std::unordered_map<std::string, CourtSession> courts_;
@@ -420,6 +424,10 @@ void Broker::Loop::Drop(const std::string& routing_id, const char* why) {
   Connection c = std::move(it->second);
   connections_.erase(it);
   Unbind(routing_id, why);
+  // Messages of this connection may still be queued after libzmq closed its
+  // fd, which a new connection may then reuse: they must not be admitted
+  // (and their fd shut down) as if they were that new connection's.
+  dropped_until_[routing_id] = MonotonicMs() + kDroppedRouteMemoryMs;
   if (c.fd < 0) return;
   routing_by_fd_.erase(c.fd);
   // The fd belongs to libzmq's I/O thread. shutdown() does not close it, so
@@ -495,6 +503,11 @@ void Broker::Loop::Reload() {
 
 void Broker::Loop::HandleMessage(const std::string& routing_id,
                                  std::vector<zmq::message_t>& frames) {
+  if (auto it = dropped_until_.find(routing_id);
+      it != dropped_until_.end() && MonotonicMs() < it->second) {
+    Count("messages_after_drop");
+    return;
+  }
   if (frames.empty() || !Admit(routing_id, frames.back())) return;
   // With CURVE the connection's court is the one its key proved; the court a
   // Hello bound it to must be that one.
@@ -972,6 +985,7 @@ int64_t Broker::Loop::Backoff(uint32_t attempts) const {
 }
 
 void Broker::Loop::Tick(int64_t now) {
+  std::erase_if(dropped_until_, [now](const auto& kv) { return kv.second <= now; });
   Envelope heartbeat;
   heartbeat.mutable_heartbeat()->set_at_ms(NowMs());
   std::string heartbeat_bytes = SerializeEnvelope(heartbeat);

@@ -27,8 +27,10 @@ class RawAgent {
     socket_.connect(endpoint);
   }
   // A client of the zone's broker holding the key pair `key_name` (in a
-  // plaintext zone, none).
-  RawAgent(zmq::context_t& ctx, Zone& zone, const std::string& key_name)
+  // plaintext zone, none), connecting to `endpoint` if given (a relay in
+  // front of the broker), else to the broker.
+  RawAgent(zmq::context_t& ctx, Zone& zone, const std::string& key_name,
+           const std::string& endpoint = "")
       : socket_(ctx, zmq::socket_type::dealer) {
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::rcvtimeo, 5000);
@@ -38,7 +40,7 @@ class RawAgent {
       socket_.set(zmq::sockopt::curve_publickey, mine.public_key);
       socket_.set(zmq::sockopt::curve_secretkey, mine.secret_key);
     }
-    socket_.connect(zone.endpoint());
+    socket_.connect(endpoint.empty() ? zone.endpoint() : endpoint);
   }
   void set_receive_timeout_ms(int ms) { socket_.set(zmq::sockopt::rcvtimeo, ms); }
 

@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <zmq.hpp>
 
@@ -416,6 +418,158 @@ bool ClosedWithin(int fd, std::chrono::milliseconds timeout) {
     }
   }
   return false;
+}
+
+// Development mode: no encryption, identity from Hello, and both programs
+// say so on every start.
+TEST(SecurityTest, PlaintextDevelopmentModeWorksAndSaysSo) {
+  Zone zone(/*plaintext=*/true);
+  zone.StartBroker();
+  zone.StartAgent("kaihua", /*auto_responder=*/true);
+  zone.StartAgent("chunan", false);
+  EXPECT_EQ(BrokerStatusOf(zone).security(), "plaintext");
+  EXPECT_EQ(AgentStatusOf(zone, "chunan").security(), "plaintext");
+  EXPECT_NE(ReadFile(zone.dir() + "/broker.log").find("WARNING: --dev-plaintext"),
+            std::string::npos);
+  EXPECT_NE(ReadFile(zone.dir() + "/chunan.log").find("WARNING: dev_plaintext"), std::string::npos);
+  zmq::context_t ctx;
+  RawAgent stranger(ctx, zone.endpoint());
+  EXPECT_REFUSED(stranger.Hello("atlantis"), ErrorCode::UNKNOWN_COURT, "atlantis");
+  RawAgent yushan(ctx, zone.endpoint());
+  ASSERT_TRUE(yushan.Hello("yushan").has_welcome());
+  EXPECT_REFUSED(yushan.Hello("kaihua"), ErrorCode::PERMISSION_DENIED,
+                 "already speaks for court 'yushan'");
+  WriteFile(zone.dir() + "/c.json",
+            R"({"caseNumber":"（2026）浙0127执3号","debtor":{"name":"某","regionCode":"330824"},)"
+            R"("debtorLocate":{}})");
+  CommandResult submitted = zone.Cli("chunan", {"submit", "-f", zone.dir() + "/c.json"});
+  ASSERT_EQ(submitted.exit_code, 0);
+  std::string id = SubmittedId(submitted);
+  EXPECT_TRUE(WaitFor(
+      [&] { return ShowView(zone, "chunan", id).record().state() == weituo::v1::COMPLETED; },
+      std::chrono::seconds(15)));
+}
+
+// A frame a little over the limit gets TOO_LARGE (bad_input_test); one far
+// over it is cut off by libzmq before the broker reads it: the connection is
+// dropped, counted and logged, and the court can connect again.
+TEST(SecurityTest, AFrameFarOverTheLimitDropsTheConnection) {
+  Zone zone;
+  zone.StartBroker();
+  zmq::context_t ctx;
+  RawAgent kaihua(ctx, zone, "kaihua");
+  ASSERT_TRUE(kaihua.Hello("kaihua").has_welcome());
+  kaihua.SendRaw({std::string(4 << 20, 'x')});
+  EXPECT_TRUE(WaitForCounter(zone, "connections_closed", 1));
+  EXPECT_NE(ReadFile(zone.dir() + "/broker.log")
+                .find("msg=\"court offline\" court=kaihua reason=\"disconnected\""),
+            std::string::npos);
+  RawAgent again(ctx, zone, "kaihua");
+  EXPECT_TRUE(again.Hello("kaihua").has_welcome());
+  EXPECT_EQ(CounterOf(zone, "submitted"), 0u);
+}
+
+// A TCP relay in front of the broker that records what the client sends.
+class RecordingRelay {
+ public:
+  explicit RecordingRelay(int broker_port) : broker_port_(broker_port) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    port_ = FreePort();
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port_));
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listen_fd_, 1) != 0) {
+      throw std::runtime_error("relay cannot listen");
+    }
+    thread_ = std::thread([this] { Pump(); });
+  }
+  ~RecordingRelay() {
+    stop_ = true;
+    thread_.join();
+    ::close(listen_fd_);
+  }
+  int port() const { return port_; }
+  std::string recorded() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return recorded_;
+  }
+
+ private:
+  void Pump() {
+    pollfd accept_poll{listen_fd_, POLLIN, 0};
+    while (!stop_ && ::poll(&accept_poll, 1, 50) <= 0) {
+    }
+    if (stop_) return;
+    int client = ::accept(listen_fd_, nullptr, nullptr);
+    int broker = ConnectTcp(broker_port_);
+    char buf[65536];
+    while (!stop_) {
+      pollfd fds[2] = {{client, POLLIN, 0}, {broker, POLLIN, 0}};
+      if (::poll(fds, 2, 50) <= 0) continue;
+      if (fds[0].revents & (POLLIN | POLLHUP)) {
+        ssize_t n = ::read(client, buf, sizeof buf);
+        if (n <= 0) break;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          recorded_.append(buf, static_cast<size_t>(n));
+        }
+        (void)!::write(broker, buf, static_cast<size_t>(n));
+      }
+      if (fds[1].revents & (POLLIN | POLLHUP)) {
+        ssize_t n = ::read(broker, buf, sizeof buf);
+        if (n <= 0) break;
+        (void)!::write(client, buf, static_cast<size_t>(n));
+      }
+    }
+    ::close(client);
+    ::close(broker);
+  }
+
+  int broker_port_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::string recorded_;
+  std::thread thread_;
+};
+
+// Bytes captured from a court's encrypted session, replayed on a new
+// connection, are refused in the handshake: CurveZMQ's short-term keys and
+// cookies belong to the one connection. Nothing they carried is applied.
+TEST(SecurityTest, CapturedBytesReplayedOnANewConnectionAreRefused) {
+  Zone zone;
+  zone.StartBroker();
+  int port = std::stoi(zone.endpoint().substr(zone.endpoint().rfind(':') + 1));
+  zmq::context_t ctx;
+  std::string captured;
+  {
+    RecordingRelay relay(port);
+    RawAgent chunan(ctx, zone, "chunan", "tcp://127.0.0.1:" + std::to_string(relay.port()));
+    ASSERT_TRUE(chunan.Hello("chunan").has_welcome());
+    chunan.Send(SubmitOf(Valid("chunan")));
+    ASSERT_TRUE(chunan.Receive().has_submit_receipt());
+    captured = relay.recorded();
+  }
+  ASSERT_GT(captured.size(), 200u);
+  ASSERT_TRUE(WaitForCounter(zone, "submitted", 1));
+  uint64_t hellos = CounterOf(zone, "hellos");
+  uint64_t failed = CounterOf(zone, "handshakes_failed");
+
+  int replay = ConnectTcp(port);
+  ASSERT_GE(replay, 0);
+  ASSERT_EQ(::write(replay, captured.data(), captured.size()),
+            static_cast<ssize_t>(captured.size()));
+  EXPECT_TRUE(ClosedWithin(replay, std::chrono::seconds(5)));
+  ::close(replay);
+  EXPECT_TRUE(WaitForCounter(zone, "handshakes_failed", failed + 1));
+  EXPECT_EQ(CounterOf(zone, "hellos"), hellos);
+  EXPECT_EQ(CounterOf(zone, "submitted"), 1u);
+  EXPECT_EQ(CounterOf(zone, "duplicate_submissions"), 0u);
 }
 
 TEST(SecurityTest, AClientThatNeverCompletesItsHandshakeIsDropped) {
