@@ -24,6 +24,7 @@
 #include "weituo/common/keys.h"
 #include "weituo/common/lifecycle.h"
 #include "weituo/common/logging.h"
+#include "weituo/common/socket_events.h"
 #include "weituo/common/validation.h"
 #include "weituo/common/wire.h"
 
@@ -362,15 +363,8 @@ void Agent::Impl::ThreadMain() {
 
 void Agent::Impl::HandleMonitorEvents() {
   static LogThrottle throttle(1);
-  for (;;) {
-    zmq::message_t event, address;
-    if (!monitor_->recv(event, zmq::recv_flags::dontwait)) return;
-    if (event.more()) (void)monitor_->recv(address, zmq::recv_flags::none);
-    if (event.size() < 6) continue;
-    uint16_t type;
-    int32_t value;
-    std::memcpy(&type, event.data(), sizeof type);
-    std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof value);
+  while (std::optional<SocketEvent> event = NextSocketEvent(monitor_->handle())) {
+    const auto [type, value] = *event;
     std::string error;
     if (type == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
       error.clear();

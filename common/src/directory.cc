@@ -36,10 +36,13 @@ Status AddEntry(std::vector<CourtEntry>* entries, std::map<std::string, size_t>*
                                      "', which is not 40 characters of Z85");
     }
     auto [it, inserted] = by_key->emplace(key, index);
+    if (!inserted && it->second == index) {
+      return Status::InvalidArgument(origin + ": court '" + entry.id + "' lists curve key " + key +
+                                     " twice");
+    }
     if (!inserted) {
-      const std::string& holder = it->second == index ? entry.id : (*entries)[it->second].id;
       return Status::InvalidArgument(origin + ": curve key " + key + " is listed for both '" +
-                                     holder + "' and '" + entry.id + "'");
+                                     (*entries)[it->second].id + "' and '" + entry.id + "'");
     }
   }
   by_id->emplace(entry.id, index);

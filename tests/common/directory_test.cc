@@ -196,5 +196,35 @@ TEST(CourtDirectoryTest, NoCourtsIsRefused) {
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("no [[court]] entries")));
 }
 
+TEST(DirectoryTest, FindsTheCourtOfEachCurveKey) {
+  const std::string a(40, 'a'), b(40, 'b'), c(40, 'c');
+  auto dir = CourtDirectory::LoadString("[[court]]\nid = \"kaihua\"\ncurve_keys = [\"" + a +
+                                            "\", \"" + b + "\"]\n[[court]]\nid = \"chunan\"\n",
+                                        "t.toml");
+  ASSERT_THAT(dir, IsOk());
+  ASSERT_NE(dir->FindByKey(a), nullptr);
+  EXPECT_EQ(dir->FindByKey(a)->id, "kaihua");
+  EXPECT_EQ(dir->FindByKey(b)->id, "kaihua");  // two keys during a rotation
+  EXPECT_EQ(dir->FindByKey(c), nullptr);
+  EXPECT_TRUE(dir->Find("chunan")->curve_keys.empty());
+}
+
+TEST(DirectoryTest, RefusesMalformedOrSharedKeys) {
+  const std::string a(40, 'a');
+  EXPECT_THAT(CourtDirectory::LoadString("[[court]]\nid = \"kaihua\"\ncurve_keys = [\"short\"]\n",
+                                         "t.toml"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("not 40 characters of Z85")));
+  EXPECT_THAT(
+      CourtDirectory::LoadString("[[court]]\nid = \"kaihua\"\ncurve_keys = [\"" + a +
+                                     "\"]\n[[court]]\nid = \"chunan\"\ncurve_keys = [\"" + a +
+                                     "\"]\n",
+                                 "t.toml"),
+      StatusIs(StatusCode::kInvalidArgument, HasSubstr("listed for both 'kaihua' and 'chunan'")));
+  EXPECT_THAT(
+      CourtDirectory::LoadString(
+          "[[court]]\nid = \"kaihua\"\ncurve_keys = [\"" + a + "\", \"" + a + "\"]\n", "t.toml"),
+      StatusIs(StatusCode::kInvalidArgument, HasSubstr("court 'kaihua' lists curve key")));
+}
+
 }  // namespace
 }  // namespace weituo

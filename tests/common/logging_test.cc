@@ -21,5 +21,20 @@ TEST(LogValueTest, LongTextIsCutAt256Bytes) {
   EXPECT_EQ(logged, std::string(256, 'a') + "...");
 }
 
+TEST(LogThrottleTest, LetsAFewLinesASecondThroughAndCountsTheRest) {
+  LogThrottle throttle(2);
+  uint64_t suppressed = 99;
+  EXPECT_TRUE(throttle.Allow(1000, &suppressed));
+  EXPECT_EQ(suppressed, 0u);
+  EXPECT_TRUE(throttle.Allow(1100, &suppressed));
+  EXPECT_FALSE(throttle.Allow(1200, &suppressed));
+  EXPECT_FALSE(throttle.Allow(1900, &suppressed));
+  // A new second: the next line says how many were held back.
+  EXPECT_TRUE(throttle.Allow(2000, &suppressed));
+  EXPECT_EQ(suppressed, 2u);
+  EXPECT_TRUE(throttle.Allow(2001, &suppressed));
+  EXPECT_EQ(suppressed, 0u);
+}
+
 }  // namespace
 }  // namespace weituo
