@@ -182,6 +182,7 @@ class Broker::Loop {
   // from them is discarded, not admitted as a new connection.
   std::unordered_map<std::string, int64_t> dropped_until_;
   LogThrottle refusal_log_{50};
+  LogThrottle handshake_log_{20};
 
   std::unordered_map<std::string, CourtSession> courts_;
   std::unordered_map<std::string, std::string> court_by_routing_id_;
@@ -349,15 +350,19 @@ void Broker::Loop::HandleMonitorEvents() {
         Count("handshakes_refused");
         break;
       case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-        // E.g. a plaintext client meeting the CURVE server, or garbage.
+      case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: {
+        // A plaintext client meeting the CURVE server, garbage, a wrong
+        // server key, or a client that never finished in time.
         Count("handshakes_failed");
-        spdlog::warn("msg=\"handshake failed\" reason=protocol code={:#x}", value);
+        uint64_t suppressed = 0;
+        if (handshake_log_.Allow(MonotonicMs(), &suppressed)) {
+          spdlog::warn("msg=\"handshake failed\" reason=\"{}\" value={} suppressed={}",
+                       type == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "protocol error"
+                                                                   : "timed out or closed",
+                       value, suppressed);
+        }
         break;
-      case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-        // E.g. a client that never finished its handshake in time.
-        Count("handshakes_failed");
-        spdlog::warn("msg=\"handshake failed\" reason=\"timed out or closed\" errno={}", value);
-        break;
+      }
       case ZMQ_EVENT_DISCONNECTED:
         Count("connections_closed");
         // A new connection may already hold this fd if its first message
@@ -379,16 +384,27 @@ const std::string* Broker::Loop::AuthenticatedCourt(const std::string& routing_i
 }
 
 bool Broker::Loop::Admit(const std::string& routing_id, const zmq::message_t& frame) {
+  // The court and key are read from every message, not remembered per
+  // route: a route can pass to a new connection before the old one's end is
+  // reported, and must not carry the old connection's identity over.
+  const char* user = zmq_msg_gets(frame.handle(), "User-Id");
+  const char* key = zmq_msg_gets(frame.handle(), ZapHandler::kKeyProperty);
+  int fd = zmq_msg_get(frame.handle(), ZMQ_SRCFD);
   auto it = connections_.find(routing_id);
+  if (it != connections_.end() && (it->second.user_id != (user ? user : "") ||
+                                   it->second.key != (key ? key : "") || it->second.fd != fd)) {
+    routing_by_fd_.erase(it->second.fd);
+    connections_.erase(it);
+    Unbind(routing_id, "route taken by another connection");
+    it = connections_.end();
+  }
   if (it == connections_.end()) {
     Connection c;
-    const char* user = zmq_msg_gets(frame.handle(), "User-Id");
-    const char* key = zmq_msg_gets(frame.handle(), ZapHandler::kKeyProperty);
     const char* peer = zmq_msg_gets(frame.handle(), "Peer-Address");
     c.user_id = user ? user : "";
     c.key = key ? key : "";
     c.peer = peer ? peer : "";
-    c.fd = zmq_msg_get(frame.handle(), ZMQ_SRCFD);
+    c.fd = fd;
     if (auto old = routing_by_fd_.find(c.fd); old != routing_by_fd_.end()) {
       // That fd's last connection ended; its event is still on the way.
       connections_.erase(old->second);
@@ -531,8 +547,8 @@ void Broker::Loop::HandleMessage(const std::string& routing_id,
                       : parsed && env.has_send_update() ? env.send_update().request_id()
                                                         : "";
     Refuse(routing_id, court, ErrorCode::RATE_LIMITED,
-           "court '" + court + "' is over its limit of " + std::to_string(options_.rate_limit) +
-               " messages per second; retry later",
+           "court '" + court + "' is over its limit of " +
+               fmt::format("{:g}", options_.rate_limit) + " messages per second; retry later",
            ref);
     return;
   }
