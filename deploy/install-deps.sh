@@ -12,6 +12,10 @@ packages=(
   libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev
+  # dashboard_test: a headless browser, and a CJK font for its screenshot
+  chromium fonts-wqy-microhei
+  # metrics_test: promtool checks the /metrics text (the server is not wanted)
+  prometheus
 )
 
 missing=()
@@ -27,3 +31,12 @@ sudo=""
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian enables and starts the Prometheus server it has just installed:
+# only its promtool is wanted, so stop the server (and, under systemd, disable it).
+if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+  if [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now prometheus
+  elif pgrep -x prometheus >/dev/null; then
+    $sudo service prometheus stop
+  fi
+fi

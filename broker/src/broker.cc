@@ -7,8 +7,10 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
+#include <future>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -46,6 +48,7 @@ constexpr int64_t kSnapshotEveryMs = 200;
 constexpr char kMonitorEndpoint[] = "inproc://weituo.broker.monitor";
 constexpr int kMaxAckIds = 4096;
 constexpr int64_t kDroppedRouteMemoryMs = 10000;
+constexpr size_t kMaxOverdueCounted = 10000;
 
 enum class SendResult { kSent, kWouldBlock, kUnreachable };
 
@@ -73,6 +76,44 @@ struct CourtSession {
   double tokens = -1;
   int64_t tokens_at_mono = 0;
   uint64_t refused = 0;
+  uint64_t pending = 0;  // stored in its outbox
+  uint64_t parked = 0;
+  bool paused = false;  // an operator holds its deliveries
+};
+
+// Latencies in fixed buckets (ms), for /metrics and /api/status.
+class LatencyHistogram {
+ public:
+  void Observe(double ms) {
+    size_t i = 0;
+    while (i < kBoundsMs.size() && ms > kBoundsMs[i]) ++i;
+    counts_[i]++;
+    sum_ms_ += ms;
+    count_++;
+  }
+  weituo::v1::Histogram ToProto() const {
+    weituo::v1::Histogram h;
+    for (double b : kBoundsMs) h.add_upper_bounds_ms(b);
+    for (uint64_t c : counts_) h.add_counts(c);
+    h.set_sum_ms(sum_ms_);
+    h.set_count(count_);
+    return h;
+  }
+
+ private:
+  static constexpr std::array<double, 15> kBoundsMs = {
+      1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000};
+  std::array<uint64_t, kBoundsMs.size() + 1> counts_{};
+  double sum_ms_ = 0;
+  uint64_t count_ = 0;
+};
+
+// An operator's request, posted to the loop and answered after the turn
+// that applied it is committed.
+struct OperatorAction {
+  enum class Kind { kPause, kResume, kRedrive } kind;
+  std::string arg;
+  std::promise<StatusOr<weituo::v1::ApiReply>> done;
 };
 
 // A peer connection of the ROUTER, learnt from its first message.
@@ -103,10 +144,16 @@ class Broker::Loop {
   Status Run();
   void Stop() { stop_.store(true); }
   void ReloadDirectory() { reload_.store(true); }
-  BrokerSnapshot Snapshot() const {
+  weituo::v1::BrokerStatus Snapshot() const {
     std::lock_guard<std::mutex> lock(snapshot_mu_);
     return snapshot_;
   }
+  // Queues an action for the loop and waits for its answer.
+  StatusOr<weituo::v1::ApiReply> Post(OperatorAction::Kind kind, std::string arg);
+  const BrokerStore& store() const { return *store_; }
+  int64_t overdue_after_ms() const { return options_.overdue_after_ms; }
+  // Called once before Run: counts and pauses kept in the store.
+  Status LoadState();
 
  private:
   // One turn's input.
@@ -139,6 +186,13 @@ class Broker::Loop {
   bool TakeToken(CourtSession& session, int64_t now);
   void HandleMonitorEvents();
   void Reload();
+  // Applies the actions posted since the last turn; answers go out after
+  // the commit.
+  void ApplyActions();
+  StatusOr<weituo::v1::ApiReply> ApplyAction(OperatorAction& action);
+  StatusOr<weituo::v1::ApiReply> RedriveParked(const std::string& id);
+  // Resend everything pending to the court, from its first message.
+  void Rescan(CourtSession& session);
 
   // Lifecycle effects, written to the turn's batch.
   StatusOr<CommissionRecord> LoadRecord(const std::string& id);
@@ -205,7 +259,20 @@ class Broker::Loop {
   int64_t next_snapshot_ = 0;
 
   mutable std::mutex snapshot_mu_;
-  BrokerSnapshot snapshot_;
+  weituo::v1::BrokerStatus snapshot_;
+
+  std::mutex actions_mu_;
+  std::vector<std::unique_ptr<OperatorAction>> posted_actions_;
+  std::vector<std::pair<std::unique_ptr<OperatorAction>, StatusOr<weituo::v1::ApiReply>>>
+      turn_actions_;
+  weituo::v1::StateCounts state_counts_;
+  bool state_counts_dirty_ = false;
+  LatencyHistogram submit_to_receipt_;
+  LatencyHistogram submit_to_delivered_;
+  // Submissions of this turn, by when their message was read: their
+  // receipts go out after the commit.
+  std::vector<std::chrono::steady_clock::time_point> turn_submits_;
+  std::chrono::steady_clock::time_point message_read_at_;
 };
 
 Status Broker::Loop::Run() {
@@ -280,10 +347,12 @@ Status Broker::Loop::Run() {
         more = part.more();
         frames.push_back(std::move(part));
       }
+      message_read_at_ = std::chrono::steady_clock::now();
       HandleMessage(routing.to_string(), frames);
     }
     HandleMonitorEvents();
     if (reload_.exchange(false)) Reload();
+    ApplyActions();
 
     now = MonotonicMs();
     if (now >= next_tick_) {
@@ -292,6 +361,14 @@ Status Broker::Loop::Run() {
     }
     WEITUO_RETURN_IF_ERROR(CommitTurn());
     SendTurnReplies();
+    auto sent_at = std::chrono::steady_clock::now();
+    for (auto read_at : turn_submits_) {
+      submit_to_receipt_.Observe(
+          std::chrono::duration<double, std::milli>(sent_at - read_at).count());
+    }
+    turn_submits_.clear();
+    for (auto& [action, reply] : turn_actions_) action->done.set_value(std::move(reply));
+    turn_actions_.clear();
     for (auto& [court, session] : courts_) {
       if (!session.resend.empty()) Resend(court, session);
       if (session.dirty) Pump(court, session);
@@ -748,6 +825,10 @@ void Broker::Loop::HandleSubmit(const std::string& routing_id, const std::string
   record.set_updated_at_ms(record.submitted_at_ms());
   batch_.PutCommission(record);
   batch_.PutEvent(SubmittedEvent(record));
+  batch_.IndexNew(record);
+  (*state_counts_.mutable_by_state())[weituo::v1::SUBMITTED]++;
+  state_counts_dirty_ = true;
+  turn_submits_.push_back(message_read_at_);
   Deliver deliver;
   *deliver.mutable_commission() = record.commission();
   Enqueue(target->id, std::move(deliver));
@@ -775,9 +856,11 @@ void Broker::Loop::HandleAck(const std::string& court, const weituo::v1::Ack& ac
         continue;
       }
       batch_.DeleteParked(court, delivery_id);
+      if (session.parked > 0) session.parked--;
       Count("unparked_by_ack");
     } else {
       batch_.DeleteOutbox(court, delivery_id);
+      if (session.pending > 0) session.pending--;
     }
     turn_deleted_outbox_.insert(std::move(key));
     session.in_flight.erase(delivery_id);
@@ -796,6 +879,7 @@ void Broker::Loop::HandleAck(const std::string& court, const weituo::v1::Ack& ac
     }
     auto event = ApplyAction(*record, Action::kDeliver, Role::kBroker, "", nullptr);
     if (event.ok()) {
+      submit_to_delivered_.Observe(static_cast<double>(NowMs() - record->submitted_at_ms()));
       Count("delivered");
       spdlog::info("msg=delivered commission={} target={}", deliver.commission().id(), court);
     }
@@ -912,6 +996,13 @@ StatusOr<Event> Broker::Loop::ApplyAction(CommissionRecord& record, Action actio
   event.set_origin_court(commission.origin_court());
   event.set_target_court(commission.target_court());
 
+  batch_.IndexState(commission.id(), record.state(), *next);
+  if (record.state() != *next) {
+    auto& by_state = *state_counts_.mutable_by_state();
+    if (by_state[record.state()] > 0) by_state[record.state()]--;
+    by_state[*next]++;
+    state_counts_dirty_ = true;
+  }
   record.set_state(*next);
   record.set_last_seq(event.seq());
   record.set_updated_at_ms(now);
@@ -938,6 +1029,7 @@ void Broker::Loop::Enqueue(const std::string& court, Deliver deliver) {
   item.set_enqueued_at_ms(NowMs());
   batch_.PutOutbox(item);
   courts_[court].dirty = true;
+  courts_[court].pending++;
 }
 
 void Broker::Loop::Park(CourtSession& session, const std::string& court, uint64_t delivery_id,
@@ -956,6 +1048,8 @@ void Broker::Loop::Park(CourtSession& session, const std::string& court, uint64_
   batch_.DeleteOutbox(court, delivery_id);
   batch_.PutParked(parked);
   turn_deleted_outbox_.insert(std::move(key));
+  if (session.pending > 0) session.pending--;
+  session.parked++;
   Count("parked");
   std::string what = parked.deliver().has_commission()
                          ? "commission " + parked.deliver().commission().id()
@@ -1030,6 +1124,7 @@ void Broker::Loop::Tick(int64_t now) {
 
 Status Broker::Loop::CommitTurn() {
   if (delivery_id_advanced_) batch_.PutNextDeliveryId(next_delivery_id_);
+  if (state_counts_dirty_) batch_.PutStateCounts(state_counts_);
   if (!batch_.empty()) {
     size_t writes = batch_.count();
     Status s = store_->Commit(batch_, options_.sync);
@@ -1043,6 +1138,7 @@ Status Broker::Loop::CommitTurn() {
     Count("batch_writes", writes);
   }
   delivery_id_advanced_ = false;
+  state_counts_dirty_ = false;
   turn_records_.clear();
   turn_deleted_outbox_.clear();
   turn_requests_.clear();
@@ -1080,7 +1176,7 @@ void Broker::Loop::MarkOffline(const std::string& court, CourtSession& session, 
 }
 
 void Broker::Loop::Pump(const std::string& court, CourtSession& session) {
-  if (!session.online || session.routing_id.empty()) return;
+  if (!session.online || session.routing_id.empty() || session.paused) return;
   int64_t now = MonotonicMs();
   while (session.in_flight.size() < options_.window) {
     size_t room = options_.window - session.in_flight.size();
@@ -1113,6 +1209,10 @@ void Broker::Loop::Pump(const std::string& court, CourtSession& session) {
 }
 
 void Broker::Loop::Resend(const std::string& court, CourtSession& session) {
+  if (session.paused) {
+    session.resend.clear();
+    return;
+  }
   int64_t now = MonotonicMs();
   for (uint64_t delivery_id : session.resend) {
     auto flight = session.in_flight.find(delivery_id);
@@ -1140,35 +1240,166 @@ void Broker::Loop::Resend(const std::string& court, CourtSession& session) {
 }
 
 void Broker::Loop::PublishSnapshot() {
-  BrokerSnapshot s;
-  s.endpoint = endpoint_;
-  s.encrypted = !options_.plaintext;
-  s.ready = true;
-  s.started_at_ms = started_at_ms_;
-  s.counters = counters_;
+  weituo::v1::BrokerStatus s;
+  s.set_version(kBrokerVersion);
+  s.set_endpoint(endpoint_);
+  s.set_security(options_.plaintext ? "plaintext" : "curve");
+  s.set_ready(true);
+  s.set_started_at_ms(started_at_ms_);
+  s.set_store_bytes(store_->ApproximateSizeBytes());
+  s.set_overdue_after_ms(options_.overdue_after_ms);
+  auto& counters = *s.mutable_counters();
+  for (const auto& [name, n] : counters_) counters[name] = n;
   if (zap_) {
     ZapHandler::Counts zap = zap_->counts();
-    s.counters["zap_accepted"] = zap.accepted;
-    s.counters["zap_refused_unknown_key"] = zap.unknown_key;
-    s.counters["zap_refused_malformed"] = zap.malformed;
+    counters["zap_accepted"] = zap.accepted;
+    counters["zap_refused_unknown_key"] = zap.unknown_key;
+    counters["zap_refused_malformed"] = zap.malformed;
   }
-  s.refused = refused_;
-  s.store_bytes = store_->ApproximateSizeBytes();
+  for (const auto& [code, n] : refused_) (*s.mutable_refused())[code] = n;
+  for (const auto& [state, n] : state_counts_.by_state()) {
+    (*s.mutable_commissions_by_state())[weituo::v1::State_Name(
+        static_cast<weituo::v1::State>(state))] = n;
+  }
   for (const CourtEntry& entry : directory_.entries()) {
-    CourtStatus cs;
-    cs.court_id = entry.id;
-    cs.name = entry.name;
-    cs.keys = entry.curve_keys.size();
+    weituo::v1::CourtState* cs = s.add_courts();
+    cs->set_court_id(entry.id);
+    cs->set_name(entry.name);
+    cs->set_supervisor(entry.is_supervisor);
+    cs->set_keys(static_cast<uint32_t>(entry.curve_keys.size()));
     if (auto it = courts_.find(entry.id); it != courts_.end()) {
-      cs.online = it->second.online;
-      cs.last_seen_ms = it->second.last_seen_wall;
-      cs.in_flight = it->second.in_flight.size();
-      cs.refused = it->second.refused;
+      const CourtSession& session = it->second;
+      cs->set_online(session.online);
+      cs->set_last_seen_ms(session.last_seen_wall);
+      cs->set_in_flight(session.in_flight.size());
+      cs->set_refused(session.refused);
+      cs->set_pending(session.pending);
+      cs->set_parked(session.parked);
+      cs->set_paused(session.paused);
     }
-    s.courts.push_back(std::move(cs));
   }
+  *s.mutable_submit_to_receipt() = submit_to_receipt_.ToProto();
+  *s.mutable_submit_to_delivered() = submit_to_delivered_.ToProto();
   std::lock_guard<std::mutex> lock(snapshot_mu_);
   snapshot_ = std::move(s);
+}
+
+Status Broker::Loop::LoadState() {
+  WEITUO_RETURN_IF_ERROR(store_->MigrateIndex());
+  auto counts = store_->StateCounts();
+  if (!counts.ok()) return counts.status();
+  state_counts_ = *counts;
+  auto pending = store_->CountOutbox();
+  if (!pending.ok()) return pending.status();
+  for (const auto& [court, n] : *pending) courts_[court].pending = n;
+  auto parked = store_->CountParked();
+  if (!parked.ok()) return parked.status();
+  for (const auto& [court, n] : *parked) courts_[court].parked = n;
+  auto paused = store_->PausedCourts();
+  if (!paused.ok()) return paused.status();
+  for (const std::string& court : *paused) {
+    courts_[court].paused = true;
+    spdlog::warn("msg=\"court paused\" court={} reason=\"paused before restart\"", court);
+  }
+  return Status::Ok();
+}
+
+StatusOr<weituo::v1::ApiReply> Broker::Loop::Post(OperatorAction::Kind kind, std::string arg) {
+  auto action = std::make_unique<OperatorAction>();
+  action->kind = kind;
+  action->arg = std::move(arg);
+  std::future<StatusOr<weituo::v1::ApiReply>> done = action->done.get_future();
+  {
+    std::lock_guard<std::mutex> lock(actions_mu_);
+    posted_actions_.push_back(std::move(action));
+  }
+  if (done.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    return Status::Unavailable("the broker's loop did not answer within 10 s");
+  }
+  try {
+    return done.get();
+  } catch (const std::future_error&) {
+    return Status::Unavailable("the broker stopped before the action was applied");
+  }
+}
+
+void Broker::Loop::ApplyActions() {
+  std::vector<std::unique_ptr<OperatorAction>> actions;
+  {
+    std::lock_guard<std::mutex> lock(actions_mu_);
+    actions.swap(posted_actions_);
+  }
+  for (auto& action : actions) {
+    StatusOr<weituo::v1::ApiReply> reply = ApplyAction(*action);
+    turn_actions_.emplace_back(std::move(action), std::move(reply));
+  }
+}
+
+StatusOr<weituo::v1::ApiReply> Broker::Loop::ApplyAction(OperatorAction& action) {
+  if (action.kind == OperatorAction::Kind::kRedrive) return RedriveParked(action.arg);
+  const std::string& court = action.arg;
+  if (!directory_.Find(court)) return Status::NotFound("no court '" + court + "' in the directory");
+  bool pause = action.kind == OperatorAction::Kind::kPause;
+  CourtSession& session = courts_[court];
+  weituo::v1::ApiReply reply;
+  reply.set_ok(true);
+  if (session.paused == pause) {
+    reply.set_message("deliveries to " + court + " were already " + (pause ? "paused" : "running"));
+    return reply;
+  }
+  session.paused = pause;
+  batch_.PutPaused(court, pause);
+  if (!pause) Rescan(session);
+  Count(pause ? "courts_paused" : "courts_resumed");
+  spdlog::warn("msg=\"court {}\" court={} pending={}", pause ? "paused" : "resumed", court,
+               session.pending);
+  reply.set_message("deliveries to " + court + (pause ? " paused; " : " resumed; ") +
+                    std::to_string(session.pending) + " pending");
+  return reply;
+}
+
+StatusOr<weituo::v1::ApiReply> Broker::Loop::RedriveParked(const std::string& id) {
+  bool by_delivery = !id.empty() && std::all_of(id.begin(), id.end(), ::isdigit);
+  if (!by_delivery && !IsUlid(id)) {
+    return Status::InvalidArgument("'" + id + "' is neither a delivery id nor a commission id");
+  }
+  uint64_t delivery_id = by_delivery ? std::strtoull(id.c_str(), nullptr, 10) : 0;
+  auto parked = store_->AllParked(0);
+  if (!parked.ok()) return parked.status();
+  uint32_t redriven = 0;
+  for (OutboxItem& item : *parked) {
+    const Deliver& d = item.deliver();
+    const std::string& commission_id =
+        d.has_commission() ? d.commission().id() : d.event().commission_id();
+    if (by_delivery ? d.delivery_id() != delivery_id : commission_id != id) continue;
+    const std::string court = item.court();
+    batch_.DeleteParked(court, d.delivery_id());
+    item.clear_park_reason();
+    item.clear_parked_at_ms();
+    item.set_attempts(0);
+    batch_.PutOutbox(item);
+    CourtSession& session = courts_[court];
+    if (session.parked > 0) session.parked--;
+    session.pending++;
+    session.attempts.erase(d.delivery_id());
+    Rescan(session);
+    ++redriven;
+    Count("redriven");
+    spdlog::warn("msg=redriven court={} delivery={} commission={}", court, d.delivery_id(),
+                 commission_id);
+  }
+  if (redriven == 0) return Status::NotFound("nothing parked under " + id);
+  weituo::v1::ApiReply reply;
+  reply.set_ok(true);
+  reply.set_affected(redriven);
+  reply.set_message(std::to_string(redriven) + " parked message(s) queued again");
+  return reply;
+}
+
+void Broker::Loop::Rescan(CourtSession& session) {
+  session.in_flight.clear();
+  session.scan_from = 0;
+  session.dirty = true;
 }
 
 StatusOr<std::unique_ptr<Broker>> Broker::Create(BrokerOptions options, CourtDirectory directory) {
@@ -1184,6 +1415,7 @@ StatusOr<std::unique_ptr<Broker>> Broker::Create(BrokerOptions options, CourtDir
   if (!next.ok()) return next.status();
   auto loop = std::make_unique<Loop>(std::move(options), std::move(directory),
                                      std::move(store).value(), *next);
+  WEITUO_RETURN_IF_ERROR(loop->LoadState());
   return std::unique_ptr<Broker>(new Broker(std::move(loop)));
 }
 
@@ -1192,6 +1424,84 @@ Broker::~Broker() = default;
 Status Broker::Run() { return loop_->Run(); }
 void Broker::Stop() { loop_->Stop(); }
 void Broker::ReloadDirectory() { loop_->ReloadDirectory(); }
-BrokerSnapshot Broker::Snapshot() const { return loop_->Snapshot(); }
+weituo::v1::BrokerStatus Broker::GetStatus() const {
+  weituo::v1::BrokerStatus status = loop_->Snapshot();
+  int64_t now = NowMs();
+  if (status.started_at_ms() > 0) status.set_uptime_ms(now - status.started_at_ms());
+  for (weituo::v1::CourtState& court : *status.mutable_courts()) {
+    if (court.pending() == 0) continue;
+    auto oldest = loop_->store().OldestPending(court.court_id(), now - loop_->overdue_after_ms(),
+                                               kMaxOverdueCounted);
+    if (!oldest.ok()) continue;
+    if (oldest->enqueued_at_ms > 0) court.set_oldest_pending_ms(now - oldest->enqueued_at_ms);
+    court.set_overdue(oldest->overdue);
+  }
+  return status;
+}
+
+StatusOr<weituo::v1::CommissionPage> Broker::ListCommissions(const CommissionQuery& query) const {
+  if (query.limit < 1 || query.limit > 500) {
+    return Status::InvalidArgument("limit must be 1 to 500");
+  }
+  weituo::v1::CommissionPage page;
+  const BrokerStore& store = loop_->store();
+  Status failed = Status::Ok();
+  // A page reads at most this many index entries, so a filter that matches
+  // little costs a bounded read; next_after lets the caller go on.
+  const size_t budget = std::max<size_t>(query.limit * 20, 2000);
+  size_t visited = 0;
+  auto last = store.ScanCommissionIds(
+      query.court, query.state, query.after, query.newest_first, budget,
+      [&](const std::string& id) {
+        ++visited;
+        auto record = store.GetCommission(id);
+        if (!record.ok()) {
+          failed = record.status();
+          return false;
+        }
+        if (!record->has_value()) return true;
+        const CommissionRecord& r = **record;
+        if (query.state != weituo::v1::STATE_UNSPECIFIED && r.state() != query.state) return true;
+        if (query.kind != weituo::v1::KIND_UNSPECIFIED && KindOf(r.commission()) != query.kind) {
+          return true;
+        }
+        *page.add_commissions() = r;
+        return page.commissions_size() < static_cast<int>(query.limit);
+      });
+  if (!last.ok()) return last.status();
+  WEITUO_RETURN_IF_ERROR(failed);
+  bool full = page.commissions_size() == static_cast<int>(query.limit);
+  if (full || visited >= budget) page.set_next_after(*last);
+  return page;
+}
+
+StatusOr<weituo::v1::CommissionTrail> Broker::Trail(const std::string& commission_id) const {
+  if (!IsUlid(commission_id)) return Status::InvalidArgument("a commission id is a ULID");
+  auto record = loop_->store().GetCommission(commission_id);
+  if (!record.ok()) return record.status();
+  if (!record->has_value()) return Status::NotFound("no commission " + commission_id);
+  auto events = loop_->store().Events(commission_id);
+  if (!events.ok()) return events.status();
+  weituo::v1::CommissionTrail trail;
+  *trail.mutable_record() = std::move(**record);
+  for (Event& e : *events) *trail.add_events() = std::move(e);
+  return trail;
+}
+
+StatusOr<weituo::v1::ParkedPage> Broker::Parked(size_t limit) const {
+  auto items = loop_->store().AllParked(limit);
+  if (!items.ok()) return items.status();
+  weituo::v1::ParkedPage page;
+  for (OutboxItem& item : *items) *page.add_items() = std::move(item);
+  return page;
+}
+
+StatusOr<weituo::v1::ApiReply> Broker::SetPaused(const std::string& court, bool paused) {
+  return loop_->Post(paused ? OperatorAction::Kind::kPause : OperatorAction::Kind::kResume, court);
+}
+
+StatusOr<weituo::v1::ApiReply> Broker::Redrive(const std::string& id) {
+  return loop_->Post(OperatorAction::Kind::kRedrive, id);
+}
 
 }  // namespace weituo::broker

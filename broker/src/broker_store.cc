@@ -13,6 +13,22 @@ using weituo::v1::RequestOutcome;
 namespace {
 
 constexpr char kNextDeliveryIdKey[] = "next_delivery_id";
+constexpr char kStateCountsKey[] = "state_counts";
+constexpr char kPausedPrefix[] = "paused/";
+
+std::string CourtIndexKey(const std::string& court, const std::string& id) {
+  return "c" + PrefixStart(court) + id;
+}
+
+std::string StateIndexPrefix(weituo::v1::State state) {
+  return std::string("s") + static_cast<char>(state);
+}
+
+// Just past every key that starts with `prefix` (whose last byte is < 0xff).
+std::string PrefixSuccessor(std::string prefix) {
+  prefix.back() = static_cast<char>(prefix.back() + 1);
+  return prefix;
+}
 
 }  // namespace
 
@@ -36,7 +52,7 @@ bool ParseOutboxKey(std::string_view key, std::string* court, uint64_t* delivery
 }
 
 StatusOr<std::unique_ptr<BrokerStore>> BrokerStore::Open(const std::string& path) {
-  auto kv = KvStore::Open(path, {"commissions", "events", "outbox", "parked", "requests"});
+  auto kv = KvStore::Open(path, {"commissions", "events", "outbox", "parked", "requests", "index"});
   if (!kv.ok()) return kv.status();
   return std::unique_ptr<BrokerStore>(new BrokerStore(std::move(kv).value()));
 }
@@ -76,6 +92,32 @@ void BrokerStore::Batch::PutNextDeliveryId(uint64_t next) {
   std::string value;
   AppendBigEndian64(&value, next);
   batch_.Put(kCfDefault, kNextDeliveryIdKey, value);
+}
+
+void BrokerStore::Batch::IndexNew(const CommissionRecord& record) {
+  const auto& c = record.commission();
+  batch_.Put(kCfIndex, CourtIndexKey(c.origin_court(), c.id()), "");
+  batch_.Put(kCfIndex, CourtIndexKey(c.target_court(), c.id()), "");
+  batch_.Put(kCfIndex, StateIndexPrefix(record.state()) + c.id(), "");
+}
+
+void BrokerStore::Batch::IndexState(const std::string& id, weituo::v1::State from,
+                                    weituo::v1::State to) {
+  if (from == to) return;
+  batch_.Delete(kCfIndex, StateIndexPrefix(from) + id);
+  batch_.Put(kCfIndex, StateIndexPrefix(to) + id, "");
+}
+
+void BrokerStore::Batch::PutStateCounts(const weituo::v1::StateCounts& counts) {
+  batch_.Put(kCfDefault, kStateCountsKey, counts.SerializeAsString());
+}
+
+void BrokerStore::Batch::PutPaused(const std::string& court, bool paused) {
+  if (paused) {
+    batch_.Put(kCfDefault, kPausedPrefix + court, "");
+  } else {
+    batch_.Delete(kCfDefault, kPausedPrefix + court);
+  }
 }
 
 Status BrokerStore::Commit(Batch& batch, bool sync) {
@@ -124,6 +166,134 @@ StatusOr<std::optional<RequestOutcome>> BrokerStore::GetRequest(
     const std::string& court, const std::string& request_id) const {
   return DecodeRecord<RequestOutcome>(kv_->Get(kCfRequests, RequestKey(court, request_id)),
                                       "request");
+}
+
+StatusOr<weituo::v1::StateCounts> BrokerStore::StateCounts() const {
+  auto counts =
+      DecodeRecord<weituo::v1::StateCounts>(kv_->Get(kCfDefault, kStateCountsKey), "state counts");
+  if (!counts.ok()) return counts.status();
+  return counts->value_or(weituo::v1::StateCounts());
+}
+
+StatusOr<std::vector<std::string>> BrokerStore::PausedCourts() const {
+  std::vector<std::string> courts;
+  std::string prefix = kPausedPrefix;
+  Status s = kv_->Scan(kCfDefault, prefix, PrefixSuccessor(prefix), 0,
+                       [&](std::string_view key, std::string_view) {
+                         courts.emplace_back(key.substr(prefix.size()));
+                         return true;
+                       });
+  if (!s.ok()) return s;
+  return courts;
+}
+
+Status BrokerStore::MigrateIndex() {
+  bool indexed = false;
+  WEITUO_RETURN_IF_ERROR(kv_->Scan(kCfIndex, "", "", 1, [&](auto, auto) {
+    indexed = true;
+    return false;
+  }));
+  if (indexed) return Status::Ok();
+  Batch batch = NewBatch();
+  weituo::v1::StateCounts counts;
+  Status decode = Status::Ok();
+  WEITUO_RETURN_IF_ERROR(kv_->Scan(kCfCommissions, "", "", 0, [&](auto, std::string_view value) {
+    CommissionRecord record;
+    if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      decode = Status::Internal("corrupt commission record while building the index");
+      return false;
+    }
+    batch.IndexNew(record);
+    (*counts.mutable_by_state())[record.state()]++;
+    return true;
+  }));
+  WEITUO_RETURN_IF_ERROR(decode);
+  if (batch.empty()) return Status::Ok();
+  batch.PutStateCounts(counts);
+  return Commit(batch, true);
+}
+
+StatusOr<std::string> BrokerStore::ScanCommissionIds(
+    const std::string& court, weituo::v1::State state, const std::string& after, bool newest_first,
+    size_t budget, const std::function<bool(const std::string&)>& fn) const {
+  int cf = kCfIndex;
+  std::string prefix;
+  if (!court.empty()) {
+    prefix = "c" + PrefixStart(court);
+  } else if (state != weituo::v1::STATE_UNSPECIFIED) {
+    prefix = StateIndexPrefix(state);
+  } else {
+    cf = kCfCommissions;
+  }
+  // Keys are prefix + id; ids are ULIDs of one length, so key order is id
+  // order and prefix + after + '\0' is the first key after `after`.
+  std::string start = prefix, end = prefix.empty() ? "" : PrefixSuccessor(prefix);
+  if (!after.empty()) {
+    if (newest_first) {
+      end = prefix + after;
+    } else {
+      start = prefix + after + std::string(1, '\0');
+    }
+  }
+  std::string last;
+  auto visit = [&](std::string_view key, std::string_view) {
+    last = std::string(key.substr(prefix.size()));
+    return fn(last);
+  };
+  Status s = newest_first ? kv_->ScanReverse(cf, start, end, budget, visit)
+                          : kv_->Scan(cf, start, end, budget, visit);
+  if (!s.ok()) return s;
+  return last;
+}
+
+StatusOr<std::vector<OutboxItem>> BrokerStore::AllParked(size_t limit) const {
+  return ScanRecords<OutboxItem>(*kv_, kCfParked, "", "", limit, "parked");
+}
+
+namespace {
+
+StatusOr<std::map<std::string, uint64_t>> CountByCourt(const KvStore& kv, int cf) {
+  std::map<std::string, uint64_t> counts;
+  std::string court;
+  uint64_t id;
+  Status s = kv.Scan(cf, "", "", 0, [&](std::string_view key, auto) {
+    if (ParseOutboxKey(key, &court, &id)) counts[court]++;
+    return true;
+  });
+  if (!s.ok()) return s;
+  return counts;
+}
+
+}  // namespace
+
+StatusOr<BrokerStore::Oldest> BrokerStore::OldestPending(const std::string& court,
+                                                         int64_t overdue_before_ms,
+                                                         size_t cap) const {
+  Oldest oldest;
+  Status decode = Status::Ok();
+  Status s = kv_->Scan(kCfOutbox, OutboxKey(court, 0), PrefixEnd(court), cap + 1,
+                       [&](auto, std::string_view value) {
+                         OutboxItem item;
+                         if (!item.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                           decode = Status::Internal("corrupt outbox item of " + court);
+                           return false;
+                         }
+                         if (oldest.enqueued_at_ms == 0)
+                           oldest.enqueued_at_ms = item.enqueued_at_ms();
+                         if (item.enqueued_at_ms() >= overdue_before_ms) return false;
+                         return ++oldest.overdue < cap;
+                       });
+  WEITUO_RETURN_IF_ERROR(s);
+  WEITUO_RETURN_IF_ERROR(decode);
+  return oldest;
+}
+
+StatusOr<std::map<std::string, uint64_t>> BrokerStore::CountOutbox() const {
+  return CountByCourt(*kv_, kCfOutbox);
+}
+
+StatusOr<std::map<std::string, uint64_t>> BrokerStore::CountParked() const {
+  return CountByCourt(*kv_, kCfParked);
 }
 
 StatusOr<uint64_t> BrokerStore::NextDeliveryId() const {

@@ -4,9 +4,17 @@
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
 #include <iostream>
+#include <random>
+#include <sstream>
 
 #include "weituo/broker/broker.h"
 #include "weituo/broker/status_server.h"
@@ -26,6 +34,24 @@ void OnHangUp(int) {
   if (g_broker) g_broker->ReloadDirectory();
 }
 
+// The operator's token: read from `path`, or 32 random bytes in hex written
+// there owner-only.
+weituo::StatusOr<std::string> ReadOrMakeToken(const std::string& path) {
+  std::ifstream in(path);
+  std::string token;
+  if (in && std::getline(in, token) && token.size() >= 16) return token;
+  std::random_device random;
+  std::ostringstream hex;
+  for (int i = 0; i < 8; ++i) hex << std::hex << std::setw(8) << std::setfill('0') << random();
+  token = hex.str();
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || ::write(fd, (token + "\n").data(), token.size() + 1) < 0 || ::close(fd) != 0) {
+    return weituo::Status::Internal("cannot write the admin token to " + path);
+  }
+  return token;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -36,6 +62,7 @@ int main(int argc, char** argv) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   weituo::broker::BrokerOptions options;
   std::string config_path, log_level = "info", http = "127.0.0.1:0", secret_key_file;
+  std::string admin_token_file;
   std::string& directory_path = options.directory_path;
   app.add_option("--config", config_path, "TOML config file (keys as the long flags, with _)");
   app.add_option("--endpoint", options.endpoint, "ZeroMQ endpoint to bind");
@@ -51,6 +78,11 @@ int main(int argc, char** argv) {
   app.add_option("--rate-limit", options.rate_limit,
                  "messages per second one court may send (0: no limit)");
   app.add_option("--rate-burst", options.rate_burst, "messages one court may send in a burst");
+  app.add_option("--overdue-after-ms", options.overdue_after_ms,
+                 "a delivery pending this long counts as overdue");
+  app.add_option("--admin-token-file", admin_token_file,
+                 "token operator actions (POST) must present; made (0600) if missing "
+                 "[default: <data-dir>/admin.token]");
   app.add_option("--http", http,
                  "status HTTP address host:port (port 0 picks one, 'off' disables)");
   app.add_option("--heartbeat-ms", options.heartbeat_ms);
@@ -79,6 +111,8 @@ int main(int argc, char** argv) {
       set("handshake_ms", options.handshake_ms, "--handshake-ms");
       set("rate_limit", options.rate_limit, "--rate-limit");
       set("rate_burst", options.rate_burst, "--rate-burst");
+      set("overdue_after_ms", options.overdue_after_ms, "--overdue-after-ms");
+      set("admin_token_file", admin_token_file, "--admin-token-file");
       set("http", http, "--http");
       set("heartbeat_ms", options.heartbeat_ms, "--heartbeat-ms");
       set("offline_after_ms", options.offline_after_ms, "--offline-after-ms");
@@ -138,7 +172,13 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<weituo::broker::StatusServer> server;
   if (http != "off") {
-    auto started = weituo::broker::StatusServer::Start(http, **broker);
+    if (admin_token_file.empty()) admin_token_file = options.data_dir + "/admin.token";
+    auto token = ReadOrMakeToken(admin_token_file);
+    if (!token.ok()) {
+      std::cerr << "weituo-broker: " << token.status().ToString() << "\n";
+      return 1;
+    }
+    auto started = weituo::broker::StatusServer::Start(http, **broker, *token);
     if (!started.ok()) {
       std::cerr << "weituo-broker: " << started.status().ToString() << "\n";
       return 1;

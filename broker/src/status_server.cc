@@ -8,7 +8,16 @@
 #include <boost/beast/http.hpp>
 #include <thread>
 
+#include <map>
+#include <set>
+#include <string_view>
+
+#include "dashboard.h"
+#include "metrics.h"
 #include "weituo/common/clock.h"
+#include "weituo/common/ids.h"
+#include "weituo/common/logging.h"
+#include "weituo/common/wire.h"
 #include "weituo/v1/status.pb.h"
 
 namespace weituo::broker {
@@ -19,91 +28,265 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr char kPage[] = R"(<!doctype html>
-<html><head><meta charset="utf-8"><title>Weituo broker</title>
-<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;text-align:left}
-.on{color:#080}.off{color:#a00}</style></head>
-<body><h1>Weituo 委托 broker</h1><p id="meta"></p>
-<table><thead><tr><th>court</th><th>online</th><th>in flight</th><th>refused</th><th>last seen</th></tr></thead>
-<tbody id="courts"></tbody></table><h2>counters</h2><pre id="counters"></pre>
-<script>
-async function refresh(){
-  const s = await (await fetch('/api/status')).json();
-  document.getElementById('meta').textContent = s.endpoint + ' (' + s.security + ') up ' + Math.round((s.uptimeMs||0)/1000) + ' s';
-  document.getElementById('courts').innerHTML = (s.courts||[]).map(c =>
-    '<tr><td>'+c.courtId+' '+(c.name||'')+'</td><td class="'+(c.online?'on':'off')+'">'+(c.online?'online':'offline')+
-    '</td><td>'+(c.inFlight||0)+'</td><td>'+(c.refused||0)+'</td><td>'+(c.lastSeenMs?new Date(Number(c.lastSeenMs)).toISOString():'-')+'</td></tr>').join('');
-  document.getElementById('counters').textContent = JSON.stringify({counters:s.counters, refused:s.refused}, null, 1);
-}
-refresh(); setInterval(refresh, 2000);
-</script></body></html>
-)";
+using Response = http::response<http::string_body>;
 
-}  // namespace
-
-std::string StatusJson(const BrokerSnapshot& snapshot) {
-  weituo::v1::BrokerStatus status;
-  status.set_version("0.1.0");
-  status.set_endpoint(snapshot.endpoint);
-  status.set_started_at_ms(snapshot.started_at_ms);
-  status.set_uptime_ms(snapshot.started_at_ms ? NowMs() - snapshot.started_at_ms : 0);
-  status.set_store_bytes(snapshot.store_bytes);
-  status.set_security(snapshot.encrypted ? "curve" : "plaintext");
-  for (const auto& [k, v] : snapshot.counters) (*status.mutable_counters())[k] = v;
-  for (const auto& [k, v] : snapshot.refused) (*status.mutable_refused())[k] = v;
-  for (const CourtStatus& c : snapshot.courts) {
-    auto* out = status.add_courts();
-    out->set_court_id(c.court_id);
-    out->set_name(c.name);
-    out->set_online(c.online);
-    out->set_last_seen_ms(c.last_seen_ms);
-    out->set_in_flight(c.in_flight);
-    out->set_keys(static_cast<uint32_t>(c.keys));
-    out->set_refused(c.refused);
-  }
+std::string ToJson(const google::protobuf::Message& message) {
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
   options.always_print_primitive_fields = true;
-  (void)google::protobuf::util::MessageToJsonString(status, &json, options);
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
   return json;
 }
 
+void SetJson(Response& res, http::status status, const google::protobuf::Message& message) {
+  res.result(status);
+  res.set(http::field::content_type, "application/json");
+  res.body() = ToJson(message);
+}
+
+void SetError(Response& res, http::status status, const std::string& message) {
+  weituo::v1::ApiReply reply;
+  reply.set_ok(false);
+  reply.set_message(message);
+  SetJson(res, status, reply);
+}
+
+http::status HttpStatusOf(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument:
+      return http::status::bad_request;
+    case StatusCode::kNotFound:
+      return http::status::not_found;
+    case StatusCode::kUnavailable:
+      return http::status::service_unavailable;
+    default:
+      return http::status::internal_server_error;
+  }
+}
+
+std::string PercentDecode(std::string_view in) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '+') {
+      out.push_back(' ');
+    } else if (in[i] == '%' && i + 2 < in.size() + 0 && std::isxdigit(in[i + 1]) &&
+               std::isxdigit(in[i + 2])) {
+      out.push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
+
+// "a=1&b=2" -> {a: 1, b: 2}; INVALID_ARGUMENT for a name not in `known`.
+StatusOr<std::map<std::string, std::string>> ParseQuery(std::string_view query,
+                                                        const std::set<std::string>& known) {
+  std::map<std::string, std::string> params;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string name = PercentDecode(pair.substr(0, eq));
+    if (!known.count(name)) {
+      return Status::InvalidArgument("unknown query parameter '" + LogValue(name) + "'");
+    }
+    params[name] = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
+  }
+  return params;
+}
+
+StatusOr<CommissionQuery> ParseCommissionQuery(std::string_view query) {
+  auto params = ParseQuery(query, {"state", "court", "kind", "limit", "after", "order"});
+  if (!params.ok()) return params.status();
+  CommissionQuery q;
+  for (const auto& [name, value] : *params) {
+    if (name == "state" && !value.empty()) {
+      if (!weituo::v1::State_Parse(value, &q.state) || q.state == weituo::v1::STATE_UNSPECIFIED) {
+        return Status::InvalidArgument("state '" + LogValue(value) +
+                                       "' is not a state (SUBMITTED, DELIVERED, ACCEPTED, ...)");
+      }
+    } else if (name == "kind" && !value.empty()) {
+      if (!weituo::v1::Kind_Parse(value, &q.kind) || q.kind == weituo::v1::KIND_UNSPECIFIED) {
+        return Status::InvalidArgument("kind '" + LogValue(value) +
+                                       "' is not a kind (DEBTOR_LOCATE, ASSET_QUERY, "
+                                       "VEHICLE_SEIZURE)");
+      }
+    } else if (name == "court" && !value.empty()) {
+      if (!IsValidCourtId(value)) {
+        return Status::InvalidArgument("court '" + LogValue(value) + "' is not a court id");
+      }
+      q.court = value;
+    } else if (name == "limit") {
+      char* end = nullptr;
+      long n = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || n < 1 || n > 500) {
+        return Status::InvalidArgument("limit must be a number from 1 to 500");
+      }
+      q.limit = static_cast<size_t>(n);
+    } else if (name == "after" && !value.empty()) {
+      if (!IsUlid(value)) return Status::InvalidArgument("after must be a commission id");
+      q.after = value;
+    } else if (name == "order") {
+      if (value != "asc" && value != "desc") {
+        return Status::InvalidArgument("order must be asc or desc");
+      }
+      q.newest_first = value == "desc";
+    }
+  }
+  return q;
+}
+
+// Constant time in the length of `expected`, so the token does not leak
+// through response times.
+bool TokenMatches(std::string_view given, const std::string& expected) {
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    diff |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+  }
+  return diff == 0;
+}
+
+}  // namespace
+
+std::string StatusJson(const weituo::v1::BrokerStatus& status) { return ToJson(status); }
+
 struct StatusServer::Rep {
-  const Broker* broker;
+  Broker* broker;
+  std::string admin_token;
   asio::io_context io;
   tcp::acceptor acceptor{io};
   std::thread thread;
   std::atomic<bool> stopped{false};
 
-  // The answer to one request, from the broker's published snapshot.
-  http::response<http::string_body> Answer(const http::request<http::string_body>& req) const {
-    http::response<http::string_body> res;
+  static constexpr size_t kMaxHeaderBytes = 8 * 1024;
+  static constexpr size_t kMaxBodyBytes = 64 * 1024;
+
+  Response Answer(const http::request<http::string_body>& req) const {
+    Response res;
     res.version(req.version());
     res.keep_alive(false);
-    std::string target(req.target());
-    BrokerSnapshot snap = broker->Snapshot();
-    if (req.method() != http::verb::get) {
-      res.result(http::status::method_not_allowed);
-      res.body() = "only GET\n";
-    } else if (target == "/healthz") {
-      res.body() = "ok\n";
-    } else if (target == "/readyz") {
-      res.result(snap.ready ? http::status::ok : http::status::service_unavailable);
-      res.body() = snap.ready ? "ready\n" : "not ready\n";
-    } else if (target == "/api/status") {
-      res.set(http::field::content_type, "application/json");
-      res.body() = StatusJson(snap);
-    } else if (target == "/") {
-      res.set(http::field::content_type, "text/html; charset=utf-8");
-      res.body() = kPage;
+    std::string_view target(req.target().data(), req.target().size());
+    size_t question = target.find('?');
+    std::string_view path = target.substr(0, question);
+    std::string_view query =
+        question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    bool get = req.method() == http::verb::get || req.method() == http::verb::head;
+    bool post = req.method() == http::verb::post;
+    auto only = [&](bool allowed, const char* methods) {
+      if (allowed) return true;
+      SetError(res, http::status::method_not_allowed, std::string("use ") + methods);
+      res.set(http::field::allow, methods);
+      return false;
+    };
+
+    if (path == "/healthz") {
+      if (only(get, "GET")) res.body() = "ok\n";
+    } else if (path == "/readyz") {
+      if (only(get, "GET")) {
+        bool ready = broker->GetStatus().ready();
+        res.result(ready ? http::status::ok : http::status::service_unavailable);
+        res.body() = ready ? "ready\n" : "not ready\n";
+      }
+    } else if (path == "/api/status") {
+      if (only(get, "GET")) SetJson(res, http::status::ok, broker->GetStatus());
+    } else if (path == "/metrics") {
+      if (only(get, "GET")) {
+        res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        res.body() = RenderPrometheus(broker->GetStatus());
+      }
+    } else if (path == "/") {
+      if (only(get, "GET")) {
+        res.set(http::field::content_type, "text/html; charset=utf-8");
+        res.body() = std::string(DashboardHtml());
+      }
+    } else if (path == "/api/commissions") {
+      if (!only(get, "GET")) return Finish(res);
+      auto q = ParseCommissionQuery(query);
+      if (!q.ok()) return Fail(res, http::status::bad_request, q.status().message());
+      auto page = broker->ListCommissions(*q);
+      if (!page.ok()) return Fail(res, HttpStatusOf(page.status()), page.status().message());
+      SetJson(res, http::status::ok, *page);
+    } else if (path.starts_with("/api/commissions/")) {
+      if (!only(get, "GET")) return Finish(res);
+      auto trail = broker->Trail(std::string(path.substr(17)));
+      if (!trail.ok()) return Fail(res, HttpStatusOf(trail.status()), trail.status().message());
+      SetJson(res, http::status::ok, *trail);
+    } else if (path == "/api/parked") {
+      if (!only(get, "GET")) return Finish(res);
+      auto params = ParseQuery(query, {"limit"});
+      size_t limit = 500;
+      if (params.ok() && params->count("limit")) {
+        char* end = nullptr;
+        long n = std::strtol(params->at("limit").c_str(), &end, 10);
+        if (*end != '\0' || n < 1 || n > 10000) {
+          params = Status::InvalidArgument("limit must be a number from 1 to 10000");
+        } else {
+          limit = static_cast<size_t>(n);
+        }
+      }
+      if (!params.ok()) return Fail(res, http::status::bad_request, params.status().message());
+      auto page = broker->Parked(limit);
+      if (!page.ok()) return Fail(res, HttpStatusOf(page.status()), page.status().message());
+      SetJson(res, http::status::ok, *page);
+    } else if (auto action = ParseAction(path); !action.verb.empty()) {
+      if (!only(post, "POST")) return Finish(res);
+      if (!Authorized(req)) {
+        SetError(res, http::status::unauthorized,
+                 "operator actions need the header Authorization: Bearer <admin token>");
+        return Finish(res);
+      }
+      // Blocks this server's thread until the loop has applied it (one
+      // turn, normally well under 100 ms); actions are rare.
+      StatusOr<weituo::v1::ApiReply> reply =
+          action.verb == "redrive" ? broker->Redrive(action.arg)
+                                   : broker->SetPaused(action.arg, action.verb == "pause");
+      if (!reply.ok()) return Fail(res, HttpStatusOf(reply.status()), reply.status().message());
+      SetJson(res, http::status::ok, *reply);
     } else {
-      res.result(http::status::not_found);
-      res.body() = "not found\n";
+      SetError(res, http::status::not_found, "no such path: " + LogValue(path));
     }
-    res.prepare_payload();
-    return res;
+    return Finish(res);
   }
 
+  // /api/courts/{court}/pause|resume, /api/parked/{id}/redrive
+  struct Action {
+    std::string verb, arg;
+  };
+  static Action ParseAction(std::string_view path) {
+    auto split = [&](std::string_view prefix, std::initializer_list<const char*> verbs) -> Action {
+      if (!path.starts_with(prefix)) return {};
+      std::string_view rest = path.substr(prefix.size());
+      size_t slash = rest.find('/');
+      if (slash == std::string_view::npos || slash == 0) return {};
+      std::string_view verb = rest.substr(slash + 1);
+      for (const char* v : verbs) {
+        if (verb == v) return {std::string(verb), std::string(rest.substr(0, slash))};
+      }
+      return {};
+    };
+    Action a = split("/api/courts/", {"pause", "resume"});
+    return a.verb.empty() ? split("/api/parked/", {"redrive"}) : a;
+  }
+
+  bool Authorized(const http::request<http::string_body>& req) const {
+    auto header = req[http::field::authorization];
+    std::string_view value(header.data(), header.size());
+    if (!value.starts_with("Bearer ")) return false;
+    return TokenMatches(value.substr(7), admin_token);
+  }
+
+  static Response Finish(Response& res) {
+    res.prepare_payload();
+    return std::move(res);
+  }
+  static Response Fail(Response& res, http::status status, const std::string& message) {
+    SetError(res, status, message);
+    return Finish(res);
+  }
   void Accept() {
     acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
       if (stopped.load()) return;
@@ -118,17 +301,35 @@ struct StatusServer::Rep {
     Session(Rep* rep, tcp::socket socket) : rep(rep), stream(std::move(socket)) {}
 
     void Start() {
-      parser.body_limit(64 * 1024);
+      parser.header_limit(kMaxHeaderBytes);
+      parser.body_limit(kMaxBodyBytes);
       stream.expires_after(std::chrono::seconds(2));
-      http::async_read(stream, buffer, parser,
-                       [self = shared_from_this()](boost::beast::error_code ec, size_t) {
-                         if (ec) return;  // timed out, closed, or malformed
-                         self->Respond();
-                       });
+      http::async_read(
+          stream, buffer, parser, [self = shared_from_this()](boost::beast::error_code ec, size_t) {
+            if (!ec) return self->Respond(self->rep->Answer(self->parser.get()));
+            // Timed out or closed: nobody to answer.
+            if (ec == boost::beast::error::timeout || ec == http::error::end_of_stream ||
+                ec == asio::error::eof) {
+              return;
+            }
+            Response res;
+            res.keep_alive(false);
+            if (ec == http::error::header_limit) {
+              self->Respond(
+                  Fail(res, http::status::request_header_fields_too_large,
+                       "request headers over " + std::to_string(kMaxHeaderBytes) + " bytes"));
+            } else if (ec == http::error::body_limit) {
+              self->Respond(Fail(res, http::status::payload_too_large,
+                                 "request body over " + std::to_string(kMaxBodyBytes) + " bytes"));
+            } else {
+              self->Respond(
+                  Fail(res, http::status::bad_request, "malformed HTTP request: " + ec.message()));
+            }
+          });
     }
 
-    void Respond() {
-      response = rep->Answer(parser.get());
+    void Respond(Response answer) {
+      response = std::move(answer);
       http::async_write(stream, response,
                         [self = shared_from_this()](boost::beast::error_code, size_t) {
                           boost::beast::error_code ignored;
@@ -140,18 +341,20 @@ struct StatusServer::Rep {
     boost::beast::tcp_stream stream;
     boost::beast::flat_buffer buffer;
     http::request_parser<http::string_body> parser;
-    http::response<http::string_body> response;
+    Response response;
   };
 };
 
 StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(const std::string& address,
-                                                            const Broker& broker) {
+                                                            Broker& broker,
+                                                            std::string admin_token) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos) {
     return Status::InvalidArgument("http address must be host:port, got '" + address + "'");
   }
   auto rep = std::make_unique<Rep>();
   rep->broker = &broker;
+  rep->admin_token = std::move(admin_token);
   boost::system::error_code ec;
   auto ip = asio::ip::make_address(address.substr(0, colon), ec);
   if (ec)

@@ -150,6 +150,27 @@ Status KvStore::Scan(int cf, std::string_view start, std::string_view end, size_
   return FromRocks(it->status(), "scan");
 }
 
+Status KvStore::ScanReverse(
+    int cf, std::string_view start, std::string_view end, size_t limit,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice lower = ToSlice(start);
+  rocksdb::Slice upper = ToSlice(end);
+  ro.iterate_lower_bound = &lower;
+  if (!end.empty()) ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(ro, rep_->Handle(cf)));
+  size_t n = 0;
+  for (it->SeekToLast(); it->Valid(); it->Prev()) {
+    if (limit != 0 && n >= limit) break;
+    ++n;
+    if (!fn(std::string_view(it->key().data(), it->key().size()),
+            std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status(), "scan");
+}
+
 StatusOr<std::optional<std::string>> KvStore::LastKey(int cf, std::string_view start,
                                                       std::string_view end) const {
   rocksdb::ReadOptions ro;

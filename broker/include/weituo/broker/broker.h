@@ -24,6 +24,7 @@
 
 #include "weituo/common/directory.h"
 #include "weituo/common/status.h"
+#include "weituo/v1/status.pb.h"
 
 namespace weituo::broker {
 
@@ -49,29 +50,18 @@ struct BrokerOptions {
   size_t window = 256;         // unacknowledged messages in flight per court
   size_t max_batch = 1024;     // messages applied per turn (one sync)
   size_t max_frame_bytes = 256 * 1024;
-  bool sync = true;  // fsync the WAL per batch; off only for benchmarks
+  int64_t overdue_after_ms = 10 * 60 * 1000;  // a pending delivery this old is overdue
+  bool sync = true;                           // fsync the WAL per batch; off only for benchmarks
 };
 
-// What operators see; copied out of the loop a few times a second.
-struct CourtStatus {
-  std::string court_id;
-  std::string name;
-  bool online = false;
-  int64_t last_seen_ms = 0;  // wall clock, 0 if never
-  size_t in_flight = 0;      // sent, not yet acknowledged
-  size_t keys = 0;           // CURVE keys the directory lists for it
-  uint64_t refused = 0;      // its messages refused since start
-};
-
-struct BrokerSnapshot {
-  std::string endpoint;
-  bool encrypted = false;
-  bool ready = false;
-  int64_t started_at_ms = 0;
-  std::map<std::string, uint64_t> counters;  // submitted, delivered, acknowledged, ...
-  std::map<std::string, uint64_t> refused;   // by ErrorCode name
-  std::vector<CourtStatus> courts;
-  uint64_t store_bytes = 0;
+// A page of GET /api/commissions.
+struct CommissionQuery {
+  std::string court;  // origin or target; empty: any
+  weituo::v1::State state = weituo::v1::STATE_UNSPECIFIED;
+  weituo::v1::Kind kind = weituo::v1::KIND_UNSPECIFIED;
+  std::string after;  // the previous page's next_after
+  size_t limit = 50;
+  bool newest_first = true;
 };
 
 class Broker {
@@ -90,7 +80,25 @@ class Broker {
   // dropped. A file that does not load is logged and changes nothing.
   void ReloadDirectory();
 
-  BrokerSnapshot Snapshot() const;
+  // What operators see: the loop's latest snapshot (a few times a second)
+  // with each court's oldest pending delivery read from the store now.
+  weituo::v1::BrokerStatus GetStatus() const;
+
+  // Reads of the store, safe from any thread; none blocks the loop.
+  // INVALID_ARGUMENT for a limit outside 1..500.
+  StatusOr<weituo::v1::CommissionPage> ListCommissions(const CommissionQuery& query) const;
+  // NOT_FOUND for an unknown id.
+  StatusOr<weituo::v1::CommissionTrail> Trail(const std::string& commission_id) const;
+  StatusOr<weituo::v1::ParkedPage> Parked(size_t limit) const;
+
+  // Operator actions, applied by the loop; when they return OK the change is
+  // durable. NOT_FOUND for an unknown court or nothing parked under `id`;
+  // UNAVAILABLE if the loop does not answer within 10 s.
+  // Pausing holds deliveries to the court (its messages stay stored).
+  StatusOr<weituo::v1::ApiReply> SetPaused(const std::string& court, bool paused);
+  // Sends parked messages again: `id` is a delivery id, or a commission id
+  // for all of its parked messages.
+  StatusOr<weituo::v1::ApiReply> Redrive(const std::string& id);
 
  private:
   class Loop;

@@ -16,6 +16,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +37,10 @@ enum BrokerCf : int {
   kCfOutbox = 3,
   kCfParked = 4,
   kCfRequests = 5,
+  // Secondary index, empty values:
+  //   'c' court '\0' commission_id : a commission the court originated or is target of
+  //   's' state-byte commission_id  : a commission in that state
+  kCfIndex = 6,
 };
 
 std::string EventKey(const std::string& commission_id, uint64_t seq);
@@ -59,6 +65,12 @@ class BrokerStore {
     void PutRequest(const std::string& court, const std::string& request_id,
                     const weituo::v1::RequestOutcome& outcome);
     void PutNextDeliveryId(uint64_t next);
+    // Index entries of a new commission (by both courts and by state), and
+    // the move of one from `from` to its record's state.
+    void IndexNew(const weituo::v1::CommissionRecord& record);
+    void IndexState(const std::string& commission_id, weituo::v1::State from, weituo::v1::State to);
+    void PutStateCounts(const weituo::v1::StateCounts& counts);
+    void PutPaused(const std::string& court, bool paused);
     bool empty() const { return batch_.Count() == 0; }
     size_t count() const { return batch_.Count(); }
 
@@ -90,6 +102,35 @@ class BrokerStore {
       const std::string& court, const std::string& request_id) const;
   // 1 on a new store.
   StatusOr<uint64_t> NextDeliveryId() const;
+  StatusOr<weituo::v1::StateCounts> StateCounts() const;
+  // Courts whose deliveries an operator paused.
+  StatusOr<std::vector<std::string>> PausedCourts() const;
+  // Builds the index and the state counts from the commissions if the
+  // store predates them; a no-op otherwise.
+  Status MigrateIndex();
+
+  // Commission ids through the index, visiting at most `budget` entries:
+  // `court` and/or `state` may be empty (no index: all commissions, by id).
+  // Calls fn(id) in id order (reverse if newest_first), strictly after
+  // `after` (before it, if newest_first); stops when fn returns false.
+  // Returns the last id visited.
+  StatusOr<std::string> ScanCommissionIds(const std::string& court, weituo::v1::State state,
+                                          const std::string& after, bool newest_first,
+                                          size_t budget,
+                                          const std::function<bool(const std::string&)>& fn) const;
+  // All parked items of every court, by court then delivery id.
+  StatusOr<std::vector<weituo::v1::OutboxItem>> AllParked(size_t limit) const;
+  // Pending (outbox) and parked messages per court, counted.
+  StatusOr<std::map<std::string, uint64_t>> CountOutbox() const;
+  struct Oldest {
+    int64_t enqueued_at_ms = 0;  // of the court's oldest pending message; 0 if none
+    uint64_t overdue = 0;        // pending messages enqueued before the cut-off, at most `cap`
+  };
+  // Reads the court's outbox from its oldest message until one enqueued at
+  // or after `overdue_before_ms` (delivery ids grow with time).
+  StatusOr<Oldest> OldestPending(const std::string& court, int64_t overdue_before_ms,
+                                 size_t cap) const;
+  StatusOr<std::map<std::string, uint64_t>> CountParked() const;
 
   uint64_t ApproximateSizeBytes() const { return kv_->ApproximateSizeBytes(); }
 

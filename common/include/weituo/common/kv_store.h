@@ -74,6 +74,10 @@ class KvStore {
   Status Scan(int cf, std::string_view start, std::string_view end, size_t limit,
               const std::function<bool(std::string_view, std::string_view)>& fn) const;
 
+  // As Scan, from the last key of [start, end) down to the first.
+  Status ScanReverse(int cf, std::string_view start, std::string_view end, size_t limit,
+                     const std::function<bool(std::string_view, std::string_view)>& fn) const;
+
   // The last key in [start, end), nullopt if the range is empty.
   StatusOr<std::optional<std::string>> LastKey(int cf, std::string_view start,
                                                std::string_view end) const;

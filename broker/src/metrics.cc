@@ -1,0 +1,313 @@
+#include "metrics.h"
+
+#include <google/protobuf/descriptor.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "weituo/v1/commission.pb.h"
+#include "weituo/v1/wire.pb.h"
+
+namespace weituo::broker {
+namespace {
+
+using weituo::v1::BrokerStatus;
+using weituo::v1::CourtState;
+using weituo::v1::Histogram;
+
+// Keys of BrokerStatus.counters that have a metric of their own. Every other
+// key is exported as weituo_broker_events_total{event="<key>"}.
+struct NamedCounter {
+  std::string_view key;
+  std::string_view name;
+  std::string_view help;
+};
+
+constexpr NamedCounter kNamedCounters[] = {
+    {"submitted", "weituo_commissions_submitted_total",
+     "Commissions submitted by origin courts and stored by the broker."},
+    {"delivered", "weituo_commissions_delivered_total",
+     "Commissions recorded by the target court's agent (delivery receipts)."},
+    {"acknowledged", "weituo_deliveries_acknowledged_total",
+     "Deliveries (commissions and events) acknowledged by the receiving court's agent."},
+    {"sent", "weituo_deliveries_sent_total", "Deliveries sent for the first time."},
+    {"redelivered", "weituo_deliveries_redelivered_total",
+     "Deliveries sent again because no acknowledgement came in time."},
+    {"parked", "weituo_deliveries_parked_total", "Deliveries parked after too many attempts."},
+};
+
+// Event keys the broker counts today (its Count() calls and the ZAP
+// handler's counters), exported as zero before the first occurrence so that
+// their series exist from the start. Unknown keys are exported as they come.
+constexpr std::string_view kKnownEvents[] = {
+    "batch_writes",
+    "batches",
+    "connections_accepted",
+    "connections_closed",
+    "connections_dropped",
+    "directory_reloads",
+    "directory_reloads_failed",
+    "duplicate_submissions",
+    "duplicate_updates",
+    "handshakes_failed",
+    "handshakes_refused",
+    "handshakes_succeeded",
+    "hellos",
+    "messages_after_drop",
+    "replies_dropped",
+    "stale_acks",
+    "unparked_by_ack",
+    "updates",
+    "zap_accepted",
+    "zap_refused_malformed",
+    "zap_refused_unknown_key",
+};
+
+using Label = std::pair<std::string_view, std::string_view>;
+
+// Appends the text exposition format 0.0.4, one family at a time: Family()
+// writes the HELP and TYPE lines, then Sample() the family's samples.
+class Exposition {
+ public:
+  void Family(std::string_view name, std::string_view type, std::string_view help) {
+    out_ += "# HELP ";
+    out_ += name;
+    out_ += ' ';
+    AppendEscaped(help, /*quote=*/false);
+    out_ += "\n# TYPE ";
+    out_ += name;
+    out_ += ' ';
+    out_ += type;
+    out_ += '\n';
+  }
+
+  void Sample(std::string_view name, std::initializer_list<Label> labels, std::string_view value) {
+    out_ += name;
+    if (labels.size() > 0) {
+      out_ += '{';
+      bool first = true;
+      for (const auto& [label, label_value] : labels) {
+        if (!first) out_ += ',';
+        first = false;
+        out_ += label;
+        out_ += "=\"";
+        AppendEscaped(label_value, /*quote=*/true);
+        out_ += '"';
+      }
+      out_ += '}';
+    }
+    out_ += ' ';
+    out_ += value;
+    out_ += '\n';
+  }
+  void Sample(std::string_view name, std::initializer_list<Label> labels, uint64_t value) {
+    Sample(name, labels, std::to_string(value));
+  }
+  void Sample(std::string_view name, std::initializer_list<Label> labels, double value) {
+    Sample(name, labels, FormatDouble(value));
+  }
+
+  // A counter or gauge family with a single unlabelled sample.
+  void Single(std::string_view name, std::string_view type, std::string_view help,
+              std::string_view value) {
+    Family(name, type, help);
+    Sample(name, {}, value);
+  }
+
+  // Prometheus floats: shortest text that reads back the same, or +Inf,
+  // -Inf, NaN.
+  static std::string FormatDouble(double value) {
+    if (std::isnan(value)) return "NaN";
+    if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+    char buffer[32];
+    auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+    if (ec != std::errc()) return "NaN";  // cannot happen: 32 bytes fit any double
+    return std::string(buffer, end);
+  }
+
+  std::string Take() { return std::move(out_); }
+
+ private:
+  // HELP text escapes backslash and newline; label values also the double
+  // quote.
+  void AppendEscaped(std::string_view text, bool quote) {
+    for (char c : text) {
+      if (c == '\\') {
+        out_ += "\\\\";
+      } else if (c == '\n') {
+        out_ += "\\n";
+      } else if (c == '"' && quote) {
+        out_ += "\\\"";
+      } else {
+        out_ += c;
+      }
+    }
+  }
+
+  std::string out_;
+};
+
+std::string Seconds(int64_t ms) { return Exposition::FormatDouble(static_cast<double>(ms) / 1e3); }
+std::string Bool(bool b) { return b ? "1" : "0"; }
+
+uint64_t CounterOr0(const google::protobuf::Map<std::string, uint64_t>& map,
+                    const std::string& key) {
+  auto it = map.find(key);
+  return it == map.end() ? 0 : it->second;
+}
+
+// Sorted entries of a status map, with every name of `zeros` present.
+template <typename Names>
+std::map<std::string, uint64_t> WithZeros(const google::protobuf::Map<std::string, uint64_t>& map,
+                                          const Names& zeros) {
+  std::map<std::string, uint64_t> sorted(map.begin(), map.end());
+  for (const auto& name : zeros) sorted.emplace(std::string(name), 0);
+  return sorted;
+}
+
+// The names of an enum's values, without its zero "unspecified" value.
+std::vector<std::string> EnumNames(const google::protobuf::EnumDescriptor* descriptor) {
+  std::vector<std::string> names;
+  for (int i = 0; i < descriptor->value_count(); ++i) {
+    if (descriptor->value(i)->number() != 0) names.push_back(descriptor->value(i)->name());
+  }
+  return names;
+}
+
+// Whether the histogram follows its contract: strictly increasing finite
+// bounds and one count per bound plus the one above every bound.
+bool WellFormed(const Histogram& h) {
+  if (h.counts_size() != h.upper_bounds_ms_size() + 1) return false;
+  for (int i = 0; i < h.upper_bounds_ms_size(); ++i) {
+    double bound = h.upper_bounds_ms(i);
+    if (!std::isfinite(bound)) return false;
+    if (i > 0 && !(bound > h.upper_bounds_ms(i - 1))) return false;
+  }
+  return true;
+}
+
+// A latency histogram in seconds: cumulative buckets, _sum and _count. A
+// histogram that breaks its contract keeps only its +Inf bucket (= count),
+// so the output stays valid.
+void RenderHistogram(Exposition& out, std::string_view name, std::string_view help,
+                     const Histogram& h) {
+  out.Family(name, "histogram", help);
+  const std::string bucket = std::string(name) + "_bucket";
+  uint64_t total = h.count();
+  if (WellFormed(h)) {
+    uint64_t cumulative = 0;
+    for (int i = 0; i < h.upper_bounds_ms_size(); ++i) {
+      cumulative += h.counts(i);
+      std::string le = Exposition::FormatDouble(h.upper_bounds_ms(i) / 1e3);
+      out.Sample(bucket, {{"le", le}}, cumulative);
+    }
+    total = cumulative + h.counts(h.upper_bounds_ms_size());
+  }
+  out.Sample(bucket, {{"le", "+Inf"}}, total);
+  out.Sample(std::string(name) + "_sum", {}, h.sum_ms() / 1e3);
+  out.Sample(std::string(name) + "_count", {}, total);
+}
+
+// One per-court family: a sample for every court.
+template <typename Value>
+void RenderCourts(Exposition& out, std::string_view name, std::string_view type,
+                  std::string_view help, const BrokerStatus& status, Value value) {
+  out.Family(name, type, help);
+  for (const CourtState& court : status.courts()) {
+    out.Sample(name, {{"court", court.court_id()}}, value(court));
+  }
+}
+
+}  // namespace
+
+std::string RenderPrometheus(const BrokerStatus& status) {
+  Exposition out;
+
+  // Counters.
+  for (const NamedCounter& counter : kNamedCounters) {
+    out.Single(counter.name, "counter", counter.help,
+               std::to_string(CounterOr0(status.counters(), std::string(counter.key))));
+  }
+  auto is_named = [](const std::string& key) {
+    return std::any_of(std::begin(kNamedCounters), std::end(kNamedCounters),
+                       [&](const NamedCounter& c) { return c.key == key; });
+  };
+  out.Family("weituo_broker_events_total", "counter",
+             "Broker events by kind: connections, handshakes, hellos, updates, store batches, "
+             "ZAP decisions and the like.");
+  for (const auto& [event, n] : WithZeros(status.counters(), kKnownEvents)) {
+    if (!is_named(event)) out.Sample("weituo_broker_events_total", {{"event", event}}, n);
+  }
+  out.Family("weituo_refused_total", "counter", "Messages refused, by error code.");
+  for (const auto& [code, n] :
+       WithZeros(status.refused(), EnumNames(weituo::v1::ErrorCode_descriptor()))) {
+    out.Sample("weituo_refused_total", {{"code", code}}, n);
+  }
+
+  // Courts.
+  uint64_t online = 0;
+  for (const CourtState& court : status.courts()) online += court.online() ? 1 : 0;
+  out.Single("weituo_courts_online", "gauge", "Courts whose agent is connected.",
+             std::to_string(online));
+  RenderCourts(out, "weituo_court_online", "gauge", "1 if the court's agent is connected.", status,
+               [](const CourtState& c) { return Bool(c.online()); });
+  RenderCourts(out, "weituo_court_paused", "gauge",
+               "1 if an operator holds the court's deliveries.", status,
+               [](const CourtState& c) { return Bool(c.paused()); });
+  RenderCourts(out, "weituo_court_pending", "gauge",
+               "Deliveries stored for the court, not yet acknowledged.", status,
+               [](const CourtState& c) { return c.pending(); });
+  RenderCourts(out, "weituo_court_in_flight", "gauge",
+               "Deliveries sent to the court, not yet acknowledged.", status,
+               [](const CourtState& c) { return c.in_flight(); });
+  RenderCourts(out, "weituo_court_parked", "gauge",
+               "Deliveries for the court parked after too many attempts.", status,
+               [](const CourtState& c) { return c.parked(); });
+  RenderCourts(out, "weituo_court_overdue", "gauge",
+               "Pending deliveries for the court older than the overdue age.", status,
+               [](const CourtState& c) { return c.overdue(); });
+  RenderCourts(out, "weituo_court_oldest_pending_seconds", "gauge",
+               "Age of the court's oldest pending delivery; 0 if none.", status,
+               [](const CourtState& c) { return Seconds(c.oldest_pending_ms()); });
+  RenderCourts(out, "weituo_court_refused_total", "counter",
+               "Messages from the court refused since the broker started.", status,
+               [](const CourtState& c) { return c.refused(); });
+
+  // Commissions and latencies.
+  out.Family("weituo_commissions", "gauge", "Commissions the broker has stored, by state.");
+  for (const auto& [state, n] :
+       WithZeros(status.commissions_by_state(), EnumNames(weituo::v1::State_descriptor()))) {
+    out.Sample("weituo_commissions", {{"state", state}}, n);
+  }
+  RenderHistogram(out, "weituo_submit_to_receipt_seconds",
+                  "From reading a submission to sending its receipt to the origin court.",
+                  status.submit_to_receipt());
+  RenderHistogram(out, "weituo_submit_to_delivered_seconds",
+                  "From storing a commission to the target court's agent acknowledging it.",
+                  status.submit_to_delivered());
+
+  // The process.
+  out.Single("weituo_uptime_seconds", "gauge", "Time since the broker started.",
+             Seconds(status.uptime_ms()));
+  out.Single("weituo_store_bytes", "gauge", "Approximate size of the broker's store on disk.",
+             std::to_string(status.store_bytes()));
+  out.Single("weituo_overdue_after_seconds", "gauge",
+             "Age after which a pending delivery counts as overdue.",
+             Seconds(status.overdue_after_ms()));
+  out.Single("weituo_ready", "gauge", "1 if the broker is ready to serve courts.",
+             Bool(status.ready()));
+  out.Family("weituo_broker_info", "gauge", "The broker's version and transport security; 1.");
+  out.Sample("weituo_broker_info", {{"version", status.version()}, {"security", status.security()}},
+             uint64_t{1});
+  return out.Take();
+}
+
+}  // namespace weituo::broker
