@@ -1,14 +1,288 @@
 // weituoctl: the operator's command line for a Weituo zone.
-//   keygen   makes a CURVE key pair for a court or the broker
-#include <CLI/CLI.hpp>
+//   keygen            makes a CURVE key pair for a court or the broker
+//   status, courts    the broker's state
+//   list, show ID     commissions, and one commission's trail
+//   parked, redrive   messages no court acknowledged, and sending them again
+//   pause, resume     holding a court's deliveries for maintenance
+// It talks to the broker's operator HTTP API on loopback (--url); actions
+// carry the broker's admin token (--token-file). Exit codes: 0 done,
+// 1 refused or not found, 2 usage, 3 broker not reachable.
+#include <google/protobuf/util/json_util.h>
 
+#include <CLI/CLI.hpp>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <iomanip>
 #include <iostream>
 
 #include "weituo/common/curve.h"
+#include "weituo/common/validation.h"
 #include "weituo/common/wire.h"
+#include "weituo/v1/status.pb.h"
 
 namespace {
+
+namespace http = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+
+constexpr int kOk = 0, kRefused = 1, kUsage = 2, kUnreachable = 3;
+
+struct Api {
+  std::string host = "127.0.0.1";
+  std::string port = "8080";
+  std::string token;
+};
+
+struct Reply {
+  int status = 0;  // HTTP status; 0 if the broker could not be reached
+  std::string body;
+  std::string error;
+};
+
+Reply Call(const Api& api, http::verb verb, const std::string& target) {
+  Reply reply;
+  try {
+    boost::asio::io_context io;
+    tcp::resolver resolver(io);
+    boost::beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds(15));
+    stream.connect(resolver.resolve(api.host, api.port));
+    http::request<http::string_body> req(verb, target, 11);
+    req.set(http::field::host, api.host);
+    if (!api.token.empty()) req.set(http::field::authorization, "Bearer " + api.token);
+    req.prepare_payload();
+    http::write(stream, req);
+    boost::beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    reply.status = res.result_int();
+    reply.body = res.body();
+  } catch (const std::exception& e) {
+    reply.error = e.what();
+  }
+  return reply;
+}
+
+// Parses the body into `message`; prints the broker's error and returns
+// the exit code otherwise.
+int Decode(const Reply& reply, google::protobuf::Message* message) {
+  if (reply.status == 0) {
+    std::cerr << "weituoctl: cannot reach the broker: " << reply.error
+              << " (is it running? --url, or WEITUO_BROKER_URL)\n";
+    return kUnreachable;
+  }
+  if (reply.status != 200) {
+    weituo::v1::ApiReply error;
+    std::string text = reply.body;
+    if (google::protobuf::util::JsonStringToMessage(reply.body, &error).ok()) {
+      text = error.message();
+    }
+    std::cerr << "weituoctl: " << reply.status << ": " << text << "\n";
+    return reply.status >= 500 ? kUnreachable : kRefused;
+  }
+  if (!google::protobuf::util::JsonStringToMessage(reply.body, message).ok()) {
+    std::cerr << "weituoctl: the broker's answer is not what this weituoctl expects\n";
+    return kRefused;
+  }
+  return kOk;
+}
+
+std::string ToJson(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
+  return out;
+}
+
+std::string Time(int64_t ms) {
+  if (ms <= 0) return "-";
+  std::time_t t = ms / 1000;
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+  return text;
+}
+
+std::string Age(int64_t ms) {
+  if (ms <= 0) return "-";
+  if (ms < 120000) return std::to_string(ms / 1000) + "s";
+  if (ms < 7200000) return std::to_string(ms / 60000) + "m";
+  return std::to_string(ms / 3600000) + "h";
+}
+
+std::string KindName(const weituo::v1::Commission& c) {
+  return weituo::v1::Kind_Name(weituo::KindOf(c));
+}
+
+std::string EventText(const weituo::v1::Event& e) {
+  std::string text;
+  const weituo::v1::Update& u = e.update();
+  if (u.has_accept()) text = "handler " + u.accept().handler();
+  if (u.has_progress()) text = u.progress().text();
+  if (u.has_complete()) text = "result " + ToJson(u.complete().result());
+  if (u.has_return_()) {
+    text = weituo::v1::ReturnReason_Name(u.return_().reason()) + " " + u.return_().text();
+  }
+  if (u.has_withdraw()) text = u.withdraw().reason();
+  return text;
+}
+
+int Status(const Api& api, bool json) {
+  weituo::v1::BrokerStatus s;
+  if (int rc = Decode(Call(api, http::verb::get, "/api/status"), &s); rc != kOk) return rc;
+  if (json) {
+    std::cout << ToJson(s) << "\n";
+    return kOk;
+  }
+  int online = 0;
+  for (const auto& c : s.courts()) online += c.online();
+  std::cout << s.version() << " at " << s.endpoint() << " (" << s.security() << "), up "
+            << Age(s.uptime_ms()) << ", store " << s.store_bytes() / 1024 << " KiB\n"
+            << "courts online " << online << " of " << s.courts_size() << "\n"
+            << "commissions by state:";
+  for (const auto& [state, n] : s.commissions_by_state()) std::cout << " " << state << " " << n;
+  std::cout << "\ncounters:";
+  for (const auto& [name, n] : s.counters()) std::cout << " " << name << "=" << n;
+  std::cout << "\nrefused:";
+  for (const auto& [code, n] : s.refused()) std::cout << " " << code << "=" << n;
+  std::cout << "\n";
+  return kOk;
+}
+
+int Courts(const Api& api, bool json) {
+  weituo::v1::BrokerStatus s;
+  if (int rc = Decode(Call(api, http::verb::get, "/api/status"), &s); rc != kOk) return rc;
+  if (json) {
+    std::cout << "[";
+    for (int i = 0; i < s.courts_size(); ++i) std::cout << (i ? "," : "") << ToJson(s.courts(i));
+    std::cout << "]\n";
+    return kOk;
+  }
+  std::cout << std::left << std::setw(22) << "COURT" << std::setw(9) << "ONLINE" << std::setw(9)
+            << "PENDING" << std::setw(10) << "INFLIGHT" << std::setw(9) << "OVERDUE" << std::setw(8)
+            << "PARKED" << std::setw(8) << "PAUSED" << std::setw(9) << "OLDEST"
+            << "LAST SEEN\n";
+  for (const auto& c : s.courts()) {
+    std::cout << std::setw(22) << c.court_id() << std::setw(9) << (c.online() ? "yes" : "no")
+              << std::setw(9) << c.pending() << std::setw(10) << c.in_flight() << std::setw(9)
+              << c.overdue() << std::setw(8) << c.parked() << std::setw(8)
+              << (c.paused() ? "PAUSED" : "-") << std::setw(9) << Age(c.oldest_pending_ms())
+              << Time(c.last_seen_ms()) << "\n";
+  }
+  return kOk;
+}
+
+int List(const Api& api, bool json, const std::string& query) {
+  weituo::v1::CommissionPage page;
+  if (int rc = Decode(Call(api, http::verb::get, "/api/commissions" + query), &page); rc != kOk) {
+    return rc;
+  }
+  if (json) {
+    std::cout << ToJson(page) << "\n";
+    return kOk;
+  }
+  std::cout << std::left << std::setw(28) << "ID" << std::setw(26) << "ORIGIN -> TARGET"
+            << std::setw(17) << "KIND" << std::setw(13) << "STATE" << std::setw(21) << "SUBMITTED"
+            << "CASE\n";
+  for (const auto& r : page.commissions()) {
+    const auto& c = r.commission();
+    std::cout << std::setw(28) << c.id() << std::setw(26)
+              << (c.origin_court() + " -> " + c.target_court()) << std::setw(17) << KindName(c)
+              << std::setw(13) << weituo::v1::State_Name(r.state()) << std::setw(21)
+              << Time(r.submitted_at_ms()) << c.case_number() << "\n";
+  }
+  if (!page.next_after().empty()) std::cout << "more: --after " << page.next_after() << "\n";
+  return kOk;
+}
+
+int Show(const Api& api, bool json, const std::string& id) {
+  weituo::v1::CommissionTrail trail;
+  if (int rc = Decode(Call(api, http::verb::get, "/api/commissions/" + id), &trail); rc != kOk) {
+    return rc;
+  }
+  if (json) {
+    std::cout << ToJson(trail) << "\n";
+    return kOk;
+  }
+  const auto& r = trail.record();
+  const auto& c = r.commission();
+  std::cout << "commission " << c.id() << "  " << c.case_number() << "\n  " << c.origin_court()
+            << " -> " << c.target_court() << "  " << KindName(c) << "  state "
+            << weituo::v1::State_Name(r.state()) << "\n  debtor " << c.debtor().name()
+            << "  region " << c.debtor().region_code() << "\n";
+  for (const auto& e : trail.events()) {
+    std::cout << "  #" << e.seq() << "  " << Time(e.at_ms()) << "  " << std::left << std::setw(14)
+              << weituo::v1::EventType_Name(e.type()).substr(3) << std::setw(10)
+              << (e.actor_court().empty() ? "broker" : e.actor_court()) << EventText(e) << "\n";
+  }
+  return kOk;
+}
+
+int Parked(const Api& api, bool json, int limit) {
+  weituo::v1::ParkedPage page;
+  if (int rc =
+          Decode(Call(api, http::verb::get, "/api/parked?limit=" + std::to_string(limit)), &page);
+      rc != kOk) {
+    return rc;
+  }
+  if (json) {
+    std::cout << ToJson(page) << "\n";
+    return kOk;
+  }
+  std::cout << std::left << std::setw(10) << "DELIVERY" << std::setw(22) << "COURT" << std::setw(36)
+            << "ITEM" << std::setw(9) << "ATTEMPTS" << std::setw(21) << "PARKED"
+            << "REASON\n";
+  for (const auto& item : page.items()) {
+    const auto& d = item.deliver();
+    std::string what = d.has_commission() ? "commission " + d.commission().id()
+                                          : "event " + d.event().commission_id() + "#" +
+                                                std::to_string(d.event().seq());
+    std::cout << std::setw(10) << d.delivery_id() << std::setw(22) << item.court() << std::setw(36)
+              << what << std::setw(9) << item.attempts() << std::setw(21)
+              << Time(item.parked_at_ms()) << item.park_reason() << "\n";
+  }
+  return kOk;
+}
+
+int Act(const Api& api, bool json, const std::string& target) {
+  if (api.token.empty()) {
+    std::cerr << "weituoctl: actions need the broker's admin token: --token-file "
+                 "<broker data dir>/admin.token (or WEITUO_ADMIN_TOKEN_FILE)\n";
+    return kUsage;
+  }
+  weituo::v1::ApiReply reply;
+  if (int rc = Decode(Call(api, http::verb::post, target), &reply); rc != kOk) return rc;
+  std::cout << (json ? ToJson(reply) : reply.message()) << "\n";
+  return kOk;
+}
+
+// "http://host:port" -> host, port.
+bool ParseUrl(std::string url, Api* api) {
+  if (url.rfind("http://", 0) == 0) url = url.substr(7);
+  if (!url.empty() && url.back() == '/') url.pop_back();
+  size_t colon = url.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == url.size()) return false;
+  api->host = url.substr(0, colon);
+  api->port = url.substr(colon + 1);
+  return true;
+}
+
+std::string QueryEscape(const std::string& value) {
+  std::ostringstream out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
+      out << c;
+    } else {
+      out << '%' << std::uppercase << std::hex << std::setw(2) << std::setfill('0') << int(c);
+    }
+  }
+  return out.str();
+}
 
 int Keygen(const std::string& court, bool broker, const std::string& dir, bool force) {
   std::string name = broker ? "broker" : court;
@@ -50,6 +324,44 @@ int Keygen(const std::string& court, bool broker, const std::string& dir, bool f
 int main(int argc, char** argv) {
   CLI::App app{"weituoctl: operate a Weituo zone"};
   app.require_subcommand(1);
+  const char* env_url = std::getenv("WEITUO_BROKER_URL");
+  const char* env_token = std::getenv("WEITUO_ADMIN_TOKEN_FILE");
+  std::string url = env_url ? env_url : "http://127.0.0.1:8080";
+  std::string token_file = env_token ? env_token : "";
+  bool json = false;
+  app.add_option("--url", url, "the broker's operator HTTP address (WEITUO_BROKER_URL)")
+      ->capture_default_str();
+  app.add_option("--token-file", token_file,
+                 "the broker's admin token, for actions (WEITUO_ADMIN_TOKEN_FILE)");
+  app.add_flag("--json", json, "protobuf JSON instead of tables");
+
+  CLI::App* status = app.add_subcommand("status", "the broker: version, uptime, counters");
+  CLI::App* courts = app.add_subcommand("courts", "each court: online, pending, in flight, ...");
+  CLI::App* list = app.add_subcommand("list", "commissions, a page at a time, newest first");
+  std::string state, court_filter, kind, after;
+  int limit = 50;
+  bool oldest_first = false;
+  list->add_option("--state", state, "SUBMITTED, DELIVERED, ACCEPTED, ...");
+  list->add_option("--court", court_filter, "origin or target");
+  list->add_option("--kind", kind, "DEBTOR_LOCATE, ASSET_QUERY, VEHICLE_SEIZURE");
+  list->add_option("--limit", limit)->capture_default_str();
+  list->add_option("--after", after, "the id a previous page ended with");
+  list->add_flag("--oldest-first", oldest_first);
+  CLI::App* show = app.add_subcommand("show", "one commission and its trail");
+  std::string id;
+  show->add_option("id", id)->required();
+  CLI::App* parked = app.add_subcommand("parked", "messages parked after too many attempts");
+  int parked_limit = 500;
+  parked->add_option("--limit", parked_limit)->capture_default_str();
+  CLI::App* redrive = app.add_subcommand("redrive", "send parked messages again");
+  std::string redrive_id;
+  redrive->add_option("id", redrive_id, "a delivery id, or a commission id for all of its")
+      ->required();
+  CLI::App* pause = app.add_subcommand("pause", "hold deliveries to a court (kept stored)");
+  CLI::App* resume = app.add_subcommand("resume", "resume deliveries to a court");
+  std::string paused_court;
+  pause->add_option("court", paused_court)->required();
+  resume->add_option("court", paused_court)->required();
 
   CLI::App* keygen = app.add_subcommand(
       "keygen", "make a CURVE key pair: NAME.key (public) and NAME.key_secret (0600)");
@@ -66,6 +378,34 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  Api api;
+  if (!ParseUrl(url, &api)) {
+    std::cerr << "weituoctl: --url must be http://host:port, got '" << url << "'\n";
+    return kUsage;
+  }
+  if (!token_file.empty() && (*redrive || *pause || *resume)) {
+    std::ifstream in(token_file);
+    if (!in || !std::getline(in, api.token)) {
+      std::cerr << "weituoctl: cannot read the admin token from " << token_file << "\n";
+      return kUsage;
+    }
+  }
+  if (*status) return Status(api, json);
+  if (*courts) return Courts(api, json);
+  if (*list) {
+    std::string query = "?limit=" + std::to_string(limit);
+    if (!state.empty()) query += "&state=" + QueryEscape(state);
+    if (!court_filter.empty()) query += "&court=" + QueryEscape(court_filter);
+    if (!kind.empty()) query += "&kind=" + QueryEscape(kind);
+    if (!after.empty()) query += "&after=" + QueryEscape(after);
+    if (oldest_first) query += "&order=asc";
+    return List(api, json, query);
+  }
+  if (*show) return Show(api, json, QueryEscape(id));
+  if (*parked) return Parked(api, json, parked_limit);
+  if (*redrive) return Act(api, json, "/api/parked/" + QueryEscape(redrive_id) + "/redrive");
+  if (*pause) return Act(api, json, "/api/courts/" + QueryEscape(paused_court) + "/pause");
+  if (*resume) return Act(api, json, "/api/courts/" + QueryEscape(paused_court) + "/resume");
   if (*keygen) {
     if (court.empty() && !broker) {
       std::cerr << "weituoctl keygen: name --court ID or --broker\n";

@@ -162,6 +162,7 @@ bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeou
 
 std::string BrokerBin() { return WEITUO_BROKER_BIN; }
 std::string AgentBin() { return WEITUO_AGENT_BIN; }
+std::string CtlBin() { return WEITUO_CTL_BIN; }
 std::string SourceDir() { return WEITUO_SOURCE_DIR; }
 
 std::string ReadFile(const std::string& path) {
@@ -379,6 +380,12 @@ CommandResult Zone::Cli(const std::string& court, std::vector<std::string> args)
 }
 
 std::string Zone::HttpGet(const std::string& path) { return testing::HttpGet(http_port_, path); }
+
+CommandResult Zone::Ctl(std::vector<std::string> args) {
+  args.insert(args.begin(), {CtlBin(), "--url", "http://127.0.0.1:" + std::to_string(http_port_),
+                             "--token-file", dir() + "/broker/admin.token"});
+  return RunCommand(args);
+}
 
 std::string HttpGet(int port, const std::string& path) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);

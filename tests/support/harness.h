@@ -74,6 +74,7 @@ std::string HttpGet(int port, const std::string& path);
 
 std::string BrokerBin();
 std::string AgentBin();
+std::string CtlBin();
 std::string SourceDir();
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& text);
@@ -129,6 +130,8 @@ class Zone {
 
   // GET on the broker's status server; empty on failure.
   std::string HttpGet(const std::string& path);
+  // Runs `weituoctl --url <this broker> --token-file <its admin token> <args...>`.
+  CommandResult Ctl(std::vector<std::string> args);
 
  private:
   void WriteAgentConfig(const std::string& court, bool auto_responder);
