@@ -72,6 +72,11 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 grep -q "broker listening" "$run/broker.log" || { cat "$run/broker.log"; exit 1; }
+for _ in $(seq 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$http_port") 2>/dev/null && break
+  sleep 0.1
+done
+echo "== broker ready. Dashboard: http://127.0.0.1:$http_port/"
 
 echo "== starting the agents of ${courts[*]}"
 for court in "${courts[@]}"; do
@@ -128,7 +133,9 @@ play kaihua shexian kaihua-seize-shexian.json shexian-seizure-result.json \
 
 echo
 if [ $ok -eq 0 ]; then echo "== both stories completed"; else echo "== a story did not complete"; fi
-echo "Status page: http://127.0.0.1:$http_port/"
+echo "Dashboard: http://127.0.0.1:$http_port/"
+echo "Operator's shell: $ctl_bin --url http://127.0.0.1:$http_port courts"
+echo "  (actions such as pause also need --token-file $run/broker/admin.token)"
 if [ $once -eq 1 ]; then
   exit $ok
 fi
