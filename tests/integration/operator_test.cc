@@ -31,21 +31,7 @@ M Parse(const std::string& json) {
 
 // Sends `request` as is; returns the status code of the answer (0 if none).
 int RawHttp(int port, const std::string& request, std::string* body = nullptr) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return 0;
-  }
-  (void)!::write(fd, request.data(), request.size());
-  std::string answer;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) answer.append(buf, static_cast<size_t>(n));
-  ::close(fd);
+  std::string answer = HttpExchange(port, request);
   if (answer.rfind("HTTP/1.1 ", 0) != 0) return 0;
   if (body) *body = answer.substr(answer.find("\r\n\r\n") + 4);
   return std::stoi(answer.substr(9, 3));
@@ -214,7 +200,8 @@ TEST(OperatorTest, BadRequestsGetClearAnswersAndTheBrokerKeepsServing) {
   // None of it reached the loop: it still receipts a submission.
   zone.StartAgent("chunan", false);
   WriteFile(zone.dir() + "/c.json", LocateTo("330824", 1));
-  CommandResult submitted = zone.Cli("chunan", {"submit", "-f", zone.dir() + "/c.json", "--wait", "10"});
+  CommandResult submitted =
+      zone.Cli("chunan", {"submit", "-f", zone.dir() + "/c.json", "--wait", "10"});
   EXPECT_EQ(submitted.exit_code, 0) << submitted.out;
   EXPECT_EQ(Get(zone, "/readyz"), 200);
 }
@@ -238,7 +225,8 @@ TEST(OperatorTest, WeituoctlShowsTheZoneAndPausesAndResumesACourt) {
   ASSERT_EQ(paused.exit_code, 0) << paused.out;
   EXPECT_NE(paused.out.find("paused"), std::string::npos);
   WriteFile(zone.dir() + "/c.json", LocateTo("330824", 7));
-  CommandResult submitted = zone.Cli("chunan", {"submit", "-f", zone.dir() + "/c.json", "--wait", "10"});
+  CommandResult submitted =
+      zone.Cli("chunan", {"submit", "-f", zone.dir() + "/c.json", "--wait", "10"});
   ASSERT_EQ(submitted.exit_code, 0);
   std::string id = SubmittedId(submitted);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
@@ -292,7 +280,8 @@ TEST(OperatorTest, AParkedMessageIsListedAndRedriven) {
   RawAgent kaihua(ctx, zone, "kaihua");  // receives, never acknowledges
   ASSERT_TRUE(kaihua.Hello("kaihua").has_welcome());
   WriteFile(zone.dir() + "/c.json", LocateTo("330824", 9));
-  CommandResult submitted = zone.Cli("chunan", {"submit", "-f", zone.dir() + "/c.json", "--wait", "10"});
+  CommandResult submitted =
+      zone.Cli("chunan", {"submit", "-f", zone.dir() + "/c.json", "--wait", "10"});
   ASSERT_EQ(submitted.exit_code, 0);
   std::string id = SubmittedId(submitted);
   ASSERT_TRUE(WaitFor([&] { return Counter(zone, "parked") == 1; }, std::chrono::seconds(10)));

@@ -69,6 +69,11 @@ CommandResult RunCommand(const std::vector<std::string>& argv);
 // Polls pred every 20 ms until it holds or timeout passes.
 bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
+// A TCP connection to 127.0.0.1:port, its fd; -1 if refused.
+int ConnectLoopback(int port);
+// Writes `request` as is and returns all that comes back until the server
+// closes (or 2 s of silence); empty if the port is closed.
+std::string HttpExchange(int port, const std::string& request);
 // GET http://127.0.0.1:<port><path>; the body of a 200 answer, else empty.
 std::string HttpGet(int port, const std::string& path);
 
