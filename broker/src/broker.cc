@@ -49,6 +49,7 @@ constexpr char kMonitorEndpoint[] = "inproc://weituo.broker.monitor";
 constexpr int kMaxAckIds = 4096;
 constexpr int64_t kDroppedRouteMemoryMs = 10000;
 constexpr size_t kMaxOverdueCounted = 10000;
+constexpr int64_t kOldestEveryMs = 1000;
 
 enum class SendResult { kSent, kWouldBlock, kUnreachable };
 
@@ -1428,13 +1429,27 @@ weituo::v1::BrokerStatus Broker::GetStatus() const {
   weituo::v1::BrokerStatus status = loop_->Snapshot();
   int64_t now = NowMs();
   if (status.started_at_ms() > 0) status.set_uptime_ms(now - status.started_at_ms());
+  // Reading a court's oldest messages steps over the outbox's deleted
+  // entries, so it is done at most once a second however often operators
+  // poll; ages are then counted from that reading's enqueue times.
+  std::lock_guard<std::mutex> lock(oldest_mu_);
+  if (now - oldest_read_at_ms_ >= kOldestEveryMs) {
+    oldest_read_at_ms_ = now;
+    oldest_.clear();
+    for (const weituo::v1::CourtState& court : status.courts()) {
+      if (court.pending() == 0) continue;
+      auto oldest = loop_->store().OldestPending(court.court_id(), now - loop_->overdue_after_ms(),
+                                                 kMaxOverdueCounted);
+      if (oldest.ok()) oldest_[court.court_id()] = *oldest;
+    }
+  }
   for (weituo::v1::CourtState& court : *status.mutable_courts()) {
-    if (court.pending() == 0) continue;
-    auto oldest = loop_->store().OldestPending(court.court_id(), now - loop_->overdue_after_ms(),
-                                               kMaxOverdueCounted);
-    if (!oldest.ok()) continue;
-    if (oldest->enqueued_at_ms > 0) court.set_oldest_pending_ms(now - oldest->enqueued_at_ms);
-    court.set_overdue(oldest->overdue);
+    auto it = oldest_.find(court.court_id());
+    if (court.pending() == 0 || it == oldest_.end()) continue;
+    if (it->second.enqueued_at_ms > 0) {
+      court.set_oldest_pending_ms(now - it->second.enqueued_at_ms);
+    }
+    court.set_overdue(it->second.overdue);
   }
   return status;
 }

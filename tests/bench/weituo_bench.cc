@@ -17,6 +17,12 @@
 // runs the broker with --dev-plaintext. Either way the broker's per-court
 // rate limit is off: the bench measures throughput, not the limiter.
 //
+// Status polling (--poll-status HZ): the broker serves its operator HTTP
+// API on a free loopback port, and a poller thread GETs /api/status HZ times
+// a second over a fresh connection each time, as a dashboard or monitoring
+// poller does, from the start of the measured phase until every receipt is
+// in (or the timeout). Without it the broker runs with --http off.
+//
 // Measured, per commission, from the start of the Submit call:
 //   receipt    the origin's OnEvent sees EV_SUBMITTED (durable at the broker)
 //   delivered  the target's OnCommission handler runs (durable at the target)
@@ -24,7 +30,7 @@
 //
 // Threading: main thread runs the broker process and waits; one submitter
 // thread per agent; the agents' I/O threads run the handlers, which record
-// times under one mutex.
+// times under one mutex; with --poll-status, one poller thread.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -38,6 +44,10 @@
 
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 
 #include <algorithm>
 #include <array>
@@ -68,6 +78,9 @@
 
 namespace {
 
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
 using Clock = std::chrono::steady_clock;
 using weituo::agent::Agent;
 using weituo::agent::AgentOptions;
@@ -89,6 +102,7 @@ struct BenchOptions {
   bool json = false;
   bool keep = false;
   std::string security = "curve";  // or "plaintext"
+  double poll_status_hz = 0;       // > 0: GET /api/status this many times a second
 };
 
 int64_t Nanos(Clock::time_point t) {
@@ -233,6 +247,161 @@ std::string Tail(const std::string& path, size_t bytes) {
   std::string text = ss.str();
   return text.size() > bytes ? text.substr(text.size() - bytes) : text;
 }
+
+struct Percentiles {
+  size_t n = 0;
+  double p50 = 0, p99 = 0, p999 = 0, max = 0;
+};
+
+// Nearest-rank percentiles of `values`.
+Percentiles PercentilesOf(std::vector<double> values) {
+  Percentiles p;
+  p.n = values.size();
+  if (values.empty()) return p;
+  std::sort(values.begin(), values.end());
+  auto rank = [&](double q) {
+    size_t i = static_cast<size_t>(std::ceil(q * static_cast<double>(values.size())));
+    return values[std::clamp<size_t>(i, 1, values.size()) - 1];
+  };
+  p.p50 = rank(0.50);
+  p.p99 = rank(0.99);
+  p.p999 = rank(0.999);
+  p.max = values.back();
+  return p;
+}
+
+// What one HTTP GET returned.
+struct HttpReply {
+  unsigned status = 0;  // the HTTP status code
+  size_t body_bytes = 0;
+};
+
+// GETs `target` from 127.0.0.1:`port` over a fresh HTTP/1.1 connection and
+// reads the whole response. Blocks for at most `timeout`; UNAVAILABLE if the
+// connection, the request or the response failed or did not finish by then.
+weituo::StatusOr<HttpReply> HttpGet(int port, const std::string& target,
+                                    std::chrono::milliseconds timeout) {
+  // Beast's synchronous calls have no deadline, so the asynchronous ones run
+  // to completion on a private io_context: the same blocking call, bounded.
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  http::request<http::empty_body> request{http::verb::get, target, 11};
+  request.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  request.set(http::field::connection, "close");
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  beast::error_code failed;
+  const char* step = "connect";
+  stream.expires_after(timeout);
+  stream.async_connect(
+      asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), static_cast<uint16_t>(port)),
+      [&](beast::error_code ec) {
+        if (ec) {
+          failed = ec;
+          return;
+        }
+        step = "send request";
+        http::async_write(stream, request, [&](beast::error_code ec, size_t) {
+          if (ec) {
+            failed = ec;
+            return;
+          }
+          step = "read response";
+          http::async_read(stream, buffer, response,
+                           [&](beast::error_code ec, size_t) { failed = ec; });
+        });
+      });
+  io.run();
+  if (failed) {
+    return weituo::Status::Unavailable("GET " + target + ": " + step + ": " + failed.message());
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  return HttpReply{response.result_int(), response.body().size()};
+}
+
+// GETs /api/status from the broker's HTTP port `hz` times a second, on a
+// fixed schedule from Start(), one fresh connection per request. Like a
+// ticker with room for one tick: if ticks come while a request runs, the
+// next request starts at once and the older ticks are dropped. A request
+// fails if it errs, times out (1 s) or is not 200 OK.
+//
+// Threading: Start() runs the poller on its own thread and Stop() joins it;
+// the results may be read only after Stop().
+class StatusPoller {
+ public:
+  StatusPoller(int port, double hz) : port_(port), hz_(hz) {}
+  ~StatusPoller() { Stop(); }
+  StatusPoller(const StatusPoller&) = delete;
+  StatusPoller& operator=(const StatusPoller&) = delete;
+
+  void Start() {
+    started_ = Clock::now();
+    thread_ = std::thread([this] { Poll(); });
+  }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) {
+      thread_.join();
+      stopped_ = Clock::now();
+    }
+  }
+
+  uint64_t polls() const { return polls_; }
+  uint64_t failures() const { return failures_; }
+  const std::string& first_error() const { return first_error_; }
+  // Requests done per second between Start() and Stop().
+  double per_second() const {
+    double s = std::chrono::duration<double>(stopped_ - started_).count();
+    return s > 0 ? static_cast<double>(polls_) / s : 0;
+  }
+  // Time of each request, connect to last byte, in ms (failed ones too).
+  Percentiles request_ms() const { return PercentilesOf(request_ms_); }
+  // Mean body size of the successful responses.
+  double mean_body_bytes() const {
+    uint64_t ok = polls_ - failures_;
+    return ok ? static_cast<double>(body_bytes_) / static_cast<double>(ok) : 0;
+  }
+
+ private:
+  void Poll() {
+    const Clock::duration period =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / hz_));
+    for (int64_t tick = 0; !stop_; ++tick) {
+      std::this_thread::sleep_until(started_ + tick * period);
+      if (stop_) break;
+      const Clock::time_point begin = Clock::now();
+      auto reply = HttpGet(port_, "/api/status", std::chrono::milliseconds(1000));
+      const Clock::time_point end = Clock::now();
+      request_ms_.push_back(std::chrono::duration<double, std::milli>(end - begin).count());
+      ++polls_;
+      if (!reply.ok() || reply->status != 200) {
+        ++failures_;
+        if (first_error_.empty()) {
+          first_error_ = reply.ok() ? "GET /api/status: HTTP " + std::to_string(reply->status)
+                                    : reply.status().ToString();
+        }
+      } else {
+        body_bytes_ += reply->body_bytes;
+      }
+      // Serve the latest tick that has come, drop any before it.
+      const int64_t latest_due = (Clock::now() - started_) / period;
+      tick = std::max(tick, latest_due - 1);
+    }
+  }
+
+  const int port_;
+  const double hz_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  Clock::time_point started_{};
+  Clock::time_point stopped_{};
+  uint64_t polls_ = 0;
+  uint64_t failures_ = 0;
+  uint64_t body_bytes_ = 0;
+  std::string first_error_;
+  std::vector<double> request_ms_;
+};
 
 // Times of one commission, in steady-clock nanoseconds; 0 = not yet.
 struct Sample {
@@ -414,11 +583,6 @@ weituo::StatusOr<ZoneKeys> MakeZoneKeys(const weituo::CourtDirectory& directory,
   return zone;
 }
 
-struct Percentiles {
-  size_t n = 0;
-  double p50 = 0, p99 = 0, p999 = 0, max = 0;
-};
-
 // Nearest-rank percentiles, in ms, of the samples that have both times.
 Percentiles Measure(const std::vector<Sample>& samples, int64_t Sample::*to) {
   std::vector<double> ms;
@@ -426,19 +590,7 @@ Percentiles Measure(const std::vector<Sample>& samples, int64_t Sample::*to) {
   for (const Sample& s : samples) {
     if (s.*to) ms.push_back(static_cast<double>(s.*to - s.start) / 1e6);
   }
-  Percentiles p;
-  p.n = ms.size();
-  if (ms.empty()) return p;
-  std::sort(ms.begin(), ms.end());
-  auto rank = [&](double q) {
-    size_t i = static_cast<size_t>(std::ceil(q * static_cast<double>(ms.size())));
-    return ms[std::clamp<size_t>(i, 1, ms.size()) - 1];
-  };
-  p.p50 = rank(0.50);
-  p.p99 = rank(0.99);
-  p.p999 = rank(0.999);
-  p.max = ms.back();
-  return p;
+  return PercentilesOf(std::move(ms));
 }
 
 struct Rate {
@@ -517,10 +669,13 @@ int Run(const BenchOptions& opt) {
   }
   const std::string endpoint = "tcp://127.0.0.1:" + std::to_string(FreePort());
   const std::string broker_log = dir.path() + "/broker.log";
+  const bool poll_status = opt.poll_status_hz > 0;
+  const int http_port = poll_status ? FreePort() : 0;
   std::vector<std::string> broker_argv(
       {WEITUO_BROKER_BIN, "--data-dir", dir.path() + "/broker", "--directory",
-       curve ? zone.directory_path : directory_path, "--endpoint", endpoint, "--http", "off",
-       "--log-level", "warn", "--sync", opt.sync ? "true" : "false", "--rate-limit", "0"});
+       curve ? zone.directory_path : directory_path, "--endpoint", endpoint, "--http",
+       poll_status ? "127.0.0.1:" + std::to_string(http_port) : "off", "--log-level", "warn",
+       "--sync", opt.sync ? "true" : "false", "--rate-limit", "0"});
   if (curve) {
     broker_argv.insert(broker_argv.end(), {"--curve-secret-key-file", zone.broker_secret_file});
   } else {
@@ -582,6 +737,21 @@ int Run(const BenchOptions& opt) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  // And, when polling, when the broker answers /api/status.
+  while (poll_status) {
+    auto reply = HttpGet(http_port, "/api/status", std::chrono::milliseconds(1000));
+    if (reply.ok() && reply->status == 200) break;
+    if (!broker.Running() || Clock::now() > ready_deadline) {
+      std::cerr << "weituo_bench: the broker does not answer /api/status on port " << http_port
+                << " ("
+                << (reply.ok() ? "HTTP " + std::to_string(reply->status)
+                               : reply.status().ToString())
+                << "); broker log:\n"
+                << Tail(broker_log, 2000) << "\n";
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 
   // Submitters: agent i owns slots i, i+N, i+2N, ...; its k-th commission
   // goes to the k-th of the other courts, round robin.
@@ -592,6 +762,8 @@ int Run(const BenchOptions& opt) {
   const double broker_cpu_before = broker.CpuSeconds();
   const double own_cpu_before = OwnCpuSeconds();
   const Clock::time_point t0 = Clock::now() + std::chrono::milliseconds(10);
+  StatusPoller poller(http_port, opt.poll_status_hz);
+  if (poll_status) poller.Start();
   std::vector<std::thread> submitters;
   for (int a = 0; a < n_agents; ++a) {
     submitters.emplace_back([&, a] {
@@ -637,6 +809,7 @@ int Run(const BenchOptions& opt) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  poller.Stop();
   const bool broker_died = !broker.Running();
   const double broker_cpu = broker.CpuSeconds() - broker_cpu_before;
   const double own_cpu = OwnCpuSeconds() - own_cpu_before;
@@ -688,7 +861,13 @@ int Run(const BenchOptions& opt) {
               << ",\"submit_call_ms\":" << JsonPercentiles(submit_call)
               << ",\"receipt_ms\":" << JsonPercentiles(receipt)
               << ",\"delivered_ms\":" << JsonPercentiles(delivered)
-              << ",\"delivery_receipt_ms\":" << JsonPercentiles(delivery_receipt) << "}\n";
+              << ",\"delivery_receipt_ms\":" << JsonPercentiles(delivery_receipt)
+              << ",\"poll_status_hz\":" << Fixed(opt.poll_status_hz, 1)
+              << ",\"status_polls\":" << poller.polls()
+              << ",\"status_poll_failures\":" << poller.failures()
+              << ",\"status_polls_per_s\":" << Fixed(poller.per_second(), 1)
+              << ",\"status_poll_ms\":" << JsonPercentiles(poller.request_ms())
+              << ",\"status_body_bytes\":" << Fixed(poller.mean_body_bytes(), 0) << "}\n";
   } else {
     std::printf(
         "weituo_bench: %s loop, %s, %d agents, %zu commissions of %.0f B (mean encoded), "
@@ -724,6 +903,18 @@ int Run(const BenchOptions& opt) {
         static_cast<unsigned long long>(no_delivery_receipt), timed_out ? " (timed out)" : "");
     std::printf("cpu over %.2f s: broker %.2f s, agents and submitters %.2f s\n", run_seconds,
                 broker_cpu, own_cpu);
+    if (poll_status) {
+      const Percentiles poll_ms = poller.request_ms();
+      std::printf(
+          "GET /api/status: %llu requests (%.1f/s, asked %.1f/s), %llu failed; %.0f B each; "
+          "request p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+          static_cast<unsigned long long>(poller.polls()), poller.per_second(), opt.poll_status_hz,
+          static_cast<unsigned long long>(poller.failures()), poller.mean_body_bytes(), poll_ms.p50,
+          poll_ms.p99, poll_ms.max);
+    }
+  }
+  if (!poller.first_error().empty()) {
+    std::cerr << "weituo_bench: first /api/status error: " << poller.first_error() << "\n";
   }
   if (!first_error.empty())
     std::cerr << "weituo_bench: first submit error: " << first_error << "\n";
@@ -752,6 +943,10 @@ int main(int argc, char** argv) {
   app.add_option("--security", opt.security,
                  "curve (as deployed: generated keys, encrypted) or plaintext (--dev-plaintext)")
       ->check(CLI::IsMember({"curve", "plaintext"}));
+  app.add_option("--poll-status", opt.poll_status_hz,
+                 "GET the broker's /api/status this many times a second while measuring (0: "
+                 "no HTTP server)")
+      ->check(CLI::Range(0.0, 1000.0));
   app.add_flag("--json", opt.json, "print one JSON line instead of the table");
   app.add_flag("--keep", opt.keep, "keep the temporary folder (logs, stores)");
   CLI11_PARSE(app, argc, argv);

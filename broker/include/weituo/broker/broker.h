@@ -19,9 +19,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "weituo/broker/broker_store.h"
 #include "weituo/common/directory.h"
 #include "weituo/common/status.h"
 #include "weituo/v1/status.pb.h"
@@ -104,6 +106,10 @@ class Broker {
   class Loop;
   explicit Broker(std::unique_ptr<Loop> loop);
   std::unique_ptr<Loop> loop_;
+  // The last reading of each court's oldest pending messages (GetStatus).
+  mutable std::mutex oldest_mu_;
+  mutable int64_t oldest_read_at_ms_ = 0;
+  mutable std::map<std::string, BrokerStore::Oldest> oldest_;
 };
 
 }  // namespace weituo::broker
