@@ -1431,9 +1431,13 @@ weituo::v1::BrokerStatus Broker::GetStatus() const {
   if (status.started_at_ms() > 0) status.set_uptime_ms(now - status.started_at_ms());
   // Reading a court's oldest messages steps over the outbox's deleted
   // entries, so it is done at most once a second however often operators
-  // poll; ages are then counted from that reading's enqueue times.
+  // poll (or sooner when a court's first message arrives); ages are then
+  // counted from that reading's enqueue times.
   std::lock_guard<std::mutex> lock(oldest_mu_);
-  if (now - oldest_read_at_ms_ >= kOldestEveryMs) {
+  bool unread = std::any_of(status.courts().begin(), status.courts().end(), [&](const auto& c) {
+    return c.pending() > 0 && !oldest_.count(c.court_id());
+  });
+  if (unread || now - oldest_read_at_ms_ >= kOldestEveryMs) {
     oldest_read_at_ms_ = now;
     oldest_.clear();
     for (const weituo::v1::CourtState& court : status.courts()) {
