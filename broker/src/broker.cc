@@ -50,6 +50,7 @@ constexpr int kMaxAckIds = 4096;
 constexpr int64_t kDroppedRouteMemoryMs = 10000;
 constexpr size_t kMaxOverdueCounted = 10000;
 constexpr int64_t kOldestEveryMs = 1000;
+constexpr int64_t kStuckAfterMs = 5000;
 
 enum class SendResult { kSent, kWouldBlock, kUnreachable };
 
@@ -1246,6 +1247,7 @@ void Broker::Loop::PublishSnapshot() {
   s.set_endpoint(endpoint_);
   s.set_security(options_.plaintext ? "plaintext" : "curve");
   s.set_ready(true);
+  s.set_published_at_ms(NowMs());
   s.set_started_at_ms(started_at_ms_);
   s.set_store_bytes(store_->ApproximateSizeBytes());
   s.set_overdue_after_ms(options_.overdue_after_ms);
@@ -1429,6 +1431,8 @@ weituo::v1::BrokerStatus Broker::GetStatus() const {
   weituo::v1::BrokerStatus status = loop_->Snapshot();
   int64_t now = NowMs();
   if (status.started_at_ms() > 0) status.set_uptime_ms(now - status.started_at_ms());
+  // A loop that stopped turning is not ready, whatever it said last.
+  if (now - status.published_at_ms() > kStuckAfterMs) status.set_ready(false);
   // Reading a court's oldest messages steps over the outbox's deleted
   // entries, so it is done at most once a second however often operators
   // poll (or sooner when a court's first message arrives); ages are then

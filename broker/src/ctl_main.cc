@@ -145,11 +145,20 @@ int Status(const Api& api, bool json) {
             << Age(s.uptime_ms()) << ", store " << s.store_bytes() / 1024 << " KiB\n"
             << "courts online " << online << " of " << s.courts_size() << "\n"
             << "commissions by state:";
-  for (const auto& [state, n] : s.commissions_by_state()) std::cout << " " << state << " " << n;
+  // Sorted: protobuf maps iterate in no particular order.
+  using Sorted = std::map<std::string, uint64_t>;
+  for (const auto& [state, n] :
+       Sorted(s.commissions_by_state().begin(), s.commissions_by_state().end())) {
+    std::cout << " " << state << " " << n;
+  }
   std::cout << "\ncounters:";
-  for (const auto& [name, n] : s.counters()) std::cout << " " << name << "=" << n;
+  for (const auto& [name, n] : Sorted(s.counters().begin(), s.counters().end())) {
+    std::cout << " " << name << "=" << n;
+  }
   std::cout << "\nrefused:";
-  for (const auto& [code, n] : s.refused()) std::cout << " " << code << "=" << n;
+  for (const auto& [code, n] : Sorted(s.refused().begin(), s.refused().end())) {
+    std::cout << " " << code << "=" << n;
+  }
   std::cout << "\n";
   return kOk;
 }
@@ -163,12 +172,12 @@ int Courts(const Api& api, bool json) {
     std::cout << "]\n";
     return kOk;
   }
-  std::cout << std::left << std::setw(22) << "COURT" << std::setw(9) << "ONLINE" << std::setw(9)
+  std::cout << std::left << std::setw(24) << "COURT" << std::setw(9) << "ONLINE" << std::setw(9)
             << "PENDING" << std::setw(10) << "INFLIGHT" << std::setw(9) << "OVERDUE" << std::setw(8)
             << "PARKED" << std::setw(8) << "PAUSED" << std::setw(9) << "OLDEST"
             << "LAST SEEN\n";
   for (const auto& c : s.courts()) {
-    std::cout << std::setw(22) << c.court_id() << std::setw(9) << (c.online() ? "yes" : "no")
+    std::cout << std::setw(24) << c.court_id() << std::setw(9) << (c.online() ? "yes" : "no")
               << std::setw(9) << c.pending() << std::setw(10) << c.in_flight() << std::setw(9)
               << c.overdue() << std::setw(8) << c.parked() << std::setw(8)
               << (c.paused() ? "PAUSED" : "-") << std::setw(9) << Age(c.oldest_pending_ms())
@@ -234,7 +243,7 @@ int Parked(const Api& api, bool json, int limit) {
     std::cout << ToJson(page) << "\n";
     return kOk;
   }
-  std::cout << std::left << std::setw(10) << "DELIVERY" << std::setw(22) << "COURT" << std::setw(36)
+  std::cout << std::left << std::setw(10) << "DELIVERY" << std::setw(24) << "COURT" << std::setw(40)
             << "ITEM" << std::setw(9) << "ATTEMPTS" << std::setw(21) << "PARKED"
             << "REASON\n";
   for (const auto& item : page.items()) {
@@ -242,7 +251,7 @@ int Parked(const Api& api, bool json, int limit) {
     std::string what = d.has_commission() ? "commission " + d.commission().id()
                                           : "event " + d.event().commission_id() + "#" +
                                                 std::to_string(d.event().seq());
-    std::cout << std::setw(10) << d.delivery_id() << std::setw(22) << item.court() << std::setw(36)
+    std::cout << std::setw(10) << d.delivery_id() << std::setw(24) << item.court() << std::setw(40)
               << what << std::setw(9) << item.attempts() << std::setw(21)
               << Time(item.parked_at_ms()) << item.park_reason() << "\n";
   }
@@ -324,6 +333,7 @@ int Keygen(const std::string& court, bool broker, const std::string& dir, bool f
 int main(int argc, char** argv) {
   CLI::App app{"weituoctl: operate a Weituo zone"};
   app.require_subcommand(1);
+  app.fallthrough();  // --json and --url also after the subcommand
   const char* env_url = std::getenv("WEITUO_BROKER_URL");
   const char* env_token = std::getenv("WEITUO_ADMIN_TOKEN_FILE");
   std::string url = env_url ? env_url : "http://127.0.0.1:8080";

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -34,18 +35,33 @@ void OnHangUp(int) {
   if (g_broker) g_broker->ReloadDirectory();
 }
 
-// The operator's token: read from `path`, or 32 random bytes in hex written
-// there owner-only.
+// The operator's token: read from `path` (at least 16 characters, a file
+// only its owner may read), or, if there is no such file, 32 random bytes
+// in hex written there owner-only.
 weituo::StatusOr<std::string> ReadOrMakeToken(const std::string& path) {
-  std::ifstream in(path);
-  std::string token;
-  if (in && std::getline(in, token) && token.size() >= 16) return token;
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    std::ifstream in(path);
+    std::string token;
+    if (!in || !std::getline(in, token) || token.size() < 16) {
+      return weituo::Status::InvalidArgument(
+          "the admin token in " + path +
+          " must be one line of at least 16 characters (delete the file to get a new one)");
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      return weituo::Status::PermissionDenied(path + " may be read by others; run chmod 600 " +
+                                              path);
+    }
+    return token;
+  }
   std::random_device random;
   std::ostringstream hex;
   for (int i = 0; i < 8; ++i) hex << std::hex << std::setw(8) << std::setfill('0') << random();
-  token = hex.str();
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  std::string token = hex.str();
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0 || ::write(fd, (token + "\n").data(), token.size() + 1) < 0 || ::close(fd) != 0) {
     return weituo::Status::Internal("cannot write the admin token to " + path);
   }
@@ -61,7 +77,7 @@ int main(int argc, char** argv) {
   // A flag given twice takes its last value, so wrappers can override.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   weituo::broker::BrokerOptions options;
-  std::string config_path, log_level = "info", http = "127.0.0.1:0", secret_key_file;
+  std::string config_path, log_level = "info", http = "127.0.0.1:8080", secret_key_file;
   std::string admin_token_file;
   std::string& directory_path = options.directory_path;
   app.add_option("--config", config_path, "TOML config file (keys as the long flags, with _)");
@@ -153,7 +169,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     options.curve_secret_key = keys->secret_key;
-    spdlog::info("msg=\"broker key\" public_key={}", keys->public_key);
+    spdlog::info("msg=\"broker key\" public_key=\"{}\"", keys->public_key);
   }
   auto directory = weituo::CourtDirectory::LoadFile(directory_path);
   if (!directory.ok()) {

@@ -174,7 +174,7 @@ struct StatusServer::Rep {
     std::string_view path = target.substr(0, question);
     std::string_view query =
         question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
-    bool get = req.method() == http::verb::get || req.method() == http::verb::head;
+    bool get = req.method() == http::verb::get;
     bool post = req.method() == http::verb::post;
     auto only = [&](bool allowed, const char* methods) {
       if (allowed) return true;
@@ -359,7 +359,12 @@ StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(const std::string& a
   auto ip = asio::ip::make_address(address.substr(0, colon), ec);
   if (ec)
     return Status::InvalidArgument("http host '" + address.substr(0, colon) + "': " + ec.message());
-  int port = std::atoi(address.substr(colon + 1).c_str());
+  std::string port_text = address.substr(colon + 1);
+  char* end = nullptr;
+  long port = std::strtol(port_text.c_str(), &end, 10);
+  if (port_text.empty() || *end != '\0' || port < 0 || port > 65535) {
+    return Status::InvalidArgument("http port '" + port_text + "' is not a port number");
+  }
   tcp::endpoint ep(ip, static_cast<unsigned short>(port));
   rep->acceptor.open(ep.protocol(), ec);
   if (!ec) rep->acceptor.set_option(asio::socket_base::reuse_address(true), ec);

@@ -120,8 +120,8 @@ void ZapHandler::Answer(std::vector<zmq::message_t>& request) {
     if (!reason.starts_with("only")) ++unknown_key_;
     uint64_t suppressed = 0;
     if (throttle.Allow(MonotonicMs(), &suppressed)) {
-      spdlog::warn("msg=\"handshake refused\" reason=\"{}\" key={} peer={} suppressed={}", reason,
-                   key, LogValue(peer), suppressed);
+      spdlog::warn("msg=\"handshake refused\" reason=\"{}\" key=\"{}\" peer={} suppressed={}",
+                   reason, key, LogValue(peer), suppressed);
     }
   }
   std::string request_id = request.size() > 1 ? request[1].to_string() : "";

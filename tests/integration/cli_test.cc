@@ -82,6 +82,36 @@ TEST(CliTest, BrokerRefusesABadSetUpWithAClearMessage) {
   EXPECT_NE(err.find("broken.toml:1"), std::string::npos) << err;
 }
 
+TEST(CliTest, TheAdminTokenMustBeLongEnoughAndTheOwnersAlone) {
+  Zone zone;  // for its keys and directory
+  std::vector<std::string> args = {"--data-dir",
+                                   zone.dir() + "/db",
+                                   "--directory",
+                                   zone.DirectoryPath(),
+                                   "--curve-secret-key-file",
+                                   zone.KeyDir() + "/broker.key_secret",
+                                   "--http",
+                                   "127.0.0.1:" + std::to_string(FreePort()),
+                                   "--endpoint",
+                                   "tcp://127.0.0.1:" + std::to_string(FreePort()),
+                                   "--admin-token-file",
+                                   zone.dir() + "/token"};
+  std::string err;
+  WriteFile(zone.dir() + "/token", "changeme\n");
+  ::chmod((zone.dir() + "/token").c_str(), 0600);
+  EXPECT_EQ(RunBroker(args, zone.dir() + "/short.log", &err).exit_code, 1);
+  EXPECT_NE(err.find("at least 16 characters"), std::string::npos) << err;
+  EXPECT_EQ(ReadFile(zone.dir() + "/token"), "changeme\n");  // not replaced behind our back
+  WriteFile(zone.dir() + "/token", std::string(32, 'a') + "\n");
+  ::chmod((zone.dir() + "/token").c_str(), 0644);
+  EXPECT_EQ(RunBroker(args, zone.dir() + "/open.log", &err).exit_code, 1);
+  EXPECT_NE(err.find("chmod 600"), std::string::npos) << err;
+  ::chmod((zone.dir() + "/token").c_str(), 0600);
+  args[7] = "127.0.0.1:http";
+  EXPECT_EQ(RunBroker(args, zone.dir() + "/port.log", &err).exit_code, 1);
+  EXPECT_NE(err.find("is not a port number"), std::string::npos) << err;
+}
+
 TEST(CliTest, ASecondBrokerOnTheSameStoreIsRefusedAndTheFirstKeepsServing) {
   Zone zone;
   zone.StartBroker();

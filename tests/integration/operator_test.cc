@@ -219,6 +219,9 @@ TEST(OperatorTest, WeituoctlShowsTheZoneAndPausesAndResumesACourt) {
     EXPECT_NE(courts.out.find(c), std::string::npos) << c << " in\n" << courts.out;
   }
   EXPECT_EQ(zone.Ctl({"--json", "status"}).exit_code, 0);
+  CommandResult courts_json = zone.Ctl({"courts", "--json"});  // options after, too
+  ASSERT_EQ(courts_json.exit_code, 0);
+  EXPECT_EQ(courts_json.out.front(), '[');
   EXPECT_NE(zone.Ctl({"status"}).out.find("(curve)"), std::string::npos);
 
   CommandResult paused = zone.Ctl({"pause", "kaihua"});
