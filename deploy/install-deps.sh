@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libzmq3-dev cppzmq-dev
+  libzmq3-dev libsodium-dev cppzmq-dev
   libprotobuf-dev protobuf-compiler
   librocksdb-dev
   libboost-dev

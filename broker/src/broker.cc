@@ -23,6 +23,7 @@
 #include "weituo/common/lifecycle.h"
 #include "weituo/common/logging.h"
 #include "weituo/common/socket_events.h"
+#include "weituo/common/trail_hash.h"
 #include "weituo/common/validation.h"
 #include "weituo/common/wire.h"
 #include "zap_handler.h"
@@ -195,6 +196,8 @@ class Broker::Loop {
   StatusOr<weituo::v1::ApiReply> RedriveParked(const std::string& id);
   // Resend everything pending to the court, from its first message.
   void Rescan(CourtSession& session);
+  // The event's link in the global chain, in this turn's batch.
+  void AppendToChain(const Event& event);
 
   // Lifecycle effects, written to the turn's batch.
   StatusOr<CommissionRecord> LoadRecord(const std::string& id);
@@ -268,6 +271,8 @@ class Broker::Loop {
   std::vector<std::pair<std::unique_ptr<OperatorAction>, StatusOr<weituo::v1::ApiReply>>>
       turn_actions_;
   weituo::v1::StateCounts state_counts_;
+  uint64_t chain_position_ = 0;  // of the last link written
+  std::string chain_head_;       // its hash
   bool state_counts_dirty_ = false;
   LatencyHistogram submit_to_receipt_;
   LatencyHistogram submit_to_delivered_;
@@ -736,6 +741,7 @@ Event SubmittedEvent(const CommissionRecord& record) {
   e.set_state(weituo::v1::SUBMITTED);
   e.set_origin_court(record.commission().origin_court());
   e.set_target_court(record.commission().target_court());
+  e.set_hash(EventHash(e));  // the first of its chain: no prev_hash
   return e;
 }
 
@@ -825,8 +831,11 @@ void Broker::Loop::HandleSubmit(const std::string& routing_id, const std::string
   record.set_last_seq(1);
   record.set_submitted_at_ms(NowMs());
   record.set_updated_at_ms(record.submitted_at_ms());
+  Event submitted = SubmittedEvent(record);
+  record.set_last_hash(submitted.hash());
   batch_.PutCommission(record);
-  batch_.PutEvent(SubmittedEvent(record));
+  AppendToChain(submitted);
+  batch_.PutEvent(submitted);
   batch_.IndexNew(record);
   (*state_counts_.mutable_by_state())[weituo::v1::SUBMITTED]++;
   state_counts_dirty_ = true;
@@ -997,6 +1006,10 @@ StatusOr<Event> Broker::Loop::ApplyAction(CommissionRecord& record, Action actio
   if (update) *event.mutable_update() = *update;
   event.set_origin_court(commission.origin_court());
   event.set_target_court(commission.target_court());
+  event.set_prev_hash(record.last_hash());
+  event.set_hash(EventHash(event));
+  record.set_last_hash(event.hash());
+  AppendToChain(event);
 
   batch_.IndexState(commission.id(), record.state(), *next);
   if (record.state() != *next) {
@@ -1292,6 +1305,10 @@ Status Broker::Loop::LoadState() {
   auto counts = store_->StateCounts();
   if (!counts.ok()) return counts.status();
   state_counts_ = *counts;
+  auto head = store_->LastChainLink();
+  if (!head.ok()) return head.status();
+  chain_position_ = head->first;
+  chain_head_ = head->second.hash();
   auto pending = store_->CountOutbox();
   if (!pending.ok()) return pending.status();
   for (const auto& [court, n] : *pending) courts_[court].pending = n;
@@ -1397,6 +1414,17 @@ StatusOr<weituo::v1::ApiReply> Broker::Loop::RedriveParked(const std::string& id
   reply.set_affected(redriven);
   reply.set_message(std::to_string(redriven) + " parked message(s) queued again");
   return reply;
+}
+
+void Broker::Loop::AppendToChain(const Event& event) {
+  weituo::v1::ChainLink link;
+  link.set_commission_id(event.commission_id());
+  link.set_seq(event.seq());
+  link.set_event_hash(event.hash());
+  link.set_prev(chain_head_);
+  link.set_hash(LinkHash(chain_head_, event.hash()));
+  batch_.PutChainLink(++chain_position_, link);
+  chain_head_ = link.hash();
 }
 
 void Broker::Loop::Rescan(CourtSession& session) {

@@ -2,6 +2,7 @@
 
 #include "weituo/common/keys.h"
 #include "weituo/common/records.h"
+#include "weituo/common/trail_hash.h"
 
 namespace weituo::broker {
 
@@ -30,6 +31,11 @@ std::string PrefixSuccessor(std::string prefix) {
   return prefix;
 }
 
+// In the order of the kCf* numbers.
+std::vector<std::string> ColumnFamilies() {
+  return {"commissions", "events", "outbox", "parked", "requests", "index", "chain"};
+}
+
 }  // namespace
 
 std::string EventKey(const std::string& commission_id, uint64_t seq) {
@@ -52,7 +58,16 @@ bool ParseOutboxKey(std::string_view key, std::string* court, uint64_t* delivery
 }
 
 StatusOr<std::unique_ptr<BrokerStore>> BrokerStore::Open(const std::string& path) {
-  auto kv = KvStore::Open(path, {"commissions", "events", "outbox", "parked", "requests", "index"});
+  auto kv = KvStore::Open(path, ColumnFamilies());
+  if (!kv.ok()) return kv.status();
+  return std::unique_ptr<BrokerStore>(new BrokerStore(std::move(kv).value()));
+}
+
+StatusOr<std::unique_ptr<BrokerStore>> BrokerStore::OpenReadOnly(const std::string& path) {
+  KvOptions options;
+  options.read_only = true;
+  options.create_if_missing = false;
+  auto kv = KvStore::Open(path, ColumnFamilies(), options);
   if (!kv.ok()) return kv.status();
   return std::unique_ptr<BrokerStore>(new BrokerStore(std::move(kv).value()));
 }
@@ -120,6 +135,12 @@ void BrokerStore::Batch::PutPaused(const std::string& court, bool paused) {
   }
 }
 
+void BrokerStore::Batch::PutChainLink(uint64_t position, const weituo::v1::ChainLink& link) {
+  std::string key;
+  AppendBigEndian64(&key, position);
+  batch_.Put(kCfChain, key, link.SerializeAsString());
+}
+
 Status BrokerStore::Commit(Batch& batch, bool sync) {
   Status s = kv_->Commit(batch.batch_, sync);
   batch.batch_.Clear();
@@ -173,6 +194,106 @@ StatusOr<weituo::v1::StateCounts> BrokerStore::StateCounts() const {
       DecodeRecord<weituo::v1::StateCounts>(kv_->Get(kCfDefault, kStateCountsKey), "state counts");
   if (!counts.ok()) return counts.status();
   return counts->value_or(weituo::v1::StateCounts());
+}
+
+StatusOr<std::pair<uint64_t, weituo::v1::ChainLink>> BrokerStore::LastChainLink() const {
+  auto key = kv_->LastKey(kCfChain, "", "");
+  if (!key.ok()) return key.status();
+  if (!key->has_value()) return std::make_pair(uint64_t{0}, weituo::v1::ChainLink());
+  auto link = DecodeRecord<weituo::v1::ChainLink>(kv_->Get(kCfChain, **key), "chain link");
+  if (!link.ok()) return link.status();
+  if (!link->has_value() || (*key)->size() != 8) return Status::Internal("corrupt chain head");
+  return std::make_pair(ReadBigEndian64(**key), std::move(**link));
+}
+
+StatusOr<BrokerStore::Audit> BrokerStore::VerifyTrail() const {
+  Audit audit;
+  // Each commission's chain, in key order: (commission id, seq).
+  std::string commission, prev_hash;
+  uint64_t prev_seq = 0;
+  bool chained = false;
+  std::map<std::pair<std::string, uint64_t>, std::string> event_hashes;
+  Status s = kv_->Scan(kCfEvents, "", "", 0, [&](std::string_view key, std::string_view value) {
+    Event e;
+    if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      audit.broken = "an event under key " + Hex(key) + " cannot be read";
+      return false;
+    }
+    if (e.commission_id() != commission) {
+      commission = e.commission_id();
+      audit.commissions++;
+      prev_seq = 0;
+      prev_hash.clear();
+      chained = !e.hash().empty();
+    }
+    audit.events++;
+    std::string where = "event " + e.commission_id() + "#" + std::to_string(e.seq());
+    if (e.seq() != prev_seq + 1) {
+      audit.broken = where + ": follows #" + std::to_string(prev_seq) + " (an event is missing)";
+      return false;
+    }
+    prev_seq = e.seq();
+    // A commission begun before the trail was chained has its first
+    // chained event start from an empty prev_hash.
+    if (!chained && !e.hash().empty() && e.prev_hash().empty()) chained = true;
+    if (!chained) {
+      if (!e.hash().empty()) {
+        audit.broken = where + ": chained after unchained events";
+        return false;
+      }
+      audit.unchained++;
+      return true;
+    }
+    if (e.prev_hash() != prev_hash) {
+      audit.broken = where + ": prev_hash is not the hash of #" + std::to_string(e.seq() - 1);
+      return false;
+    }
+    if (EventHash(e) != e.hash()) {
+      audit.broken = where + ": its content does not match its hash (edited)";
+      return false;
+    }
+    prev_hash = e.hash();
+    event_hashes[{e.commission_id(), e.seq()}] = e.hash();
+    return true;
+  });
+  WEITUO_RETURN_IF_ERROR(s);
+  if (!audit.broken.empty()) return audit;
+  // The global chain: every link follows the one before, and names an
+  // event stored with that very hash.
+  std::string prev;
+  uint64_t expected = 1;
+  s = kv_->Scan(kCfChain, "", "", 0, [&](std::string_view key, std::string_view value) {
+    weituo::v1::ChainLink link;
+    uint64_t position = key.size() == 8 ? ReadBigEndian64(key) : 0;
+    std::string where = "chain link " + std::to_string(position);
+    if (position != expected ||
+        !link.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      audit.broken =
+          where + ": missing or unreadable (expected link " + std::to_string(expected) + ")";
+      return false;
+    }
+    ++expected;
+    audit.links++;
+    if (link.prev() != prev || LinkHash(link.prev(), link.event_hash()) != link.hash()) {
+      audit.broken = where + ": does not follow link " + std::to_string(position - 1);
+      return false;
+    }
+    auto it = event_hashes.find({link.commission_id(), link.seq()});
+    if (it == event_hashes.end() || it->second != link.event_hash()) {
+      audit.broken = where + ": event " + link.commission_id() + "#" + std::to_string(link.seq()) +
+                     " is missing or not the event chained here";
+      return false;
+    }
+    event_hashes.erase(it);
+    prev = link.hash();
+    return true;
+  });
+  WEITUO_RETURN_IF_ERROR(s);
+  if (audit.broken.empty() && !event_hashes.empty()) {
+    const auto& [id, seq] = event_hashes.begin()->first;
+    audit.broken = "event " + id + "#" + std::to_string(seq) + ": not in the global chain";
+  }
+  return audit;
 }
 
 StatusOr<std::vector<std::string>> BrokerStore::PausedCourts() const {

@@ -4,6 +4,7 @@
 //   list, show ID     commissions, and one commission's trail
 //   parked, redrive   messages no court acknowledged, and sending them again
 //   pause, resume     holding a court's deliveries for maintenance
+//   verify            recomputes the tamper-evident trail over a store
 // It talks to the broker's operator HTTP API on loopback (--url); actions
 // carry the broker's admin token (--token-file). Exit codes: 0 done,
 // 1 refused or not found, 2 usage, 3 broker not reachable.
@@ -20,6 +21,7 @@
 #include <iomanip>
 #include <iostream>
 
+#include "weituo/broker/broker_store.h"
 #include "weituo/common/curve.h"
 #include "weituo/common/validation.h"
 #include "weituo/common/wire.h"
@@ -258,6 +260,36 @@ int Parked(const Api& api, bool json, int limit) {
   return kOk;
 }
 
+// Reads the store directly (read-only, safe beside the running broker).
+int Verify(const std::string& data_dir, bool json) {
+  auto store = weituo::broker::BrokerStore::OpenReadOnly(data_dir);
+  if (!store.ok()) {
+    std::cerr << "weituoctl: " << store.status().ToString() << "\n";
+    return kUsage;
+  }
+  auto audit = (*store)->VerifyTrail();
+  if (!audit.ok()) {
+    std::cerr << "weituoctl: " << audit.status().ToString() << "\n";
+    return kUnreachable;
+  }
+  if (json) {
+    std::cout << "{\"ok\":" << (audit->broken.empty() ? "true" : "false")
+              << ",\"events\":" << audit->events << ",\"commissions\":" << audit->commissions
+              << ",\"links\":" << audit->links << ",\"unchained\":" << audit->unchained
+              << ",\"broken\":\"" << audit->broken << "\"}\n";
+  } else if (audit->broken.empty()) {
+    std::cout << "verified: " << audit->events << " events of " << audit->commissions
+              << " commissions, " << audit->links << " links of the global chain"
+              << (audit->unchained ? ", " + std::to_string(audit->unchained) +
+                                         " events from before the trail was chained"
+                                   : std::string())
+              << "\n";
+  } else {
+    std::cout << "BROKEN at " << audit->broken << "\n";
+  }
+  return audit->broken.empty() ? kOk : kRefused;
+}
+
 int Act(const Api& api, bool json, const std::string& target) {
   if (api.token.empty()) {
     std::cerr << "weituoctl: actions need the broker's admin token: --token-file "
@@ -367,6 +399,10 @@ int main(int argc, char** argv) {
   std::string redrive_id;
   redrive->add_option("id", redrive_id, "a delivery id, or a commission id for all of its")
       ->required();
+  CLI::App* verify = app.add_subcommand(
+      "verify", "recompute the hash chains of every trail; report the first broken link");
+  std::string data_dir;
+  verify->add_option("--data-dir", data_dir, "the broker's store")->required();
   CLI::App* pause = app.add_subcommand("pause", "hold deliveries to a court (kept stored)");
   CLI::App* resume = app.add_subcommand("resume", "resume deliveries to a court");
   std::string paused_court;
@@ -400,6 +436,7 @@ int main(int argc, char** argv) {
       return kUsage;
     }
   }
+  if (*verify) return Verify(data_dir, json);
   if (*status) return Status(api, json);
   if (*courts) return Courts(api, json);
   if (*list) {

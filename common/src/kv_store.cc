@@ -96,7 +96,7 @@ StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path,
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   for (const std::string& name : column_families) descriptors.emplace_back(name, cf_options);
 
-  if (options.create_if_missing) {
+  if (options.create_if_missing && !options.read_only) {
     std::error_code ec;
     std::filesystem::create_directories(path, ec);
     if (ec) return Status::Internal("cannot create " + path + ": " + ec.message());
@@ -106,7 +106,10 @@ StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path,
   }
   auto rep = std::make_unique<Rep>();
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, path, descriptors, &rep->handles, &raw);
+  rocksdb::Status s =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &rep->handles, &raw)
+          : rocksdb::DB::Open(db_options, path, descriptors, &rep->handles, &raw);
   if (!s.ok()) return FromRocks(s, "open " + path);
   rep->db.reset(raw);
   return std::unique_ptr<KvStore>(new KvStore(std::move(rep)));

@@ -41,6 +41,7 @@ enum BrokerCf : int {
   //   'c' court '\0' commission_id : a commission the court originated or is target of
   //   's' state-byte commission_id  : a commission in that state
   kCfIndex = 6,
+  kCfChain = 7,  // ChainLink by position (big-endian u64)
 };
 
 std::string EventKey(const std::string& commission_id, uint64_t seq);
@@ -52,6 +53,8 @@ bool ParseOutboxKey(std::string_view key, std::string* court, uint64_t* delivery
 class BrokerStore {
  public:
   static StatusOr<std::unique_ptr<BrokerStore>> Open(const std::string& path);
+  // Reads only, beside a running broker (what it had written when opened).
+  static StatusOr<std::unique_ptr<BrokerStore>> OpenReadOnly(const std::string& path);
 
   // Writes queued for one group commit.
   class Batch {
@@ -71,6 +74,7 @@ class BrokerStore {
     void IndexState(const std::string& commission_id, weituo::v1::State from, weituo::v1::State to);
     void PutStateCounts(const weituo::v1::StateCounts& counts);
     void PutPaused(const std::string& court, bool paused);
+    void PutChainLink(uint64_t position, const weituo::v1::ChainLink& link);
     bool empty() const { return batch_.Count() == 0; }
     size_t count() const { return batch_.Count(); }
 
@@ -103,6 +107,19 @@ class BrokerStore {
   // 1 on a new store.
   StatusOr<uint64_t> NextDeliveryId() const;
   StatusOr<weituo::v1::StateCounts> StateCounts() const;
+  // The last link of the global chain and its position; position 0 if none.
+  StatusOr<std::pair<uint64_t, weituo::v1::ChainLink>> LastChainLink() const;
+  // Recomputes every commission's chain and the global chain. OK with
+  // `broken` empty if all hold; else `broken` names the first event or
+  // link that does not (a commission id and seq, or a chain position).
+  struct Audit {
+    uint64_t events = 0;
+    uint64_t commissions = 0;
+    uint64_t links = 0;
+    uint64_t unchained = 0;  // events stored before the trail was chained
+    std::string broken;
+  };
+  StatusOr<Audit> VerifyTrail() const;
   // Courts whose deliveries an operator paused.
   StatusOr<std::vector<std::string>> PausedCourts() const;
   // Builds the index and the state counts from the commissions if the

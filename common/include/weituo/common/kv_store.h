@@ -46,6 +46,9 @@ class WriteBatch {
 struct KvOptions {
   bool create_if_missing = true;
   size_t block_cache_bytes = 32 << 20;
+  // Reads only, without the lock: safe beside a running owner (it sees what
+  // was written up to the moment of opening). Commit fails.
+  bool read_only = false;
 };
 
 class KvStore {

@@ -1,0 +1,127 @@
+// The trail is tamper-evident: every event is chained by hash to the
+// commission's previous event and to the event stored before it, and
+// `weituoctl verify` recomputes both chains over the store and names the
+// first broken link. The test edits a stored event behind the broker's back.
+#include <gtest/gtest.h>
+
+#include <rocksdb/db.h>
+#include <signal.h>
+
+#include "harness.h"
+#include "trail.h"
+#include "weituo/common/keys.h"
+#include "weituo/common/trail_hash.h"
+#include "weituo/v1/commission.pb.h"
+
+namespace weituo::testing {
+namespace {
+
+std::string Story(int n) {
+  return R"({"caseNumber":"（2026）浙0127执)" + std::to_string(n) +
+         R"(号","debtor":{"name":"某","regionCode":"330824"},"debtorLocate":{}})";
+}
+
+// Opens the broker's store (the broker stopped) and lets `edit` change the
+// event stored under (commission id, seq).
+void EditStoredEvent(const std::string& path, const std::string& id, uint64_t seq,
+                     const std::function<void(weituo::v1::Event&)>& edit) {
+  std::vector<std::string> families;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &families).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& f : families) descriptors.emplace_back(f, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::ColumnFamilyHandle* events = nullptr;
+  for (size_t i = 0; i < families.size(); ++i) {
+    if (families[i] == "events") events = handles[i];
+  }
+  ASSERT_NE(events, nullptr);
+  std::string key = PrefixedSeqKey(id, seq), value;
+  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), events, key, &value).ok());
+  weituo::v1::Event event;
+  ASSERT_TRUE(event.ParseFromString(value));
+  edit(event);
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), events, key, event.SerializeAsString()).ok());
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+}
+
+CommandResult Verify(Zone& zone) {
+  return RunCommand({CtlBin(), "verify", "--data-dir", zone.dir() + "/broker"});
+}
+
+TEST(AuditTest, VerifyFindsTheFirstEditedEventExactly) {
+  Zone zone;
+  zone.StartBroker();
+  zone.StartAgent("kaihua", /*auto_responder=*/true);
+  zone.StartAgent("chunan", false);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    WriteFile(zone.dir() + "/c.json", Story(i));
+    CommandResult r = zone.Cli("chunan", {"submit", "-f", zone.dir() + "/c.json"});
+    ASSERT_EQ(r.exit_code, 0);
+    ids.push_back(SubmittedId(r));
+  }
+  for (const std::string& id : ids) {
+    ASSERT_TRUE(WaitFor(
+        [&] { return ShowView(zone, "chunan", id).record().state() == weituo::v1::COMPLETED; },
+        std::chrono::seconds(20)));
+  }
+  // The events the agents received carry their hashes, chained.
+  auto view = ShowView(zone, "chunan", ids[1]);
+  ASSERT_GE(view.events_size(), 5);
+  EXPECT_EQ(view.events(0).hash().size(), 32u);
+  EXPECT_EQ(view.events(2).prev_hash(), view.events(1).hash());
+
+  // Beside the running broker, and after it stops: all links hold.
+  CommandResult live = Verify(zone);
+  EXPECT_EQ(live.exit_code, 0) << live.out;
+  zone.KillBroker(SIGTERM);
+  CommandResult clean = Verify(zone);
+  ASSERT_EQ(clean.exit_code, 0) << clean.out;
+  EXPECT_NE(clean.out.find("verified: 15 events of 3 commissions, 15 links"), std::string::npos)
+      << clean.out;
+
+  // Someone rewrites who accepted the second commission.
+  EditStoredEvent(zone.dir() + "/broker", ids[1], 3, [](weituo::v1::Event& e) {
+    ASSERT_TRUE(e.update().has_accept());
+    e.mutable_update()->mutable_accept()->set_handler("someone else");
+  });
+  CommandResult broken = Verify(zone);
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_NE(broken.out.find("BROKEN at event " + ids[1] + "#3: its content does not match"),
+            std::string::npos)
+      << broken.out;
+
+  // Recomputing that event's hash to hide the edit breaks the next link.
+  EditStoredEvent(zone.dir() + "/broker", ids[1], 3,
+                  [](weituo::v1::Event& e) { e.set_hash(EventHash(e)); });
+  broken = Verify(zone);
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_NE(broken.out.find("BROKEN at event " + ids[1] + "#4: prev_hash is not the hash of #3"),
+            std::string::npos)
+      << broken.out;
+
+  // Rewriting the rest of that commission's chain to match hides it from
+  // the commission's own chain, not from the global one.
+  std::string prev;
+  EditStoredEvent(zone.dir() + "/broker", ids[1], 3,
+                  [&](weituo::v1::Event& e) { prev = e.hash(); });
+  for (uint64_t seq = 4; seq <= 5; ++seq) {
+    EditStoredEvent(zone.dir() + "/broker", ids[1], seq, [&](weituo::v1::Event& e) {
+      e.set_prev_hash(prev);
+      e.set_hash(EventHash(e));
+      prev = e.hash();
+    });
+  }
+  broken = Verify(zone);
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_NE(broken.out.find("BROKEN at chain link"), std::string::npos) << broken.out;
+  EXPECT_NE(broken.out.find(ids[1] + "#3 is missing or not the event chained here"),
+            std::string::npos)
+      << broken.out;
+}
+
+}  // namespace
+}  // namespace weituo::testing
