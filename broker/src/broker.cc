@@ -655,9 +655,7 @@ void Broker::Loop::HandleMessage(const std::string& routing_id,
   if (!session.online) {
     // Heard from again after we gave up on it: resend everything pending.
     session.online = true;
-    session.in_flight.clear();
-    session.scan_from = 0;
-    session.dirty = true;
+    Rescan(session);
     spdlog::info("msg=\"court online\" court={} reason=heard-again", court);
   }
   switch (env.body_case()) {
@@ -711,9 +709,7 @@ void Broker::Loop::HandleHello(const std::string& routing_id, const weituo::v1::
   session.online = true;
   session.last_seen_mono = MonotonicMs();
   session.last_seen_wall = NowMs();
-  session.in_flight.clear();
-  session.scan_from = 0;
-  session.dirty = true;
+  Rescan(session);
   Count("hellos");
   spdlog::info("msg=\"court online\" court={} agent=\"{}\"", court,
                LogValue(hello.agent_version()));

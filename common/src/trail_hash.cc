@@ -4,6 +4,8 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <sodium.h>
 
+#include <optional>
+
 namespace weituo {
 namespace {
 
@@ -20,8 +22,14 @@ std::string Sha256(std::string_view a, std::string_view b) {
 }  // namespace
 
 std::string EventHash(const weituo::v1::Event& event) {
-  weituo::v1::Event body = event;
-  body.clear_hash();
+  // The broker hashes each new event before setting its hash: no copy then.
+  // Verifying a stored event needs one without its hash.
+  std::optional<weituo::v1::Event> without_hash;
+  if (!event.hash().empty()) {
+    without_hash = event;
+    without_hash->clear_hash();
+  }
+  const weituo::v1::Event& body = without_hash ? *without_hash : event;
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream stream(&bytes);
