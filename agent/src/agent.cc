@@ -490,6 +490,17 @@ void Agent::Impl::HandleDeliver(const weituo::v1::Deliver& deliver) {
                  c.origin_court(), weituo::v1::Kind_Name(KindOf(c)));
   } else if (deliver.has_event()) {
     if (RecordEvent(deliver.event(), true)) acks_.push_back(deliver.delivery_id());
+  } else if (deliver.has_notice()) {
+    // About a court, not a commission (a supervisor learns that one of its
+    // courts is offline): kept under its delivery id, so a redelivery
+    // writes the same entry again.
+    std::string key = "notice/";
+    AppendBigEndian64(&key, deliver.delivery_id());
+    batch_->Put(kCfDefault, key, deliver.notice().SerializeAsString());
+    acks_.push_back(deliver.delivery_id());
+    spdlog::warn("msg=\"court notice\" court={} what={} since=\"{}\" liaison_phone=\"{}\"",
+                 deliver.notice().court(), deliver.notice().what(),
+                 FormatTimeMs(deliver.notice().since_ms()), deliver.notice().liaison().phone());
   } else {
     spdlog::warn("msg=\"delivery of an unknown kind left unacknowledged\" delivery={}",
                  deliver.delivery_id());
@@ -514,6 +525,12 @@ bool Agent::Impl::RecordEvent(const Event& event, bool notify) {
     record.mutable_commission()->set_origin_court(event.origin_court());
     record.mutable_commission()->set_target_court(event.target_court());
     record.set_is_origin(event.origin_court() == options_.court_id);
+  }
+  // A supervisor knows an escalated commission only by the summary its
+  // deadline events carry.
+  if (event.has_summary() && record.commission().case_number().empty()) {
+    record.mutable_commission()->set_case_number(event.summary().case_number());
+    record.mutable_commission()->mutable_debtor()->set_name(event.summary().debtor_name());
   }
   if (event.seq() > record.last_seq()) {
     record.set_last_seq(event.seq());
@@ -860,6 +877,15 @@ AgentStatus Agent::Impl::GetStatus() const {
   status.set_outbox_pending(pending);
   status.set_commissions_received(received_);
   status.set_events_received(events_received_);
+  // The latest notices about courts, newest first.
+  (void)store_->kv().ScanReverse(
+      kCfDefault, "notice/", "notice0", 50, [&](auto, std::string_view value) {
+        weituo::v1::CourtNotice notice;
+        if (notice.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          *status.add_notices() = std::move(notice);
+        }
+        return true;
+      });
   return status;
 }
 

@@ -22,6 +22,7 @@
 #include "weituo/agent/control_client.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/curve.h"
+#include "weituo/common/deadlines.h"
 #include "weituo/common/logging.h"
 
 namespace {
@@ -197,8 +198,25 @@ std::string EventLine(const weituo::v1::Event& e) {
     case weituo::v1::Update::kWithdraw:
       out << "  " << u.withdraw().reason();
       break;
+    case weituo::v1::Update::kForward:
+      out << "  to " << u.forward().to_court() << " as " << e.child_commission_id();
+      if (!u.forward().text().empty()) out << ": " << u.forward().text();
+      break;
+    case weituo::v1::Update::kRequestInfo:
+      out << "  " << u.request_info().text();
+      break;
+    case weituo::v1::Update::kSupplyInfo:
+      out << "  " << u.supply_info().text();
+      break;
     default:
       break;
+  }
+  if (e.has_deadline()) {
+    const auto& d = e.deadline();
+    out << "  " << weituo::StageName(d.stage());
+    if (d.round() > 1) out << " #" << d.round();
+    if (d.due_at_ms() > 0) out << ", due " << weituo::FormatTimeMs(d.due_at_ms());
+    if (!d.supervisor().empty()) out << ", escalated to " << d.supervisor();
   }
   return out.str();
 }
@@ -364,6 +382,10 @@ int main(int argc, char** argv) {
   ask_info->add_option("--text", text)->required();
   auto* supply_info = update_cmd("supply-info", "supply the material the target asked for");
   supply_info->add_option("--text", text);
+  std::string to_court;
+  auto* forward = update_cmd("forward", "send on to the competent court (a child commission)");
+  forward->add_option("--to", to_court, "the competent court's id")->required();
+  forward->add_option("--text", text);
   CLI11_PARSE(app, argc, argv);
 
   Config config;
@@ -451,6 +473,11 @@ int main(int argc, char** argv) {
                 << (s.connection_error().empty() ? "" : "\n  " + s.connection_error())
                 << "\n  outbox pending " << s.outbox_pending() << ", commissions received "
                 << s.commissions_received() << ", events received " << s.events_received() << "\n";
+      for (const auto& n : s.notices()) {
+        std::cout << "  notice: court " << n.court() << " " << n.what() << " since "
+                  << weituo::FormatTimeMs(n.since_ms()) << "  liaison " << n.liaison().office()
+                  << " " << n.liaison().phone() << " " << n.liaison().person() << "\n";
+      }
     }
     return kOk;
   }
@@ -480,6 +507,9 @@ int main(int argc, char** argv) {
     update.mutable_request_info()->set_text(text);
   } else if (*supply_info) {
     update.mutable_supply_info()->set_text(text);
+  } else if (*forward) {
+    update.mutable_forward()->set_to_court(to_court);
+    update.mutable_forward()->set_text(text);
   }
   return SendUpdate(config, std::move(update), wait_s, json);
 }

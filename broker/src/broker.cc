@@ -19,6 +19,7 @@
 #include "weituo/broker/broker_store.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/curve.h"
+#include "weituo/common/deadlines.h"
 #include "weituo/common/ids.h"
 #include "weituo/common/lifecycle.h"
 #include "weituo/common/logging.h"
@@ -114,7 +115,7 @@ class LatencyHistogram {
 // An operator's request, posted to the loop and answered after the turn
 // that applied it is committed.
 struct OperatorAction {
-  enum class Kind { kPause, kResume, kRedrive } kind;
+  enum class Kind { kPause, kResume, kRedrive, kAdvanceClock } kind;
   std::string arg;
   std::promise<StatusOr<weituo::v1::ApiReply>> done;
 };
@@ -154,6 +155,10 @@ class Broker::Loop {
   // Queues an action for the loop and waits for its answer.
   StatusOr<weituo::v1::ApiReply> Post(OperatorAction::Kind kind, std::string arg);
   const BrokerStore& store() const { return *store_; }
+  const CourtDirectory& directory() const { return directory_; }
+  const BrokerOptions& options() const { return options_; }
+  // The broker's wall clock: real time, moved forward only by a test clock.
+  int64_t Now() const { return NowMs() + clock_offset_ms_.load(); }
   int64_t overdue_after_ms() const { return options_.overdue_after_ms; }
   // Called once before Run: counts and pauses kept in the store.
   Status LoadState();
@@ -201,8 +206,31 @@ class Broker::Loop {
 
   // Lifecycle effects, written to the turn's batch.
   StatusOr<CommissionRecord> LoadRecord(const std::string& id);
+  // Applies the action if the lifecycle allows it; `child_id` names the
+  // child of a forward.
   StatusOr<Event> ApplyAction(CommissionRecord& record, Action action, Role role,
-                              const std::string& actor, const Update* update);
+                              const std::string& actor, const Update* update,
+                              const std::string& child_id = "");
+  // Appends `event` (type, state, actor and what it carries already set) to
+  // the record's trail and chain and delivers it to each recipient.
+  Event AppendEvent(CommissionRecord& record, Event event,
+                    const std::vector<std::string>& recipients);
+  // Stores a new commission (target resolved) with its EV_SUBMITTED event,
+  // queues its delivery and its first deadline review.
+  CommissionRecord& StoreNew(Commission commission, Event* submitted);
+  void Forward(const CommissionRecord& parent, const std::string& to_court,
+               const std::string& from_court, const std::string& child_id);
+
+  // Deadlines: review what changed and what is due, write crossings,
+  // escalate, apply expiry and deemed withdrawal.
+  void ReviewDue(int64_t now);
+  void Review(const std::string& id, int64_t now);
+  void RecordCrossing(CommissionRecord& record, const Crossing& crossing);
+  void Reschedule(CommissionRecord& record, int64_t next_check_ms);
+  std::string SupervisorOf(const std::string& court) const;
+  // Liaison: tell supervisors of courts offline past the threshold.
+  void CheckOffline(int64_t now);
+  void NoticeToSupervisor(const CourtEntry& entry, const std::string& what, int64_t since);
   void Enqueue(const std::string& court, Deliver deliver);
   void Park(CourtSession& session, const std::string& court, uint64_t delivery_id,
             const std::string& reason);
@@ -244,6 +272,13 @@ class Broker::Loop {
   LogThrottle handshake_log_{20};
 
   std::unordered_map<std::string, CourtSession> courts_;
+  std::atomic<int64_t> clock_offset_ms_{0};
+  // Commissions to review for deadlines at the next tick: changed in a
+  // turn already committed.
+  std::unordered_set<std::string> recheck_;
+  bool review_all_ = false;  // the clock moved: review every due timer now
+  int64_t next_offline_check_ = 0;
+  std::map<std::string, int64_t> offline_flagged_;  // court -> offline since (wall)
   std::unordered_map<std::string, std::string> court_by_routing_id_;
   uint64_t next_delivery_id_;
 
@@ -313,7 +348,7 @@ Status Broker::Loop::Run() {
   } catch (const zmq::error_t& e) {
     return Status::Unavailable("cannot bind " + options_.endpoint + ": " + e.what());
   }
-  started_at_ms_ = NowMs();
+  started_at_ms_ = Now();
   spdlog::info("msg=\"broker listening\" endpoint={} sync={} security={}", endpoint_, options_.sync,
                options_.plaintext ? "plaintext" : "curve");
   PublishSnapshot();
@@ -362,7 +397,7 @@ Status Broker::Loop::Run() {
     ApplyActions();
 
     now = MonotonicMs();
-    if (now >= next_tick_) {
+    if (now >= next_tick_ || review_all_) {
       Tick(now);
       next_tick_ = now + kTimerTickMs;
     }
@@ -651,7 +686,7 @@ void Broker::Loop::HandleMessage(const std::string& routing_id,
   court = *bound;
   CourtSession& session = courts_[court];
   session.last_seen_mono = MonotonicMs();
-  session.last_seen_wall = NowMs();
+  session.last_seen_wall = Now();
   if (!session.online) {
     // Heard from again after we gave up on it: resend everything pending.
     session.online = true;
@@ -708,9 +743,13 @@ void Broker::Loop::HandleHello(const std::string& routing_id, const weituo::v1::
   court_by_routing_id_[routing_id] = court;
   session.online = true;
   session.last_seen_mono = MonotonicMs();
-  session.last_seen_wall = NowMs();
+  session.last_seen_wall = Now();
   Rescan(session);
   Count("hellos");
+  if (offline_flagged_.erase(court)) {
+    batch_.PutOfflineFlag(court, 0);
+    NoticeToSupervisor(*entry, "online", session.last_seen_wall);
+  }
   spdlog::info("msg=\"court online\" court={} agent=\"{}\"", court,
                LogValue(hello.agent_version()));
 
@@ -719,7 +758,7 @@ void Broker::Loop::HandleHello(const std::string& routing_id, const weituo::v1::
   welcome->set_court_id(court);
   welcome->set_broker_version(kBrokerVersion);
   welcome->set_heartbeat_ms(static_cast<uint32_t>(options_.heartbeat_ms));
-  welcome->set_server_time_ms(NowMs());
+  welcome->set_server_time_ms(Now());
   Reply(routing_id, env);
 }
 
@@ -733,7 +772,9 @@ Event SubmittedEvent(const CommissionRecord& record) {
   e.set_seq(1);
   e.set_type(EventType::EV_SUBMITTED);
   e.set_at_ms(record.submitted_at_ms());
-  e.set_actor_court(record.commission().origin_court());
+  // A child made by forwarding was submitted by the court that forwarded it.
+  const Commission& c = record.commission();
+  e.set_actor_court(c.forwarded_by().empty() ? c.origin_court() : c.forwarded_by());
   e.set_state(weituo::v1::SUBMITTED);
   e.set_origin_court(record.commission().origin_court());
   e.set_target_court(record.commission().target_court());
@@ -820,27 +861,58 @@ void Broker::Loop::HandleSubmit(const std::string& routing_id, const std::string
   spdlog::info("msg=submitted commission={} origin={} target={} kind={}", id, court, target->id,
                weituo::v1::Kind_Name(KindOf(commission)));
 
+  Event submitted;
+  CommissionRecord& record = StoreNew(std::move(commission), &submitted);
+  turn_submits_.push_back(message_read_at_);
+  Count("submitted");
+  ReplySubmitReceipt(routing_id, record, /*duplicate=*/false);
+}
+
+CommissionRecord& Broker::Loop::StoreNew(Commission commission, Event* submitted) {
+  const std::string id = commission.id();
+  const std::string target = commission.target_court();
   // The record of this turn is the one copy kept; the delivery gets another.
   CommissionRecord& record = turn_records_[id];
   *record.mutable_commission() = std::move(commission);
   record.set_state(weituo::v1::SUBMITTED);
   record.set_last_seq(1);
-  record.set_submitted_at_ms(NowMs());
+  record.set_submitted_at_ms(Now());
   record.set_updated_at_ms(record.submitted_at_ms());
-  Event submitted = SubmittedEvent(record);
-  record.set_last_hash(submitted.hash());
+  *submitted = SubmittedEvent(record);
+  record.set_last_hash(submitted->hash());
+  // Its first deadline review, from the trail it has now.
+  DeadlineReview review =
+      weituo::ReviewDeadlines(options_.deadlines, record.commission(), {*submitted}, Now());
+  Reschedule(record, review.next_check_ms);
   batch_.PutCommission(record);
-  AppendToChain(submitted);
-  batch_.PutEvent(submitted);
+  AppendToChain(*submitted);
+  batch_.PutEvent(*submitted);
   batch_.IndexNew(record);
   (*state_counts_.mutable_by_state())[weituo::v1::SUBMITTED]++;
   state_counts_dirty_ = true;
-  turn_submits_.push_back(message_read_at_);
   Deliver deliver;
   *deliver.mutable_commission() = record.commission();
-  Enqueue(target->id, std::move(deliver));
-  Count("submitted");
-  ReplySubmitReceipt(routing_id, record, /*duplicate=*/false);
+  Enqueue(target, std::move(deliver));
+  return record;
+}
+
+void Broker::Loop::Forward(const CommissionRecord& parent, const std::string& to_court,
+                           const std::string& from_court, const std::string& child_id) {
+  Commission child = parent.commission();
+  child.set_id(child_id);
+  child.set_target_court(to_court);
+  child.set_parent_id(parent.commission().id());
+  child.set_forwarded_by(from_court);
+  child.set_created_at_ms(Now());
+  Event submitted;
+  StoreNew(std::move(child), &submitted);
+  // The origin learns of the child as of a commission of its own.
+  Deliver deliver;
+  *deliver.mutable_event() = submitted;
+  Enqueue(parent.commission().origin_court(), std::move(deliver));
+  Count("forwarded");
+  spdlog::info("msg=forwarded commission={} child={} from={} to={}", parent.commission().id(),
+               child_id, from_court, to_court);
 }
 
 void Broker::Loop::HandleAck(const std::string& court, const weituo::v1::Ack& ack) {
@@ -886,7 +958,7 @@ void Broker::Loop::HandleAck(const std::string& court, const weituo::v1::Ack& ac
     }
     auto event = ApplyAction(*record, Action::kDeliver, Role::kBroker, "", nullptr);
     if (event.ok()) {
-      submit_to_delivered_.Observe(static_cast<double>(NowMs() - record->submitted_at_ms()));
+      submit_to_delivered_.Observe(static_cast<double>(Now() - record->submitted_at_ms()));
       Count("delivered");
       spdlog::info("msg=delivered commission={} target={}", deliver.commission().id(), court);
     }
@@ -959,11 +1031,31 @@ void Broker::Loop::HandleUpdate(const std::string& routing_id, const std::string
     Refuse(routing_id, court, ErrorCode::INVALID_ARGUMENT, s.message(), request_id);
     return;
   }
-  auto event = ApplyAction(*record, *ActionOf(update), role, court, &update);
+  const Action action = *ActionOf(update);
+  std::string child_id;
+  if (action == Action::kForward) {
+    const std::string& to = update.forward().to_court();
+    const CourtEntry* entry = directory_.Find(to);
+    if (!entry || entry->is_supervisor) {
+      Refuse(routing_id, court, ErrorCode::UNKNOWN_TARGET,
+             "forward.to_court '" + to + "' is not a court of the directory", request_id);
+      return;
+    }
+    if (to == court || to == commission.origin_court()) {
+      Refuse(routing_id, court, ErrorCode::INVALID_ARGUMENT,
+             to == court ? "a court cannot forward a commission to itself"
+                         : "forwarding to the origin court is a return (退回), not a forward",
+             request_id);
+      return;
+    }
+    child_id = NewUlid(Now());
+  }
+  auto event = ApplyAction(*record, action, role, court, &update, child_id);
   if (!event.ok()) {
     Refuse(routing_id, court, ErrorCodeFor(event.status()), event.status().message(), request_id);
     return;
   }
+  if (!child_id.empty()) Forward(*record, update.forward().to_court(), court, child_id);
   RequestOutcome outcome;
   outcome.mutable_receipt()->set_request_id(request_id);
   *outcome.mutable_receipt()->mutable_event() = *event;
@@ -987,27 +1079,20 @@ StatusOr<CommissionRecord> Broker::Loop::LoadRecord(const std::string& id) {
 }
 
 StatusOr<Event> Broker::Loop::ApplyAction(CommissionRecord& record, Action action, Role role,
-                                          const std::string& actor, const Update* update) {
+                                          const std::string& actor, const Update* update,
+                                          const std::string& child_id) {
   auto next = NextState(record.state(), action, role);
   if (!next.ok()) return next.status();
-  int64_t now = NowMs();
-  const Commission& commission = record.commission();
+  const int64_t now = Now();
   Event event;
-  event.set_commission_id(commission.id());
-  event.set_seq(record.last_seq() + 1);
   event.set_type(EventTypeOf(action));
-  event.set_at_ms(now);
   event.set_actor_court(actor);
   event.set_state(*next);
   if (update) *event.mutable_update() = *update;
-  event.set_origin_court(commission.origin_court());
-  event.set_target_court(commission.target_court());
-  event.set_prev_hash(record.last_hash());
-  event.set_hash(EventHash(event));
-  record.set_last_hash(event.hash());
-  AppendToChain(event);
+  if (!child_id.empty()) event.set_child_commission_id(child_id);
 
-  batch_.IndexState(commission.id(), record.state(), *next);
+  const std::string id = record.commission().id();
+  batch_.IndexState(id, record.state(), *next);
   if (record.state() != *next) {
     auto& by_state = *state_counts_.mutable_by_state();
     if (by_state[record.state()] > 0) by_state[record.state()]--;
@@ -1015,20 +1100,224 @@ StatusOr<Event> Broker::Loop::ApplyAction(CommissionRecord& record, Action actio
     state_counts_dirty_ = true;
   }
   record.set_state(*next);
+  // What supervision statistics read without the trail.
+  if (action == Action::kAccept && update) {
+    record.set_accepted_at_ms(now);
+    record.set_handler(update->accept().handler());
+  }
+  if (IsFinal(*next)) {
+    record.set_closed_at_ms(now);
+    record.clear_overdue_now();
+    if (action == Action::kComplete && update)
+      *record.mutable_result() = update->complete().result();
+    if (action == Action::kReturn && update) record.set_return_reason(update->return_().reason());
+    if (action == Action::kDeemWithdrawn) record.set_deemed_withdrawn(true);
+  }
+
+  // The other party learns of it: the origin of what the target and the
+  // broker do, the target of what the origin does; both of what the
+  // broker decides on its own (expiry, deemed withdrawal).
+  const Commission& commission = record.commission();
+  std::vector<std::string> recipients;
+  if (role == Role::kOrigin) {
+    recipients.push_back(commission.target_court());
+  } else {
+    recipients.push_back(commission.origin_court());
+    if (action == Action::kExpire || action == Action::kDeemWithdrawn) {
+      recipients.push_back(commission.target_court());
+    }
+  }
+  if (action != Action::kDeliver) recheck_.insert(id);
+  return AppendEvent(record, std::move(event), recipients);
+}
+
+Event Broker::Loop::AppendEvent(CommissionRecord& record, Event event,
+                                const std::vector<std::string>& recipients) {
+  const int64_t now = Now();
+  const Commission& commission = record.commission();
+  event.set_commission_id(commission.id());
+  event.set_seq(record.last_seq() + 1);
+  event.set_at_ms(now);
+  event.set_origin_court(commission.origin_court());
+  event.set_target_court(commission.target_court());
+  event.set_prev_hash(record.last_hash());
+  event.set_hash(EventHash(event));
+  record.set_last_hash(event.hash());
+  AppendToChain(event);
   record.set_last_seq(event.seq());
   record.set_updated_at_ms(now);
   batch_.PutCommission(record);
   batch_.PutEvent(event);
   turn_records_[commission.id()] = record;
-
-  // The other party learns of it: the origin of what the target and the
-  // broker do, the target of what the origin does.
-  const std::string& recipient =
-      role == Role::kOrigin ? commission.target_court() : commission.origin_court();
-  Deliver deliver;
-  *deliver.mutable_event() = event;
-  Enqueue(recipient, std::move(deliver));
+  for (const std::string& court : recipients) {
+    Deliver deliver;
+    *deliver.mutable_event() = event;
+    Enqueue(court, std::move(deliver));
+  }
   return event;
+}
+
+// ---- Deadlines ---------------------------------------------------------------
+
+std::string Broker::Loop::SupervisorOf(const std::string& court) const {
+  const CourtEntry* entry = directory_.Find(court);
+  if (!entry || entry->superior.empty()) return "";
+  const CourtEntry* superior = directory_.Find(entry->superior);
+  return superior ? superior->id : "";
+}
+
+void Broker::Loop::Reschedule(CommissionRecord& record, int64_t next_check_ms) {
+  if (record.next_check_ms() == next_check_ms) return;
+  if (record.next_check_ms() != 0)
+    batch_.DeleteTimer(record.next_check_ms(), record.commission().id());
+  if (next_check_ms != 0) batch_.PutTimer(next_check_ms, record.commission().id());
+  record.set_next_check_ms(next_check_ms);
+}
+
+void Broker::Loop::ReviewDue(int64_t now) {
+  std::vector<std::string> ids(recheck_.begin(), recheck_.end());
+  recheck_.clear();
+  // Normally a bounded number per tick; after the clock moved, all of it,
+  // so that the answer to the move says what became due.
+  auto due = store_->DueTimers(now, review_all_ ? 1000000 : 1024);
+  review_all_ = false;
+  if (!due.ok()) {
+    spdlog::error("msg=\"timer scan failed\" error=\"{}\"", due.status().ToString());
+    return;
+  }
+  for (auto& [at, id] : *due) ids.push_back(std::move(id));
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  for (const std::string& id : ids) {
+    // Changed earlier in this turn: its trail is not in the store yet.
+    if (turn_records_.count(id)) {
+      recheck_.insert(id);
+      continue;
+    }
+    Review(id, now);
+  }
+}
+
+void Broker::Loop::Review(const std::string& id, int64_t now) {
+  auto record = LoadRecord(id);
+  if (!record.ok()) {
+    spdlog::error("msg=\"deadline review: no record\" commission={} error=\"{}\"", id,
+                  record.status().ToString());
+    return;
+  }
+  if (IsFinal(record->state())) {
+    if (record->next_check_ms() == 0) return;
+    Reschedule(*record, 0);
+    batch_.PutCommission(*record);
+    turn_records_[id] = *record;
+    return;
+  }
+  auto events = store_->Events(id);
+  if (!events.ok()) {
+    spdlog::error("msg=\"deadline review: trail unreadable\" commission={} error=\"{}\"", id,
+                  events.status().ToString());
+    return;
+  }
+  DeadlineReview review =
+      weituo::ReviewDeadlines(options_.deadlines, record->commission(), *events, now);
+  const CommissionRecord before = *record;
+  for (const Crossing& crossing : review.crossings) RecordCrossing(*record, crossing);
+  if (review.action) {
+    auto event = ApplyAction(*record, *review.action, Role::kBroker, "", nullptr);
+    if (event.ok()) {
+      Count(*review.action == Action::kExpire ? "expired" : "deemed_withdrawn");
+      spdlog::warn("msg=\"{}\" commission={} origin={} target={}",
+                   *review.action == Action::kExpire ? "expired" : "deemed withdrawn", id,
+                   record->commission().origin_court(), record->commission().target_court());
+    }
+  }
+  record->clear_overdue_now();
+  for (DeadlineStage stage : review.overdue_now) {
+    record->add_overdue_now(stage);
+    if (stage == weituo::v1::STAGE_ACKNOWLEDGE) record->set_acknowledged_late(true);
+  }
+  Reschedule(*record, review.next_check_ms);
+  if (google::protobuf::util::MessageDifferencer::Equals(before, *record)) return;
+  batch_.PutCommission(*record);
+  turn_records_[id] = *record;
+}
+
+void Broker::Loop::RecordCrossing(CommissionRecord& record, const Crossing& crossing) {
+  const Commission& c = record.commission();
+  const std::string supervisor = SupervisorOf(c.target_court());
+  Event event;
+  event.set_type(crossing.overdue ? EventType::EV_DEADLINE_OVERDUE
+                                  : EventType::EV_DEADLINE_WARNING);
+  event.set_state(record.state());
+  auto* notice = event.mutable_deadline();
+  notice->set_stage(crossing.stage);
+  notice->set_overdue(crossing.overdue);
+  notice->set_due_at_ms(crossing.due_at_ms);
+  notice->set_round(crossing.round);
+  notice->set_supervisor(supervisor);
+  auto* summary = event.mutable_summary();
+  summary->set_case_number(c.case_number());
+  summary->set_kind(KindOf(c));
+  summary->set_urgency(c.urgency());
+  summary->set_submitted_at_ms(record.submitted_at_ms());
+  summary->set_debtor_name(c.debtor().name());
+  summary->set_handler(record.handler());
+  summary->set_origin_contact(c.origin_contact());
+  summary->set_campaign(c.campaign());
+  summary->set_not_after(c.not_after());
+  if (crossing.overdue && crossing.stage == weituo::v1::STAGE_ACKNOWLEDGE) {
+    record.set_acknowledged_late(true);
+  }
+  // Trail, origin, target and the target's supervisor.
+  std::vector<std::string> recipients = {c.origin_court(), c.target_court()};
+  if (!supervisor.empty()) recipients.push_back(supervisor);
+  AppendEvent(record, std::move(event), recipients);
+  Count(crossing.overdue ? "deadline_overdue" : "deadline_warnings");
+  if (!supervisor.empty()) Count("escalations");
+  spdlog::warn(
+      "msg=\"deadline {}\" commission={} stage={} round={} origin={} target={} "
+      "supervisor={}",
+      crossing.overdue ? "overdue" : "warning", c.id(), StageName(crossing.stage), crossing.round,
+      c.origin_court(), c.target_court(), supervisor.empty() ? "-" : supervisor);
+}
+
+// ---- Liaison -------------------------------------------------------------------
+
+void Broker::Loop::NoticeToSupervisor(const CourtEntry& entry, const std::string& what,
+                                      int64_t since) {
+  const std::string supervisor = SupervisorOf(entry.id);
+  if (supervisor.empty()) return;
+  Deliver deliver;
+  auto* notice = deliver.mutable_notice();
+  notice->set_court(entry.id);
+  notice->set_what(what);
+  notice->set_since_ms(since);
+  notice->set_at_ms(Now());
+  notice->mutable_liaison()->set_office(entry.liaison_office);
+  notice->mutable_liaison()->set_phone(entry.liaison_phone);
+  notice->mutable_liaison()->set_person(entry.liaison_person);
+  Enqueue(supervisor, std::move(deliver));
+}
+
+void Broker::Loop::CheckOffline(int64_t now) {
+  if (options_.offline_flag_after_ms <= 0) return;
+  for (const CourtEntry& entry : directory_.entries()) {
+    if (entry.is_supervisor || offline_flagged_.count(entry.id)) continue;
+    auto it = courts_.find(entry.id);
+    if (it != courts_.end() && it->second.online) continue;
+    int64_t since = it != courts_.end() && it->second.last_seen_wall > 0 ? it->second.last_seen_wall
+                                                                         : started_at_ms_;
+    if (now - since < options_.offline_flag_after_ms) continue;
+    offline_flagged_[entry.id] = since;
+    batch_.PutOfflineFlag(entry.id, since);
+    NoticeToSupervisor(entry, "offline", since);
+    Count("offline_flags");
+    spdlog::warn(
+        "msg=\"court offline too long\" court={} since=\"{}\" supervisor={} "
+        "liaison_phone=\"{}\"",
+        entry.id, FormatTimeMs(since), entry.superior.empty() ? "-" : entry.superior,
+        LogValue(entry.liaison_phone));
+  }
 }
 
 void Broker::Loop::Enqueue(const std::string& court, Deliver deliver) {
@@ -1037,7 +1326,7 @@ void Broker::Loop::Enqueue(const std::string& court, Deliver deliver) {
   OutboxItem item;
   item.set_court(court);
   *item.mutable_deliver() = std::move(deliver);
-  item.set_enqueued_at_ms(NowMs());
+  item.set_enqueued_at_ms(Now());
   batch_.PutOutbox(item);
   courts_[court].dirty = true;
   courts_[court].pending++;
@@ -1055,7 +1344,7 @@ void Broker::Loop::Park(CourtSession& session, const std::string& court, uint64_
   OutboxItem parked = std::move(**item);
   parked.set_attempts(attempts);
   parked.set_park_reason(reason);
-  parked.set_parked_at_ms(NowMs());
+  parked.set_parked_at_ms(Now());
   batch_.DeleteOutbox(court, delivery_id);
   batch_.PutParked(parked);
   turn_deleted_outbox_.insert(std::move(key));
@@ -1101,8 +1390,13 @@ int64_t Broker::Loop::Backoff(uint32_t attempts) const {
 
 void Broker::Loop::Tick(int64_t now) {
   std::erase_if(dropped_until_, [now](const auto& kv) { return kv.second <= now; });
+  ReviewDue(Now());
+  if (now >= next_offline_check_) {
+    CheckOffline(Now());
+    next_offline_check_ = now + 1000;
+  }
   Envelope heartbeat;
-  heartbeat.mutable_heartbeat()->set_at_ms(NowMs());
+  heartbeat.mutable_heartbeat()->set_at_ms(Now());
   std::string heartbeat_bytes = SerializeEnvelope(heartbeat);
   for (auto& [court, session] : courts_) {
     if (!session.online) continue;
@@ -1256,10 +1550,11 @@ void Broker::Loop::PublishSnapshot() {
   s.set_endpoint(endpoint_);
   s.set_security(options_.plaintext ? "plaintext" : "curve");
   s.set_ready(true);
-  s.set_published_at_ms(NowMs());
+  s.set_published_at_ms(Now());
   s.set_started_at_ms(started_at_ms_);
   s.set_store_bytes(store_->ApproximateSizeBytes());
   s.set_overdue_after_ms(options_.overdue_after_ms);
+  s.set_clock_offset_ms(clock_offset_ms_.load());
   auto& counters = *s.mutable_counters();
   for (const auto& [name, n] : counters_) counters[name] = n;
   if (zap_) {
@@ -1279,6 +1574,13 @@ void Broker::Loop::PublishSnapshot() {
     cs->set_name(entry.name);
     cs->set_supervisor(entry.is_supervisor);
     cs->set_keys(static_cast<uint32_t>(entry.curve_keys.size()));
+    cs->set_superior(entry.superior);
+    cs->mutable_liaison()->set_office(entry.liaison_office);
+    cs->mutable_liaison()->set_phone(entry.liaison_phone);
+    cs->mutable_liaison()->set_person(entry.liaison_person);
+    if (auto f = offline_flagged_.find(entry.id); f != offline_flagged_.end()) {
+      cs->set_offline_flagged_since_ms(f->second);
+    }
     if (auto it = courts_.find(entry.id); it != courts_.end()) {
       const CourtSession& session = it->second;
       cs->set_online(session.online);
@@ -1317,6 +1619,9 @@ Status Broker::Loop::LoadState() {
     courts_[court].paused = true;
     spdlog::warn("msg=\"court paused\" court={} reason=\"paused before restart\"", court);
   }
+  auto flagged = store_->OfflineFlags();
+  if (!flagged.ok()) return flagged.status();
+  offline_flagged_ = *flagged;
   return Status::Ok();
 }
 
@@ -1353,6 +1658,23 @@ void Broker::Loop::ApplyActions() {
 
 StatusOr<weituo::v1::ApiReply> Broker::Loop::ApplyAction(OperatorAction& action) {
   if (action.kind == OperatorAction::Kind::kRedrive) return RedriveParked(action.arg);
+  if (action.kind == OperatorAction::Kind::kAdvanceClock) {
+    if (!options_.test_clock) {
+      return Status::FailedPrecondition(
+          "the clock moves only in a broker started with --test-clock");
+    }
+    int64_t ms = std::strtoll(action.arg.c_str(), nullptr, 10);
+    clock_offset_ms_ += ms;
+    review_all_ = true;  // this turn's tick reviews everything now due
+    Count("clock_advances");
+    spdlog::warn("msg=\"test clock advanced\" by_ms={} offset_ms={} now=\"{}\"", ms,
+                 clock_offset_ms_.load(), FormatTimeMs(Now()));
+    weituo::v1::ApiReply reply;
+    reply.set_ok(true);
+    reply.set_message("clock now " + FormatTimeMs(Now()) + " UTC (offset " +
+                      std::to_string(clock_offset_ms_.load()) + " ms)");
+    return reply;
+  }
   const std::string& court = action.arg;
   if (!directory_.Find(court)) return Status::NotFound("no court '" + court + "' in the directory");
   bool pause = action.kind == OperatorAction::Kind::kPause;
@@ -1453,7 +1775,7 @@ void Broker::Stop() { loop_->Stop(); }
 void Broker::ReloadDirectory() { loop_->ReloadDirectory(); }
 weituo::v1::BrokerStatus Broker::GetStatus() const {
   weituo::v1::BrokerStatus status = loop_->Snapshot();
-  int64_t now = NowMs();
+  int64_t now = loop_->Now();
   if (status.started_at_ms() > 0) status.set_uptime_ms(now - status.started_at_ms());
   // A loop that stopped turning is not ready, whatever it said last.
   if (now - status.published_at_ms() > kStuckAfterMs) status.set_ready(false);
@@ -1549,6 +1871,17 @@ StatusOr<weituo::v1::ApiReply> Broker::SetPaused(const std::string& court, bool 
 
 StatusOr<weituo::v1::ApiReply> Broker::Redrive(const std::string& id) {
   return loop_->Post(OperatorAction::Kind::kRedrive, id);
+}
+
+StatusOr<weituo::v1::ApiReply> Broker::AdvanceClock(int64_t ms) {
+  if (ms <= 0) return Status::InvalidArgument("the clock only moves forward (advance_ms > 0)");
+  return loop_->Post(OperatorAction::Kind::kAdvanceClock, std::to_string(ms));
+}
+
+int64_t Broker::Now() const { return loop_->Now(); }
+
+StatusOr<weituo::v1::SupervisionStats> Broker::Stats(const StatsQuery& query) const {
+  return ComputeStats(loop_->store(), loop_->directory(), query, loop_->Now());
 }
 
 }  // namespace weituo::broker

@@ -1,6 +1,7 @@
 #include "weituo/broker/broker_store.h"
 
 #include "weituo/common/keys.h"
+#include "weituo/common/lifecycle.h"
 #include "weituo/common/records.h"
 #include "weituo/common/trail_hash.h"
 
@@ -16,6 +17,23 @@ namespace {
 constexpr char kNextDeliveryIdKey[] = "next_delivery_id";
 constexpr char kStateCountsKey[] = "state_counts";
 constexpr char kPausedPrefix[] = "paused/";
+constexpr char kFlaggedPrefix[] = "offline_flagged/";
+// 2: the index has 't' (by submission time) entries and every open
+// commission has a deadline timer.
+constexpr char kIndexVersionKey[] = "index_version";
+constexpr char kIndexVersion[] = "2";
+
+std::string SubmittedIndexKey(int64_t submitted_at_ms, const std::string& id) {
+  std::string key = "t";
+  AppendBigEndian64(&key, static_cast<uint64_t>(submitted_at_ms));
+  return key + id;
+}
+
+std::string TimerKey(int64_t due_ms, const std::string& id) {
+  std::string key;
+  AppendBigEndian64(&key, static_cast<uint64_t>(due_ms));
+  return key + id;
+}
 
 std::string CourtIndexKey(const std::string& court, const std::string& id) {
   return "c" + PrefixStart(court) + id;
@@ -33,7 +51,7 @@ std::string PrefixSuccessor(std::string prefix) {
 
 // In the order of the kCf* numbers.
 std::vector<std::string> ColumnFamilies() {
-  return {"commissions", "events", "outbox", "parked", "requests", "index", "chain"};
+  return {"commissions", "events", "outbox", "parked", "requests", "index", "chain", "timers"};
 }
 
 }  // namespace
@@ -114,6 +132,25 @@ void BrokerStore::Batch::IndexNew(const CommissionRecord& record) {
   batch_.Put(kCfIndex, CourtIndexKey(c.origin_court(), c.id()), "");
   batch_.Put(kCfIndex, CourtIndexKey(c.target_court(), c.id()), "");
   batch_.Put(kCfIndex, StateIndexPrefix(record.state()) + c.id(), "");
+  batch_.Put(kCfIndex, SubmittedIndexKey(record.submitted_at_ms(), c.id()), "");
+}
+
+void BrokerStore::Batch::PutTimer(int64_t due_ms, const std::string& id) {
+  batch_.Put(kCfTimers, TimerKey(due_ms, id), "");
+}
+
+void BrokerStore::Batch::DeleteTimer(int64_t due_ms, const std::string& id) {
+  batch_.Delete(kCfTimers, TimerKey(due_ms, id));
+}
+
+void BrokerStore::Batch::PutOfflineFlag(const std::string& court, int64_t since_ms) {
+  if (since_ms > 0) {
+    std::string value;
+    AppendBigEndian64(&value, static_cast<uint64_t>(since_ms));
+    batch_.Put(kCfDefault, kFlaggedPrefix + court, value);
+  } else {
+    batch_.Delete(kCfDefault, kFlaggedPrefix + court);
+  }
 }
 
 void BrokerStore::Batch::IndexState(const std::string& id, weituo::v1::State from,
@@ -308,14 +345,60 @@ StatusOr<std::vector<std::string>> BrokerStore::PausedCourts() const {
   return courts;
 }
 
-Status BrokerStore::MigrateIndex() {
-  bool indexed = false;
-  WEITUO_RETURN_IF_ERROR(kv_->Scan(kCfIndex, "", "", 1, [&](auto, auto) {
-    indexed = true;
-    return false;
+StatusOr<std::map<std::string, int64_t>> BrokerStore::OfflineFlags() const {
+  std::map<std::string, int64_t> flags;
+  std::string prefix = kFlaggedPrefix;
+  Status s = kv_->Scan(kCfDefault, prefix, PrefixSuccessor(prefix), 0,
+                       [&](std::string_view key, std::string_view value) {
+                         if (value.size() == 8) {
+                           flags[std::string(key.substr(prefix.size()))] =
+                               static_cast<int64_t>(ReadBigEndian64(value));
+                         }
+                         return true;
+                       });
+  if (!s.ok()) return s;
+  return flags;
+}
+
+StatusOr<std::vector<std::pair<int64_t, std::string>>> BrokerStore::DueTimers(int64_t now_ms,
+                                                                              size_t limit) const {
+  std::vector<std::pair<int64_t, std::string>> due;
+  std::string end;
+  AppendBigEndian64(&end, static_cast<uint64_t>(now_ms) + 1);
+  Status s = kv_->Scan(kCfTimers, "", end, limit, [&](std::string_view key, std::string_view) {
+    if (key.size() > 8) {
+      due.emplace_back(static_cast<int64_t>(ReadBigEndian64(key.substr(0, 8))),
+                       std::string(key.substr(8)));
+    }
+    return true;
+  });
+  if (!s.ok()) return s;
+  return due;
+}
+
+Status BrokerStore::ScanSubmitted(int64_t from_ms, int64_t to_ms, size_t budget,
+                                  const std::function<bool(const CommissionRecord&)>& fn) const {
+  std::string start = SubmittedIndexKey(from_ms, ""), end = SubmittedIndexKey(to_ms, "");
+  std::vector<std::string> ids;
+  Status decode = Status::Ok();
+  WEITUO_RETURN_IF_ERROR(kv_->Scan(kCfIndex, start, end, budget, [&](std::string_view key, auto) {
+    auto record = GetCommission(std::string(key.substr(9)));
+    if (!record.ok()) {
+      decode = record.status();
+      return false;
+    }
+    if (!record->has_value()) return true;  // written in one batch with it; never happens
+    return fn(**record);
   }));
-  if (indexed) return Status::Ok();
+  return decode;
+}
+
+Status BrokerStore::MigrateIndex() {
+  auto version = kv_->Get(kCfDefault, kIndexVersionKey);
+  if (!version.ok()) return version.status();
+  if (version->has_value() && **version == kIndexVersion) return Status::Ok();
   Batch batch = NewBatch();
+  batch.batch_.Put(kCfDefault, kIndexVersionKey, kIndexVersion);
   weituo::v1::StateCounts counts;
   Status decode = Status::Ok();
   WEITUO_RETURN_IF_ERROR(kv_->Scan(kCfCommissions, "", "", 0, [&](auto, std::string_view value) {
@@ -326,10 +409,15 @@ Status BrokerStore::MigrateIndex() {
     }
     batch.IndexNew(record);
     (*counts.mutable_by_state())[record.state()]++;
+    // Open commissions are reviewed for deadlines at the first tick.
+    if (!IsFinal(record.state()) && record.next_check_ms() == 0) {
+      record.set_next_check_ms(1);
+      batch.PutTimer(1, record.commission().id());
+      batch.PutCommission(record);
+    }
     return true;
   }));
   WEITUO_RETURN_IF_ERROR(decode);
-  if (batch.empty()) return Status::Ok();
   batch.PutStateCounts(counts);
   return Commit(batch, true);
 }

@@ -4,7 +4,9 @@
 //   list, show ID     commissions, and one commission's trail
 //   parked, redrive   messages no court acknowledged, and sending them again
 //   pause, resume     holding a court's deliveries for maintenance
-//   verify            recomputes the tamper-evident trail over a store
+//   verify            recomputes the tamper-evident trail over a store, or
+//                     one commission's trail as the HTTP API serves it
+//   stats             supervision statistics per court and for the zone
 // It talks to the broker's operator HTTP API on loopback (--url); actions
 // carry the broker's admin token (--token-file). Exit codes: 0 done,
 // 1 refused or not found, 2 usage, 3 broker not reachable.
@@ -23,6 +25,8 @@
 
 #include "weituo/broker/broker_store.h"
 #include "weituo/common/curve.h"
+#include "weituo/common/deadlines.h"
+#include "weituo/common/trail_hash.h"
 #include "weituo/common/validation.h"
 #include "weituo/common/wire.h"
 #include "weituo/v1/status.pb.h"
@@ -131,6 +135,16 @@ std::string EventText(const weituo::v1::Event& e) {
     text = weituo::v1::ReturnReason_Name(u.return_().reason()) + " " + u.return_().text();
   }
   if (u.has_withdraw()) text = u.withdraw().reason();
+  if (u.has_request_info()) text = u.request_info().text();
+  if (u.has_supply_info()) text = u.supply_info().text();
+  if (u.has_forward()) text = "to " + u.forward().to_court() + " as " + e.child_commission_id();
+  if (e.has_deadline()) {
+    const auto& d = e.deadline();
+    text = std::string(weituo::StageName(d.stage()));
+    if (d.round() > 1) text += " #" + std::to_string(d.round());
+    if (d.due_at_ms() > 0) text += ", due " + Time(d.due_at_ms());
+    if (!d.supervisor().empty()) text += ", escalated to " + d.supervisor();
+  }
   return text;
 }
 
@@ -290,6 +304,105 @@ int Verify(const std::string& data_dir, bool json) {
   return audit->broken.empty() ? kOk : kRefused;
 }
 
+// A witness's check of one trail as served: each event's hash recomputed
+// and chained to the one before.
+int VerifyOne(const Api& api, bool json, const std::string& id) {
+  weituo::v1::CommissionTrail trail;
+  if (int rc = Decode(Call(api, http::verb::get, "/api/commissions/" + id), &trail); rc != kOk) {
+    return rc;
+  }
+  std::string prev, broken;
+  uint64_t expected_seq = 1;
+  for (const auto& e : trail.events()) {
+    if (e.seq() != expected_seq++) {
+      broken = "seq " + std::to_string(e.seq()) + " (a gap before it)";
+    } else if (e.prev_hash() != prev) {
+      broken = "seq " + std::to_string(e.seq()) + " (prev_hash is not the hash before it)";
+    } else if (weituo::EventHash(e) != e.hash()) {
+      broken = "seq " + std::to_string(e.seq()) + " (its content does not match its hash)";
+    }
+    if (!broken.empty()) break;
+    prev = e.hash();
+  }
+  if (broken.empty() && prev != trail.record().last_hash()) {
+    broken = "the record's last_hash (the trail was cut short)";
+  }
+  if (json) {
+    std::cout << "{\"ok\":" << (broken.empty() ? "true" : "false")
+              << ",\"events\":" << trail.events_size() << ",\"head\":\"" << weituo::Hex(prev)
+              << "\",\"broken\":\"" << broken << "\"}\n";
+  } else if (broken.empty()) {
+    std::cout << "verified: " << trail.events_size() << " events of " << id << ", head "
+              << weituo::Hex(prev) << "\n";
+  } else {
+    std::cout << "BROKEN at " << broken << "\n";
+  }
+  return broken.empty() ? kOk : kRefused;
+}
+
+std::string Days(double d) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(1) << d;
+  return out.str();
+}
+
+int Stats(const Api& api, bool json, const std::string& query) {
+  weituo::v1::SupervisionStats st;
+  if (int rc = Decode(Call(api, http::verb::get, "/api/stats" + query), &st); rc != kOk) return rc;
+  if (json) {
+    std::cout << ToJson(st) << "\n";
+    return kOk;
+  }
+  std::cout << "commissions submitted " << Time(st.from_ms()) << " to " << Time(st.to_ms())
+            << " UTC: " << st.commissions() << (st.truncated() ? " (truncated)" : "") << "\n";
+  std::cout << std::left << std::setw(24) << "COURT" << std::setw(6) << "SENT" << std::setw(6)
+            << "RECV" << std::setw(6) << "ACK" << std::setw(8) << "ONTIME" << std::setw(6) << "DONE"
+            << std::setw(6) << "RET" << std::setw(6) << "WDRN" << std::setw(6) << "FWD"
+            << std::setw(6) << "EXP" << std::setw(6) << "OPEN" << std::setw(9) << "OVERDUE"
+            << std::setw(8) << "MEDIAN"
+            << "P90 (days)\n";
+  auto row = [](const weituo::v1::CourtStats& c) {
+    std::cout << std::setw(24) << c.court_id() << std::setw(6) << c.sent() << std::setw(6)
+              << c.received() << std::setw(6) << c.acknowledged() << std::setw(8)
+              << c.acknowledged_on_time() << std::setw(6) << c.completed() << std::setw(6)
+              << c.returned() << std::setw(6) << c.withdrawn() << std::setw(6) << c.forwarded()
+              << std::setw(6) << c.expired() << std::setw(6) << c.open() << std::setw(9)
+              << c.overdue_now() << std::setw(8) << Days(c.median_days_to_complete())
+              << Days(c.p90_days_to_complete()) << "\n";
+  };
+  for (const auto& c : st.courts()) {
+    if (c.supervisor() && c.sent() == 0 && c.received() == 0) continue;
+    row(c);
+  }
+  row(st.zone());
+  using Sorted = std::map<std::string, uint64_t>;
+  if (st.zone().returned() > 0) {
+    std::cout << "returned by reason:";
+    for (const auto& [reason, n] :
+         Sorted(st.zone().returned_by_reason().begin(), st.zone().returned_by_reason().end())) {
+      std::cout << " " << reason << "=" << n;
+    }
+    std::cout << "\n";
+  }
+  if (st.zone().overdue_now() > 0) {
+    std::cout << "overdue now by stage:";
+    for (const auto& [stage, n] :
+         Sorted(st.zone().overdue_by_stage().begin(), st.zone().overdue_by_stage().end())) {
+      std::cout << " " << stage << "=" << n;
+    }
+    std::cout << "\n";
+  }
+  for (const auto& c : st.campaigns()) {
+    std::cout << "campaign " << c.campaign() << ": " << c.commissions() << " commissions, "
+              << c.completed() << " completed; located " << c.debtors_located() << ", summoned "
+              << c.summoned() << ", detained or fined " << c.detained_or_fined()
+              << ", closed or settled " << c.closed_or_settled() << ", recovered "
+              << c.amount_recovered_fen() / 100 << "." << std::setw(2) << std::setfill('0')
+              << c.amount_recovered_fen() % 100 << std::setfill(' ') << " yuan\n";
+  }
+  return kOk;
+}
+
 int Act(const Api& api, bool json, const std::string& target) {
   if (api.token.empty()) {
     std::cerr << "weituoctl: actions need the broker's admin token: --token-file "
@@ -400,9 +513,19 @@ int main(int argc, char** argv) {
   redrive->add_option("id", redrive_id, "a delivery id, or a commission id for all of its")
       ->required();
   CLI::App* verify = app.add_subcommand(
-      "verify", "recompute the hash chains of every trail; report the first broken link");
-  std::string data_dir;
-  verify->add_option("--data-dir", data_dir, "the broker's store")->required();
+      "verify",
+      "recompute the hash chains of every trail in a store (--data-dir), or of one "
+      "commission's trail as the broker serves it (ID); report the first broken link");
+  std::string data_dir, verify_id;
+  verify->add_option("--data-dir", data_dir, "the broker's store");
+  verify->add_option("id", verify_id, "a commission id, checked over the HTTP API");
+  CLI::App* stats = app.add_subcommand(
+      "stats", "supervision statistics: per court and for the zone, and campaign outcomes");
+  std::string stats_from, stats_to, stats_court, stats_campaign;
+  stats->add_option("--from", stats_from, "YYYY-MM-DD (UTC+8) or epoch ms [default: 30 days ago]");
+  stats->add_option("--to", stats_to, "YYYY-MM-DD, inclusive, or epoch ms [default: now]");
+  stats->add_option("--court", stats_court, "one court only");
+  stats->add_option("--campaign", stats_campaign, "one campaign tag only");
   CLI::App* pause = app.add_subcommand("pause", "hold deliveries to a court (kept stored)");
   CLI::App* resume = app.add_subcommand("resume", "resume deliveries to a court");
   std::string paused_court;
@@ -429,14 +552,34 @@ int main(int argc, char** argv) {
     std::cerr << "weituoctl: --url must be http://host:port, got '" << url << "'\n";
     return kUsage;
   }
-  if (!token_file.empty() && (*redrive || *pause || *resume)) {
+  // Actions need the admin token; reads need a token (admin or witness)
+  // only from a broker with witnesses configured.
+  if (!token_file.empty() && !*keygen && data_dir.empty()) {
     std::ifstream in(token_file);
     if (!in || !std::getline(in, api.token)) {
       std::cerr << "weituoctl: cannot read the admin token from " << token_file << "\n";
       return kUsage;
     }
   }
-  if (*verify) return Verify(data_dir, json);
+  if (*verify) {
+    if (data_dir.empty() == verify_id.empty()) {
+      std::cerr << "weituoctl verify: give --data-dir DIR (the whole store) or a commission id\n";
+      return kUsage;
+    }
+    return data_dir.empty() ? VerifyOne(api, json, QueryEscape(verify_id)) : Verify(data_dir, json);
+  }
+  if (*stats) {
+    std::string query;
+    auto add = [&](const char* name, const std::string& value) {
+      if (value.empty()) return;
+      query += (query.empty() ? "?" : "&") + std::string(name) + "=" + QueryEscape(value);
+    };
+    add("from", stats_from);
+    add("to", stats_to);
+    add("court", stats_court);
+    add("campaign", stats_campaign);
+    return Stats(api, json, query);
+  }
   if (*status) return Status(api, json);
   if (*courts) return Courts(api, json);
   if (*list) {

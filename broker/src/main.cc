@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   weituo::broker::BrokerOptions options;
   std::string config_path, log_level = "info", http = "127.0.0.1:8080", secret_key_file;
-  std::string admin_token_file;
+  std::string admin_token_file, deadlines_file, witness_tokens_file;
   std::string& directory_path = options.directory_path;
   app.add_option("--config", config_path, "TOML config file (keys as the long flags, with _)");
   app.add_option("--endpoint", options.endpoint, "ZeroMQ endpoint to bind");
@@ -101,6 +101,15 @@ int main(int argc, char** argv) {
                  "[default: <data-dir>/admin.token]");
   app.add_option("--http", http,
                  "status HTTP address host:port (port 0 picks one, 'off' disables)");
+  app.add_option("--deadlines", deadlines_file,
+                 "deadlines per kind and stage (TOML, deploy/zone/deadlines.toml); default: the "
+                 "law's");
+  app.add_option("--offline-flag-after-ms", options.offline_flag_after_ms,
+                 "tell a court's supervisor when it has been offline this long (0: never)");
+  app.add_option("--witness-tokens-file", witness_tokens_file,
+                 "witnesses' read-only tokens ('name token' lines); reads then need a token");
+  app.add_flag("--test-clock", options.test_clock,
+               "TESTS ONLY: POST /api/test/clock?advance_ms=N moves the broker's clock forward");
   app.add_option("--heartbeat-ms", options.heartbeat_ms);
   app.add_option("--offline-after-ms", options.offline_after_ms);
   app.add_option("--ack-timeout-ms", options.ack_timeout_ms);
@@ -129,6 +138,9 @@ int main(int argc, char** argv) {
       set("rate_burst", options.rate_burst, "--rate-burst");
       set("overdue_after_ms", options.overdue_after_ms, "--overdue-after-ms");
       set("admin_token_file", admin_token_file, "--admin-token-file");
+      set("deadlines", deadlines_file, "--deadlines");
+      set("offline_flag_after_ms", options.offline_flag_after_ms, "--offline-flag-after-ms");
+      set("witness_tokens_file", witness_tokens_file, "--witness-tokens-file");
       set("http", http, "--http");
       set("heartbeat_ms", options.heartbeat_ms, "--heartbeat-ms");
       set("offline_after_ms", options.offline_after_ms, "--offline-after-ms");
@@ -171,6 +183,29 @@ int main(int argc, char** argv) {
     options.curve_secret_key = keys->secret_key;
     spdlog::info("msg=\"broker key\" public_key=\"{}\"", keys->public_key);
   }
+  if (!deadlines_file.empty()) {
+    auto policy = weituo::DeadlinePolicy::LoadFile(deadlines_file);
+    if (!policy.ok()) {
+      std::cerr << "weituo-broker: " << policy.status().ToString() << "\n";
+      return 2;
+    }
+    options.deadlines = std::move(policy).value();
+  }
+  if (options.test_clock) {
+    spdlog::warn(
+        "msg=\"TEST CLOCK: the broker's clock can be moved forward over HTTP; tests "
+        "only\"");
+  }
+  std::map<std::string, std::string> witnesses;
+  if (!witness_tokens_file.empty()) {
+    auto read = weituo::broker::ReadWitnessTokens(witness_tokens_file);
+    if (!read.ok()) {
+      std::cerr << "weituo-broker: " << read.status().ToString() << "\n";
+      return 2;
+    }
+    witnesses = std::move(read).value();
+    spdlog::info("msg=\"witnesses\" count={} reads_need_token=true", witnesses.size());
+  }
   auto directory = weituo::CourtDirectory::LoadFile(directory_path);
   if (!directory.ok()) {
     std::cerr << "weituo-broker: " << directory.status().ToString() << "\n";
@@ -194,7 +229,7 @@ int main(int argc, char** argv) {
       std::cerr << "weituo-broker: " << token.status().ToString() << "\n";
       return 1;
     }
-    auto started = weituo::broker::StatusServer::Start(http, **broker, *token);
+    auto started = weituo::broker::StatusServer::Start(http, **broker, *token, witnesses);
     if (!started.ok()) {
       std::cerr << "weituo-broker: " << started.status().ToString() << "\n";
       return 1;

@@ -1,11 +1,15 @@
 #include "weituo/broker/status_server.h"
 
 #include <google/protobuf/util/json_util.h>
+#include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <map>
@@ -15,6 +19,7 @@
 #include "dashboard.h"
 #include "metrics.h"
 #include "weituo/common/clock.h"
+#include "weituo/common/deadlines.h"
 #include "weituo/common/ids.h"
 #include "weituo/common/logging.h"
 #include "weituo/common/wire.h"
@@ -59,6 +64,8 @@ http::status HttpStatusOf(const Status& s) {
       return http::status::not_found;
     case StatusCode::kUnavailable:
       return http::status::service_unavailable;
+    case StatusCode::kFailedPrecondition:
+      return http::status::conflict;
     default:
       return http::status::internal_server_error;
   }
@@ -150,13 +157,79 @@ bool TokenMatches(std::string_view given, const std::string& expected) {
   return diff == 0;
 }
 
+StatusOr<StatsQuery> ParseStatsQuery(std::string_view query, int64_t now_ms) {
+  auto params = ParseQuery(query, {"from", "to", "court", "campaign"});
+  if (!params.ok()) return params.status();
+  StatsQuery q;
+  q.to_ms = now_ms + 1;
+  q.from_ms = now_ms - 30 * kDayMs;
+  for (const auto& [name, value] : *params) {
+    if (name == "from" || name == "to") {
+      auto ms = ParseStatsTime(value, name == "to");
+      if (!ms.ok()) return Status::InvalidArgument(name + ": " + ms.status().message());
+      (name == "from" ? q.from_ms : q.to_ms) = *ms;
+    } else if (name == "court" && !value.empty()) {
+      if (!IsValidCourtId(value)) {
+        return Status::InvalidArgument("court '" + LogValue(value) + "' is not a court id");
+      }
+      q.court = value;
+    } else if (name == "campaign") {
+      q.campaign = value;
+    }
+  }
+  return q;
+}
+
 }  // namespace
+
+StatusOr<int64_t> ParseStatsTime(const std::string& text, bool end) {
+  if (!text.empty() && text.size() <= 15 &&
+      std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(c); })) {
+    return std::stoll(text);
+  }
+  auto expiry = ExpiryMs(text);  // the moment after the date's last, UTC+8
+  if (!expiry) {
+    return Status::InvalidArgument("'" + LogValue(text) +
+                                   "' is neither a date YYYY-MM-DD nor milliseconds since 1970");
+  }
+  return end ? *expiry : *expiry - kDayMs;
+}
+
+StatusOr<std::map<std::string, std::string>> ReadWitnessTokens(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return Status::InvalidArgument("cannot read witness tokens file " + path);
+  }
+  if (st.st_mode & 077) {
+    return Status::PermissionDenied(path + " may be read by group or others; chmod 600 it");
+  }
+  std::ifstream in(path);
+  std::map<std::string, std::string> tokens;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    std::istringstream fields(line);
+    std::string name, token, extra;
+    if (!(fields >> name)) continue;
+    std::string where = path + ":" + std::to_string(n) + ": ";
+    if (!(fields >> token) || (fields >> extra)) {
+      return Status::InvalidArgument(where + "expected 'name token'");
+    }
+    if (token.size() < 32)
+      return Status::InvalidArgument(where + "a token has 32 characters or more");
+    if (!tokens.emplace(name, token).second) {
+      return Status::InvalidArgument(where + "witness '" + name + "' is listed twice");
+    }
+  }
+  return tokens;
+}
 
 std::string StatusJson(const weituo::v1::BrokerStatus& status) { return ToJson(status); }
 
 struct StatusServer::Rep {
   Broker* broker;
   std::string admin_token;
+  std::map<std::string, std::string> witness_tokens;  // name -> token
   asio::io_context io;
   tcp::acceptor acceptor{io};
   std::thread thread;
@@ -176,6 +249,25 @@ struct StatusServer::Rep {
         question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
     bool get = req.method() == http::verb::get;
     bool post = req.method() == http::verb::post;
+    // Who asks. With witnesses configured, reads need a token as well.
+    const Caller caller = Identify(req);
+    const bool open_path = path == "/healthz" || path == "/readyz" || path == "/";
+    if (!witness_tokens.empty() && !open_path && caller.role == Role::kAnonymous) {
+      return Fail(res, http::status::unauthorized,
+                  "this broker has witnesses configured: reads need the header Authorization: "
+                  "Bearer <token>");
+    }
+    if (caller.role == Role::kWitness) {
+      const bool witness_path = path == "/api/stats" || path == "/api/commissions" ||
+                                path.starts_with("/api/commissions/");
+      if (!open_path && (!witness_path || !get)) {
+        return Fail(res, http::status::forbidden,
+                    "witness '" + caller.name + "' may read trails and statistics only");
+      }
+      if (!open_path) {
+        spdlog::info("msg=\"witness read\" witness={} path=\"{}\"", caller.name, LogValue(target));
+      }
+    }
     auto only = [&](bool allowed, const char* methods) {
       if (allowed) return true;
       SetError(res, http::status::method_not_allowed, std::string("use ") + methods);
@@ -215,6 +307,30 @@ struct StatusServer::Rep {
       auto trail = broker->Trail(std::string(path.substr(17)));
       if (!trail.ok()) return Fail(res, HttpStatusOf(trail.status()), trail.status().message());
       SetJson(res, http::status::ok, *trail);
+    } else if (path == "/api/stats") {
+      if (!only(get, "GET")) return Finish(res);
+      auto q = ParseStatsQuery(query, broker->Now());
+      if (!q.ok()) return Fail(res, http::status::bad_request, q.status().message());
+      auto stats = broker->Stats(*q);
+      if (!stats.ok()) return Fail(res, HttpStatusOf(stats.status()), stats.status().message());
+      SetJson(res, http::status::ok, *stats);
+    } else if (path == "/api/test/clock") {
+      if (!only(post, "POST")) return Finish(res);
+      if (caller.role != Role::kAdmin) {
+        return Fail(res, http::status::unauthorized,
+                    "moving the test clock needs the header Authorization: Bearer <admin token>");
+      }
+      auto params = ParseQuery(query, {"advance_ms"});
+      if (!params.ok()) return Fail(res, http::status::bad_request, params.status().message());
+      const std::string value = params->count("advance_ms") ? params->at("advance_ms") : "";
+      char* end = nullptr;
+      long long ms = std::strtoll(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || ms <= 0) {
+        return Fail(res, http::status::bad_request, "advance_ms must be a positive number");
+      }
+      auto reply = broker->AdvanceClock(ms);
+      if (!reply.ok()) return Fail(res, HttpStatusOf(reply.status()), reply.status().message());
+      SetJson(res, http::status::ok, *reply);
     } else if (path == "/api/parked") {
       if (!only(get, "GET")) return Finish(res);
       auto params = ParseQuery(query, {"limit"});
@@ -234,7 +350,7 @@ struct StatusServer::Rep {
       SetJson(res, http::status::ok, *page);
     } else if (auto action = ParseAction(path); !action.verb.empty()) {
       if (!only(post, "POST")) return Finish(res);
-      if (!Authorized(req)) {
+      if (caller.role != Role::kAdmin) {
         SetError(res, http::status::unauthorized,
                  "operator actions need the header Authorization: Bearer <admin token>");
         return Finish(res);
@@ -272,11 +388,22 @@ struct StatusServer::Rep {
     return a.verb.empty() ? split("/api/parked/", {"redrive"}) : a;
   }
 
-  bool Authorized(const http::request<http::string_body>& req) const {
+  enum class Role { kAnonymous, kAdmin, kWitness };
+  struct Caller {
+    Role role = Role::kAnonymous;
+    std::string name;
+  };
+  // A token that matches no one is the same as none.
+  Caller Identify(const http::request<http::string_body>& req) const {
     auto header = req[http::field::authorization];
     std::string_view value(header.data(), header.size());
-    if (!value.starts_with("Bearer ")) return false;
-    return TokenMatches(value.substr(7), admin_token);
+    if (!value.starts_with("Bearer ")) return {};
+    std::string_view token = value.substr(7);
+    if (TokenMatches(token, admin_token)) return {Role::kAdmin, "admin"};
+    for (const auto& [name, expected] : witness_tokens) {
+      if (TokenMatches(token, expected)) return {Role::kWitness, name};
+    }
+    return {};
   }
 
   static Response Finish(Response& res) {
@@ -345,9 +472,9 @@ struct StatusServer::Rep {
   };
 };
 
-StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(const std::string& address,
-                                                            Broker& broker,
-                                                            std::string admin_token) {
+StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(
+    const std::string& address, Broker& broker, std::string admin_token,
+    std::map<std::string, std::string> witness_tokens) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos) {
     return Status::InvalidArgument("http address must be host:port, got '" + address + "'");
@@ -355,6 +482,7 @@ StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(const std::string& a
   auto rep = std::make_unique<Rep>();
   rep->broker = &broker;
   rep->admin_token = std::move(admin_token);
+  rep->witness_tokens = std::move(witness_tokens);
   boost::system::error_code ec;
   auto ip = asio::ip::make_address(address.substr(0, colon), ec);
   if (ec)

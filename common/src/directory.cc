@@ -84,6 +84,11 @@ StatusOr<CourtDirectory> CourtDirectory::LoadString(const std::string& text,
       e.province = (*t)["province"].value_or(std::string());
       e.superior = (*t)["superior"].value_or(std::string());
       e.is_supervisor = supervisor;
+      if (const toml::table* liaison = (*t)["liaison"].as_table()) {
+        e.liaison_office = (*liaison)["office"].value_or(std::string());
+        e.liaison_phone = (*liaison)["phone"].value_or(std::string());
+        e.liaison_person = (*liaison)["person"].value_or(std::string());
+      }
       if (const toml::array* codes = (*t)["region_codes"].as_array()) {
         for (const toml::node& c : *codes) {
           if (auto s = c.value<std::string>()) e.region_codes.push_back(*s);

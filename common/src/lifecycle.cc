@@ -164,6 +164,8 @@ std::optional<Action> ActionOf(const Update& update) {
       return Action::kRequestInfo;
     case Update::kSupplyInfo:
       return Action::kSupplyInfo;
+    case Update::kForward:
+      return Action::kForward;
     case Update::ACTION_NOT_SET:
       return std::nullopt;
   }

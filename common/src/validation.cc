@@ -4,6 +4,7 @@
 
 #include "weituo/common/clock.h"
 #include "weituo/common/ids.h"
+#include "weituo/common/wire.h"
 
 namespace weituo {
 
@@ -98,6 +99,10 @@ Status ValidateCommission(const Commission& c) {
   WEITUO_RETURN_IF_ERROR(CheckText(c.origin_handler(), "origin_handler"));
   WEITUO_RETURN_IF_ERROR(CheckText(c.origin_contact(), "origin_contact"));
   WEITUO_RETURN_IF_ERROR(CheckText(c.campaign(), "campaign"));
+  if (!c.parent_id().empty() || !c.forwarded_by().empty()) {
+    return Status::InvalidArgument(
+        "parent_id and forwarded_by are set by the broker when a commission is forwarded");
+  }
   if (!c.not_after().empty() && !IsIsoDate(c.not_after())) {
     return Status::InvalidArgument("not_after must be YYYY-MM-DD");
   }
@@ -207,6 +212,12 @@ Status ValidateUpdate(const Update& u, Kind kind) {
       break;
     case Update::kSupplyInfo:
       WEITUO_RETURN_IF_ERROR(CheckText(u.supply_info().text(), "supply_info.text"));
+      break;
+    case Update::kForward:
+      if (!IsValidCourtId(u.forward().to_court())) {
+        return Status::InvalidArgument("forward.to_court must name a court");
+      }
+      WEITUO_RETURN_IF_ERROR(CheckText(u.forward().text(), "forward.text"));
       break;
   }
   return Status::Ok();

@@ -286,8 +286,8 @@ TEST(LifecycleTest, StateNameIsTheProtoName) {
 }
 
 TEST(LifecycleTest, ActionOfEachUpdateCase) {
-  // Seven cases in the oneof; a new one needs a line here.
-  EXPECT_EQ(Update::descriptor()->FindOneofByName("action")->field_count(), 7);
+  // Eight cases in the oneof; a new one needs a line here.
+  EXPECT_EQ(Update::descriptor()->FindOneofByName("action")->field_count(), 8);
 
   Update update;
   EXPECT_EQ(ActionOf(update), std::nullopt);
@@ -306,6 +306,8 @@ TEST(LifecycleTest, ActionOfEachUpdateCase) {
   EXPECT_EQ(ActionOf(update), Action::kRequestInfo);
   update.mutable_supply_info();
   EXPECT_EQ(ActionOf(update), Action::kSupplyInfo);
+  update.mutable_forward()->set_to_court("shexian");
+  EXPECT_EQ(ActionOf(update), Action::kForward);
 
   update.clear_action();
   EXPECT_EQ(ActionOf(update), std::nullopt);

@@ -227,7 +227,9 @@ void Zone::WriteDirectory() {
     for (size_t i = 0; i < e.region_codes.size(); ++i) {
       t << (i ? ", " : "") << '"' << e.region_codes[i] << '"';
     }
-    t << "]\ncurve_keys = [";
+    t << "]\nliaison = { office = \"" << e.liaison_office << "\", phone = \"" << e.liaison_phone
+      << "\", person = \"" << e.liaison_person << "\" }";
+    t << "\ncurve_keys = [";
     const std::vector<std::string>& keys = directory_keys_[e.id];
     for (size_t i = 0; i < keys.size(); ++i) t << (i ? ", " : "") << '"' << keys[i] << '"';
     t << "]\n\n";

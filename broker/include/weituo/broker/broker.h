@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "weituo/broker/broker_store.h"
+#include "weituo/common/deadlines.h"
 #include "weituo/common/directory.h"
 #include "weituo/common/status.h"
 #include "weituo/v1/status.pb.h"
@@ -54,7 +55,27 @@ struct BrokerOptions {
   size_t max_frame_bytes = 256 * 1024;
   int64_t overdue_after_ms = 10 * 60 * 1000;  // a pending delivery this old is overdue
   bool sync = true;                           // fsync the WAL per batch; off only for benchmarks
+  DeadlinePolicy deadlines = DeadlinePolicy::Defaults();
+  // A court offline this long (wall clock) is told to its supervisor with
+  // its liaison contact, once per offline spell. 0: never.
+  int64_t offline_flag_after_ms = 24LL * 60 * 60 * 1000;
+  // Tests only (--test-clock): AdvanceClock moves the wall clock forward.
+  bool test_clock = false;
 };
+
+// GET /api/stats.
+struct StatsQuery {
+  int64_t from_ms = 0;
+  int64_t to_ms = 0;
+  std::string court;     // empty: every court
+  std::string campaign;  // empty: every campaign tag
+};
+
+// Supervision statistics computed from the store (docs/supervision.md);
+// INVALID_ARGUMENT if to <= from or the court is unknown.
+StatusOr<weituo::v1::SupervisionStats> ComputeStats(const BrokerStore& store,
+                                                    const CourtDirectory& directory,
+                                                    const StatsQuery& query, int64_t now_ms);
 
 // A page of GET /api/commissions.
 struct CommissionQuery {
@@ -101,6 +122,14 @@ class Broker {
   // Sends parked messages again: `id` is a delivery id, or a commission id
   // for all of its parked messages.
   StatusOr<weituo::v1::ApiReply> Redrive(const std::string& id);
+  // Test clock only (FAILED_PRECONDITION otherwise): moves the wall clock
+  // forward by `ms` and answers after every deadline then due is reviewed
+  // and committed.
+  StatusOr<weituo::v1::ApiReply> AdvanceClock(int64_t ms);
+  // The broker's wall clock (real time unless a test clock moved it).
+  int64_t Now() const;
+  // Reads the store; safe from any thread.
+  StatusOr<weituo::v1::SupervisionStats> Stats(const StatsQuery& query) const;
 
  private:
   class Loop;

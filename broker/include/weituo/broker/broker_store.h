@@ -40,8 +40,12 @@ enum BrokerCf : int {
   // Secondary index, empty values:
   //   'c' court '\0' commission_id : a commission the court originated or is target of
   //   's' state-byte commission_id  : a commission in that state
+  //   't' be64 submitted_at_ms id    : by submission time (statistics)
   kCfIndex = 6,
   kCfChain = 7,  // ChainLink by position (big-endian u64)
+  // Deadline reviews due: be64 due_ms, commission id -> empty. A commission
+  // has at most one, named by its record's next_check_ms.
+  kCfTimers = 8,
 };
 
 std::string EventKey(const std::string& commission_id, uint64_t seq);
@@ -75,6 +79,10 @@ class BrokerStore {
     void PutStateCounts(const weituo::v1::StateCounts& counts);
     void PutPaused(const std::string& court, bool paused);
     void PutChainLink(uint64_t position, const weituo::v1::ChainLink& link);
+    void PutTimer(int64_t due_ms, const std::string& commission_id);
+    void DeleteTimer(int64_t due_ms, const std::string& commission_id);
+    // A court flagged to its supervisor as offline since `since_ms`; 0 clears it.
+    void PutOfflineFlag(const std::string& court, int64_t since_ms);
     bool empty() const { return batch_.Count() == 0; }
     size_t count() const { return batch_.Count(); }
 
@@ -122,8 +130,19 @@ class BrokerStore {
   StatusOr<Audit> VerifyTrail() const;
   // Courts whose deliveries an operator paused.
   StatusOr<std::vector<std::string>> PausedCourts() const;
-  // Builds the index and the state counts from the commissions if the
-  // store predates them; a no-op otherwise.
+  // Courts flagged to their supervisor as offline, with since when.
+  StatusOr<std::map<std::string, int64_t>> OfflineFlags() const;
+  // Up to `limit` deadline timers due at or before now_ms, earliest first.
+  StatusOr<std::vector<std::pair<int64_t, std::string>>> DueTimers(int64_t now_ms,
+                                                                   size_t limit) const;
+  // Calls fn for each commission submitted in [from_ms, to_ms), in
+  // submission order, visiting at most `budget` index entries (0: no
+  // limit); stops when fn returns false.
+  Status ScanSubmitted(int64_t from_ms, int64_t to_ms, size_t budget,
+                       const std::function<bool(const weituo::v1::CommissionRecord&)>& fn) const;
+  // Builds the index (by court, state and submission time), the state
+  // counts and a deadline timer per open commission if the store predates
+  // them; a no-op otherwise.
   Status MigrateIndex();
 
   // Commission ids through the index, visiting at most `budget` entries:

@@ -23,6 +23,11 @@ struct CourtEntry {
   // Z85 public keys valid for this court. Two during a key rotation's
   // overlap; a key taken out of the list is revoked.
   std::vector<std::string> curve_keys;
+  // The court's liaison contact (联络人) from `liaison = { office, phone,
+  // person }`; told to its supervisor when it has been offline too long.
+  std::string liaison_office;
+  std::string liaison_phone;
+  std::string liaison_person;
 };
 
 class CourtDirectory {
