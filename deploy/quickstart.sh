@@ -6,7 +6,9 @@
 #      code 330824, which the broker resolves to Kaihua) to locate a debtor;
 #   2. Kaihua asks Shexian to seize a vehicle.
 # Each target accepts with a named handler, reports progress and completes
-# with a typed result; the script prints each commission's trail.
+# with a typed result; the script prints each commission's trail and the
+# zone's supervision statistics. The four superior courts run agents too:
+# they receive escalations of late commissions (deploy/zone/deadlines.toml).
 # Everything runs encrypted: the script makes CURVE keys for the broker and
 # each court (weituoctl keygen) and lists the courts' public keys in the
 # broker's copy of the directory.
@@ -49,10 +51,11 @@ http_port=$(free_port 8080)
 endpoint="tcp://127.0.0.1:$zmq_port"
 
 courts=(kaihua changshan chunan dexing wuyuan yushan xiuning shexian)
-echo "== making CURVE keys for the broker and the eight courts in $run/keys"
+supervisors=(quzhou-intermediate hangzhou-intermediate shangrao-intermediate huangshan-intermediate)
+echo "== making CURVE keys for the broker, the eight courts and their four superiors in $run/keys"
 "$ctl_bin" keygen --broker --dir "$run/keys" >/dev/null
 cp "$root/deploy/zone/courts.toml" "$run/courts.toml"
-for court in "${courts[@]}"; do
+for court in "${courts[@]}" "${supervisors[@]}"; do
   "$ctl_bin" keygen --court "$court" --dir "$run/keys" >/dev/null
   key=$(sed -n 's/^ *public-key = "\(.*\)"$/\1/p' "$run/keys/$court.key")
   # The directory lists each court's public key right after its id.
@@ -65,6 +68,7 @@ done
 echo "== starting the broker on $endpoint, encrypted (data in $run)"
 "$broker_bin" --data-dir "$run/broker" --directory "$run/courts.toml" \
   --curve-secret-key-file "$run/keys/broker.key_secret" \
+  --deadlines "$root/deploy/zone/deadlines.toml" \
   --endpoint "$endpoint" --http "127.0.0.1:$http_port" 2>"$run/broker.log" &
 pids+=($!)
 for _ in $(seq 100); do
@@ -78,8 +82,8 @@ for _ in $(seq 100); do
 done
 echo "== broker ready. Dashboard: http://127.0.0.1:$http_port/"
 
-echo "== starting the agents of ${courts[*]}"
-for court in "${courts[@]}"; do
+echo "== starting the agents of ${courts[*]} and ${supervisors[*]}"
+for court in "${courts[@]}" "${supervisors[@]}"; do
   cat >"$run/$court.toml" <<TOML
 court_id = "$court"
 broker = "$endpoint"
@@ -90,7 +94,7 @@ TOML
   "$agent_bin" run -c "$run/$court.toml" 2>"$run/$court.log" &
   pids+=($!)
 done
-for court in "${courts[@]}"; do
+for court in "${courts[@]}" "${supervisors[@]}"; do
   for _ in $(seq 100); do
     "$agent_bin" status -c "$run/$court.toml" 2>/dev/null | grep -q " connected" && break
     sleep 0.1
@@ -131,6 +135,9 @@ play chunan kaihua chunan-locate-kaihua.json kaihua-locate-result.json \
 play kaihua shexian kaihua-seize-shexian.json shexian-seizure-result.json \
   "歙县人民法院 执行局 汪强" "vehicle located on the road in Huicheng town" || ok=1
 
+echo
+echo "== supervision statistics (weituoctl stats)"
+"$ctl_bin" --url "http://127.0.0.1:$http_port" stats || ok=1
 echo
 if [ $ok -eq 0 ]; then echo "== both stories completed"; else echo "== a story did not complete"; fi
 echo "Dashboard: http://127.0.0.1:$http_port/"

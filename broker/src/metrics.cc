@@ -42,6 +42,21 @@ constexpr NamedCounter kNamedCounters[] = {
     {"redelivered", "weituo_deliveries_redelivered_total",
      "Deliveries sent again because no acknowledgement came in time."},
     {"parked", "weituo_deliveries_parked_total", "Deliveries parked after too many attempts."},
+    {"deadline_warnings", "weituo_deadline_warnings_total",
+     "Deadline warning points crossed (written to the trail, told to origin, target and "
+     "supervisor)."},
+    {"deadline_overdue", "weituo_deadline_overdue_total",
+     "Deadline overdue points crossed (written to the trail, told to origin, target and "
+     "supervisor)."},
+    {"escalations", "weituo_escalations_total",
+     "Deadline events delivered to the target court's supervisor."},
+    {"expired", "weituo_commissions_expired_total", "Commissions expired past their not-after date."},
+    {"deemed_withdrawn", "weituo_commissions_deemed_withdrawn_total",
+     "Commissions deemed withdrawn: material requested and not supplied in time."},
+    {"forwarded", "weituo_commissions_forwarded_total",
+     "Commissions forwarded to the competent court as a child commission."},
+    {"offline_flags", "weituo_courts_flagged_offline_total",
+     "Times a court offline past the threshold was flagged to its supervisor."},
 };
 
 // Event keys the broker counts today (its Count() calls and the ZAP
@@ -50,6 +65,7 @@ constexpr NamedCounter kNamedCounters[] = {
 constexpr std::string_view kKnownEvents[] = {
     "batch_writes",
     "batches",
+    "clock_advances",
     "connections_accepted",
     "connections_closed",
     "connections_dropped",
@@ -280,6 +296,9 @@ std::string RenderPrometheus(const BrokerStatus& status) {
   RenderCourts(out, "weituo_court_oldest_pending_seconds", "gauge",
                "Age of the court's oldest pending delivery; 0 if none.", status,
                [](const CourtState& c) { return Seconds(c.oldest_pending_ms()); });
+  RenderCourts(out, "weituo_court_flagged_offline", "gauge",
+               "1 if the court was told to its supervisor as offline too long.", status,
+               [](const CourtState& c) { return Bool(c.offline_flagged_since_ms() > 0); });
   RenderCourts(out, "weituo_court_refused_total", "counter",
                "Messages from the court refused since the broker started.", status,
                [](const CourtState& c) { return c.refused(); });
