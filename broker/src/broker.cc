@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -273,9 +274,11 @@ class Broker::Loop {
 
   std::unordered_map<std::string, CourtSession> courts_;
   std::atomic<int64_t> clock_offset_ms_{0};
-  // Commissions to review for deadlines at the next tick: changed in a
-  // turn already committed.
-  std::unordered_set<std::string> recheck_;
+  // Deadline timers (CF "timers", by due time): every one due before
+  // timer_cursor_ was reviewed; lowest_timer_put_ is the earliest written
+  // since the last scan, which the cursor must not pass.
+  int64_t timer_cursor_ = 0;
+  int64_t lowest_timer_put_ = std::numeric_limits<int64_t>::max();
   bool review_all_ = false;  // the clock moved: review every due timer now
   int64_t next_offline_check_ = 0;
   std::map<std::string, int64_t> offline_flagged_;  // court -> offline since (wall)
@@ -1127,7 +1130,14 @@ StatusOr<Event> Broker::Loop::ApplyAction(CommissionRecord& record, Action actio
       recipients.push_back(commission.target_court());
     }
   }
-  if (action != Action::kDeliver) recheck_.insert(id);
+  // The trail changed: review its deadlines at the next tick, through a
+  // timer due now (durable, so a restart does not forget it); an end has
+  // nothing left to review.
+  if (IsFinal(*next)) {
+    Reschedule(record, 0);
+  } else if (action != Action::kDeliver) {
+    Reschedule(record, now);
+  }
   return AppendEvent(record, std::move(event), recipients);
 }
 
@@ -1170,32 +1180,39 @@ void Broker::Loop::Reschedule(CommissionRecord& record, int64_t next_check_ms) {
   if (record.next_check_ms() == next_check_ms) return;
   if (record.next_check_ms() != 0)
     batch_.DeleteTimer(record.next_check_ms(), record.commission().id());
-  if (next_check_ms != 0) batch_.PutTimer(next_check_ms, record.commission().id());
+  if (next_check_ms != 0) {
+    batch_.PutTimer(next_check_ms, record.commission().id());
+    lowest_timer_put_ = std::min(lowest_timer_put_, next_check_ms);
+  }
   record.set_next_check_ms(next_check_ms);
 }
 
 void Broker::Loop::ReviewDue(int64_t now) {
-  std::vector<std::string> ids(recheck_.begin(), recheck_.end());
-  recheck_.clear();
   // Normally a bounded number per tick; after the clock moved, all of it,
-  // so that the answer to the move says what became due.
-  auto due = store_->DueTimers(now, review_all_ ? 1000000 : 1024);
+  // so that the answer to the move says what became due. The scan starts
+  // at the cursor, not over the deleted timers of the past.
+  const size_t limit = review_all_ ? 1000000 : 1024;
   review_all_ = false;
+  auto due = store_->DueTimers(timer_cursor_, now, limit);
   if (!due.ok()) {
     spdlog::error("msg=\"timer scan failed\" error=\"{}\"", due.status().ToString());
     return;
   }
-  for (auto& [at, id] : *due) ids.push_back(std::move(id));
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  for (const std::string& id : ids) {
+  int64_t cursor = due->size() < limit ? now + 1 : due->back().first;
+  // Timers written this turn are not in the scan (not yet committed).
+  cursor = std::min(cursor, lowest_timer_put_);
+  for (const auto& [at, id] : *due) {
     // Changed earlier in this turn: its trail is not in the store yet.
     if (turn_records_.count(id)) {
-      recheck_.insert(id);
+      cursor = std::min(cursor, at);
       continue;
     }
     Review(id, now);
   }
+  // Reviews write timers only after `now`; the cursor stays at or before
+  // any timer not reviewed.
+  timer_cursor_ = std::min(cursor, lowest_timer_put_);
+  lowest_timer_put_ = std::numeric_limits<int64_t>::max();
 }
 
 void Broker::Loop::Review(const std::string& id, int64_t now) {

@@ -1,5 +1,7 @@
 #include "weituo/broker/broker_store.h"
 
+#include <algorithm>
+
 #include "weituo/common/keys.h"
 #include "weituo/common/lifecycle.h"
 #include "weituo/common/records.h"
@@ -360,12 +362,13 @@ StatusOr<std::map<std::string, int64_t>> BrokerStore::OfflineFlags() const {
   return flags;
 }
 
-StatusOr<std::vector<std::pair<int64_t, std::string>>> BrokerStore::DueTimers(int64_t now_ms,
-                                                                              size_t limit) const {
+StatusOr<std::vector<std::pair<int64_t, std::string>>> BrokerStore::DueTimers(
+    int64_t from_ms, int64_t now_ms, size_t limit) const {
   std::vector<std::pair<int64_t, std::string>> due;
-  std::string end;
+  std::string start, end;
+  AppendBigEndian64(&start, static_cast<uint64_t>(std::max<int64_t>(from_ms, 0)));
   AppendBigEndian64(&end, static_cast<uint64_t>(now_ms) + 1);
-  Status s = kv_->Scan(kCfTimers, "", end, limit, [&](std::string_view key, std::string_view) {
+  Status s = kv_->Scan(kCfTimers, start, end, limit, [&](std::string_view key, std::string_view) {
     if (key.size() > 8) {
       due.emplace_back(static_cast<int64_t>(ReadBigEndian64(key.substr(0, 8))),
                        std::string(key.substr(8)));

@@ -9,6 +9,7 @@
 
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <random>
@@ -184,6 +185,35 @@ TEST(SupervisionTest, DeadlinesWarnThenEscalateToTheTargetsSupervisor) {
   CommandResult verify = RunCommand(
       {CtlBin(), "--url", "http://127.0.0.1:" + std::to_string(zone.http_port()), "verify", id});
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
+}
+
+TEST(SupervisionTest, DeadlinesAndTheirReviewsSurviveAKilledBroker) {
+  Zone zone;
+  zone.StartBroker({"--test-clock"});
+  zone.StartAgent("kaihua", false);
+  zone.StartAgent("chunan", false);
+  std::string late = Submit(zone, "kaihua", LocateInChunan());
+  std::string accepted = Submit(zone, "kaihua", LocateInChunan());
+  ASSERT_TRUE(WaitForState(zone, "chunan", accepted, weituo::v1::DELIVERED));
+  Advance(zone, 7 * kDayMs + kHourMs);
+  ASSERT_EQ(TrailOf(zone, accepted).record().overdue_now_size(), 1);
+  // Accepted, and the broker killed at once: the review the acceptance
+  // asked for is in the store, not only in the dead process's memory.
+  ASSERT_EQ(zone.Cli("chunan", {"accept", accepted, "--handler", "李明", "--wait", "10"}).exit_code,
+            0);
+  zone.KillBroker(SIGKILL);
+  // A new process's test clock starts at real time again: bring it back to
+  // where the old one was. Without the stored review the acceptance would
+  // wait for the next deadline point (day 12) to clear "overdue".
+  zone.StartBroker({"--test-clock"});
+  Advance(zone, 7 * kDayMs + 2 * kHourMs);
+  EXPECT_TRUE(WaitFor([&] { return TrailOf(zone, accepted).record().overdue_now_size() == 0; },
+                      std::chrono::seconds(5)));
+  // The other one's next point (start, at 12 days) still comes. Its
+  // acknowledgement's warning was passed by its overdue point in one move.
+  Advance(zone, 5 * kDayMs);
+  EXPECT_EQ(Crossings(TrailOf(zone, late)),
+            (std::vector<std::string>{"acknowledge/overdue", "start/warning"}));
 }
 
 TEST(SupervisionTest, NeedsInfoStopsTheTargetsClockAndIsDeemedWithdrawnUnanswered) {

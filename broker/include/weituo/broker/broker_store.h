@@ -132,8 +132,8 @@ class BrokerStore {
   StatusOr<std::vector<std::string>> PausedCourts() const;
   // Courts flagged to their supervisor as offline, with since when.
   StatusOr<std::map<std::string, int64_t>> OfflineFlags() const;
-  // Up to `limit` deadline timers due at or before now_ms, earliest first.
-  StatusOr<std::vector<std::pair<int64_t, std::string>>> DueTimers(int64_t now_ms,
+  // Up to `limit` deadline timers due in [from_ms, now_ms], earliest first.
+  StatusOr<std::vector<std::pair<int64_t, std::string>>> DueTimers(int64_t from_ms, int64_t now_ms,
                                                                    size_t limit) const;
   // Calls fn for each commission submitted in [from_ms, to_ms), in
   // submission order, visiting at most `budget` index entries (0: no
