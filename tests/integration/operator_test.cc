@@ -13,6 +13,7 @@
 #include <sstream>
 #include <zmq.hpp>
 
+#include "api.h"
 #include "harness.h"
 #include "raw_agent.h"
 #include "trail.h"
@@ -21,30 +22,12 @@
 namespace weituo::testing {
 namespace {
 
-template <typename M>
-M Parse(const std::string& json) {
-  M message;
-  auto s = google::protobuf::util::JsonStringToMessage(json, &message);
-  EXPECT_TRUE(s.ok()) << json;
-  return message;
-}
-
-// Sends `request` as is; returns the status code of the answer (0 if none).
-int RawHttp(int port, const std::string& request, std::string* body = nullptr) {
-  std::string answer = HttpExchange(port, request);
-  if (answer.rfind("HTTP/1.1 ", 0) != 0) return 0;
-  if (body) *body = answer.substr(answer.find("\r\n\r\n") + 4);
-  return std::stoi(answer.substr(9, 3));
-}
-
 int Get(Zone& zone, const std::string& target, std::string* body = nullptr) {
   return RawHttp(zone.http_port(), "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n", body);
 }
 
 int Post(Zone& zone, const std::string& target, const std::string& token) {
-  std::string auth = token.empty() ? "" : "Authorization: Bearer " + token + "\r\n";
-  return RawHttp(zone.http_port(), "POST " + target + " HTTP/1.1\r\nHost: x\r\n" + auth +
-                                       "Content-Length: 0\r\n\r\n");
+  return Request(zone, "POST", target, token);
 }
 
 std::string LocateTo(const std::string& region, int n) {
@@ -189,8 +172,7 @@ TEST(OperatorTest, BadRequestsGetClearAnswersAndTheBrokerKeepsServing) {
   EXPECT_EQ(Get(zone, "/api/courts/kaihua/pause"), 405);
   EXPECT_EQ(Post(zone, "/api/courts/kaihua/pause", ""), 401);
   EXPECT_EQ(Post(zone, "/api/courts/kaihua/pause", "not-the-token"), 401);
-  std::string token = ReadFile(zone.dir() + "/broker/admin.token");
-  token.pop_back();
+  std::string token = AdminToken(zone);
   EXPECT_EQ(Post(zone, "/api/courts/atlantis/pause", token), 404);
   EXPECT_EQ(Post(zone, "/api/parked/12345/redrive", token), 404);
   EXPECT_EQ(RawHttp(zone.http_port(),

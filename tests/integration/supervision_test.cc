@@ -15,6 +15,7 @@
 #include <random>
 #include <zmq.hpp>
 
+#include "api.h"
 #include "harness.h"
 #include "raw_agent.h"
 #include "trail.h"
@@ -29,36 +30,6 @@ using weituo::v1::CommissionTrail;
 using weituo::v1::EventType;
 
 constexpr int64_t kHourMs = 3600 * 1000;
-
-template <typename M>
-M Parse(const std::string& json) {
-  M message;
-  auto s = google::protobuf::util::JsonStringToMessage(json, &message);
-  EXPECT_TRUE(s.ok()) << json;
-  return message;
-}
-
-int RawHttp(int port, const std::string& request, std::string* body = nullptr) {
-  std::string answer = HttpExchange(port, request);
-  if (answer.rfind("HTTP/1.1 ", 0) != 0) return 0;
-  if (body) *body = answer.substr(answer.find("\r\n\r\n") + 4);
-  return std::stoi(answer.substr(9, 3));
-}
-
-int Request(Zone& zone, const std::string& method, const std::string& target,
-            const std::string& token, std::string* body = nullptr) {
-  std::string auth = token.empty() ? "" : "Authorization: Bearer " + token + "\r\n";
-  return RawHttp(
-      zone.http_port(),
-      method + " " + target + " HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: 0\r\n\r\n",
-      body);
-}
-
-std::string AdminToken(Zone& zone) {
-  std::string token = ReadFile(zone.dir() + "/broker/admin.token");
-  while (!token.empty() && token.back() == '\n') token.pop_back();
-  return token;
-}
 
 // Moves the broker's clock; returns once every deadline then due is applied.
 void Advance(Zone& zone, int64_t ms) {
