@@ -19,6 +19,7 @@
 #include <thread>
 #include <zmq.hpp>
 
+#include "api.h"
 #include "harness.h"
 #include "raw_agent.h"
 #include "trail.h"
@@ -112,6 +113,15 @@ TEST(SecurityTest, ImpersonationIsRefusedForEveryKindOfMessageAndChangesNothing)
     accepted_receipt = kaihua.Receive();
     ASSERT_TRUE(accepted_receipt.has_update_receipt()) << accepted_receipt.DebugString();
   }
+  // The acceptance's deadline review (the next tick) is part of applying
+  // it: wait for it to move the commission's next check to a later stage.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto trail =
+            Parse<weituo::v1::CommissionTrail>(zone.HttpGet("/api/commissions/" + good.id()));
+        return trail.record().next_check_ms() > NowMs() + 24LL * 3600 * 1000;
+      },
+      std::chrono::seconds(5)));
   zone.KillBroker(SIGTERM);
   const std::string before = StoreDigest(zone.dir() + "/broker");
   zone.StartBroker();
