@@ -180,6 +180,10 @@ std::vector<std::pair<std::string, std::string>> EnvelopeSeeds() {
   envelopes.emplace_back("update-supply-info", SendUpdate([](Update* u) {
                            u->mutable_supply_info()->set_text("The ruling is attached.");
                          }));
+  envelopes.emplace_back("update-forward", SendUpdate([](Update* u) {
+                           u->mutable_forward()->set_to_court("shexian");
+                           u->mutable_forward()->set_text("The debtor moved to Shexian.");
+                         }));
 
   std::vector<std::pair<std::string, std::string>> seeds;
   for (auto& [name, envelope] : envelopes) seeds.emplace_back(name, SerializeEnvelope(envelope));
