@@ -197,7 +197,12 @@ int Courts(const Api& api, bool json) {
               << std::setw(9) << c.pending() << std::setw(10) << c.in_flight() << std::setw(9)
               << c.overdue() << std::setw(8) << c.parked() << std::setw(8)
               << (c.paused() ? "PAUSED" : "-") << std::setw(9) << Age(c.oldest_pending_ms())
-              << Time(c.last_seen_ms()) << "\n";
+              << Time(c.last_seen_ms())
+              << (c.offline_flagged_since_ms() > 0
+                      ? "  flagged to " + c.superior() + ": offline since " +
+                            Time(c.offline_flagged_since_ms()) + ", liaison " + c.liaison().phone()
+                      : std::string())
+              << "\n";
   }
   return kOk;
 }
