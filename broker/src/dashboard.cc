@@ -6,8 +6,10 @@ namespace {
 
 // The page reads only its own origin's JSON API and loads nothing else, so
 // it works offline. Every value from the API reaches the DOM through
-// textContent (never innerHTML): court names, case numbers and debtor names
-// are data, not markup.
+// textContent or an attribute (never innerHTML): court names, case numbers
+// and debtor names are data, not markup. A token typed into the page (an
+// operator's or a witness's) is kept in sessionStorage, for this tab only,
+// and sent as "Authorization: Bearer" with every API call.
 constexpr std::string_view kDashboardHtml = R"html(<!doctype html>
 <html lang="en">
 <head>
@@ -16,7 +18,8 @@ constexpr std::string_view kDashboardHtml = R"html(<!doctype html>
 <title>Weituo 委托 · broker</title>
 <style>
   :root { --fg:#1d2329; --dim:#6b7580; --line:#d9dee3; --bg:#ffffff; --panel:#f5f7f9;
-          --ok:#16794c; --bad:#b42318; --warn:#a15c07; --sel:#e8f0fe; --link:#1a56b8; }
+          --ok:#16794c; --bad:#b42318; --warn:#a15c07; --sel:#e8f0fe; --link:#1a56b8;
+          --bad-bg:#fdecea; --warn-bg:#fff6e0; }
   * { box-sizing: border-box; }
   body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC",
          "Noto Sans SC", "WenQuanYi Zen Hei", sans-serif; color: var(--fg); background: var(--bg); }
@@ -28,28 +31,39 @@ constexpr std::string_view kDashboardHtml = R"html(<!doctype html>
   #conn.ok { color: var(--dim); }
   #conn.bad { color: var(--bad); font-weight: 600; }
   #totals { margin-top: 8px; display: flex; flex-wrap: wrap; gap: 6px; }
+  #auth { margin-top: 8px; display: flex; flex-wrap: wrap; gap: 6px 12px; align-items: center;
+          font-size: 12px; }
+  #auth[hidden] { display: none; }
+  #auth.need #auth-msg { color: var(--bad); font-weight: 600; }
+  #auth.witness #auth-msg { color: var(--warn); font-weight: 600; }
+  #auth.ok #auth-msg { color: var(--dim); }
+  #auth form { display: inline-flex; gap: 6px; align-items: center; margin: 0; }
+  #auth input { font: inherit; width: 22em; }
+  #auth button { font: inherit; }
   .chip { border: 1px solid var(--line); border-radius: 12px; padding: 1px 9px; background: var(--bg);
           font-size: 12px; white-space: nowrap; }
   .chip.zero { color: var(--dim); }
   .chip b { font-variant-numeric: tabular-nums; }
   main { padding: 12px 20px 24px; display: grid; gap: 18px; grid-template-columns: minmax(0, 1fr);
-         grid-template-areas: "courts" "commissions" "trail"; }
+         grid-template-areas: "courts" "commissions" "trail" "supervision"; }
   @media (min-width: 1700px) {
     main { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr);
-           grid-template-areas: "courts courts" "commissions trail"; }
+           grid-template-areas: "courts courts" "commissions trail" "supervision supervision"; }
   }
   #courts-panel { grid-area: courts; }
   #commissions-panel { grid-area: commissions; }
   #trail { grid-area: trail; }
+  #supervision-panel { grid-area: supervision; }
   h2 { font-size: 15px; margin: 0 0 6px; }
-  h2 small { font-weight: normal; color: var(--dim); margin-left: 6px; }
+  h2 small, h3 small { font-weight: normal; color: var(--dim); margin-left: 6px; }
+  h3 { font-size: 13px; margin: 14px 0 4px; }
   .scroll { overflow-x: auto; }
   table { border-collapse: collapse; width: 100%; }
   th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line);
            vertical-align: top; }
   th { font-weight: 600; font-size: 12px; color: var(--dim); white-space: nowrap; }
   td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-  td.mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; }
+  td.mono, .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; }
   .nowrap { white-space: nowrap; }
   .dim { color: var(--dim); }
   .on { color: var(--ok); font-weight: 600; }
@@ -57,7 +71,9 @@ constexpr std::string_view kDashboardHtml = R"html(<!doctype html>
   .bad { color: var(--bad); font-weight: 600; }
   .warn { color: var(--warn); font-weight: 600; }
   .tag { font-size: 11px; border: 1px solid var(--line); border-radius: 3px; padding: 0 4px;
-         margin-left: 4px; color: var(--dim); }
+         margin-left: 4px; color: var(--dim); font-weight: normal; white-space: nowrap; }
+  .tag.bad { color: var(--bad); border-color: var(--bad); font-weight: 600; }
+  .tag.warn { color: var(--warn); border-color: var(--warn); font-weight: 600; }
   .state { font-size: 12px; font-weight: 600; white-space: nowrap; }
   .s-SUBMITTED, .s-DELIVERED { color: #3558a8; }
   .s-ACCEPTED, .s-IN_PROGRESS { color: #6a3fa0; }
@@ -65,13 +81,16 @@ constexpr std::string_view kDashboardHtml = R"html(<!doctype html>
   .s-COMPLETED { color: var(--ok); }
   .s-RETURNED, .s-WITHDRAWN, .s-EXPIRED { color: var(--bad); }
   .s-FORWARDED { color: #0b6e75; }
+  #courts td:first-child b { white-space: nowrap; }
   #commissions tbody tr { cursor: pointer; }
   #commissions tbody tr:hover { background: var(--panel); }
   #commissions tbody tr.selected { background: var(--sel); }
+  #commissions tbody tr.overdue td:first-child { box-shadow: inset 3px 0 0 var(--bad); }
   a { color: var(--link); text-decoration: none; }
   a:hover { text-decoration: underline; }
-  #filters { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 6px; font-size: 12px; }
-  #filters select { font: inherit; }
+  .filters { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 6px; font-size: 12px;
+             align-items: center; }
+  .filters select, .filters input, .filters button { font: inherit; }
   #trail { background: var(--panel); border: 1px solid var(--line); border-radius: 6px;
            padding: 10px 12px; align-self: start; min-height: 80px; }
   #trail .close { float: right; font: inherit; font-size: 12px; cursor: pointer; }
@@ -83,6 +102,13 @@ constexpr std::string_view kDashboardHtml = R"html(<!doctype html>
   #trail dt { color: var(--dim); }
   #trail dd { margin: 0; overflow-wrap: anywhere; }
   #trail table { background: var(--bg); }
+  #trail tr.ev-warning td { background: var(--warn-bg); }
+  #trail tr.ev-overdue td { background: var(--bad-bg); }
+  #s-info { margin: 0 0 6px; font-size: 12px; }
+  #stats tr.zone td { font-weight: 600; border-top: 2px solid var(--fg); background: var(--panel); }
+  .summary { display: flex; flex-wrap: wrap; gap: 6px; align-items: baseline; margin: 8px 0 0;
+             font-size: 12px; }
+  .summary > b { margin-right: 2px; }
   .empty { color: var(--dim); padding: 8px; }
 </style>
 </head>
@@ -92,6 +118,15 @@ constexpr std::string_view kDashboardHtml = R"html(<!doctype html>
   <h1>Weituo 委托 broker</h1>
   <p id="meta" role="status"></p>
   <div id="totals" aria-label="commissions by state"></div>
+  <div id="auth" hidden>
+    <span id="auth-msg" role="alert"></span>
+    <form id="auth-form" autocomplete="off">
+      <label>token <input id="auth-token" type="password" autocomplete="off" spellcheck="false"
+             placeholder="operator or witness token"></label>
+      <button type="submit">use token</button>
+      <button type="button" id="auth-forget">forget token</button>
+    </form>
+  </div>
 </header>
 <main>
   <section id="courts-panel">
@@ -99,9 +134,10 @@ constexpr std::string_view kDashboardHtml = R"html(<!doctype html>
     <div class="scroll">
       <table id="courts">
         <thead><tr>
-          <th>Court</th><th>Connection</th><th class="num">Pending</th><th class="num">In flight</th>
-          <th class="num">Overdue</th><th class="num">Parked</th><th>Oldest pending</th>
-          <th>Deliveries</th><th class="num">Refused</th><th>Last seen</th>
+          <th>Court</th><th>Superior</th><th>Liaison</th><th>Connection</th>
+          <th class="num">Pending</th><th class="num">In flight</th><th class="num">Overdue</th>
+          <th class="num">Parked</th><th>Oldest pending</th><th>Deliveries</th>
+          <th class="num">Refused</th><th>Last seen</th>
         </tr></thead>
         <tbody></tbody>
       </table>
@@ -109,7 +145,7 @@ constexpr std::string_view kDashboardHtml = R"html(<!doctype html>
   </section>
   <section id="commissions-panel">
     <h2>Recent commissions <small>newest first; click one for its trail</small></h2>
-    <div id="filters">
+    <div id="filters" class="filters">
       <label>state <select id="f-state"><option value="">any</option></select></label>
       <label>court <select id="f-court"><option value="">any</option></select></label>
       <label>kind <select id="f-kind"><option value="">any</option></select></label>
@@ -127,11 +163,56 @@ constexpr std::string_view kDashboardHtml = R"html(<!doctype html>
   <section id="trail" aria-live="polite">
     <p class="empty">Click a commission to see its trail.</p>
   </section>
+  <section id="supervision-panel">
+    <h2>Supervision 监督 <small>commissions submitted in the range; outcomes count for the
+      court that received them</small></h2>
+    <div id="s-filters" class="filters">
+      <label>from <input type="date" id="s-from"></label>
+      <label>to <input type="date" id="s-to"></label>
+      <button type="button" id="s-last30">last 30 days</button>
+      <label>court <select id="s-court"><option value="">all</option></select></label>
+      <span class="dim">dates in China Standard Time (UTC+8)</span>
+    </div>
+    <p id="s-info" class="dim">loading…</p>
+    <div class="scroll">
+      <table id="stats">
+        <thead><tr>
+          <th>Court</th><th class="num">Sent</th><th class="num">Received</th>
+          <th class="num" title="签收: accepted with a named handler">Acknowledged</th>
+          <th class="num" title="acknowledged before the acknowledgement was overdue">On time</th>
+          <th class="num">Completed</th><th class="num">Returned</th>
+          <th class="num">Withdrawn</th><th class="num">Forwarded</th><th class="num">Expired</th>
+          <th class="num">Open</th><th class="num">Overdue now</th>
+          <th class="num" title="days from submission to completion">Median days</th>
+          <th class="num" title="days from submission to completion">P90 days</th>
+        </tr></thead>
+        <tbody></tbody>
+      </table>
+    </div>
+    <div id="s-summaries"></div>
+    <h3>Campaigns <small>joint actions, from the results of their completed commissions</small></h3>
+    <div class="scroll">
+      <table id="campaigns">
+        <thead><tr>
+          <th>Campaign</th><th class="num">Commissions</th><th class="num">Completed</th>
+          <th class="num">Debtors located</th><th class="num">Summoned 拘传</th>
+          <th class="num">Detained or fined 拘留/罚款</th>
+          <th class="num">Closed or settled 执结/和解</th>
+          <th class="num">Amount recovered 执行到位金额</th>
+        </tr></thead>
+        <tbody></tbody>
+      </table>
+    </div>
+  </section>
 </main>
 <script>
 "use strict";
 const REFRESH_MS = 2000;
+const STATS_REFRESH_MS = 10000;
 const PAGE_LIMIT = 20;
+const DAY_MS = 86400000;
+const CHINA_OFFSET_MS = 8 * 3600000;  // the broker reads dates in China Standard Time
+const TOKEN_KEY = "weituo.token";
 // Enums arrive as names with protobuf's JSON mapping; numbers are mapped too.
 const STATES = ["STATE_UNSPECIFIED", "SUBMITTED", "DELIVERED", "ACCEPTED", "IN_PROGRESS",
   "NEEDS_INFO", "COMPLETED", "RETURNED", "WITHDRAWN", "FORWARDED", "EXPIRED"];
@@ -140,7 +221,7 @@ const STATE_ZH = {SUBMITTED: "已提交", DELIVERED: "已送达", ACCEPTED: "已
   WITHDRAWN: "已撤回", FORWARDED: "已转委托", EXPIRED: "已逾期"};
 const EVENT_TYPES = ["EVENT_TYPE_UNSPECIFIED", "EV_SUBMITTED", "EV_DELIVERED", "EV_ACCEPTED",
   "EV_PROGRESS", "EV_COMPLETED", "EV_RETURNED", "EV_WITHDRAWN", "EV_INFO_REQUESTED",
-  "EV_INFO_SUPPLIED", "EV_FORWARDED", "EV_EXPIRED"];
+  "EV_INFO_SUPPLIED", "EV_FORWARDED", "EV_EXPIRED", "EV_DEADLINE_WARNING", "EV_DEADLINE_OVERDUE"];
 const EVENT_NOTES = {SUBMITTED: "stored by the broker", DELIVERED: "recorded by the target's agent",
   FORWARDED: "sent on to the competent court", EXPIRED: "past the not-after date"};
 const KINDS = [["debtorLocate", "DEBTOR_LOCATE", "locate 查人"],
@@ -151,11 +232,26 @@ const ASSET_CLASSES = ["ASSET_CLASS_UNSPECIFIED", "DEPOSITS", "REAL_ESTATE", "VE
   "SECURITIES", "OTHER_ASSETS"];
 const RETURN_REASONS = ["RETURN_REASON_UNSPECIFIED", "NOT_IN_JURISDICTION",
   "MATERIAL_INCOMPLETE", "DUPLICATE", "OUTSIDE_COMMISSION_TYPES", "OTHER_REASON"];
+const RETURN_LABELS = {NOT_IN_JURISDICTION: "not in its jurisdiction",
+  MATERIAL_INCOMPLETE: "material incomplete", DUPLICATE: "duplicate",
+  OUTSIDE_COMMISSION_TYPES: "outside the commission types", OTHER_REASON: "other reason"};
+const STAGES = ["STAGE_UNSPECIFIED", "STAGE_ACKNOWLEDGE", "STAGE_START", "STAGE_PROGRESS",
+  "STAGE_COMPLETE", "STAGE_LONG_STOP", "STAGE_SUPPLY_INFO"];
+const STAGE_LABELS = {STAGE_ACKNOWLEDGE: "acknowledge 签收", STAGE_START: "start work",
+  STAGE_PROGRESS: "progress report", STAGE_COMPLETE: "complete 办结",
+  STAGE_LONG_STOP: "long stop (unfinished)", STAGE_SUPPLY_INFO: "supply material 补正"};
+const CAMPAIGN_FIELDS = ["commissions", "completed", "debtorsLocated", "summoned",
+  "detainedOrFined", "closedOrSettled"];
 
-const courtNames = new Map();  // court id -> name, from the last status
+const courtNames = new Map();  // court id -> name, from the last status (or statistics)
 let openId = "";                // the commission whose trail is shown
 let busy = false;               // a refresh is running
 let again = false;              // another was asked for meanwhile
+let token = readToken();        // sent as Authorization: Bearer when not empty
+let statusWithheld = null;      // the 403 that a witness's token gets for /api/status
+let statsNextAt = 0;            // Date.now() when the statistics are read again
+let rangeChosen = false;        // the user set the range; else it is the last 30 days
+let showTrail = false;          // a trail was just opened: bring it into view once shown
 
 function $(id) { return document.getElementById(id); }
 function enumName(v, names, dflt) {
@@ -164,6 +260,18 @@ function enumName(v, names, dflt) {
 }
 function stateName(v) { return enumName(v, STATES, "STATE_UNSPECIFIED"); }
 function eventName(v) { return enumName(v, EVENT_TYPES, "EVENT_TYPE_UNSPECIFIED").replace(/^EV_/, ""); }
+function stageLabel(v) {
+  const name = enumName(v, STAGES, "STAGE_UNSPECIFIED");
+  return STAGE_LABELS[name] || name.replace(/^STAGE_/, "").toLowerCase();
+}
+function reasonLabel(v) {
+  const name = enumName(v, RETURN_REASONS, "RETURN_REASON_UNSPECIFIED");
+  return RETURN_LABELS[name] || name;
+}
+function kindLabel(name) {
+  for (const [, kind, label] of KINDS) if (kind === name) return label;
+  return name;
+}
 function num(v) { return v === undefined || v === null || v === "" ? 0 : Number(v); }
 
 // Builds an element: el("td", {class: "num"}, "3", childNode, ...). Strings become text nodes.
@@ -177,6 +285,10 @@ function el(tag, attrs, ...children) {
     e.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   return e;
+}
+// One table row saying why there is nothing else to show.
+function emptyRow(colspan, text) {
+  return el("tr", {}, el("td", {colspan: colspan, class: "empty"}, text));
 }
 
 function pad(n) { return String(n).padStart(2, "0"); }
@@ -201,7 +313,12 @@ function fmtAgo(ms) {
   ms = num(ms);
   return ms ? fmtDuration(Date.now() - ms) + " ago" : "never";
 }
-function fmtYuan(fen) { return (num(fen) / 100).toFixed(2) + " 元"; }
+function fmtYuan(fen) {
+  return (num(fen) / 100).toLocaleString("en-US", {minimumFractionDigits: 2,
+                                                   maximumFractionDigits: 2}) + " 元";
+}
+// YYYY-MM-DD of `ms` in China Standard Time, as the broker reads a date.
+function chinaDate(ms) { return new Date(num(ms) + CHINA_OFFSET_MS).toISOString().slice(0, 10); }
 function courtLabel(id) {
   if (!id) return "broker";
   const name = courtNames.get(id);
@@ -211,24 +328,92 @@ function kindOf(c) {
   for (const [field, name, label] of KINDS) if (c && c[field]) return label;
   return "—";
 }
-function stateCell(v) {
+function stateCell(v, ...extra) {
   const s = stateName(v);
-  return el("td", {}, el("span", {class: "state s-" + s, title: STATE_ZH[s] || ""}, s));
+  return el("td", {}, el("span", {class: "state s-" + s, title: STATE_ZH[s] || ""}, s), ...extra);
+}
+// A link that opens a commission's trail, as a click on its row does.
+function commissionLink(id) {
+  return el("a", {href: "#" + encodeURIComponent(id), class: "mono", "data-open": id}, id);
+}
+// "name n, name n" of a map of counts, largest first; `label` names a key.
+function countsText(map, label) {
+  return Object.entries(map || {}).filter(([, n]) => num(n) > 0)
+      .sort((a, b) => num(b[1]) - num(a[1])).map(([k, n]) => label(k) + " " + num(n)).join(", ");
+}
+
+// ---- The API, with the token ---------------------------------------------------------------
+
+function readToken() {
+  try { return sessionStorage.getItem(TOKEN_KEY) || ""; } catch (e) { return ""; }
+}
+function useToken(value) {
+  token = (value || "").trim();
+  try {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch (e) { /* storage off: kept in this page only */ }
+  statusWithheld = null;
+  statsNextAt = 0;
+  refresh();
 }
 
 async function getJson(path) {
-  const res = await fetch(path, {cache: "no-store"});
+  const headers = token ? {Authorization: "Bearer " + token} : {};
+  const res = await fetch(path, {cache: "no-store", headers: headers});
   if (!res.ok) {
     let why = "HTTP " + res.status;
+    let message = "";
     try {
-      const message = (await res.json()).message;
+      message = (await res.json()).message || "";
       if (message) why += ": " + message;
     } catch (e) { /* not an ApiReply */ }
     const err = new Error(path + ": " + why);
     err.status = res.status;
+    err.reason = message || why;
     throw err;
   }
   return res.json();
+}
+
+// What the token box says: kind "" hides it; "need" (401), "witness" (a witness's 403) or
+// "ok" (a token in use) show it.
+function showAuth(kind, message) {
+  const box = $("auth");
+  box.hidden = !kind;
+  box.className = kind;
+  $("auth-msg").textContent = message;
+  $("auth-forget").hidden = !token;
+}
+
+// ---- Broker status and courts --------------------------------------------------------------
+
+function fillCourtSelects(courts) {
+  for (const id of ["f-court", "s-court"]) {
+    const select = $(id);
+    if (select.options.length > 1) continue;
+    for (const c of courts) {
+      select.append(el("option", {value: c.courtId}, c.courtId + " " + (c.name || "")));
+    }
+  }
+}
+
+function connectionCell(c) {
+  const since = num(c.offlineFlaggedSinceMs);
+  // Told to its supervisor: offline for longer than the broker's threshold.
+  const flag = since ? el("span", {class: "tag bad", "data-flagged-since": since,
+                                   title: "flagged to " + (c.superior || "its supervisor") +
+                                       " as offline since " + fmtTime(since)},
+                          "flagged since " + fmtTime(since).slice(5, 16)) : null;
+  return el("td", {class: "nowrap " + (c.online ? "on" : "off")},
+            c.online ? "online" : "offline", flag);
+}
+
+function liaisonCell(c) {
+  const l = c.liaison || {};
+  const who = [l.office, l.person].filter(Boolean).join(" · ");
+  return el("td", {class: "nowrap", title: who || null, "data-liaison": l.phone || null},
+            l.phone || (who ? who : "—"));
 }
 
 function renderStatus(s) {
@@ -240,7 +425,9 @@ function renderStatus(s) {
       el("b", {class: s.security === "curve" ? "" : "warn"}, s.security || "?"),
       " · up ", el("b", {}, fmtDuration(s.uptimeMs)),
       s.version ? " · " + s.version : "",
-      s.ready === false ? el("span", {class: "bad"}, " · not ready") : "");
+      s.ready === false ? el("span", {class: "bad"}, " · not ready") : "",
+      num(s.clockOffsetMs) ? el("span", {class: "warn"},
+                                " · test clock ahead by " + fmtDuration(s.clockOffsetMs)) : "");
 
   const byState = s.commissionsByState || {};
   let total = 0;
@@ -264,7 +451,10 @@ function renderStatus(s) {
     return el("tr", {"data-court": c.courtId},
         el("td", {}, el("b", {}, c.courtId), " ", c.name || "",
            c.supervisor ? el("span", {class: "tag"}, "supervisor") : null),
-        el("td", {class: c.online ? "on" : "off"}, c.online ? "online" : "offline"),
+        el("td", {class: "nowrap", title: c.superior ? courtLabel(c.superior) : null},
+           c.superior || "—"),
+        liaisonCell(c),
+        connectionCell(c),
         el("td", {class: "num"}, pending),
         el("td", {class: "num"}, num(c.inFlight)),
         el("td", {class: "num" + (overdue ? " bad" : "")}, overdue),
@@ -274,16 +464,19 @@ function renderStatus(s) {
         el("td", {class: "num"}, num(c.refused)),
         el("td", {class: "nowrap", title: fmtTime(c.lastSeenMs)}, fmtAgo(c.lastSeenMs)));
   });
-  $("courts").tBodies[0].replaceChildren(
-      ...(rows.length ? rows : [el("tr", {}, el("td", {colspan: 10, class: "empty"}, "no courts"))]));
-
-  const courtSelect = $("f-court");
-  if (courtSelect.options.length === 1) {
-    for (const c of s.courts || []) {
-      courtSelect.append(el("option", {value: c.courtId}, c.courtId + " " + (c.name || "")));
-    }
-  }
+  $("courts").tBodies[0].replaceChildren(...(rows.length ? rows : [emptyRow(12, "no courts")]));
+  fillCourtSelects(s.courts || []);
 }
+
+// The broker's status and the courts cannot be read with this token (or without one).
+function withholdStatus(text) {
+  $("meta").replaceChildren(el("span", {class: "dim"}, "broker status " + text));
+  $("totals").replaceChildren();
+  $("courts").tBodies[0].replaceChildren(el("tr", {"data-withheld": ""},
+      el("td", {colspan: 12, class: "empty"}, "Courts: " + text + ".")));
+}
+
+// ---- Commissions and trails ----------------------------------------------------------------
 
 function commissionsQuery() {
   const q = new URLSearchParams({limit: PAGE_LIMIT, order: "desc"});
@@ -297,13 +490,19 @@ function commissionsQuery() {
 function renderCommissions(page) {
   const rows = (page.commissions || []).map(r => {
     const c = r.commission || {};
-    const row = el("tr", {"data-commission": c.id, class: c.id === openId ? "selected" : null},
+    const overdue = (r.overdueNow || []).map(stageLabel);
+    const classes = [c.id === openId ? "selected" : "", overdue.length ? "overdue" : ""];
+    const row = el("tr", {"data-commission": c.id, class: classes.join(" ").trim() || null,
+                          "data-overdue": overdue.length ? overdue.join(", ") : null},
         el("td", {class: "mono"}, el("a", {href: "#" + encodeURIComponent(c.id || "")}, c.id || "?")),
         el("td", {class: "nowrap"}, c.caseNumber || ""),
         el("td", {class: "nowrap", title: courtLabel(c.originCourt) + " → " + courtLabel(c.targetCourt)},
-           (c.originCourt || "?") + " → " + (c.targetCourt || "?")),
+           (c.originCourt || "?") + " → " + (c.targetCourt || "?"),
+           c.parentId ? el("span", {class: "tag", title: "forwarded from " + c.parentId},
+                           "forwarded by " + (c.forwardedBy || "?")) : null),
         el("td", {class: "nowrap"}, kindOf(c)),
-        stateCell(r.state),
+        stateCell(r.state, overdue.length ? el("span", {class: "tag bad",
+            title: "overdue now: " + overdue.join(", ")}, "overdue") : null),
         el("td", {class: "nowrap"}, fmtTime(r.submittedAtMs)));
     row.addEventListener("click", ev => {
       if (ev.target.closest("a")) return;  // the link sets the hash itself
@@ -312,7 +511,7 @@ function renderCommissions(page) {
     return row;
   });
   $("commissions").tBodies[0].replaceChildren(...(rows.length ? rows :
-      [el("tr", {}, el("td", {colspan: 6, class: "empty"}, "no commissions"))]));
+      [emptyRow(6, "no commissions")]));
 }
 
 function renderResult(r) {
@@ -354,7 +553,18 @@ function renderUpdate(u, type) {
   if (u.supplyInfo) return (u.supplyInfo.text || "") +
       ((u.supplyInfo.attachments || []).length ?
            " (+" + u.supplyInfo.attachments.length + " attachment(s))" : "");
+  if (u.forward) return "to " + courtLabel(u.forward.toCourt) +
+      (u.forward.text ? ": " + u.forward.text : "");
   return EVENT_NOTES[type] || "";
+}
+
+// A deadline event: which stage, warning or overdue, when it is due and who was told.
+function renderDeadline(d) {
+  const parts = [stageLabel(d.stage), d.overdue ? "overdue" : "warning"];
+  if (num(d.round) > 1) parts.push("round " + num(d.round));
+  parts.push("due " + fmtTime(d.dueAtMs));
+  parts.push(d.supervisor ? "escalated to " + courtLabel(d.supervisor) : "no supervisor to tell");
+  return parts.join(" · ");
 }
 
 function clipped(text, max) {
@@ -363,17 +573,24 @@ function clipped(text, max) {
 
 function renderTrail(t) {
   const r = t.record || {}, c = r.commission || {}, d = c.debtor || {};
+  const children = [];
   const events = (t.events || []).map(e => {
     const type = eventName(e.type);
-    const detail = renderUpdate(e.update, type);
-    return el("tr", {"data-seq": num(e.seq), "data-type": type},
+    const deadline = e.deadline || null;
+    const detail = deadline ? renderDeadline(deadline) : renderUpdate(e.update, type);
+    const child = e.childCommissionId || "";
+    if (child) children.push(child);
+    return el("tr", {"data-seq": num(e.seq), "data-type": type,
+                     class: deadline ? (deadline.overdue ? "ev-overdue" : "ev-warning") : null},
         el("td", {class: "num"}, num(e.seq)),
         el("td", {class: "nowrap"}, fmtTime(e.atMs)),
-        el("td", {class: "nowrap"}, type),
+        el("td", {class: "nowrap" + (deadline ? (deadline.overdue ? " bad" : " warn") : "")}, type),
         el("td", {class: "nowrap", title: courtLabel(e.actorCourt)}, e.actorCourt || "broker"),
         stateCell(e.state),
-        el("td", {title: detail}, clipped(detail, 160)));
+        el("td", {title: detail}, clipped(detail, 160),
+           child ? el("span", {class: "nowrap"}, " → child ", commissionLink(child)) : null));
   });
+  const overdue = (r.overdueNow || []).map(stageLabel);
   const field = (name, ...value) => [el("dt", {}, name), el("dd", {}, ...value)];
   $("trail").replaceChildren(
       el("button", {class: "close", type: "button", id: "trail-close"}, "close ✕"),
@@ -386,14 +603,28 @@ function renderTrail(t) {
          ...field("debtor", (d.name || "—") + (d.regionCode ? " (" + d.regionCode + ")" : "")),
          ...field("submitted", fmtTime(r.submittedAtMs)),
          ...field("updated", fmtTime(r.updatedAtMs)),
-         ...(c.notAfter ? field("not after", c.notAfter) : [])),
+         ...(r.handler ? field("handler", r.handler) : []),
+         ...(c.notAfter ? field("not after", c.notAfter) : []),
+         ...(c.campaign ? field("campaign", c.campaign) : []),
+         ...(overdue.length ? field("overdue now",
+                                    el("span", {class: "bad", id: "trail-overdue"},
+                                       overdue.join(", "))) : []),
+         ...(c.parentId ? field("forwarded from", commissionLink(c.parentId),
+                                c.forwardedBy ? " by " + courtLabel(c.forwardedBy) : "") : []),
+         ...(children.length ? field("forwarded as", ...children.flatMap(
+                                         (id, i) => i ? [", ", commissionLink(id)]
+                                                      : [commissionLink(id)])) : [])),
       el("div", {class: "scroll"}, el("table", {id: "trail-events"},
           el("thead", {}, el("tr", {},
               el("th", {class: "num"}, "Seq"), el("th", {}, "Time"), el("th", {}, "Event"),
               el("th", {}, "Who"), el("th", {}, "State"), el("th", {}, "Details"))),
-          el("tbody", {}, ...(events.length ? events :
-              [el("tr", {}, el("td", {colspan: 6, class: "empty"}, "no events"))])))));
+          el("tbody", {}, ...(events.length ? events : [emptyRow(6, "no events")])))));
   $("trail-close").addEventListener("click", () => { location.hash = ""; });
+  if (showTrail) {
+    showTrail = false;
+    const top = $("trail").getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight - 120) $("trail").scrollIntoView({block: "start"});
+  }
 }
 
 function trailMessage(text) {
@@ -413,20 +644,223 @@ async function refreshTrail() {
   } catch (e) {
     if (id !== openId) return;
     if (e.status === 404) trailMessage("No commission " + id + " on this broker.");
+    else if (e.status === 401) trailMessage("The trail needs a token.");
     else throw e;
   }
 }
 
+// ---- Supervision statistics ----------------------------------------------------------------
+
+function setLast30Days() {
+  const now = Date.now();
+  $("s-to").value = chinaDate(now);
+  $("s-from").value = chinaDate(now - 29 * DAY_MS);
+}
+
+// The statistics' address; throws with a message if the range is not one.
+function statsQuery() {
+  if (!rangeChosen) setLast30Days();  // follows the date while the page stays open
+  const from = $("s-from").value, to = $("s-to").value, court = $("s-court").value;
+  if (from && to && from > to) throw new Error("the range is empty: 'from' is after 'to'");
+  const q = new URLSearchParams();
+  if (from) q.set("from", from);
+  if (to) q.set("to", to);
+  if (court) q.set("court", court);
+  return "/api/stats?" + q.toString();
+}
+
+function fmtDays(days, completed) {
+  if (!num(completed)) return el("span", {class: "dim"}, "—");
+  const d = num(days);
+  return el("span", {title: fmtDuration(d * DAY_MS)}, d < 0.05 ? "< 0.1" : d.toFixed(1));
+}
+
+function statsRow(c, zone) {
+  const count = (field, attrs) => {
+    const n = num(c[field]);
+    return el("td", Object.assign({class: "num", "data-field": field}, attrs || {}), n);
+  };
+  const overdue = num(c.overdueNow);
+  return el("tr", {"data-stats-court": zone ? "zone" : c.courtId, class: zone ? "zone" : null},
+      el("td", {class: "nowrap"}, zone ? "zone" : el("b", {}, c.courtId), " ",
+         zone ? el("span", {class: "dim"}, "every commission once") : c.name || "",
+         c.supervisor ? el("span", {class: "tag"}, "supervisor") : null),
+      count("sent", {title: countsText(c.sentByKind, kindLabel) || null}),
+      count("received", {title: countsText(c.receivedByKind, kindLabel) || null}),
+      count("acknowledged"),
+      count("acknowledgedOnTime"),
+      count("completed"),
+      count("returned", {title: countsText(c.returnedByReason, reasonLabel) || null}),
+      count("withdrawn", {title: num(c.deemedWithdrawn) ?
+          num(c.deemedWithdrawn) + " deemed withdrawn (material not supplied in time)" : null}),
+      count("forwarded"),
+      count("expired"),
+      count("open"),
+      count("overdueNow", {class: "num" + (overdue ? " bad" : ""),
+                           title: countsText(c.overdueByStage, stageLabel) || null}),
+      el("td", {class: "num", "data-field": "medianDays"},
+         fmtDays(c.medianDaysToComplete, c.completed)),
+      el("td", {class: "num", "data-field": "p90Days"}, fmtDays(c.p90DaysToComplete, c.completed)));
+}
+
+// A line of chips from a map of counts: "Returned by reason (zone): duplicate 2 · ...".
+function summary(id, title, scope, map, label, key) {
+  const entries = Object.entries(map || {}).filter(([, n]) => num(n) > 0)
+      .sort((a, b) => num(b[1]) - num(a[1]));
+  return el("div", {class: "summary", id: id}, el("b", {}, title),
+      el("span", {class: "dim"}, "(" + scope + ")"),
+      ...(entries.length ? entries.map(([k, n]) => el("span", {class: "chip", [key]: k},
+                                                       label(k) + " ", el("b", {}, num(n))))
+                         : [el("span", {class: "dim"}, "none")]));
+}
+
+function renderStats(s) {
+  const courts = s.courts || [];
+  for (const c of courts) if (!courtNames.has(c.courtId)) courtNames.set(c.courtId, c.name || "");
+  if (!s.court) fillCourtSelects(courts);
+  // A supervising court that neither sent nor received anything has nothing to show.
+  const rows = courts.filter(c => !c.supervisor || num(c.sent) || num(c.received))
+                     .map(c => statsRow(c, false));
+  rows.push(statsRow(s.zone || {}, true));
+  $("stats").tBodies[0].replaceChildren(...rows);
+
+  const scoped = s.court ? courts.find(c => c.courtId === s.court) || {} : s.zone || {};
+  const scope = s.court || "zone";
+  $("s-summaries").replaceChildren(
+      summary("s-returned", "Returned by reason", scope, scoped.returnedByReason, reasonLabel,
+              "data-reason"),
+      summary("s-overdue", "Overdue now by stage", scope, scoped.overdueByStage, stageLabel,
+              "data-stage"));
+
+  const campaigns = (s.campaigns || []).map(c => el("tr", {"data-campaign": c.campaign},
+      el("td", {class: "nowrap"}, el("b", {}, c.campaign || "?")),
+      ...CAMPAIGN_FIELDS.map(f => el("td", {class: "num", "data-field": f}, num(c[f]))),
+      el("td", {class: "num nowrap", "data-field": "amountRecovered"},
+         fmtYuan(c.amountRecoveredFen))));
+  $("campaigns").tBodies[0].replaceChildren(...(campaigns.length ? campaigns :
+      [emptyRow(8, "no commissions of a campaign in this range")]));
+
+  const n = num(s.commissions);
+  $("s-info").className = "dim";
+  $("s-info").replaceChildren(
+      n + " commission" + (n === 1 ? "" : "s") + " submitted from " + chinaDate(s.fromMs) +
+          " to " + chinaDate(num(s.toMs) - 1) + " · computed " + fmtTime(s.computedAtMs),
+      s.truncated ? el("span", {class: "bad"}, " · truncated: more were submitted in the range " +
+                                                   "than the broker reads for one answer") : "");
+}
+
+function statsMessage(text, bad) {
+  $("s-info").className = bad ? "bad" : "dim";
+  $("s-info").textContent = text;
+}
+
+// Statistics cannot be read with this token (or without one).
+function withholdStats(text) {
+  statsMessage("Statistics: " + text + ".", true);
+  $("stats").tBodies[0].replaceChildren(emptyRow(14, text));
+  $("s-summaries").replaceChildren();
+  $("campaigns").tBodies[0].replaceChildren(emptyRow(8, text));
+}
+
+// ---- The refresh ---------------------------------------------------------------------------
+
 async function refresh() {
   if (busy) { again = true; return; }
   busy = true;
+  const failures = [];
+  let unauthorized = null;  // a 401: this broker wants a token, or a better one
+  let forbidden = null;     // a 403 other than the witness's on /api/status
+  const noted = e => {
+    if (e.status === 401) unauthorized = unauthorized || e;
+    else if (e.status === 403) forbidden = forbidden || e;
+    else failures.push(e.message);
+  };
+  const withheld = e => e.status === 401 ? "needs a token" : "not available to this token";
   try {
-    const [status, page] = await Promise.all([getJson("/api/status"), getJson(commissionsQuery())]);
-    renderStatus(status);
-    renderCommissions(page);
-    await refreshTrail();
-    $("conn").className = "ok";
-    $("conn").textContent = "updated " + fmtTime(Date.now()).slice(11);
+    // The slow round: statistics, and the status a witness's token was refused.
+    const slow = Date.now() >= statsNextAt;
+    let statsPath = null;
+    if (slow) {
+      statsNextAt = Date.now() + STATS_REFRESH_MS;
+      try { statsPath = statsQuery(); } catch (e) { statsMessage(e.message, true); }
+    }
+    const [status, page, stats] = await Promise.allSettled([
+      statusWithheld && !slow ? null : getJson("/api/status"),
+      getJson(commissionsQuery()),
+      statsPath ? getJson(statsPath) : null]);
+
+    if (status.status === "fulfilled") {
+      if (status.value) {
+        statusWithheld = null;
+        renderStatus(status.value);
+      }
+    } else if (status.reason.status === 403) {
+      // A witness: trails and statistics only. Asked again in the slow round only.
+      statusWithheld = status.reason;
+      withholdStatus("not available to a witness");
+    } else {
+      noted(status.reason);
+      if (status.reason.status === 401) withholdStatus(withheld(status.reason));
+    }
+
+    if (page.status === "fulfilled") {
+      renderCommissions(page.value);
+    } else {
+      noted(page.reason);
+      const s = page.reason.status;
+      if (s === 401 || s === 403) {
+        $("commissions").tBodies[0].replaceChildren(emptyRow(6, withheld(page.reason)));
+      }
+    }
+
+    if (stats.status === "fulfilled") {
+      // The range may have changed meanwhile; the next refresh reads that one.
+      if (stats.value && statsNextAt !== 0) renderStats(stats.value);
+    } else {
+      const s = stats.reason.status;
+      if (s === 401 || s === 403) {
+        noted(stats.reason);
+        withholdStats(withheld(stats.reason));
+      } else if (s === 400) {
+        statsMessage(stats.reason.reason, true);  // the range, as the broker sees it
+      } else {
+        noted(stats.reason);
+        statsMessage("Statistics could not be read: " + stats.reason.message, true);
+      }
+    }
+
+    try {
+      await refreshTrail();
+    } catch (e) {
+      noted(e);
+      trailMessage("Could not load the trail: " + e.message);
+    }
+
+    if (unauthorized) {
+      showAuth("need", token ?
+          "The token was not accepted (HTTP 401): check it and enter it again." :
+          "This broker asks for a token to read its API (HTTP 401): enter an operator's or a " +
+          "witness's token. It is kept for this browser tab only.");
+    } else if (forbidden) {
+      showAuth("need", "This token may not read everything here (HTTP 403): " +
+                           forbidden.reason);
+    } else if (statusWithheld) {
+      showAuth("witness", "Witness token: trails and statistics only; courts and broker " +
+                              "status are not available to a witness (" +
+                              statusWithheld.reason + ").");
+    } else {
+      showAuth(token ? "ok" : "", "A token is in use for this tab.");
+    }
+    if (unauthorized) {
+      $("conn").className = "bad";
+      $("conn").textContent = "token needed";
+    } else if (failures.length) {
+      $("conn").className = "bad";
+      $("conn").textContent = "refresh failed: " + failures.join("; ");
+    } else {
+      $("conn").className = "ok";
+      $("conn").textContent = "updated " + fmtTime(Date.now()).slice(11);
+    }
   } catch (e) {
     $("conn").className = "bad";
     $("conn").textContent = "refresh failed: " + e.message;
@@ -440,6 +874,7 @@ function openFromHash() {
   let id = location.hash.slice(1);
   try { id = decodeURIComponent(id); } catch (e) { /* keep it as typed */ }
   openId = id;
+  showTrail = !!openId;
   for (const row of $("commissions").tBodies[0].rows) {
     row.classList.toggle("selected", !!openId && row.dataset.commission === openId);
   }
@@ -447,13 +882,28 @@ function openFromHash() {
   refreshTrail().catch(e => trailMessage("Could not load the trail: " + e.message));
 }
 
-function setUpFilters() {
+function setUpControls() {
   for (const s of STATES.slice(1)) $("f-state").append(el("option", {value: s}, s));
   for (const [, name, label] of KINDS) $("f-kind").append(el("option", {value: name}, label));
   for (const f of ["state", "court", "kind"]) $("f-" + f).addEventListener("change", refresh);
+
+  const statsNow = () => { statsNextAt = 0; refresh(); };
+  for (const id of ["s-from", "s-to"]) {
+    $(id).addEventListener("change", () => { rangeChosen = true; statsNow(); });
+  }
+  $("s-last30").addEventListener("click", () => { rangeChosen = false; statsNow(); });
+  $("s-court").addEventListener("change", statsNow);
+  setLast30Days();
+
+  $("auth-form").addEventListener("submit", ev => {
+    ev.preventDefault();
+    useToken($("auth-token").value);
+    $("auth-token").value = "";
+  });
+  $("auth-forget").addEventListener("click", () => useToken(""));
 }
 
-setUpFilters();
+setUpControls();
 window.addEventListener("hashchange", openFromHash);
 openFromHash();
 refresh();

@@ -1,5 +1,6 @@
 // The operator's dashboard: one self-contained HTML page served at /, which
-// reads the JSON API (/api/status, /api/commissions) and refreshes itself.
+// reads the JSON API (/api/status, /api/commissions, /api/stats) and
+// refreshes itself; with witnesses configured it asks for a token.
 #pragma once
 
 #include <string_view>
