@@ -177,7 +177,7 @@ int Call(const Config& config, const ControlRequest& request, ControlReply* repl
 std::string EventLine(const weituo::v1::Event& e) {
   std::ostringstream out;
   out << "#" << e.seq() << "  " << weituo::FormatTimeMs(e.at_ms()) << "  " << std::left
-      << std::setw(14) << weituo::v1::EventType_Name(e.type()).substr(3) << " "
+      << std::setw(17) << weituo::v1::EventType_Name(e.type()).substr(3) << " "
       << (e.actor_court().empty() ? "broker" : e.actor_court());
   const auto& u = e.update();
   switch (u.action_case()) {

@@ -695,6 +695,12 @@ void Broker::Loop::HandleMessage(const std::string& routing_id,
     session.online = true;
     Rescan(session);
     spdlog::info("msg=\"court online\" court={} reason=heard-again", court);
+    if (offline_flagged_.erase(court)) {
+      batch_.PutOfflineFlag(court, 0);
+      if (const CourtEntry* entry = directory_.Find(court)) {
+        NoticeToSupervisor(*entry, "online", session.last_seen_wall);
+      }
+    }
   }
   switch (env.body_case()) {
     case Envelope::kHeartbeat:
@@ -1036,12 +1042,16 @@ void Broker::Loop::HandleUpdate(const std::string& routing_id, const std::string
   }
   const Action action = *ActionOf(update);
   std::string child_id;
-  if (action == Action::kForward) {
+  // The new target is checked once the role is right; a forward by the
+  // origin is refused by the lifecycle like any other target action.
+  if (action == Action::kForward && role == Role::kTarget) {
     const std::string& to = update.forward().to_court();
     const CourtEntry* entry = directory_.Find(to);
     if (!entry || entry->is_supervisor) {
       Refuse(routing_id, court, ErrorCode::UNKNOWN_TARGET,
-             "forward.to_court '" + to + "' is not a court of the directory", request_id);
+             entry ? "'" + to + "' is a supervising court, which does not take commissions"
+                   : "forward.to_court '" + to + "' is not in the directory",
+             request_id);
       return;
     }
     if (to == court || to == commission.origin_court()) {
@@ -1129,6 +1139,10 @@ StatusOr<Event> Broker::Loop::ApplyAction(CommissionRecord& record, Action actio
     if (action == Action::kExpire || action == Action::kDeemWithdrawn) {
       recipients.push_back(commission.target_court());
     }
+  }
+  // A supervisor that was told of a late commission is told of its end.
+  if (IsFinal(*next) && !record.escalated_to().empty()) {
+    recipients.push_back(record.escalated_to());
   }
   // The trail changed: review its deadlines at the next tick, through a
   // timer due now (durable, so a restart does not forget it); an end has
@@ -1261,7 +1275,10 @@ void Broker::Loop::Review(const std::string& id, int64_t now) {
 
 void Broker::Loop::RecordCrossing(CommissionRecord& record, const Crossing& crossing) {
   const Commission& c = record.commission();
-  const std::string supervisor = SupervisorOf(c.target_court());
+  // The court that is late answers to its own superior: the origin for
+  // material it was asked for, the target for everything else.
+  const std::string supervisor = SupervisorOf(
+      crossing.stage == weituo::v1::STAGE_SUPPLY_INFO ? c.origin_court() : c.target_court());
   Event event;
   event.set_type(crossing.overdue ? EventType::EV_DEADLINE_OVERDUE
                                   : EventType::EV_DEADLINE_WARNING);
@@ -1285,9 +1302,12 @@ void Broker::Loop::RecordCrossing(CommissionRecord& record, const Crossing& cros
   if (crossing.overdue && crossing.stage == weituo::v1::STAGE_ACKNOWLEDGE) {
     record.set_acknowledged_late(true);
   }
-  // Trail, origin, target and the target's supervisor.
+  // Trail, origin, target and the supervisor.
   std::vector<std::string> recipients = {c.origin_court(), c.target_court()};
-  if (!supervisor.empty()) recipients.push_back(supervisor);
+  if (!supervisor.empty()) {
+    recipients.push_back(supervisor);
+    if (crossing.stage != weituo::v1::STAGE_SUPPLY_INFO) record.set_escalated_to(supervisor);
+  }
   AppendEvent(record, std::move(event), recipients);
   Count(crossing.overdue ? "deadline_overdue" : "deadline_warnings");
   if (!supervisor.empty()) Count("escalations");

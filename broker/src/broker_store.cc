@@ -362,8 +362,9 @@ StatusOr<std::map<std::string, int64_t>> BrokerStore::OfflineFlags() const {
   return flags;
 }
 
-StatusOr<std::vector<std::pair<int64_t, std::string>>> BrokerStore::DueTimers(
-    int64_t from_ms, int64_t now_ms, size_t limit) const {
+StatusOr<std::vector<std::pair<int64_t, std::string>>> BrokerStore::DueTimers(int64_t from_ms,
+                                                                              int64_t now_ms,
+                                                                              size_t limit) const {
   std::vector<std::pair<int64_t, std::string>> due;
   std::string start, end;
   AppendBigEndian64(&start, static_cast<uint64_t>(std::max<int64_t>(from_ms, 0)));
@@ -396,6 +397,25 @@ Status BrokerStore::ScanSubmitted(int64_t from_ms, int64_t to_ms, size_t budget,
   return decode;
 }
 
+void BackfillFromTrail(const std::vector<Event>& events, CommissionRecord* record) {
+  for (const Event& e : events) {
+    if (e.type() == weituo::v1::EV_ACCEPTED && record->accepted_at_ms() == 0) {
+      record->set_accepted_at_ms(e.at_ms());
+      record->set_handler(e.update().accept().handler());
+    }
+    if (!IsFinal(e.state()) || record->closed_at_ms() != 0) continue;
+    record->set_closed_at_ms(e.at_ms());
+    if (e.type() == weituo::v1::EV_COMPLETED) {
+      *record->mutable_result() = e.update().complete().result();
+    }
+    if (e.type() == weituo::v1::EV_RETURNED)
+      record->set_return_reason(e.update().return_().reason());
+    if (e.type() == weituo::v1::EV_WITHDRAWN && e.actor_court().empty()) {
+      record->set_deemed_withdrawn(true);
+    }
+  }
+}
+
 Status BrokerStore::MigrateIndex() {
   auto version = kv_->Get(kCfDefault, kIndexVersionKey);
   if (!version.ok()) return version.status();
@@ -412,12 +432,19 @@ Status BrokerStore::MigrateIndex() {
     }
     batch.IndexNew(record);
     (*counts.mutable_by_state())[record.state()]++;
+    // What statistics read from the record, taken from the trail once.
+    auto events = Events(record.commission().id());
+    if (!events.ok()) {
+      decode = events.status();
+      return false;
+    }
+    BackfillFromTrail(*events, &record);
     // Open commissions are reviewed for deadlines at the first tick.
     if (!IsFinal(record.state()) && record.next_check_ms() == 0) {
       record.set_next_check_ms(1);
       batch.PutTimer(1, record.commission().id());
-      batch.PutCommission(record);
     }
+    batch.PutCommission(record);
     return true;
   }));
   WEITUO_RETURN_IF_ERROR(decode);

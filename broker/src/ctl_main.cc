@@ -246,7 +246,7 @@ int Show(const Api& api, bool json, const std::string& id) {
             << weituo::v1::State_Name(r.state()) << "\n  debtor " << c.debtor().name()
             << "  region " << c.debtor().region_code() << "\n";
   for (const auto& e : trail.events()) {
-    std::cout << "  #" << e.seq() << "  " << Time(e.at_ms()) << "  " << std::left << std::setw(14)
+    std::cout << "  #" << e.seq() << "  " << Time(e.at_ms()) << "  " << std::left << std::setw(17)
               << weituo::v1::EventType_Name(e.type()).substr(3) << std::setw(10)
               << (e.actor_court().empty() ? "broker" : e.actor_court()) << EventText(e) << "\n";
   }
@@ -358,8 +358,8 @@ int Stats(const Api& api, bool json, const std::string& query) {
     std::cout << ToJson(st) << "\n";
     return kOk;
   }
-  std::cout << "commissions submitted " << Time(st.from_ms()) << " to " << Time(st.to_ms())
-            << " UTC: " << st.commissions() << (st.truncated() ? " (truncated)" : "") << "\n";
+  std::cout << "commissions submitted " << Time(st.from_ms()) << " to " << Time(st.to_ms()) << ": "
+            << st.commissions() << (st.truncated() ? " (truncated)" : "") << "\n";
   std::cout << std::left << std::setw(24) << "COURT" << std::setw(6) << "SENT" << std::setw(6)
             << "RECV" << std::setw(6) << "ACK" << std::setw(8) << "ONTIME" << std::setw(6) << "DONE"
             << std::setw(6) << "RET" << std::setw(6) << "WDRN" << std::setw(6) << "FWD"
@@ -562,7 +562,7 @@ int main(int argc, char** argv) {
   if (!token_file.empty() && !*keygen && data_dir.empty()) {
     std::ifstream in(token_file);
     if (!in || !std::getline(in, api.token)) {
-      std::cerr << "weituoctl: cannot read the admin token from " << token_file << "\n";
+      std::cerr << "weituoctl: cannot read a token from " << token_file << "\n";
       return kUsage;
     }
   }

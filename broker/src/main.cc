@@ -204,7 +204,11 @@ int main(int argc, char** argv) {
       return 2;
     }
     witnesses = std::move(read).value();
-    spdlog::info("msg=\"witnesses\" count={} reads_need_token=true", witnesses.size());
+    if (witnesses.empty()) {
+      spdlog::warn("msg=\"no witnesses listed; reads stay open\" file=\"{}\"", witness_tokens_file);
+    } else {
+      spdlog::info("msg=\"witnesses\" count={} reads_need_token=true", witnesses.size());
+    }
   }
   auto directory = weituo::CourtDirectory::LoadFile(directory_path);
   if (!directory.ok()) {

@@ -254,8 +254,8 @@ struct StatusServer::Rep {
     const bool open_path = path == "/healthz" || path == "/readyz" || path == "/";
     if (!witness_tokens.empty() && !open_path && caller.role == Role::kAnonymous) {
       return Fail(res, http::status::unauthorized,
-                  "this broker has witnesses configured: reads need the header Authorization: "
-                  "Bearer <token>");
+                  "this broker has witnesses configured: every request needs the header "
+                  "Authorization: Bearer <token> (the admin's, or a witness's for reads)");
     }
     if (caller.role == Role::kWitness) {
       const bool witness_path = path == "/api/stats" || path == "/api/commissions" ||

@@ -45,8 +45,11 @@ void CountReceived(const CommissionRecord& r, Tally& t) {
   switch (r.state()) {
     case weituo::v1::COMPLETED:
       s.set_completed(s.completed() + 1);
-      t.days_to_complete.push_back(static_cast<double>(r.closed_at_ms() - r.submitted_at_ms()) /
-                                   static_cast<double>(kDayMs));
+      // Stores from before the statistics kept closed_at_ms: the last update.
+      t.days_to_complete.push_back(
+          static_cast<double>((r.closed_at_ms() > 0 ? r.closed_at_ms() : r.updated_at_ms()) -
+                              r.submitted_at_ms()) /
+          static_cast<double>(kDayMs));
       break;
     case weituo::v1::RETURNED:
       s.set_returned(s.returned() + 1);
@@ -76,6 +79,8 @@ void CountReceived(const CommissionRecord& r, Tally& t) {
 }
 
 void CountCampaign(const CommissionRecord& r, CampaignStats& c) {
+  // A forwarded commission goes on as its child: one case, counted once.
+  if (r.state() == weituo::v1::FORWARDED) return;
   c.set_commissions(c.commissions() + 1);
   if (r.state() != weituo::v1::COMPLETED) return;
   c.set_completed(c.completed() + 1);
@@ -131,12 +136,16 @@ StatusOr<weituo::v1::SupervisionStats> ComputeStats(const BrokerStore& store,
         }
         const auto& c = r.commission();
         const std::string kind = weituo::v1::Kind_Name(KindOf(c));
-        Tally& origin = courts[c.origin_court()];
-        origin.stats.set_sent(origin.stats.sent() + 1);
-        (*origin.stats.mutable_sent_by_kind())[kind]++;
+        // The origin sent the commission, not the child a target made of it
+        // by forwarding; the child is still received by its target.
+        if (c.parent_id().empty()) {
+          Tally& origin = courts[c.origin_court()];
+          origin.stats.set_sent(origin.stats.sent() + 1);
+          (*origin.stats.mutable_sent_by_kind())[kind]++;
+          zone.stats.set_sent(zone.stats.sent() + 1);
+          (*zone.stats.mutable_sent_by_kind())[kind]++;
+        }
         CountReceived(r, courts[c.target_court()]);
-        zone.stats.set_sent(zone.stats.sent() + 1);
-        (*zone.stats.mutable_sent_by_kind())[kind]++;
         CountReceived(r, zone);
         if (!c.campaign().empty() && (query.campaign.empty() || c.campaign() == query.campaign)) {
           CampaignStats& campaign = campaigns[c.campaign()];

@@ -158,6 +158,10 @@ Status ReadRule(const toml::node& node, const std::string& where, bool allow_eve
       return Status::InvalidArgument(where + ": unknown key '" + k + "'");
     }
   }
+  if (!next.enabled() && next.warn_ms > 0) {
+    return Status::InvalidArgument(where + ": a warning (" + FormatDuration(next.warn_ms) +
+                                   ") needs a due point; add due = \"...\"");
+  }
   if (next.enabled() && next.warn_ms >= next.due_ms) {
     return Status::InvalidArgument(where + ": warn (" + FormatDuration(next.warn_ms) +
                                    ") must come before due (" + FormatDuration(next.due_ms) + ")");

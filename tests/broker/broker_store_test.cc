@@ -99,6 +99,96 @@ TEST(BrokerStoreTest, ReopenAfterCloseRecoversEverything) {
   EXPECT_FALSE(s.GetRequest("chunan", "r1")->has_value());
 }
 
+Event TrailEvent(const std::string& id, uint64_t seq, weituo::v1::EventType type,
+                 weituo::v1::State state, int64_t at_ms, const std::string& actor) {
+  Event e;
+  e.set_commission_id(id);
+  e.set_seq(seq);
+  e.set_type(type);
+  e.set_state(state);
+  e.set_at_ms(at_ms);
+  e.set_actor_court(actor);
+  return e;
+}
+
+// A store written before the statistics fields and the timers existed is
+// brought up to date once: index by submission time, the fields read from
+// each trail, a timer for each open commission.
+TEST(BrokerStoreTest, MigrationBackfillsStatisticsFromTrailsOnce) {
+  TempDir dir;
+  auto store = BrokerStore::Open(dir.path());
+  ASSERT_TRUE(store.ok());
+  const std::string done = "01JDONE0000000000000000000", gone = "01JGONE0000000000000000000",
+                    open = "01JOPEN0000000000000000000";
+  auto batch = (*store)->NewBatch();
+  CommissionRecord completed = Record(done, weituo::v1::COMPLETED);
+  completed.set_submitted_at_ms(1000);
+  batch.PutCommission(completed);
+  batch.PutEvent(
+      TrailEvent(done, 1, weituo::v1::EV_SUBMITTED, weituo::v1::SUBMITTED, 1000, "chunan"));
+  Event accepted =
+      TrailEvent(done, 2, weituo::v1::EV_ACCEPTED, weituo::v1::ACCEPTED, 2000, "kaihua");
+  accepted.mutable_update()->mutable_accept()->set_handler("李明");
+  batch.PutEvent(accepted);
+  Event complete =
+      TrailEvent(done, 3, weituo::v1::EV_COMPLETED, weituo::v1::COMPLETED, 5000, "kaihua");
+  complete.mutable_update()
+      ->mutable_complete()
+      ->mutable_result()
+      ->mutable_locate()
+      ->set_amount_paid_fen(2000000);
+  batch.PutEvent(complete);
+  CommissionRecord withdrawn = Record(gone, weituo::v1::WITHDRAWN);
+  withdrawn.set_submitted_at_ms(1500);
+  batch.PutCommission(withdrawn);
+  batch.PutEvent(
+      TrailEvent(gone, 1, weituo::v1::EV_SUBMITTED, weituo::v1::SUBMITTED, 1500, "chunan"));
+  batch.PutEvent(TrailEvent(gone, 2, weituo::v1::EV_WITHDRAWN, weituo::v1::WITHDRAWN, 9000, ""));
+  CommissionRecord pending = Record(open, weituo::v1::DELIVERED);
+  pending.set_submitted_at_ms(3000);
+  batch.PutCommission(pending);
+  batch.PutEvent(
+      TrailEvent(open, 1, weituo::v1::EV_SUBMITTED, weituo::v1::SUBMITTED, 3000, "chunan"));
+  ASSERT_TRUE((*store)->Commit(batch, true).ok());
+
+  ASSERT_TRUE((*store)->MigrateIndex().ok());
+  auto got = (*store)->GetCommission(done);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->accepted_at_ms(), 2000);
+  EXPECT_EQ((*got)->handler(), "李明");
+  EXPECT_EQ((*got)->closed_at_ms(), 5000);
+  EXPECT_EQ((*got)->result().locate().amount_paid_fen(), 2000000);
+  EXPECT_EQ((*got)->next_check_ms(), 0) << "an ended commission has no deadlines";
+  got = (*store)->GetCommission(gone);
+  EXPECT_TRUE((*got)->deemed_withdrawn()) << "withdrawn by the broker itself";
+  EXPECT_EQ((*got)->closed_at_ms(), 9000);
+  got = (*store)->GetCommission(open);
+  EXPECT_EQ((*got)->next_check_ms(), 1) << "reviewed at the first tick";
+  auto due = (*store)->DueTimers(0, 10, 100);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].second, open);
+  // By submission time, in order, the range's end excluded.
+  std::vector<std::string> in_range;
+  ASSERT_TRUE((*store)
+                  ->ScanSubmitted(1000, 3000, 0,
+                                  [&](const CommissionRecord& r) {
+                                    in_range.push_back(r.commission().id());
+                                    return true;
+                                  })
+                  .ok());
+  EXPECT_EQ(in_range, (std::vector<std::string>{done, gone}));
+
+  // Once: a second migration changes nothing, even of a record changed since.
+  auto later = (*store)->NewBatch();
+  CommissionRecord changed = **(*store)->GetCommission(done);
+  changed.set_handler("王芳");
+  later.PutCommission(changed);
+  ASSERT_TRUE((*store)->Commit(later, true).ok());
+  ASSERT_TRUE((*store)->MigrateIndex().ok());
+  EXPECT_EQ((**(*store)->GetCommission(done)).handler(), "王芳");
+}
+
 TEST(BrokerStoreTest, SecondOpenOfALockedStoreFailsClearly) {
   TempDir dir;
   auto first = BrokerStore::Open(dir.path() + "/db");

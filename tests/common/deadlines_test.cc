@@ -459,7 +459,7 @@ TEST(DeadlinePolicyTest, OffDisablesAStageOrOnePoint) {
       "[vehicle_seizure]\n"
       "long_stop = \"off\"\n"
       "acknowledge = { warn = \"off\" }\n"
-      "start = { warn = \"5d\", due = \"off\" }\n"
+      "start = \"off\"\n"
       "progress = { every = \"off\" }\n"
       "[asset_query]\n"
       "complete_urgent = \"off\"\n");
@@ -468,11 +468,22 @@ TEST(DeadlinePolicyTest, OffDisablesAStageOrOnePoint) {
   KindDeadlines& seizure = expected.kinds[weituo::v1::VEHICLE_SEIZURE];
   seizure.long_stop = {0, 0};
   seizure.acknowledge = {0, Days(7)};
-  seizure.start = {0, 0};  // no deadline, so no warning either
+  seizure.start = {0, 0};
   seizure.progress_every_ms = 0;
   expected.kinds[weituo::v1::ASSET_QUERY].complete_urgent = {0, 0};
   expected.supply_info = {0, 0};
   EXPECT_EQ(Describe(*policy), Describe(expected));
+}
+
+// A warning with no overdue point to warn of is a mistake, not a silent
+// no-op: e.g. a [default] complete warning would otherwise turn off the
+// asset query's 7-day deadline.
+TEST(DeadlinePolicyTest, RefusesAWarningWithoutADuePoint) {
+  for (const char* text : {"[default]\ncomplete = { warn = \"20d\" }\n",
+                           "[vehicle_seizure]\nstart = { warn = \"5d\", due = \"off\" }\n"}) {
+    SCOPED_TRACE(text);
+    EXPECT_THAT(Load(text), StatusIs(StatusCode::kInvalidArgument, HasSubstr("needs a due point")));
+  }
 }
 
 TEST(DeadlinePolicyTest, ProgressIntervalAndSupplyInfo) {

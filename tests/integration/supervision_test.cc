@@ -153,6 +153,13 @@ TEST(SupervisionTest, DeadlinesWarnThenEscalateToTheTargetsSupervisor) {
   Advance(zone, 4 * kDayMs);  // day 16: started in time, no overdue for it
   EXPECT_EQ(Crossings(TrailOf(zone, id)).back(), "start/warning");
   // The chain still holds over every event, deadline events included.
+  // The supervisor that was told it was late is told of its end.
+  ASSERT_EQ(zone.Cli("chunan",
+                     {"complete", id, "--result-file",
+                      SourceDir() + "/deploy/stories/kaihua-locate-result.json", "--wait", "10"})
+                .exit_code,
+            0);
+  EXPECT_TRUE(WaitForState(zone, "hangzhou-intermediate", id, weituo::v1::COMPLETED));
   CommandResult verify = RunCommand(
       {CtlBin(), "--url", "http://127.0.0.1:" + std::to_string(zone.http_port()), "verify", id});
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
@@ -222,7 +229,10 @@ TEST(SupervisionTest, NeedsInfoStopsTheTargetsClockAndIsDeemedWithdrawnUnanswere
                 .exit_code,
             0);
   Advance(zone, 25 * kDayMs + kHourMs);
-  EXPECT_EQ(Crossings(TrailOf(zone, id)).back(), "supply_info/warning#2");
+  CommissionTrail asked = TrailOf(zone, id);
+  EXPECT_EQ(Crossings(asked).back(), "supply_info/warning#2");
+  // The origin is the late one: its own superior hears of it.
+  EXPECT_EQ(asked.events(asked.events_size() - 1).deadline().supervisor(), "quzhou-intermediate");
   ASSERT_TRUE(WaitFor(
       [&] {
         auto v = ShowView(zone, "kaihua", id);
@@ -301,6 +311,16 @@ TEST(SupervisionTest, ForwardMakesAChildCommissionTheOriginSeesBesideItsParent) 
   EXPECT_TRUE(WaitForState(zone, "kaihua", child_id, weituo::v1::COMPLETED));
   EXPECT_TRUE(ShowView(zone, "kaihua", child_id).record().is_origin());
   EXPECT_EQ(TrailOf(zone, child_id).record().state(), weituo::v1::COMPLETED);
+  // In the statistics: one commission sent, received twice (forwarded by
+  // Chun'an, completed by Shexian), one case of the campaign.
+  auto stats = Parse<weituo::v1::SupervisionStats>(zone.HttpGet("/api/stats"));
+  EXPECT_EQ(stats.zone().sent(), 1u);
+  EXPECT_EQ(stats.zone().received(), 2u);
+  EXPECT_EQ(stats.zone().forwarded(), 1u);
+  EXPECT_EQ(stats.zone().completed(), 1u);
+  ASSERT_EQ(stats.campaigns_size(), 1);
+  EXPECT_EQ(stats.campaigns(0).commissions(), 1u);
+  EXPECT_EQ(stats.campaigns(0).amount_recovered_fen(), 2000000);
 }
 
 // YYYY-MM-DD of `ms` in China Standard Time.

@@ -54,6 +54,12 @@ std::string RequestKey(const std::string& court, const std::string& request_id);
 // Parses an outbox or parked key; false if malformed.
 bool ParseOutboxKey(std::string_view key, std::string* court, uint64_t* delivery_id);
 
+// Fills the record's fields that statistics read (accepted_at_ms, handler,
+// closed_at_ms, result, return_reason, deemed_withdrawn) from its trail,
+// where they are not set yet: for stores written before the broker kept them.
+void BackfillFromTrail(const std::vector<weituo::v1::Event>& events,
+                       weituo::v1::CommissionRecord* record);
+
 class BrokerStore {
  public:
   static StatusOr<std::unique_ptr<BrokerStore>> Open(const std::string& path);
