@@ -3,12 +3,11 @@
 #include <toml++/toml.h>
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <limits>
 #include <set>
-#include <sstream>
 #include <tuple>
 
+#include "toml_text.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/validation.h"
 
@@ -201,14 +200,9 @@ Status ReadKind(const toml::table& t, const std::string& where, KindDeadlines* k
 
 StatusOr<DeadlinePolicy> DeadlinePolicy::LoadString(const std::string& text,
                                                     const std::string& origin) {
-  toml::table table;
-  try {
-    table = toml::parse(text, origin);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << origin << ":" << e.source().begin.line << ": " << e.description();
-    return Status::InvalidArgument(msg.str());
-  }
+  auto parsed = ParseToml(text, origin);
+  if (!parsed.ok()) return parsed.status();
+  const toml::table& table = *parsed;
   DeadlinePolicy policy = Defaults();
   // [default] first, so that per-kind tables override it whatever the order.
   if (const toml::node* d = table.get("default")) {
@@ -248,11 +242,9 @@ StatusOr<DeadlinePolicy> DeadlinePolicy::LoadString(const std::string& text,
 }
 
 StatusOr<DeadlinePolicy> DeadlinePolicy::LoadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::InvalidArgument("cannot read deadlines file " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return LoadString(text.str(), path);
+  auto text = ReadTextFile(path, "deadlines file");
+  if (!text.ok()) return text.status();
+  return LoadString(*text, path);
 }
 
 // ---- Review ----------------------------------------------------------------

@@ -1,5 +1,6 @@
 #include "weituo/common/directory.h"
 
+#include "toml_text.h"
 #include "weituo/common/curve.h"
 
 #include <toml++/toml.h>
@@ -53,23 +54,16 @@ Status AddEntry(std::vector<CourtEntry>* entries, std::map<std::string, size_t>*
 }  // namespace
 
 StatusOr<CourtDirectory> CourtDirectory::LoadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::InvalidArgument("cannot read court directory " + path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return LoadString(buffer.str(), path);
+  auto text = ReadTextFile(path, "court directory");
+  if (!text.ok()) return text.status();
+  return LoadString(*text, path);
 }
 
 StatusOr<CourtDirectory> CourtDirectory::LoadString(const std::string& text,
                                                     const std::string& origin) {
-  toml::table table;
-  try {
-    table = toml::parse(text, origin);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << origin << ":" << e.source().begin.line << ": " << e.description();
-    return Status::InvalidArgument(msg.str());
-  }
+  auto parsed = ParseToml(text, origin);
+  if (!parsed.ok()) return parsed.status();
+  const toml::table& table = *parsed;
   CourtDirectory dir;
   auto read = [&](const char* array_name, bool supervisor) -> Status {
     const toml::array* list = table[array_name].as_array();
