@@ -27,10 +27,14 @@
 //   receipt    the origin's OnEvent sees EV_SUBMITTED (durable at the broker)
 //   delivered  the target's OnCommission handler runs (durable at the target)
 //   dlv-rcpt   the origin's OnEvent sees EV_DELIVERED (the delivery receipt)
+//   completed  with --answer: the origin's OnEvent sees EV_COMPLETED; the
+//              target answers each commission with accept, then complete,
+//              from one answering thread per agent
 //
 // Threading: main thread runs the broker process and waits; one submitter
 // thread per agent; the agents' I/O threads run the handlers, which record
-// times under one mutex; with --poll-status, one poller thread.
+// times under one mutex; with --poll-status, one poller thread; with
+// --answer, one answering thread per agent.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -54,7 +58,9 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -103,6 +109,7 @@ struct BenchOptions {
   bool keep = false;
   std::string security = "curve";  // or "plaintext"
   double poll_status_hz = 0;       // > 0: GET /api/status this many times a second
+  bool answer = false;             // the target accepts and completes each commission
 };
 
 int64_t Nanos(Clock::time_point t) {
@@ -410,6 +417,7 @@ struct Sample {
   int64_t receipt = 0;
   int64_t delivered = 0;
   int64_t delivery_receipt = 0;
+  int64_t completed = 0;  // --answer: EV_COMPLETED seen at the origin
 };
 
 // What the handlers record. Thread-safe.
@@ -436,6 +444,8 @@ class Recorder {
   uint64_t receipts() const { return receipts_; }
   uint64_t delivered() const { return delivered_; }
   uint64_t delivery_receipts() const { return delivery_receipts_; }
+  void Completed(const std::string& id, int64_t t) { Mark(id, &Sample::completed, t, completed_); }
+  uint64_t completed() const { return completed_; }
 
   // A copy of the samples of submitted commissions.
   std::vector<Sample> Samples() const {
@@ -465,6 +475,55 @@ class Recorder {
   std::atomic<uint64_t> receipts_{0};
   std::atomic<uint64_t> delivered_{0};
   std::atomic<uint64_t> delivery_receipts_{0};
+  std::atomic<uint64_t> completed_{0};
+};
+
+// With --answer: one thread per target agent that sends, for each delivered
+// commission, an accept and then a complete (two synced SendUpdate calls),
+// as a court's clerk would, off the agent's I/O thread.
+class Answerer {
+ public:
+  explicit Answerer(Agent& agent) : agent_(agent), thread_([this] { Run(); }) {}
+  ~Answerer() { Stop(); }
+  void Push(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(id);
+    cv_.notify_one();
+  }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+  std::atomic<uint64_t> failures{0};
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      std::string id = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      weituo::v1::Update accept, complete;
+      accept.set_commission_id(id);
+      accept.mutable_accept()->set_handler("执行员 bench");
+      complete.set_commission_id(id);
+      complete.mutable_complete()->mutable_result()->mutable_locate()->set_found_at_place("户籍地");
+      if (!agent_.SendUpdate(accept).ok() || !agent_.SendUpdate(complete).ok()) ++failures;
+      lock.lock();
+    }
+  }
+  Agent& agent_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> queue_;
+  bool stop_ = false;
+  std::thread thread_;
 };
 
 // A commission from `origin` to `target` whose encoding is about `bytes`
@@ -684,6 +743,7 @@ int Run(const BenchOptions& opt) {
   BrokerProcess broker(broker_argv, broker_log);
 
   Recorder recorder(total);
+  std::vector<std::unique_ptr<Answerer>> answerers;  // outlive the agents' I/O threads
   std::vector<std::unique_ptr<Agent>> agents;
   for (const weituo::CourtEntry* court : courts) {
     AgentOptions options;
@@ -703,14 +763,20 @@ int Run(const BenchOptions& opt) {
                 << "\n";
       return 1;
     }
-    (*agent)->OnCommission(weituo::v1::DEBTOR_LOCATE, [&recorder](Agent&, const Commission& c) {
-      recorder.Delivered(c.id(), Nanos(Clock::now()));
-    });
+    Answerer* answerer = nullptr;
+    if (opt.answer) answerer = answerers.emplace_back(std::make_unique<Answerer>(**agent)).get();
+    (*agent)->OnCommission(weituo::v1::DEBTOR_LOCATE,
+                           [&recorder, answerer](Agent&, const Commission& c) {
+                             recorder.Delivered(c.id(), Nanos(Clock::now()));
+                             if (answerer) answerer->Push(c.id());
+                           });
     (*agent)->OnEvent([&recorder](Agent&, const Event& e) {
       if (e.type() == weituo::v1::EV_SUBMITTED) {
         recorder.Receipt(e.commission_id(), Nanos(Clock::now()));
       } else if (e.type() == weituo::v1::EV_DELIVERED) {
         recorder.DeliveryReceipt(e.commission_id(), Nanos(Clock::now()));
+      } else if (e.type() == weituo::v1::EV_COMPLETED) {
+        recorder.Completed(e.commission_id(), Nanos(Clock::now()));
       }
     });
     agents.push_back(std::move(agent).value());
@@ -802,7 +868,8 @@ int Run(const BenchOptions& opt) {
   const auto deadline = submitted_at + std::chrono::seconds(opt.timeout_s);
   bool timed_out = false;
   while (recorder.receipts() < submitted || recorder.delivered() < submitted ||
-         recorder.delivery_receipts() < submitted) {
+         recorder.delivery_receipts() < submitted ||
+         (opt.answer && recorder.completed() < submitted)) {
     if (Clock::now() > deadline || !broker.Running()) {
       timed_out = true;
       break;
@@ -815,6 +882,11 @@ int Run(const BenchOptions& opt) {
   const double own_cpu = OwnCpuSeconds() - own_cpu_before;
   const double run_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
 
+  uint64_t answer_failures = 0;
+  for (auto& answerer : answerers) {
+    answerer->Stop();
+    answer_failures += answerer->failures;
+  }
   for (auto& agent : agents) agent->Stop();
   agents.clear();
   const int broker_exit = broker.Stop(std::chrono::seconds(10));
@@ -832,6 +904,8 @@ int Run(const BenchOptions& opt) {
   const Rate receipt_rate = Throughput(samples, &Sample::receipt);
   const Rate delivery_rate = Throughput(samples, &Sample::delivered);
   const Rate submit_rate = Throughput(samples, &Sample::returned);
+  const Percentiles completed = Measure(samples, &Sample::completed);
+  const Rate completed_rate = Throughput(samples, &Sample::completed);
   const uint64_t not_receipted = submitted - receipt.n;
   const uint64_t not_delivered = submitted - delivered.n;
   const uint64_t no_delivery_receipt = submitted - delivery_receipt.n;
@@ -867,7 +941,13 @@ int Run(const BenchOptions& opt) {
               << ",\"status_poll_failures\":" << poller.failures()
               << ",\"status_polls_per_s\":" << Fixed(poller.per_second(), 1)
               << ",\"status_poll_ms\":" << JsonPercentiles(poller.request_ms())
-              << ",\"status_body_bytes\":" << Fixed(poller.mean_body_bytes(), 0) << "}\n";
+              << ",\"status_body_bytes\":" << Fixed(poller.mean_body_bytes(), 0);
+    if (opt.answer) {
+      std::cout << ",\"answer\":true,\"answer_failures\":" << answer_failures
+                << ",\"completed_per_s\":" << Fixed(completed_rate.per_second, 1)
+                << ",\"completed_ms\":" << JsonPercentiles(completed);
+    }
+    std::cout << "}\n";
   } else {
     std::printf(
         "weituo_bench: %s loop, %s, %d agents, %zu commissions of %.0f B (mean encoded), "
@@ -887,6 +967,7 @@ int Run(const BenchOptions& opt) {
     row("submission receipt (broker)", receipt);
     row("delivered (target handler)", delivered);
     row("delivery receipt (at origin)", delivery_receipt);
+    if (opt.answer) row("completed (EV_COMPLETED at origin)", completed);
     std::printf("\n%-34s %10s %9s\n", "throughput", "per s", "over s");
     std::printf("%-34s %10.0f %9.2f\n", "submitted (Submit returned)", submit_rate.per_second,
                 submit_rate.seconds);
@@ -894,6 +975,11 @@ int Run(const BenchOptions& opt) {
                 receipt_rate.seconds);
     std::printf("%-34s %10.0f %9.2f\n", "delivered (durable at target)", delivery_rate.per_second,
                 delivery_rate.seconds);
+    if (opt.answer) {
+      std::printf("%-34s %10.0f %9.2f\n", "completed (seen at origin)", completed_rate.per_second,
+                  completed_rate.seconds);
+      std::printf("answer failures %llu\n", static_cast<unsigned long long>(answer_failures));
+    }
     std::printf(
         "\nsubmit failures %llu, not receipted %llu, not delivered %llu, no delivery "
         "receipt %llu%s\n",
@@ -919,7 +1005,7 @@ int Run(const BenchOptions& opt) {
   if (!first_error.empty())
     std::cerr << "weituo_bench: first submit error: " << first_error << "\n";
   if (opt.keep) std::cerr << "weituo_bench: kept " << dir.path() << "\n";
-  return (timed_out || failures.load() > 0 || broker_exit != 0) ? 1 : 0;
+  return (timed_out || failures.load() > 0 || answer_failures > 0 || broker_exit != 0) ? 1 : 0;
 }
 
 }  // namespace
@@ -947,6 +1033,9 @@ int main(int argc, char** argv) {
                  "GET the broker's /api/status this many times a second while measuring (0: "
                  "no HTTP server)")
       ->check(CLI::Range(0.0, 1000.0));
+  app.add_flag("--answer", opt.answer,
+               "the target answers each commission with accept, then complete (drives the "
+               "broker's update path); waits for every EV_COMPLETED");
   app.add_flag("--json", opt.json, "print one JSON line instead of the table");
   app.add_flag("--keep", opt.keep, "keep the temporary folder (logs, stores)");
   CLI11_PARSE(app, argc, argv);
