@@ -325,8 +325,10 @@ struct StatusServer::Rep {
       const std::string value = params->count("advance_ms") ? params->at("advance_ms") : "";
       char* end = nullptr;
       long long ms = std::strtoll(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0' || ms <= 0) {
-        return Fail(res, http::status::bad_request, "advance_ms must be a positive number");
+      // At most a century a move, so the clock cannot overflow.
+      if (value.empty() || *end != '\0' || ms <= 0 || ms > 36525 * kDayMs) {
+        return Fail(res, http::status::bad_request,
+                    "advance_ms must be a positive number of milliseconds, at most 100 years");
       }
       auto reply = broker->AdvanceClock(ms);
       if (!reply.ok()) return Fail(res, HttpStatusOf(reply.status()), reply.status().message());

@@ -467,6 +467,9 @@ TEST(SupervisionTest, AWitnessReadsTrailsAndStatisticsAndNothingElse) {
   EXPECT_EQ(verified.exit_code, 0) << verified.out;
   EXPECT_NE(verified.out.find("verified: "), std::string::npos) << verified.out;
   // The test clock is not there without --test-clock.
+  EXPECT_EQ(
+      Request(zone, "POST", "/api/test/clock?advance_ms=9223372036854775807", AdminToken(zone)),
+      400);
   EXPECT_EQ(Request(zone, "POST", "/api/test/clock?advance_ms=1000", AdminToken(zone)), 409);
 }
 
