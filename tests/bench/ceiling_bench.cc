@@ -23,6 +23,7 @@
 #include <thread>
 #include <zmq.hpp>
 
+#include "bench_commission.h"
 #include "weituo/common/curve.h"
 #include "weituo/common/ids.h"
 #include "weituo/common/kv_store.h"
@@ -35,24 +36,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A debtor-locate commission of about 1 KB encoded, as weituo_bench sends.
-weituo::v1::Commission Commission(int64_t now_ms, int n) {
-  weituo::v1::Commission c;
-  c.set_id(weituo::NewUlid(now_ms));
-  c.set_case_number("（2026）浙0127执" + std::to_string(n) + "号");
-  c.set_origin_court("chunan");
-  c.set_target_court("kaihua");
-  c.set_origin_handler("淳安县人民法院 执行局 王法官");
-  c.set_origin_contact("0571-6501 2345");
-  c.set_created_at_ms(now_ms);
-  auto* d = c.mutable_debtor();
-  d->set_name("徐某");
-  d->set_id_number("330824198805061234");
-  d->set_region_code("330824");
-  d->add_addresses("开化县华埠镇华民村 12 号");
-  d->add_phones("138 0000 1234");
-  c.mutable_debtor_locate()->set_notes(std::string(700, 'n'));
-  return c;
+// The commission weituo_bench sends, 1 KB encoded, from Chun'an to Kaihua.
+weituo::v1::Commission Commission(int n) {
+  weituo::CourtEntry kaihua;
+  kaihua.id = "kaihua";
+  kaihua.name = "开化县人民法院";
+  kaihua.region_codes = {"330824"};
+  return weituo::bench::MakeCommission("chunan", kaihua, static_cast<size_t>(n), 1024);
 }
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -74,7 +64,7 @@ int RunRocksdb(int records, int batch_size, bool sync) {
     weituo::WriteBatch batch = (*kv)->NewBatch();
     for (int i = 0; i < batch_size && done < records; ++i, ++done) {
       weituo::v1::CommissionRecord record;
-      *record.mutable_commission() = Commission(now + done, done);
+      *record.mutable_commission() = Commission(done);
       const std::string& id = record.commission().id();
       record.set_state(weituo::v1::SUBMITTED);
       record.set_last_seq(1);
@@ -139,7 +129,7 @@ int RunZmq(int messages, int window, bool curve) {
   dealer.connect(router.get(zmq::sockopt::last_endpoint));
 
   weituo::v1::Envelope submit;
-  *submit.mutable_submit()->mutable_commission() = Commission(1795795200000, 1);
+  *submit.mutable_submit()->mutable_commission() = Commission(1);
   const std::string frame = weituo::SerializeEnvelope(submit);
   weituo::v1::Envelope receipt;
   receipt.mutable_submit_receipt()->set_commission_id(submit.submit().commission().id());
