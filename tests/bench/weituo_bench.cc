@@ -201,6 +201,16 @@ class BrokerProcess {
     return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
   }
 
+  // Peak resident set (VmHWM) in MiB so far; 0 if unknown.
+  double PeakRssMib() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
+    }
+    return 0;
+  }
+
   bool Running() {
     if (exited_) return false;
     int status = 0;
@@ -841,6 +851,7 @@ int Run(const BenchOptions& opt) {
   poller.Stop();
   const bool broker_died = !broker.Running();
   const double broker_cpu = broker.CpuSeconds() - broker_cpu_before;
+  const double broker_peak_rss_mib = broker.PeakRssMib();
   const double own_cpu = OwnCpuSeconds() - own_cpu_before;
   const double run_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
 
@@ -892,7 +903,9 @@ int Run(const BenchOptions& opt) {
               << ",\"no_delivery_receipt\":" << no_delivery_receipt
               << ",\"timed_out\":" << (timed_out ? "true" : "false")
               << ",\"run_s\":" << Fixed(run_seconds, 2)
-              << ",\"broker_cpu_s\":" << Fixed(broker_cpu, 2)
+              << ",\"broker_cpu_s\":" << Fixed(broker_cpu, 2) << ",\"broker_cpu_s_per_100k\":"
+              << Fixed(total ? broker_cpu * 100000.0 / static_cast<double>(total) : 0, 2)
+              << ",\"broker_peak_rss_mib\":" << Fixed(broker_peak_rss_mib, 1)
               << ",\"agents_cpu_s\":" << Fixed(own_cpu, 2)
               << ",\"submit_call_ms\":" << JsonPercentiles(submit_call)
               << ",\"receipt_ms\":" << JsonPercentiles(receipt)
