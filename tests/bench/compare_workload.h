@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "bench_commission.h"
+#include "bench_measure.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/directory.h"
 #include "weituo/common/ids.h"
@@ -84,10 +85,6 @@ inline void AddCompareOptions(CLI::App& app, CompareOptions& opt) {
   app.add_option("--broker-pid", opt.broker_pid, "server pid: CPU seconds and peak RSS");
   app.add_option("--label", opt.label, "settings note copied into the JSON line");
   app.add_flag("--json", opt.json, "print one JSON line instead of the table");
-}
-
-inline int64_t Nanos(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
 // The courts of one run: producer p is origin court kCourts[p % 8], consumer
@@ -181,48 +178,6 @@ class Recorder {
   std::atomic<uint64_t> delivered_{0};
 };
 
-// CPU seconds (user + system) process `pid` has used so far; 0 if unknown.
-inline double ProcessCpuSeconds(int pid) {
-  if (pid <= 0) return 0;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t paren = stat.rfind(')');
-  if (paren == std::string::npos) return 0;
-  // After "pid (comm)": state is field 3; utime and stime are fields 14, 15.
-  std::istringstream fields(stat.substr(paren + 2));
-  std::string skip;
-  for (int i = 3; i < 14; ++i) fields >> skip;
-  unsigned long long utime = 0, stime = 0;
-  fields >> utime >> stime;
-  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-// Peak resident set (VmHWM) of process `pid` in MiB; 0 if unknown.
-inline double ProcessPeakRssMib(int pid) {
-  if (pid <= 0) return 0;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
-  }
-  return 0;
-}
-
-// CPU seconds (user + system) of this process, all threads.
-inline double OwnCpuSeconds() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
-struct Percentiles {
-  size_t n = 0;
-  double p50 = 0, p99 = 0, p999 = 0, max = 0;
-};
-
 // Nearest-rank percentiles, in ms, from each sample's start to `to`, of the
 // samples that have both times.
 inline Percentiles Measure(const std::vector<Sample>& samples, int64_t Sample::*to) {
@@ -230,19 +185,7 @@ inline Percentiles Measure(const std::vector<Sample>& samples, int64_t Sample::*
   for (const Sample& s : samples) {
     if (s.*to) values.push_back(static_cast<double>(s.*to - s.start) / 1e6);
   }
-  Percentiles p;
-  p.n = values.size();
-  if (values.empty()) return p;
-  std::sort(values.begin(), values.end());
-  auto rank = [&](double q) {
-    size_t i = static_cast<size_t>(std::ceil(q * static_cast<double>(values.size())));
-    return values[std::clamp<size_t>(i, 1, values.size()) - 1];
-  };
-  p.p50 = rank(0.50);
-  p.p99 = rank(0.99);
-  p.p999 = rank(0.999);
-  p.max = values.back();
-  return p;
+  return PercentilesOf(std::move(values));
 }
 
 // How many samples reached `to` per second, over the time from the first
@@ -259,18 +202,6 @@ inline double PerSecond(const std::vector<Sample>& samples, int64_t Sample::*to)
   }
   if (n == 0 || last <= first) return 0;
   return static_cast<double>(n) / (static_cast<double>(last - first) / 1e9);
-}
-
-inline std::string Fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-inline std::string JsonPercentiles(const Percentiles& p) {
-  return "{\"n\":" + std::to_string(p.n) + ",\"p50\":" + Fixed(p.p50, 3) +
-         ",\"p99\":" + Fixed(p.p99, 3) + ",\"p999\":" + Fixed(p.p999, 3) +
-         ",\"max\":" + Fixed(p.max, 3) + "}";
 }
 
 // What a run measured besides the samples.

@@ -75,6 +75,7 @@
 #include <vector>
 
 #include "bench_commission.h"
+#include "bench_measure.h"
 #include "weituo/agent/agent.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/curve.h"
@@ -91,8 +92,16 @@ namespace http = boost::beast::http;
 using Clock = std::chrono::steady_clock;
 using weituo::agent::Agent;
 using weituo::agent::AgentOptions;
+using weituo::bench::Fixed;
+using weituo::bench::JsonPercentiles;
 using weituo::bench::kCourts;
 using weituo::bench::MakeCommission;
+using weituo::bench::Nanos;
+using weituo::bench::OwnCpuSeconds;
+using weituo::bench::Percentiles;
+using weituo::bench::PercentilesOf;
+using weituo::bench::ProcessCpuSeconds;
+using weituo::bench::ProcessPeakRssMib;
 using weituo::v1::Commission;
 using weituo::v1::Event;
 
@@ -110,10 +119,6 @@ struct BenchOptions {
   double poll_status_hz = 0;       // > 0: GET /api/status this many times a second
   bool answer = false;             // the target accepts and completes each commission
 };
-
-int64_t Nanos(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
 
 // A folder under /tmp, removed with its contents on destruction unless kept.
 class TempDir {
@@ -187,29 +192,9 @@ class BrokerProcess {
   BrokerProcess& operator=(const BrokerProcess&) = delete;
 
   // CPU seconds (user + system) the process has used so far; 0 if unknown.
-  double CpuSeconds() const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    size_t paren = stat.rfind(')');
-    if (paren == std::string::npos) return 0;
-    // After "pid (comm)": state is field 3; utime and stime are fields 14, 15.
-    std::istringstream fields(stat.substr(paren + 2));
-    std::string skip;
-    for (int i = 3; i < 14; ++i) fields >> skip;
-    unsigned long long utime = 0, stime = 0;
-    fields >> utime >> stime;
-    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-  }
-
+  double CpuSeconds() const { return ProcessCpuSeconds(pid_); }
   // Peak resident set (VmHWM) in MiB so far; 0 if unknown.
-  double PeakRssMib() const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
-    }
-    return 0;
-  }
+  double PeakRssMib() const { return ProcessPeakRssMib(pid_); }
 
   bool Running() {
     if (exited_) return false;
@@ -247,43 +232,12 @@ class BrokerProcess {
 };
 
 // CPU seconds (user + system) of this process, all threads.
-double OwnCpuSeconds() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 std::string Tail(const std::string& path, size_t bytes) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   std::string text = ss.str();
   return text.size() > bytes ? text.substr(text.size() - bytes) : text;
-}
-
-struct Percentiles {
-  size_t n = 0;
-  double p50 = 0, p99 = 0, p999 = 0, max = 0;
-};
-
-// Nearest-rank percentiles of `values`.
-Percentiles PercentilesOf(std::vector<double> values) {
-  Percentiles p;
-  p.n = values.size();
-  if (values.empty()) return p;
-  std::sort(values.begin(), values.end());
-  auto rank = [&](double q) {
-    size_t i = static_cast<size_t>(std::ceil(q * static_cast<double>(values.size())));
-    return values[std::clamp<size_t>(i, 1, values.size()) - 1];
-  };
-  p.p50 = rank(0.50);
-  p.p99 = rank(0.99);
-  p.p999 = rank(0.999);
-  p.max = values.back();
-  return p;
 }
 
 // What one HTTP GET returned.
@@ -646,18 +600,6 @@ Rate Throughput(const std::vector<Sample>& samples, int64_t Sample::*to) {
   r.seconds = static_cast<double>(last - first) / 1e9;
   r.per_second = static_cast<double>(r.n) / r.seconds;
   return r;
-}
-
-std::string Fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-std::string JsonPercentiles(const Percentiles& p) {
-  return "{\"n\":" + std::to_string(p.n) + ",\"p50\":" + Fixed(p.p50, 3) +
-         ",\"p99\":" + Fixed(p.p99, 3) + ",\"p999\":" + Fixed(p.p999, 3) +
-         ",\"max\":" + Fixed(p.max, 3) + "}";
 }
 
 int Run(const BenchOptions& opt) {
