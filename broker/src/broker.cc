@@ -893,14 +893,16 @@ CommissionRecord& Broker::Loop::StoreNew(Commission commission, Event* submitted
   DeadlineReview review =
       weituo::ReviewDeadlines(options_.deadlines, record.commission(), {*submitted}, Now());
   Reschedule(record, review.next_check_ms);
-  batch_.PutCommission(record);
+  batch_.PutNewCommission(record);
   AppendToChain(*submitted);
   batch_.PutEvent(*submitted);
   batch_.IndexNew(record);
   (*state_counts_.mutable_by_state())[weituo::v1::SUBMITTED]++;
   state_counts_dirty_ = true;
+  // The outbox keeps only the commission's id; its body is read back when
+  // the delivery is sent (BrokerStore::PutOutbox), so none is copied here.
   Deliver deliver;
-  *deliver.mutable_commission() = record.commission();
+  deliver.mutable_commission()->set_id(id);
   Enqueue(target, std::move(deliver));
   return record;
 }
@@ -929,7 +931,8 @@ void Broker::Loop::HandleAck(const std::string& court, const weituo::v1::Ack& ac
   for (uint64_t delivery_id : ack.delivery_ids()) {
     std::string key = OutboxKey(court, delivery_id);
     if (turn_deleted_outbox_.count(key)) continue;
-    auto item = store_->GetOutbox(court, delivery_id);
+    // Only the id of a commission delivered is needed here, not its body.
+    auto item = store_->GetOutbox(court, delivery_id, /*with_body=*/false);
     if (!item.ok()) {
       spdlog::error("msg=\"outbox read failed\" court={} delivery={} error=\"{}\"", court,
                     delivery_id, item.status().ToString());
@@ -1522,7 +1525,7 @@ void Broker::Loop::Pump(const std::string& court, CourtSession& session) {
   int64_t now = MonotonicMs();
   while (session.in_flight.size() < options_.window) {
     size_t room = options_.window - session.in_flight.size();
-    auto items = store_->ScanOutbox(court, session.scan_from, room);
+    auto items = store_->ScanOutbox(court, session.scan_from, room, /*with_body=*/false);
     if (!items.ok()) {
       spdlog::error("msg=\"outbox scan failed\" court={} error=\"{}\"", court,
                     items.status().ToString());
@@ -1530,9 +1533,13 @@ void Broker::Loop::Pump(const std::string& court, CourtSession& session) {
     }
     for (OutboxItem& item : *items) {
       uint64_t delivery_id = item.deliver().delivery_id();
-      Envelope env;
-      *env.mutable_deliver() = std::move(*item.mutable_deliver());
-      SendResult sent = SendTo(session.routing_id, SerializeEnvelope(env));
+      auto frame = store_->DeliveryFrame(item);
+      if (!frame.ok()) {
+        spdlog::error("msg=\"delivery unreadable\" court={} delivery={} error=\"{}\"", court,
+                      delivery_id, frame.status().ToString());
+        return;
+      }
+      SendResult sent = SendTo(session.routing_id, *frame);
       if (sent == SendResult::kWouldBlock) return;  // still pending; retried next turn
       if (sent == SendResult::kUnreachable) {
         MarkOffline(court, session, "connection gone");
@@ -1559,14 +1566,18 @@ void Broker::Loop::Resend(const std::string& court, CourtSession& session) {
   for (uint64_t delivery_id : session.resend) {
     auto flight = session.in_flight.find(delivery_id);
     if (flight == session.in_flight.end()) continue;  // acknowledged meanwhile
-    auto item = store_->GetOutbox(court, delivery_id);
+    auto item = store_->GetOutbox(court, delivery_id, /*with_body=*/false);
     if (!item.ok() || !item->has_value()) {
       session.in_flight.erase(flight);
       continue;
     }
-    Envelope env;
-    *env.mutable_deliver() = (*item)->deliver();
-    SendResult sent = SendTo(session.routing_id, SerializeEnvelope(env));
+    auto frame = store_->DeliveryFrame(**item);
+    if (!frame.ok()) {
+      spdlog::error("msg=\"delivery unreadable\" court={} delivery={} error=\"{}\"", court,
+                    delivery_id, frame.status().ToString());
+      continue;
+    }
+    SendResult sent = SendTo(session.routing_id, *frame);
     if (sent == SendResult::kUnreachable) {
       MarkOffline(court, session, "connection gone");
       return;

@@ -6,6 +6,7 @@
 #include "weituo/common/lifecycle.h"
 #include "weituo/common/records.h"
 #include "weituo/common/trail_hash.h"
+#include "weituo/common/wire.h"
 
 namespace weituo::broker {
 
@@ -21,9 +22,10 @@ constexpr char kStateCountsKey[] = "state_counts";
 constexpr char kPausedPrefix[] = "paused/";
 constexpr char kFlaggedPrefix[] = "offline_flagged/";
 // 2: the index has 't' (by submission time) entries and every open
-// commission has a deadline timer.
+// commission has a deadline timer. 3: commissions live in CF "bodies", and
+// records and outbox items name them.
 constexpr char kIndexVersionKey[] = "index_version";
-constexpr char kIndexVersion[] = "2";
+constexpr char kIndexVersion[] = "3";
 
 std::string SubmittedIndexKey(int64_t submitted_at_ms, const std::string& id) {
   std::string key = "t";
@@ -53,7 +55,33 @@ std::string PrefixSuccessor(std::string prefix) {
 
 // In the order of the kCf* numbers.
 std::vector<std::string> ColumnFamilies() {
-  return {"commissions", "events", "outbox", "parked", "requests", "index", "chain", "timers"};
+  return {"commissions", "events", "outbox", "parked", "requests",
+          "index",       "chain",  "timers", "bodies"};
+}
+
+// The record without its commission. The record is only borrowed: its
+// commission is lent out and put back, which moves pointers and copies
+// nothing, instead of copying the record to clear one field.
+std::string StateBytes(const CommissionRecord& record) {
+  auto& lent = const_cast<CommissionRecord&>(record);
+  if (!lent.has_commission()) return lent.SerializeAsString();
+  weituo::v1::Commission* body = lent.release_commission();
+  std::string bytes = lent.SerializeAsString();
+  lent.set_allocated_commission(body);
+  return bytes;
+}
+
+// The item with only the id of the commission it delivers.
+std::string ElidedBytes(const OutboxItem& item) {
+  if (!item.deliver().has_commission() || item.body_elided()) return item.SerializeAsString();
+  auto& lent = const_cast<OutboxItem&>(item);
+  weituo::v1::Commission* body = lent.mutable_deliver()->release_commission();
+  lent.mutable_deliver()->mutable_commission()->set_id(body->id());
+  lent.set_body_elided(true);
+  std::string bytes = lent.SerializeAsString();
+  lent.set_body_elided(false);
+  lent.mutable_deliver()->set_allocated_commission(body);
+  return bytes;
 }
 
 }  // namespace
@@ -92,8 +120,13 @@ StatusOr<std::unique_ptr<BrokerStore>> BrokerStore::OpenReadOnly(const std::stri
   return std::unique_ptr<BrokerStore>(new BrokerStore(std::move(kv).value()));
 }
 
+void BrokerStore::Batch::PutNewCommission(const CommissionRecord& record) {
+  batch_.Put(kCfBodies, record.commission().id(), record.commission().SerializeAsString());
+  PutCommission(record);
+}
+
 void BrokerStore::Batch::PutCommission(const CommissionRecord& record) {
-  batch_.Put(kCfCommissions, record.commission().id(), record.SerializeAsString());
+  batch_.Put(kCfCommissions, record.commission().id(), StateBytes(record));
 }
 
 void BrokerStore::Batch::PutEvent(const Event& event) {
@@ -101,8 +134,7 @@ void BrokerStore::Batch::PutEvent(const Event& event) {
 }
 
 void BrokerStore::Batch::PutOutbox(const OutboxItem& item) {
-  batch_.Put(kCfOutbox, OutboxKey(item.court(), item.deliver().delivery_id()),
-             item.SerializeAsString());
+  batch_.Put(kCfOutbox, OutboxKey(item.court(), item.deliver().delivery_id()), ElidedBytes(item));
 }
 
 void BrokerStore::Batch::DeleteOutbox(const std::string& court, uint64_t delivery_id) {
@@ -110,8 +142,7 @@ void BrokerStore::Batch::DeleteOutbox(const std::string& court, uint64_t deliver
 }
 
 void BrokerStore::Batch::PutParked(const OutboxItem& item) {
-  batch_.Put(kCfParked, OutboxKey(item.court(), item.deliver().delivery_id()),
-             item.SerializeAsString());
+  batch_.Put(kCfParked, OutboxKey(item.court(), item.deliver().delivery_id()), ElidedBytes(item));
 }
 
 void BrokerStore::Batch::DeleteParked(const std::string& court, uint64_t delivery_id) {
@@ -187,7 +218,24 @@ Status BrokerStore::Commit(Batch& batch, bool sync) {
 }
 
 StatusOr<std::optional<CommissionRecord>> BrokerStore::GetCommission(const std::string& id) const {
-  return DecodeRecord<CommissionRecord>(kv_->Get(kCfCommissions, id), "commission");
+  auto record = DecodeRecord<CommissionRecord>(kv_->Get(kCfCommissions, id), "commission");
+  if (!record.ok() || !record->has_value() || (*record)->has_commission()) return record;
+  auto body = DecodeRecord<weituo::v1::Commission>(kv_->Get(kCfBodies, id), "commission body");
+  if (!body.ok()) return body.status();
+  if (!body->has_value()) return Status::Internal("commission " + id + " has a record but no body");
+  *(*record)->mutable_commission() = std::move(**body);
+  return record;
+}
+
+Status BrokerStore::FillBody(OutboxItem& item, bool with_body) const {
+  if (!item.body_elided() || !with_body) return Status::Ok();
+  item.set_body_elided(false);
+  const std::string id = item.deliver().commission().id();
+  auto body = DecodeRecord<weituo::v1::Commission>(kv_->Get(kCfBodies, id), "commission body");
+  if (!body.ok()) return body.status();
+  if (!body->has_value()) return Status::Internal("delivery of " + id + " names no body");
+  *item.mutable_deliver()->mutable_commission() = std::move(**body);
+  return Status::Ok();
 }
 
 StatusOr<std::optional<Event>> BrokerStore::GetEvent(const std::string& commission_id,
@@ -200,26 +248,64 @@ StatusOr<std::vector<Event>> BrokerStore::Events(const std::string& commission_i
                             0, "event");
 }
 
+namespace {
+
+// The items with their commissions put back.
+StatusOr<std::vector<OutboxItem>> Filled(StatusOr<std::vector<OutboxItem>> items,
+                                         const std::function<Status(OutboxItem&)>& fill) {
+  if (!items.ok()) return items;
+  for (OutboxItem& item : *items) WEITUO_RETURN_IF_ERROR(fill(item));
+  return items;
+}
+
+}  // namespace
+
 StatusOr<std::optional<OutboxItem>> BrokerStore::GetOutbox(const std::string& court,
-                                                           uint64_t delivery_id) const {
-  return DecodeRecord<OutboxItem>(kv_->Get(kCfOutbox, OutboxKey(court, delivery_id)), "outbox");
+                                                           uint64_t delivery_id,
+                                                           bool with_body) const {
+  auto item =
+      DecodeRecord<OutboxItem>(kv_->Get(kCfOutbox, OutboxKey(court, delivery_id)), "outbox");
+  if (item.ok() && item->has_value()) WEITUO_RETURN_IF_ERROR(FillBody(**item, with_body));
+  return item;
 }
 
 StatusOr<std::optional<OutboxItem>> BrokerStore::GetParked(const std::string& court,
                                                            uint64_t delivery_id) const {
-  return DecodeRecord<OutboxItem>(kv_->Get(kCfParked, OutboxKey(court, delivery_id)), "parked");
+  auto item =
+      DecodeRecord<OutboxItem>(kv_->Get(kCfParked, OutboxKey(court, delivery_id)), "parked");
+  if (item.ok() && item->has_value()) WEITUO_RETURN_IF_ERROR(FillBody(**item, true));
+  return item;
 }
 
 StatusOr<std::vector<OutboxItem>> BrokerStore::ScanOutbox(const std::string& court, uint64_t from,
-                                                          size_t limit) const {
-  return ScanRecords<OutboxItem>(*kv_, kCfOutbox, OutboxKey(court, from), PrefixEnd(court), limit,
-                                 "outbox");
+                                                          size_t limit, bool with_body) const {
+  return Filled(ScanRecords<OutboxItem>(*kv_, kCfOutbox, OutboxKey(court, from), PrefixEnd(court),
+                                        limit, "outbox"),
+                [&](OutboxItem& item) { return FillBody(item, with_body); });
+}
+
+StatusOr<std::string> BrokerStore::DeliveryFrame(const OutboxItem& item) const {
+  weituo::v1::Envelope envelope;
+  if (!item.body_elided()) {
+    *envelope.mutable_deliver() = item.deliver();
+    return SerializeEnvelope(envelope);
+  }
+  const std::string& id = item.deliver().commission().id();
+  auto body = kv_->Get(kCfBodies, id);
+  if (!body.ok()) return body.status();
+  if (!body->has_value()) return Status::Internal("delivery of " + id + " names no body");
+  weituo::v1::DeliverCommissionFrame frame;
+  frame.set_protocol(kProtocolVersion);
+  frame.mutable_deliver()->set_delivery_id(item.deliver().delivery_id());
+  frame.mutable_deliver()->set_commission(std::move(**body));
+  return frame.SerializeAsString();
 }
 
 StatusOr<std::vector<OutboxItem>> BrokerStore::ScanParked(const std::string& court,
                                                           size_t limit) const {
-  return ScanRecords<OutboxItem>(*kv_, kCfParked, OutboxKey(court, 0), PrefixEnd(court), limit,
-                                 "parked");
+  return Filled(ScanRecords<OutboxItem>(*kv_, kCfParked, OutboxKey(court, 0), PrefixEnd(court),
+                                        limit, "parked"),
+                [this](OutboxItem& item) { return FillBody(item, true); });
 }
 
 StatusOr<std::optional<RequestOutcome>> BrokerStore::GetRequest(
@@ -420,6 +506,7 @@ Status BrokerStore::MigrateIndex() {
   auto version = kv_->Get(kCfDefault, kIndexVersionKey);
   if (!version.ok()) return version.status();
   if (version->has_value() && **version == kIndexVersion) return Status::Ok();
+  if (version->has_value() && **version == "2") return MoveBodies();
   Batch batch = NewBatch();
   batch.batch_.Put(kCfDefault, kIndexVersionKey, kIndexVersion);
   weituo::v1::StateCounts counts;
@@ -444,11 +531,36 @@ Status BrokerStore::MigrateIndex() {
       record.set_next_check_ms(1);
       batch.PutTimer(1, record.commission().id());
     }
-    batch.PutCommission(record);
+    batch.PutNewCommission(record);
     return true;
   }));
   WEITUO_RETURN_IF_ERROR(decode);
   batch.PutStateCounts(counts);
+  return Commit(batch, true);
+}
+
+Status BrokerStore::MoveBodies() {
+  // In batches, so a large store needs no batch of its size in memory; a
+  // crash part way is finished by the next start, which moves what is left.
+  constexpr size_t kPerBatch = 10000;
+  Batch batch = NewBatch();
+  size_t in_batch = 0;
+  Status failed = Status::Ok();
+  WEITUO_RETURN_IF_ERROR(kv_->Scan(kCfCommissions, "", "", 0, [&](auto, std::string_view value) {
+    CommissionRecord record;
+    if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      failed = Status::Internal("corrupt commission record while moving bodies");
+      return false;
+    }
+    if (!record.has_commission()) return true;  // moved before a crash
+    batch.PutNewCommission(record);
+    if (++in_batch < kPerBatch) return true;
+    failed = Commit(batch, false);
+    in_batch = 0;
+    return failed.ok();
+  }));
+  WEITUO_RETURN_IF_ERROR(failed);
+  batch.batch_.Put(kCfDefault, kIndexVersionKey, kIndexVersion);
   return Commit(batch, true);
 }
 
@@ -486,7 +598,8 @@ StatusOr<std::string> BrokerStore::ScanCommissionIds(
 }
 
 StatusOr<std::vector<OutboxItem>> BrokerStore::AllParked(size_t limit) const {
-  return ScanRecords<OutboxItem>(*kv_, kCfParked, "", "", limit, "parked");
+  return Filled(ScanRecords<OutboxItem>(*kv_, kCfParked, "", "", limit, "parked"),
+                [this](OutboxItem& item) { return FillBody(item, true); });
 }
 
 namespace {

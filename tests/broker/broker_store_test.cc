@@ -2,11 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "harness.h"
+#include "weituo/v1/wire.pb.h"
 
 namespace weituo::broker {
 namespace {
 
+using weituo::KvStore;
+using weituo::WriteBatch;
 using weituo::testing::TempDir;
 using weituo::v1::CommissionRecord;
 using weituo::v1::Event;
@@ -50,7 +55,9 @@ TEST(BrokerStoreTest, ReopenAfterCloseRecoversEverything) {
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     EXPECT_EQ(*(*store)->NextDeliveryId(), 1u);
     auto batch = (*store)->NewBatch();
-    batch.PutCommission(Record("A", weituo::v1::ACCEPTED));
+    batch.PutNewCommission(Record("A", weituo::v1::ACCEPTED));
+    batch.PutNewCommission(Record("B", weituo::v1::SUBMITTED));
+    batch.PutNewCommission(Record("C", weituo::v1::SUBMITTED));
     Event e;
     e.set_commission_id("A");
     e.set_seq(1);
@@ -79,6 +86,7 @@ TEST(BrokerStoreTest, ReopenAfterCloseRecoversEverything) {
   ASSERT_TRUE(record.ok() && record->has_value());
   EXPECT_EQ((*record)->state(), weituo::v1::ACCEPTED);
   EXPECT_FALSE(s.GetCommission("Z")->has_value());
+  EXPECT_EQ((*record)->commission().origin_court(), "chunan") << "the body is read back";
   auto events = s.Events("A");
   ASSERT_EQ(events->size(), 2u);
   EXPECT_EQ((*events)[1].type(), weituo::v1::EV_ACCEPTED);
@@ -93,7 +101,26 @@ TEST(BrokerStoreTest, ReopenAfterCloseRecoversEverything) {
   EXPECT_EQ((*tail)[0].deliver().delivery_id(), 4u);
   EXPECT_EQ(s.ScanOutbox("kaihuaa", 0, 10)->size(), 1u);
   EXPECT_FALSE(s.GetOutbox("kaihua", 2)->has_value());
-  EXPECT_TRUE(s.GetParked("shexian", 7)->has_value());
+  // A delivery names its commission's body and reads back whole, or with
+  // only the id where that is all the caller needs.
+  EXPECT_EQ((*items)[0].deliver().commission().origin_court(), "chunan");
+  EXPECT_FALSE((*items)[0].body_elided());
+  auto bare = s.GetOutbox("kaihua", 1, /*with_body=*/false);
+  ASSERT_TRUE(bare.ok() && bare->has_value());
+  EXPECT_EQ((*bare)->deliver().commission().id(), "A");
+  EXPECT_EQ((*bare)->deliver().commission().origin_court(), "");
+  EXPECT_EQ((**s.GetParked("shexian", 7)).deliver().commission().target_court(), "kaihua");
+  // The frame that sends a delivery splices the stored body in: it parses as
+  // the Envelope a court's agent expects, the commission whole.
+  auto frame = s.DeliveryFrame(**bare);
+  ASSERT_TRUE(frame.ok()) << frame.status().ToString();
+  weituo::v1::Envelope sent;
+  ASSERT_TRUE(sent.ParseFromString(*frame));
+  EXPECT_EQ(sent.protocol(), 1u);
+  EXPECT_EQ(sent.deliver().delivery_id(), 1u);
+  EXPECT_EQ(sent.deliver().commission().id(), "A");
+  EXPECT_EQ(sent.deliver().commission().origin_court(), "chunan");
+  EXPECT_EQ(sent.deliver().commission().target_court(), "kaihua");
   EXPECT_EQ(s.ScanParked("shexian", 10)->size(), 1u);
   EXPECT_EQ((*s.GetRequest("kaihua", "r1"))->receipt().request_id(), "r1");
   EXPECT_FALSE(s.GetRequest("chunan", "r1")->has_value());
@@ -114,16 +141,40 @@ Event TrailEvent(const std::string& id, uint64_t seq, weituo::v1::EventType type
 // A store written before the statistics fields and the timers existed is
 // brought up to date once: index by submission time, the fields read from
 // each trail, a timer for each open commission.
+// The column families of a store, as every version had them.
+const std::vector<std::string> kFamilies = {"commissions", "events", "outbox", "parked", "requests",
+                                            "index",       "chain",  "timers", "bodies"};
+
+// Writes records as brokers before index_version 3 did: whole, the
+// commission inside, with `index_version` (none if empty).
+void WriteOldStore(const std::string& path, const std::vector<CommissionRecord>& records,
+                   const std::vector<OutboxItem>& outbox, const std::string& index_version) {
+  auto kv = KvStore::Open(path, kFamilies);
+  ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+  WriteBatch batch = (*kv)->NewBatch();
+  for (const CommissionRecord& r : records)
+    batch.Put(kCfCommissions, r.commission().id(), r.SerializeAsString());
+  for (const OutboxItem& item : outbox)
+    batch.Put(kCfOutbox, OutboxKey(item.court(), item.deliver().delivery_id()),
+              item.SerializeAsString());
+  if (!index_version.empty()) batch.Put(kCfDefault, "index_version", index_version);
+  ASSERT_TRUE((*kv)->Commit(batch, true).ok());
+}
+
 TEST(BrokerStoreTest, MigrationBackfillsStatisticsFromTrailsOnce) {
   TempDir dir;
-  auto store = BrokerStore::Open(dir.path());
-  ASSERT_TRUE(store.ok());
   const std::string done = "01JDONE0000000000000000000", gone = "01JGONE0000000000000000000",
                     open = "01JOPEN0000000000000000000";
-  auto batch = (*store)->NewBatch();
   CommissionRecord completed = Record(done, weituo::v1::COMPLETED);
   completed.set_submitted_at_ms(1000);
-  batch.PutCommission(completed);
+  CommissionRecord withdrawn = Record(gone, weituo::v1::WITHDRAWN);
+  withdrawn.set_submitted_at_ms(1500);
+  CommissionRecord pending = Record(open, weituo::v1::DELIVERED);
+  pending.set_submitted_at_ms(3000);
+  WriteOldStore(dir.path(), {completed, withdrawn, pending}, {}, "");
+  auto store = BrokerStore::Open(dir.path());
+  ASSERT_TRUE(store.ok());
+  auto batch = (*store)->NewBatch();
   batch.PutEvent(
       TrailEvent(done, 1, weituo::v1::EV_SUBMITTED, weituo::v1::SUBMITTED, 1000, "chunan"));
   Event accepted =
@@ -138,15 +189,9 @@ TEST(BrokerStoreTest, MigrationBackfillsStatisticsFromTrailsOnce) {
       ->mutable_locate()
       ->set_amount_paid_fen(2000000);
   batch.PutEvent(complete);
-  CommissionRecord withdrawn = Record(gone, weituo::v1::WITHDRAWN);
-  withdrawn.set_submitted_at_ms(1500);
-  batch.PutCommission(withdrawn);
   batch.PutEvent(
       TrailEvent(gone, 1, weituo::v1::EV_SUBMITTED, weituo::v1::SUBMITTED, 1500, "chunan"));
   batch.PutEvent(TrailEvent(gone, 2, weituo::v1::EV_WITHDRAWN, weituo::v1::WITHDRAWN, 9000, ""));
-  CommissionRecord pending = Record(open, weituo::v1::DELIVERED);
-  pending.set_submitted_at_ms(3000);
-  batch.PutCommission(pending);
   batch.PutEvent(
       TrailEvent(open, 1, weituo::v1::EV_SUBMITTED, weituo::v1::SUBMITTED, 3000, "chunan"));
   ASSERT_TRUE((*store)->Commit(batch, true).ok());
@@ -187,6 +232,51 @@ TEST(BrokerStoreTest, MigrationBackfillsStatisticsFromTrailsOnce) {
   ASSERT_TRUE((*store)->Commit(later, true).ok());
   ASSERT_TRUE((*store)->MigrateIndex().ok());
   EXPECT_EQ((**(*store)->GetCommission(done)).handler(), "王芳");
+  EXPECT_EQ((**(*store)->GetCommission(done)).commission().origin_court(), "chunan");
+}
+
+// A store of index_version 2 keeps each commission inside its record and
+// its deliveries: the upgrade moves them into bodies, once, and deliveries
+// written before still read whole.
+TEST(BrokerStoreTest, MigrationMovesCommissionsIntoBodies) {
+  TempDir dir;
+  std::vector<CommissionRecord> records;
+  for (int i = 0; i < 25000; ++i) {  // more than one batch of the move
+    char id[27];
+    std::snprintf(id, sizeof id, "01JMOVE%019d", i);
+    records.push_back(Record(id, weituo::v1::DELIVERED));
+    records.back().mutable_commission()->set_case_number("(2026)浙0824执" + std::to_string(i));
+  }
+  OutboxItem old_item = Item("kaihua", 1, records[7].commission().id());
+  *old_item.mutable_deliver()->mutable_commission() = records[7].commission();
+  WriteOldStore(dir.path(), records, {old_item}, "2");
+  {
+    auto kv = KvStore::Open(dir.path(), kFamilies);
+    ASSERT_TRUE(kv.ok());
+    CommissionRecord raw;
+    ASSERT_TRUE(raw.ParseFromString(**(*kv)->Get(kCfCommissions, records[0].commission().id())));
+    ASSERT_TRUE(raw.has_commission()) << "the old layout, before the upgrade";
+  }
+  auto store = BrokerStore::Open(dir.path());
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->MigrateIndex().ok());
+  for (int i : {0, 9999, 10000, 24999}) {
+    auto got = (*store)->GetCommission(records[i].commission().id());
+    ASSERT_TRUE(got.ok() && got->has_value()) << i;
+    EXPECT_EQ((*got)->commission().case_number(), records[i].commission().case_number());
+    EXPECT_EQ((*got)->state(), weituo::v1::DELIVERED);
+  }
+  auto item = (*store)->GetOutbox("kaihua", 1);
+  ASSERT_TRUE(item.ok() && item->has_value());
+  EXPECT_EQ((*item)->deliver().commission().case_number(), records[7].commission().case_number());
+  store->reset();
+  auto kv = KvStore::Open(dir.path(), kFamilies);
+  ASSERT_TRUE(kv.ok());
+  CommissionRecord raw;
+  ASSERT_TRUE(raw.ParseFromString(**(*kv)->Get(kCfCommissions, records[0].commission().id())));
+  EXPECT_FALSE(raw.has_commission()) << "the record is stored without its body";
+  EXPECT_TRUE((**(*kv)->Get(kCfBodies, records[0].commission().id())).size() > 0);
+  EXPECT_EQ(**(*kv)->Get(kCfDefault, "index_version"), "3");
 }
 
 TEST(BrokerStoreTest, SecondOpenOfALockedStoreFailsClearly) {

@@ -3,7 +3,9 @@
 // the outcomes of updates (for idempotent resends). Key layout, one column
 // family each (docs/storage.md):
 //
-//   commissions  <commission id>                    -> CommissionRecord
+//   commissions  <commission id>                    -> CommissionRecord, without
+//                                                      its commission (the body)
+//   bodies       <commission id>                    -> Commission, written once
 //   events       <commission id> \0 <be64 seq>      -> Event
 //   outbox       <court id> \0 <be64 delivery id>   -> OutboxItem
 //   parked       <court id> \0 <be64 delivery id>   -> OutboxItem (park_reason set)
@@ -46,6 +48,9 @@ enum BrokerCf : int {
   // Deadline reviews due: be64 due_ms, commission id -> empty. A commission
   // has at most one, named by its record's next_check_ms.
   kCfTimers = 8,
+  // The commission itself, as submitted (target resolved): written once, at
+  // submission, so that each later change rewrites only the small record.
+  kCfBodies = 9,
 };
 
 std::string EventKey(const std::string& commission_id, uint64_t seq);
@@ -69,8 +74,13 @@ class BrokerStore {
   // Writes queued for one group commit.
   class Batch {
    public:
+    // A new commission: its body and its record.
+    void PutNewCommission(const weituo::v1::CommissionRecord& record);
+    // A changed record; the body, which never changes, is not written again.
     void PutCommission(const weituo::v1::CommissionRecord& record);
     void PutEvent(const weituo::v1::Event& event);
+    // An item delivering a commission is stored without it (body_elided):
+    // reads fill it back from the body.
     void PutOutbox(const weituo::v1::OutboxItem& item);
     void DeleteOutbox(const std::string& court, uint64_t delivery_id);
     void PutParked(const weituo::v1::OutboxItem& item);
@@ -102,18 +112,26 @@ class BrokerStore {
   // Atomic; with sync the WAL is on disk when this returns OK.
   Status Commit(Batch& batch, bool sync);
 
+  // The record with its commission (two point reads).
   StatusOr<std::optional<weituo::v1::CommissionRecord>> GetCommission(const std::string& id) const;
   StatusOr<std::optional<weituo::v1::Event>> GetEvent(const std::string& commission_id,
                                                       uint64_t seq) const;
   // The trail in seq order.
   StatusOr<std::vector<weituo::v1::Event>> Events(const std::string& commission_id) const;
+  // With `with_body` false, a commission delivered may have only its id
+  // (body_elided stays set).
   StatusOr<std::optional<weituo::v1::OutboxItem>> GetOutbox(const std::string& court,
-                                                            uint64_t delivery_id) const;
+                                                            uint64_t delivery_id,
+                                                            bool with_body = true) const;
   StatusOr<std::optional<weituo::v1::OutboxItem>> GetParked(const std::string& court,
                                                             uint64_t delivery_id) const;
   // Up to `limit` items of `court` with delivery id >= from, in order.
   StatusOr<std::vector<weituo::v1::OutboxItem>> ScanOutbox(const std::string& court, uint64_t from,
-                                                           size_t limit) const;
+                                                           size_t limit,
+                                                           bool with_body = true) const;
+  // The Envelope that delivers `item`, encoded. A commission whose body the
+  // item names is spliced in as stored, never decoded and encoded again.
+  StatusOr<std::string> DeliveryFrame(const weituo::v1::OutboxItem& item) const;
   StatusOr<std::vector<weituo::v1::OutboxItem>> ScanParked(const std::string& court,
                                                            size_t limit) const;
   StatusOr<std::optional<weituo::v1::RequestOutcome>> GetRequest(
@@ -148,7 +166,8 @@ class BrokerStore {
                        const std::function<bool(const weituo::v1::CommissionRecord&)>& fn) const;
   // Builds the index (by court, state and submission time), the state
   // counts and a deadline timer per open commission if the store predates
-  // them; a no-op otherwise.
+  // them, and moves commissions out of records into bodies; a no-op once
+  // done.
   Status MigrateIndex();
 
   // Commission ids through the index, visiting at most `budget` entries:
@@ -178,6 +197,10 @@ class BrokerStore {
 
  private:
   explicit BrokerStore(std::unique_ptr<KvStore> kv) : kv_(std::move(kv)) {}
+  // index_version 2 -> 3: each record's commission into CF "bodies".
+  Status MoveBodies();
+  // Puts an elided commission back into `item`; false if its body is gone.
+  Status FillBody(weituo::v1::OutboxItem& item, bool with_body) const;
   std::unique_ptr<KvStore> kv_;
 };
 
