@@ -201,7 +201,11 @@ class Broker::Loop {
   StatusOr<weituo::v1::ApiReply> ApplyAction(OperatorAction& action);
   StatusOr<weituo::v1::ApiReply> RedriveParked(const std::string& id);
   // Resend everything pending to the court, from its first message.
-  void Rescan(CourtSession& session);
+  void Rescan(const std::string& court, CourtSession& session);
+  // `court` has messages to send or resend: it is looked at after this
+  // turn's commit. Only such courts are, so a turn costs nothing per court
+  // that is idle, however many are connected.
+  void WantsSending(const std::string& court) { sending_.insert(court); }
   // The event's link in the global chain, in this turn's batch.
   void AppendToChain(const Event& event);
 
@@ -273,6 +277,7 @@ class Broker::Loop {
   LogThrottle handshake_log_{20};
 
   std::unordered_map<std::string, CourtSession> courts_;
+  std::unordered_set<std::string> sending_;  // see WantsSending
   std::atomic<int64_t> clock_offset_ms_{0};
   // Deadline timers (CF "timers", by due time): every one due before
   // timer_cursor_ was reviewed; lowest_timer_put_ is the earliest written
@@ -359,8 +364,8 @@ Status Broker::Loop::Run() {
   std::vector<zmq::message_t> frames;
   while (!stop_.load()) {
     int64_t now = MonotonicMs();
-    bool backlog = std::any_of(courts_.begin(), courts_.end(), [this](const auto& kv) {
-      const CourtSession& s = kv.second;
+    bool backlog = std::any_of(sending_.begin(), sending_.end(), [this](const std::string& c) {
+      const CourtSession& s = courts_[c];
       return s.dirty && s.online && s.in_flight.size() < options_.window;
     });
     int64_t timeout = backlog ? 1 : std::clamp<int64_t>(next_tick_ - now, 0, kTimerTickMs);
@@ -414,9 +419,15 @@ Status Broker::Loop::Run() {
     turn_submits_.clear();
     for (auto& [action, reply] : turn_actions_) action->done.set_value(std::move(reply));
     turn_actions_.clear();
-    for (auto& [court, session] : courts_) {
-      if (!session.resend.empty()) Resend(court, session);
-      if (session.dirty) Pump(court, session);
+    for (auto it = sending_.begin(); it != sending_.end();) {
+      CourtSession& session = courts_[*it];
+      if (!session.resend.empty()) Resend(*it, session);
+      if (session.dirty) Pump(*it, session);
+      // Kept while a next turn could send more; otherwise an ack, a Hello,
+      // a resume or a new message marks the court again.
+      bool more = session.dirty && session.online && !session.paused &&
+                  session.in_flight.size() < options_.window;
+      it = more || !session.resend.empty() ? std::next(it) : sending_.erase(it);
     }
     if (now >= next_snapshot_) {
       PublishSnapshot();
@@ -693,7 +704,7 @@ void Broker::Loop::HandleMessage(const std::string& routing_id,
   if (!session.online) {
     // Heard from again after we gave up on it: resend everything pending.
     session.online = true;
-    Rescan(session);
+    Rescan(court, session);
     spdlog::info("msg=\"court online\" court={} reason=heard-again", court);
     if (offline_flagged_.erase(court)) {
       batch_.PutOfflineFlag(court, 0);
@@ -753,7 +764,7 @@ void Broker::Loop::HandleHello(const std::string& routing_id, const weituo::v1::
   session.online = true;
   session.last_seen_mono = MonotonicMs();
   session.last_seen_wall = Now();
-  Rescan(session);
+  Rescan(court, session);
   Count("hellos");
   if (offline_flagged_.erase(court)) {
     batch_.PutOfflineFlag(court, 0);
@@ -957,6 +968,7 @@ void Broker::Loop::HandleAck(const std::string& court, const weituo::v1::Ack& ac
     session.in_flight.erase(delivery_id);
     session.attempts.erase(delivery_id);
     session.dirty = true;
+    WantsSending(court);
     Count("acknowledged");
 
     const Deliver& deliver = (*item)->deliver();
@@ -1368,13 +1380,16 @@ void Broker::Loop::Enqueue(const std::string& court, Deliver deliver) {
   *item.mutable_deliver() = std::move(deliver);
   item.set_enqueued_at_ms(Now());
   batch_.PutOutbox(item);
-  courts_[court].dirty = true;
-  courts_[court].pending++;
+  CourtSession& session = courts_[court];
+  session.dirty = true;
+  session.pending++;
+  WantsSending(court);
 }
 
 void Broker::Loop::Park(CourtSession& session, const std::string& court, uint64_t delivery_id,
                         const std::string& reason) {
   session.in_flight.erase(delivery_id);
+  WantsSending(court);  // room in its window
   uint32_t attempts = session.attempts[delivery_id];
   session.attempts.erase(delivery_id);
   std::string key = OutboxKey(court, delivery_id);
@@ -1458,6 +1473,7 @@ void Broker::Loop::Tick(int64_t now) {
         to_park.push_back(delivery_id);
       } else {
         session.resend.push_back(delivery_id);
+        WantsSending(court);
       }
     }
     for (uint64_t delivery_id : to_park) {
@@ -1735,7 +1751,7 @@ StatusOr<weituo::v1::ApiReply> Broker::Loop::ApplyAction(OperatorAction& action)
   }
   session.paused = pause;
   batch_.PutPaused(court, pause);
-  if (!pause) Rescan(session);
+  if (!pause) Rescan(court, session);
   Count(pause ? "courts_paused" : "courts_resumed");
   spdlog::warn("msg=\"court {}\" court={} pending={}", pause ? "paused" : "resumed", court,
                session.pending);
@@ -1768,7 +1784,7 @@ StatusOr<weituo::v1::ApiReply> Broker::Loop::RedriveParked(const std::string& id
     if (session.parked > 0) session.parked--;
     session.pending++;
     session.attempts.erase(d.delivery_id());
-    Rescan(session);
+    Rescan(court, session);
     ++redriven;
     Count("redriven");
     spdlog::warn("msg=redriven court={} delivery={} commission={}", court, d.delivery_id(),
@@ -1793,10 +1809,11 @@ void Broker::Loop::AppendToChain(const Event& event) {
   chain_head_ = link.hash();
 }
 
-void Broker::Loop::Rescan(CourtSession& session) {
+void Broker::Loop::Rescan(const std::string& court, CourtSession& session) {
   session.in_flight.clear();
   session.scan_from = 0;
   session.dirty = true;
+  WantsSending(court);
 }
 
 StatusOr<std::unique_ptr<Broker>> Broker::Create(BrokerOptions options, CourtDirectory directory) {

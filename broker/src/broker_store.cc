@@ -106,7 +106,11 @@ bool ParseOutboxKey(std::string_view key, std::string* court, uint64_t* delivery
 }
 
 StatusOr<std::unique_ptr<BrokerStore>> BrokerStore::Open(const std::string& path) {
-  auto kv = KvStore::Open(path, ColumnFamilies());
+  KvOptions options;
+  // Index and filter blocks of every table are in the cache (KvStore): at
+  // ten million commissions they alone are some tens of MiB.
+  options.block_cache_bytes = size_t{128} << 20;
+  auto kv = KvStore::Open(path, ColumnFamilies(), options);
   if (!kv.ok()) return kv.status();
   return std::unique_ptr<BrokerStore>(new BrokerStore(std::move(kv).value()));
 }

@@ -81,8 +81,13 @@ StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path,
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
   // A bounded WAL keeps recovery after a crash short.
-  db_options.max_total_wal_size = 256 << 20;
+  db_options.max_total_wal_size = 64 << 20;
   db_options.keep_log_file_num = 4;
+  // Memory that does not grow with the store: all memtables together are
+  // capped, table files are opened on demand (a bounded number at once), and
+  // their index and filter blocks live in the block cache, not beside it.
+  db_options.db_write_buffer_size = 128 << 20;
+  db_options.max_open_files = 512;
 
   rocksdb::ColumnFamilyOptions cf_options;
   rocksdb::BlockBasedTableOptions table;
@@ -90,6 +95,8 @@ StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path,
   // Most point lookups ask for ids that are not there yet (a new
   // submission, a new event): a bloom filter answers them without I/O.
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
