@@ -15,7 +15,11 @@
 #   COUNT=100000 RATES="1000 10000" SECONDS_=10 tests/bench/compare.sh
 #   SYSTEMS="rabbitmq nats" tests/bench/compare.sh   # only the others
 #
-# Environment: BUILD_DIR (default build-cmp), SYSTEMS (weituo rabbitmq nats),
+# Two Weituo systems: "weituo" is weituo_bench (the SDK's agents, each with
+# its own RocksDB store); "weituo-wire" is weituo_wire_bench (light clients
+# speaking the wire protocol on DEALER sockets, like the others' clients).
+#
+# Environment: BUILD_DIR (default build-cmp), SYSTEMS (weituo weituo-wire rabbitmq nats),
 # COUNT (10000), RATES (1000), SECONDS_ (5), PRODUCERS and CONSUMERS (8),
 # WINDOW (128), PREFETCH (256), RABBIT_QUEUE_TYPE (classic or quorum).
 set -euo pipefail
@@ -23,7 +27,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-build-cmp}"
 case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$ROOT/$BUILD_DIR" ;; esac
-SYSTEMS="${SYSTEMS:-weituo rabbitmq nats}"
+SYSTEMS="${SYSTEMS:-weituo weituo-wire rabbitmq nats}"
 COUNT="${COUNT:-10000}"
 RATES="${RATES:-1000}"
 SECONDS_="${SECONDS_:-5}"
@@ -61,6 +65,7 @@ targets=()
 for s in $SYSTEMS; do
   case "$s" in
     weituo) targets+=(weituo_bench weituo-broker) ;;
+    weituo-wire) targets+=(weituo_wire_bench weituo-broker) ;;
     rabbitmq) targets+=(rabbit_bench) ;;
     nats) targets+=(nats_bench) ;;
     *) log "unknown system $s"; exit 2 ;;
@@ -118,6 +123,25 @@ run_weituo() {
   done
 }
 
+# --- Weituo, wire clients ------------------------------------------------------
+# weituo_wire_bench also starts its own broker (so no --broker-pid), with the
+# broker's per-court delivery window set to PREFETCH; one connection per court,
+# each court both producer and consumer when PRODUCERS = CONSUMERS = 8. Its
+# lines carry "system":"weituo-wire" and the broker's sync setting in "label".
+wire_run() {
+  "$BENCH/weituo_wire_bench" --producers "$PRODUCERS" --consumers "$CONSUMERS" \
+    --window "$WINDOW" --prefetch "$PREFETCH" --json "$@"
+}
+run_weituo_wire() {
+  for sync in true false; do
+    wire_run --sync "$sync" --count "$COUNT" || log "weituo_wire_bench sync=$sync closed loop failed"
+    for rate in $RATES; do
+      wire_run --sync "$sync" --rate "$rate" --seconds "$SECONDS_" ||
+        log "weituo_wire_bench sync=$sync at $rate/s failed"
+    done
+  done
+}
+
 # --- RabbitMQ ------------------------------------------------------------------
 # Our own node: its own name, ports, epmd, cookie (HOME) and data folders;
 # the Debian wrapper /usr/sbin/rabbitmq-server would switch to the system's
@@ -171,7 +195,8 @@ run_nats() {
   port="$(free_port)"
   nats-server -js -sd "$dir/store" -a 127.0.0.1 -p "$port" -l "$dir/server.log" &
   SERVER_PID=$!
-  STOP_SERVER="kill $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null"
+  # nats-server exits 1 on SIGTERM: not a failure of the run.
+  STOP_SERVER="kill $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null || true"
   for _ in $(seq 100); do
     grep -q "Server is ready" "$dir/server.log" 2>/dev/null && break
     sleep 0.1
@@ -189,5 +214,5 @@ run_nats() {
 }
 
 for s in $SYSTEMS; do
-  "run_$s"
+  "run_${s//-/_}"
 done

@@ -35,18 +35,9 @@
 // thread per agent; the agents' I/O threads run the handlers, which record
 // times under one mutex; with --poll-status, one poller thread; with
 // --answer, one answering thread per agent.
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -76,6 +67,7 @@
 
 #include "bench_commission.h"
 #include "bench_measure.h"
+#include "bench_zone.h"
 #include "weituo/agent/agent.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/curve.h"
@@ -92,16 +84,20 @@ namespace http = boost::beast::http;
 using Clock = std::chrono::steady_clock;
 using weituo::agent::Agent;
 using weituo::agent::AgentOptions;
+using weituo::bench::BrokerProcess;
 using weituo::bench::Fixed;
+using weituo::bench::FreePort;
 using weituo::bench::JsonPercentiles;
 using weituo::bench::kCourts;
 using weituo::bench::MakeCommission;
+using weituo::bench::MakeZoneKeys;
 using weituo::bench::Nanos;
 using weituo::bench::OwnCpuSeconds;
 using weituo::bench::Percentiles;
 using weituo::bench::PercentilesOf;
-using weituo::bench::ProcessCpuSeconds;
-using weituo::bench::ProcessPeakRssMib;
+using weituo::bench::Tail;
+using weituo::bench::TempDir;
+using weituo::bench::ZoneKeys;
 using weituo::v1::Commission;
 using weituo::v1::Event;
 
@@ -119,126 +115,6 @@ struct BenchOptions {
   double poll_status_hz = 0;       // > 0: GET /api/status this many times a second
   bool answer = false;             // the target accepts and completes each commission
 };
-
-// A folder under /tmp, removed with its contents on destruction unless kept.
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = "/tmp/weituo-bench-XXXXXX";
-    if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!keep_) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  void Keep() { keep_ = true; }
-
- private:
-  std::string path_;
-  bool keep_ = false;
-};
-
-// A loopback TCP port that was free a moment ago.
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("bind for a free port failed");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// The weituo-broker child process. The destructor SIGKILLs it if it is still
-// running; Stop() is the orderly SIGTERM and wait.
-class BrokerProcess {
- public:
-  BrokerProcess(const std::vector<std::string>& argv, const std::string& log_path) {
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the bench
-      int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-      if (log >= 0) {
-        ::dup2(log, 1);
-        ::dup2(log, 2);
-      }
-      std::vector<char*> args;
-      for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      std::perror("execv weituo-broker");
-      ::_exit(127);
-    }
-  }
-  ~BrokerProcess() {
-    if (pid_ > 0 && Running()) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  BrokerProcess(const BrokerProcess&) = delete;
-  BrokerProcess& operator=(const BrokerProcess&) = delete;
-
-  // CPU seconds (user + system) the process has used so far; 0 if unknown.
-  double CpuSeconds() const { return ProcessCpuSeconds(pid_); }
-  // Peak resident set (VmHWM) in MiB so far; 0 if unknown.
-  double PeakRssMib() const { return ProcessPeakRssMib(pid_); }
-
-  bool Running() {
-    if (exited_) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      exited_ = true;
-      status_ = status;
-      return false;
-    }
-    return true;
-  }
-
-  // SIGTERM, then waits up to `grace` (SIGKILL after). Returns the exit code,
-  // or 128+signal.
-  int Stop(std::chrono::milliseconds grace) {
-    if (Running()) {
-      ::kill(pid_, SIGTERM);
-      auto deadline = Clock::now() + grace;
-      while (Running() && Clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      if (Running()) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status_, 0);
-        exited_ = true;
-      }
-    }
-    return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int status_ = 0;
-};
-
-// CPU seconds (user + system) of this process, all threads.
-std::string Tail(const std::string& path, size_t bytes) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  return text.size() > bytes ? text.substr(text.size() - bytes) : text;
-}
 
 // What one HTTP GET returned.
 struct HttpReply {
@@ -488,85 +364,6 @@ class Answerer {
   bool stop_ = false;
   std::thread thread_;
 };
-
-// The zone's CURVE keys for one run.
-struct ZoneKeys {
-  weituo::CurveKeyPair broker;
-  std::string broker_secret_file;                  // the broker's certificate with its secret key
-  std::map<std::string, std::string> secret_keys;  // court id -> Z85 secret key
-  std::string directory_path;                      // the directory listing each court's key
-};
-
-// `entries` as a court directory in TOML: [[court]] and [[supervisor]]
-// tables with each entry's fields and curve_keys.
-std::string RenderDirectory(const std::vector<weituo::CourtEntry>& entries) {
-  toml::array courts;
-  toml::array supervisors;
-  for (const weituo::CourtEntry& e : entries) {
-    toml::table t;
-    t.insert("id", e.id);
-    t.insert("name", e.name);
-    if (!e.name_en.empty()) t.insert("name_en", e.name_en);
-    if (!e.province.empty()) t.insert("province", e.province);
-    if (!e.superior.empty()) t.insert("superior", e.superior);
-    toml::array region_codes;
-    for (const std::string& code : e.region_codes) region_codes.push_back(code);
-    t.insert("region_codes", std::move(region_codes));
-    toml::array curve_keys;
-    for (const std::string& key : e.curve_keys) curve_keys.push_back(key);
-    t.insert("curve_keys", std::move(curve_keys));
-    (e.is_supervisor ? supervisors : courts).push_back(std::move(t));
-  }
-  toml::table root;
-  root.insert("court", std::move(courts));
-  if (!supervisors.empty()) root.insert("supervisor", std::move(supervisors));
-  std::ostringstream out;
-  out << "# Written by weituo_bench: the zone's directory with this run's keys.\n\n"
-      << toml::toml_formatter(root) << "\n";
-  return out.str();
-}
-
-// Generates a key pair for the broker and for every court of `directory`,
-// writes their certificates and the directory with each court's key (as
-// its only curve key) into `folder`, and reads that directory back to prove
-// that every court is known by its key. The error of the step that failed.
-weituo::StatusOr<ZoneKeys> MakeZoneKeys(const weituo::CourtDirectory& directory,
-                                        const std::string& folder) {
-  ZoneKeys zone;
-  auto broker = weituo::GenerateCurveKeyPair();
-  if (!broker.ok()) return broker.status();
-  zone.broker = *broker;
-  WEITUO_RETURN_IF_ERROR(
-      weituo::WriteCertificate(folder + "/broker", zone.broker, {{"role", "broker"}}, false));
-  zone.broker_secret_file = folder + "/broker.key_secret";
-
-  std::vector<weituo::CourtEntry> entries = directory.entries();
-  for (weituo::CourtEntry& e : entries) {
-    auto keys = weituo::GenerateCurveKeyPair();
-    if (!keys.ok()) return keys.status();
-    WEITUO_RETURN_IF_ERROR(
-        weituo::WriteCertificate(folder + "/" + e.id, *keys, {{"court", e.id}}, false));
-    e.curve_keys = {keys->public_key};
-    zone.secret_keys[e.id] = keys->secret_key;
-  }
-
-  zone.directory_path = folder + "/courts.toml";
-  {
-    std::ofstream out(zone.directory_path);
-    out << RenderDirectory(entries);
-    if (!out.flush()) return weituo::Status::Internal("cannot write " + zone.directory_path);
-  }
-  auto written = weituo::CourtDirectory::LoadFile(zone.directory_path);
-  if (!written.ok()) return written.status();
-  for (const weituo::CourtEntry& e : entries) {
-    const weituo::CourtEntry* found = written->FindByKey(e.curve_keys.front());
-    if (!found || found->id != e.id || found->is_supervisor != e.is_supervisor) {
-      return weituo::Status::Internal(zone.directory_path + " does not list court '" + e.id +
-                                      "' with its key");
-    }
-  }
-  return zone;
-}
 
 // Nearest-rank percentiles, in ms, of the samples that have both times.
 Percentiles Measure(const std::vector<Sample>& samples, int64_t Sample::*to) {
