@@ -262,7 +262,9 @@ class Broker::Loop {
   BrokerOptions options_;
   CourtDirectory directory_;
   std::unique_ptr<BrokerStore> store_;
-  zmq::context_t context_{1};
+  // Two I/O threads: CURVE handshakes and encryption spread over both
+  // cores (a storm of thousands of courts reconnecting, scale_bench).
+  zmq::context_t context_{2};
   std::unique_ptr<zmq::socket_t> socket_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> reload_{false};
