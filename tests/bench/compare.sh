@@ -6,7 +6,7 @@
 # consumer after handling). Prints one JSON line per run.
 #
 # Installs what is missing from Debian (rabbitmq-server, nats-server,
-# librabbitmq-dev, libnats-dev), but never uses or alters the system's own
+# librabbitmq-dev, libnats-dev, gnuplot-nox), but never uses or alters the system's own
 # services: it stops and disables any rabbitmq-server service the package
 # started, and runs its own servers on free loopback ports with their data
 # in a temporary folder, removed at the end.
@@ -14,6 +14,10 @@
 #   tests/bench/compare.sh                      # closed loop 10,000; open loop 1,000/s for 5 s
 #   COUNT=100000 RATES="1000 10000" SECONDS_=10 tests/bench/compare.sh
 #   SYSTEMS="rabbitmq nats" tests/bench/compare.sh   # only the others
+#
+# The table and plot of docs/benchmarks.md: medians over repeated runs,
+#   for r in 1 2 3; do COUNT=20000 RATES="1000 10000" tests/bench/compare.sh > run$r.jsonl; done
+#   tests/bench/compare_report.py --png docs/img/compare.png run*.jsonl
 #
 # Two Weituo systems: "weituo" is weituo_bench (the SDK's agents, each with
 # its own RocksDB store); "weituo-wire" is weituo_wire_bench (light clients
@@ -45,6 +49,7 @@ command -v nats-server >/dev/null || need+=(nats-server)
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
 [ -f /usr/include/amqp.h ] || [ -f /usr/include/rabbitmq-c/amqp.h ] || need+=(librabbitmq-dev)
 [ -f /usr/include/nats/nats.h ] || need+=(libnats-dev)
+command -v gnuplot >/dev/null || need+=(gnuplot-nox)  # compare_report.py's plot
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
