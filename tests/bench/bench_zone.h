@@ -19,6 +19,10 @@
 #include <unistd.h>
 
 #include <toml++/toml.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -259,6 +263,59 @@ inline weituo::StatusOr<ZoneKeys> MakeZoneKeys(const weituo::CourtDirectory& dir
     }
   }
   return zone;
+}
+
+// What one HTTP GET returned.
+struct HttpReply {
+  unsigned status = 0;  // the HTTP status code
+  size_t body_bytes = 0;
+};
+
+// GETs `target` from 127.0.0.1:`port` over a fresh HTTP/1.1 connection and
+// reads the whole response. Blocks for at most `timeout`; UNAVAILABLE if the
+// connection, the request or the response failed or did not finish by then.
+inline weituo::StatusOr<HttpReply> HttpGet(int port, const std::string& target,
+                                           std::chrono::milliseconds timeout) {
+  // Beast's synchronous calls have no deadline, so the asynchronous ones run
+  // to completion on a private io_context: the same blocking call, bounded.
+  namespace asio = boost::asio;
+  namespace beast = boost::beast;
+  namespace http = boost::beast::http;
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  http::request<http::empty_body> request{http::verb::get, target, 11};
+  request.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  request.set(http::field::connection, "close");
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  beast::error_code failed;
+  const char* step = "connect";
+  stream.expires_after(timeout);
+  stream.async_connect(
+      asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), static_cast<uint16_t>(port)),
+      [&](beast::error_code ec) {
+        if (ec) {
+          failed = ec;
+          return;
+        }
+        step = "send request";
+        http::async_write(stream, request, [&](beast::error_code ec, size_t) {
+          if (ec) {
+            failed = ec;
+            return;
+          }
+          step = "read response";
+          http::async_read(stream, buffer, response,
+                           [&](beast::error_code ec, size_t) { failed = ec; });
+        });
+      });
+  io.run();
+  if (failed) {
+    return weituo::Status::Unavailable("GET " + target + ": " + step + ": " + failed.message());
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  return HttpReply{response.result_int(), response.body().size()};
 }
 
 }  // namespace weituo::bench

@@ -302,6 +302,16 @@ struct Shared {
   std::mutex error_mu;
   std::string first_error;
 
+  // Sets t0 (10 ms from now) and the deadline: the offered seconds of an
+  // open loop, then the timeout. Before the producers start.
+  void Start() {
+    t0 = Clock::now() + std::chrono::milliseconds(10);
+    const Clock::duration planned = opt.rate > 0 ? std::chrono::duration_cast<Clock::duration>(
+                                                       std::chrono::duration<double>(opt.seconds))
+                                                 : Clock::duration::zero();
+    deadline = t0 + planned + std::chrono::seconds(opt.timeout_s);
+  }
+
   void Fail(const std::string& error, uint64_t n = 1) {
     failures += n;
     std::lock_guard<std::mutex> lock(error_mu);
@@ -330,12 +340,7 @@ inline int RunWorkload(const std::string& system, const CompareOptions& opt, con
 
   const double broker_cpu_before = ProcessCpuSeconds(opt.broker_pid);
   const double own_cpu_before = OwnCpuSeconds();
-  shared.t0 = Clock::now() + std::chrono::milliseconds(10);
-  const Clock::duration planned =
-      open_loop
-          ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.seconds))
-          : Clock::duration::zero();
-  shared.deadline = shared.t0 + planned + std::chrono::seconds(opt.timeout_s);
+  shared.Start();
   std::vector<std::thread> producers;
   for (int p = 0; p < opt.producers; ++p) producers.emplace_back(produce, std::ref(shared), p);
   for (std::thread& t : producers) t.join();

@@ -30,10 +30,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <zmq.hpp>
 
 #include <algorithm>
@@ -70,9 +66,6 @@
 
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = boost::beast::http;
 using Clock = std::chrono::steady_clock;
 using weituo::SerializeEnvelope;
 using weituo::bench::BrokerProcess;
@@ -131,34 +124,8 @@ int OpenFds(int pid) {
 // The HTTP status of GET `target` from 127.0.0.1:`port` over a fresh
 // connection; 0 if the connection or the exchange failed within `timeout`.
 unsigned HttpStatus(int port, const std::string& target, std::chrono::milliseconds timeout) {
-  asio::io_context io;
-  beast::tcp_stream stream(io);
-  http::request<http::empty_body> request{http::verb::get, target, 11};
-  request.set(http::field::host, "127.0.0.1:" + std::to_string(port));
-  request.set(http::field::connection, "close");
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  beast::error_code failed;
-  stream.expires_after(timeout);
-  stream.async_connect(
-      asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), static_cast<uint16_t>(port)),
-      [&](beast::error_code ec) {
-        if (ec) {
-          failed = ec;
-          return;
-        }
-        http::async_write(stream, request, [&](beast::error_code ec, size_t) {
-          if (ec) {
-            failed = ec;
-            return;
-          }
-          http::async_read(stream, buffer, response,
-                           [&](beast::error_code ec, size_t) { failed = ec; });
-        });
-      });
-  io.run();
-  if (failed) return 0;
-  return response.result_int();
+  auto reply = weituo::bench::HttpGet(port, target, timeout);
+  return reply.ok() ? reply->status : 0;
 }
 
 // Polls /readyz every 10 ms until it answers 200. Returns the time it took

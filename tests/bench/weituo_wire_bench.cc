@@ -400,12 +400,7 @@ int Run(CompareOptions& opt, const WireOptions& wire) {
 
   const double broker_cpu_before = broker.CpuSeconds();
   const double own_cpu_before = OwnCpuSeconds();
-  shared.t0 = Clock::now() + std::chrono::milliseconds(10);
-  const Clock::duration planned =
-      open_loop
-          ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.seconds))
-          : Clock::duration::zero();
-  shared.deadline = shared.t0 + planned + std::chrono::seconds(opt.timeout_s);
+  shared.Start();
   zone.go = true;
 
   // Every published, receipted commission must reach its consumer.
