@@ -1,5 +1,6 @@
 // What every benchmark measures the same way: process CPU and peak memory
-// from /proc, nearest-rank percentiles, and the JSON number formats. Shared
+// from /proc, the times of each commission, nearest-rank percentiles, and
+// the JSON number formats. Shared
 // by weituo_bench and the comparison drivers so their figures line up.
 #pragma once
 
@@ -7,13 +8,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <sstream>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace weituo::bench {
@@ -92,5 +96,81 @@ inline std::string JsonPercentiles(const Percentiles& p) {
          ",\"p99\":" + Fixed(p.p99, 3) + ",\"p999\":" + Fixed(p.p999, 3) +
          ",\"max\":" + Fixed(p.max, 3) + "}";
 }
+
+// Times of one commission, in steady-clock nanoseconds; 0 = not yet. A
+// bench fills the ones its system has.
+struct Sample {
+  int64_t start = 0;             // submit or publish began (open loop: scheduled time)
+  int64_t returned = 0;          // the submit or publish call returned
+  int64_t receipt = 0;           // the broker confirmed it stored it
+  int64_t delivered = 0;         // the target's handler got it (before its ack)
+  int64_t delivery_receipt = 0;  // Weituo: the origin saw EV_DELIVERED
+  int64_t completed = 0;         // Weituo --answer: the origin saw EV_COMPLETED
+};
+
+// The samples of one run, by slot and by commission id. Thread-safe. A time
+// marked again (a redelivery, a handler run again) keeps the first.
+class Recorder {
+ public:
+  explicit Recorder(size_t capacity) : samples_(capacity) { index_.reserve(capacity); }
+
+  // Registers commission `id` as sample `slot` with its start time.
+  void Begin(size_t slot, const std::string& id, int64_t start) {
+    std::lock_guard<std::mutex> lock(mu_);
+    index_[id] = slot;
+    samples_[slot].start = start;
+  }
+  void Returned(size_t slot, int64_t t) {
+    std::lock_guard<std::mutex> lock(mu_);
+    samples_[slot].returned = t;
+  }
+  void Receipt(size_t slot, int64_t t) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Set(samples_[slot].receipt, t, receipts_);
+  }
+  void Receipt(const std::string& id, int64_t t) { Mark(id, &Sample::receipt, t, receipts_); }
+  void Delivered(const std::string& id, int64_t t) { Mark(id, &Sample::delivered, t, delivered_); }
+  void DeliveryReceipt(const std::string& id, int64_t t) {
+    Mark(id, &Sample::delivery_receipt, t, delivery_receipts_);
+  }
+  void Completed(const std::string& id, int64_t t) { Mark(id, &Sample::completed, t, completed_); }
+
+  uint64_t receipts() const { return receipts_; }
+  uint64_t delivered() const { return delivered_; }
+  uint64_t delivery_receipts() const { return delivery_receipts_; }
+  uint64_t completed() const { return completed_; }
+
+  // A copy of the samples of commissions whose submit call returned.
+  std::vector<Sample> Samples() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<Sample> out;
+    for (const Sample& s : samples_) {
+      if (s.returned) out.push_back(s);
+    }
+    return out;
+  }
+
+ private:
+  // The caller holds mu_.
+  static void Set(int64_t& slot, int64_t t, std::atomic<uint64_t>& counter) {
+    if (slot) return;
+    slot = t;
+    ++counter;
+  }
+  void Mark(const std::string& id, int64_t Sample::*field, int64_t t,
+            std::atomic<uint64_t>& counter) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = index_.find(id);
+    if (it != index_.end()) Set(samples_[it->second].*field, t, counter);
+  }
+
+  mutable std::mutex mu_;
+  std::vector<Sample> samples_;
+  std::unordered_map<std::string, size_t> index_;
+  std::atomic<uint64_t> receipts_{0};
+  std::atomic<uint64_t> delivered_{0};
+  std::atomic<uint64_t> delivery_receipts_{0};
+  std::atomic<uint64_t> completed_{0};
+};
 
 }  // namespace weituo::bench

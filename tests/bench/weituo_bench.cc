@@ -89,6 +89,8 @@ using weituo::bench::Nanos;
 using weituo::bench::OwnCpuSeconds;
 using weituo::bench::Percentiles;
 using weituo::bench::PercentilesOf;
+using weituo::bench::Recorder;
+using weituo::bench::Sample;
 using weituo::bench::Tail;
 using weituo::bench::TempDir;
 using weituo::bench::ZoneKeys;
@@ -191,74 +193,6 @@ class StatusPoller {
   uint64_t body_bytes_ = 0;
   std::string first_error_;
   std::vector<double> request_ms_;
-};
-
-// Times of one commission, in steady-clock nanoseconds; 0 = not yet.
-struct Sample {
-  int64_t start = 0;     // submit call began (open loop: scheduled time)
-  int64_t returned = 0;  // Submit returned
-  int64_t receipt = 0;
-  int64_t delivered = 0;
-  int64_t delivery_receipt = 0;
-  int64_t completed = 0;  // --answer: EV_COMPLETED seen at the origin
-};
-
-// What the handlers record. Thread-safe.
-class Recorder {
- public:
-  explicit Recorder(size_t capacity) : samples_(capacity) { index_.reserve(capacity); }
-
-  // Registers commission `id` as sample `slot` with its start time.
-  void Begin(size_t slot, const std::string& id, int64_t start) {
-    std::lock_guard<std::mutex> lock(mu_);
-    index_[id] = slot;
-    samples_[slot].start = start;
-  }
-  void Returned(size_t slot, int64_t t) {
-    std::lock_guard<std::mutex> lock(mu_);
-    samples_[slot].returned = t;
-  }
-  void Receipt(const std::string& id, int64_t t) { Mark(id, &Sample::receipt, t, receipts_); }
-  void Delivered(const std::string& id, int64_t t) { Mark(id, &Sample::delivered, t, delivered_); }
-  void DeliveryReceipt(const std::string& id, int64_t t) {
-    Mark(id, &Sample::delivery_receipt, t, delivery_receipts_);
-  }
-
-  uint64_t receipts() const { return receipts_; }
-  uint64_t delivered() const { return delivered_; }
-  uint64_t delivery_receipts() const { return delivery_receipts_; }
-  void Completed(const std::string& id, int64_t t) { Mark(id, &Sample::completed, t, completed_); }
-  uint64_t completed() const { return completed_; }
-
-  // A copy of the samples of submitted commissions.
-  std::vector<Sample> Samples() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::vector<Sample> out;
-    for (const Sample& s : samples_) {
-      if (s.returned) out.push_back(s);
-    }
-    return out;
-  }
-
- private:
-  void Mark(const std::string& id, int64_t Sample::*field, int64_t t,
-            std::atomic<uint64_t>& counter) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = index_.find(id);
-    if (it == index_.end()) return;
-    int64_t& slot = samples_[it->second].*field;
-    if (slot) return;  // handlers may run again; the first time counts
-    slot = t;
-    ++counter;
-  }
-
-  mutable std::mutex mu_;
-  std::vector<Sample> samples_;
-  std::unordered_map<std::string, size_t> index_;
-  std::atomic<uint64_t> receipts_{0};
-  std::atomic<uint64_t> delivered_{0};
-  std::atomic<uint64_t> delivery_receipts_{0};
-  std::atomic<uint64_t> completed_{0};
 };
 
 // With --answer: one thread per target agent that sends, for each delivered
