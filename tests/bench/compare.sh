@@ -118,15 +118,20 @@ run_driver() {
 weituo_run() {
   "$BENCH/weituo_bench" --agents "$PRODUCERS" --json "$@" | sed 's/^{/{"system":"weituo",/'
 }
-run_weituo() {
+# Runs "$1" (a function that runs one Weituo bench with the rest of its
+# arguments) with the broker's WAL synced per batch, then with sync off:
+# closed loop, then each offered rate.
+each_sync_and_load() {
+  local run="$1" name="$2"
   for sync in true false; do
-    weituo_run --sync "$sync" --count "$COUNT" || log "weituo_bench sync=$sync closed loop failed"
+    "$run" --sync "$sync" --count "$COUNT" || log "$name sync=$sync closed loop failed"
     for rate in $RATES; do
-      weituo_run --sync "$sync" --rate "$rate" --seconds "$SECONDS_" ||
-        log "weituo_bench sync=$sync at $rate/s failed"
+      "$run" --sync "$sync" --rate "$rate" --seconds "$SECONDS_" ||
+        log "$name sync=$sync at $rate/s failed"
     done
   done
 }
+run_weituo() { each_sync_and_load weituo_run weituo_bench; }
 
 # --- Weituo, wire clients ------------------------------------------------------
 # weituo_wire_bench also starts its own broker (so no --broker-pid), with the
@@ -137,15 +142,7 @@ wire_run() {
   "$BENCH/weituo_wire_bench" --producers "$PRODUCERS" --consumers "$CONSUMERS" \
     --window "$WINDOW" --prefetch "$PREFETCH" --json "$@"
 }
-run_weituo_wire() {
-  for sync in true false; do
-    wire_run --sync "$sync" --count "$COUNT" || log "weituo_wire_bench sync=$sync closed loop failed"
-    for rate in $RATES; do
-      wire_run --sync "$sync" --rate "$rate" --seconds "$SECONDS_" ||
-        log "weituo_wire_bench sync=$sync at $rate/s failed"
-    done
-  done
-}
+run_weituo_wire() { each_sync_and_load wire_run weituo_wire_bench; }
 
 # --- RabbitMQ ------------------------------------------------------------------
 # Our own node: its own name, ports, epmd, cookie (HOME) and data folders;
