@@ -4,6 +4,7 @@
 //   list, show ID     commissions, and one commission's trail
 //   parked, redrive   messages no court acknowledged, and sending them again
 //   pause, resume     holding a court's deliveries for maintenance
+//   backup            a consistent copy of the running broker's store
 //   verify            recomputes the tamper-evident trail over a store, or
 //                     one commission's trail as the HTTP API serves it
 //   stats             supervision statistics per court and for the zone
@@ -535,6 +536,8 @@ int main(int argc, char** argv) {
   CLI::App* resume = app.add_subcommand("resume", "resume deliveries to a court");
   std::string paused_court;
   pause->add_option("court", paused_court)->required();
+  CLI::App* backup = app.add_subcommand(
+      "backup", "a consistent copy of the store, made while the broker runs (needs the token)");
   resume->add_option("court", paused_court)->required();
 
   CLI::App* keygen = app.add_subcommand(
@@ -600,6 +603,7 @@ int main(int argc, char** argv) {
   if (*parked) return Parked(api, json, parked_limit);
   if (*redrive) return Act(api, json, "/api/parked/" + QueryEscape(redrive_id) + "/redrive");
   if (*pause) return Act(api, json, "/api/courts/" + QueryEscape(paused_court) + "/pause");
+  if (*backup) return Act(api, json, "/api/admin/backup");
   if (*resume) return Act(api, json, "/api/courts/" + QueryEscape(paused_court) + "/resume");
   if (*keygen) {
     if (court.empty() && !broker) {

@@ -83,6 +83,9 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_path, "TOML config file (keys as the long flags, with _)");
   app.add_option("--endpoint", options.endpoint, "ZeroMQ endpoint to bind");
   app.add_option("--data-dir", options.data_dir, "folder of the RocksDB store");
+  app.add_option("--backup-dir", options.backup_dir,
+                 "where POST /api/admin/backup (weituoctl backup) writes checkpoints "
+                 "[default: <data-dir>-backups]");
   app.add_option("--directory", directory_path,
                  "court directory (courts.toml) with each court's curve_keys; reread on SIGHUP");
   app.add_option("--curve-secret-key-file", secret_key_file,
@@ -130,6 +133,7 @@ int main(int argc, char** argv) {
       };
       set("endpoint", options.endpoint, "--endpoint");
       set("data_dir", options.data_dir, "--data-dir");
+      set("backup_dir", options.backup_dir, "--backup-dir");
       set("directory", directory_path, "--directory");
       set("curve_secret_key_file", secret_key_file, "--curve-secret-key-file");
       set("dev_plaintext", options.plaintext, "--dev-plaintext");

@@ -333,6 +333,15 @@ struct StatusServer::Rep {
       auto reply = broker->AdvanceClock(ms);
       if (!reply.ok()) return Fail(res, HttpStatusOf(reply.status()), reply.status().message());
       SetJson(res, http::status::ok, *reply);
+    } else if (path == "/api/admin/backup") {
+      if (!only(post, "POST")) return Finish(res);
+      if (caller.role != Role::kAdmin) {
+        return Fail(res, http::status::unauthorized,
+                    "a backup needs the header Authorization: Bearer <admin token>");
+      }
+      auto reply = broker->Backup();
+      if (!reply.ok()) return Fail(res, HttpStatusOf(reply.status()), reply.status().message());
+      SetJson(res, http::status::ok, *reply);
     } else if (path == "/api/parked") {
       if (!only(get, "GET")) return Finish(res);
       auto params = ParseQuery(query, {"limit"});

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <rocksdb/db.h>
+
 #include <signal.h>
+#include <filesystem>
 
 #include "harness.h"
 #include "trail.h"
@@ -121,6 +123,52 @@ TEST(AuditTest, VerifyFindsTheFirstEditedEventExactly) {
   EXPECT_NE(broken.out.find(ids[1] + "#3 is missing or not the event chained here"),
             std::string::npos)
       << broken.out;
+}
+
+// An operator backs the store up while the broker runs and agents work, then
+// restores it: the copy opens as the store, holds everything up to the
+// backup and nothing after, and its trail verifies.
+TEST(AuditTest, BackupWhileRunningRestoresToThatMoment) {
+  Zone zone;
+  zone.StartBroker();
+  zone.StartAgent("kaihua", /*auto_responder=*/true);
+  zone.StartAgent("chunan", false);
+  auto submit = [&](int n) {
+    WriteFile(zone.dir() + "/c.json", Story(n));
+    CommandResult r = zone.Cli("chunan", {"submit", "-f", zone.dir() + "/c.json"});
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    std::string id = SubmittedId(r);
+    EXPECT_TRUE(WaitFor(
+        [&] { return ShowView(zone, "chunan", id).record().state() == weituo::v1::COMPLETED; },
+        std::chrono::seconds(20)));
+    return id;
+  };
+  std::string before = submit(1);
+
+  // Without the token it is refused, and nothing is written.
+  CommandResult refused =
+      RunCommand({CtlBin(), "--url", "http://127.0.0.1:" + std::to_string(zone.http_port()),
+                  "--token-file", zone.dir() + "/c.json", "backup"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_FALSE(std::filesystem::exists(zone.dir() + "/broker-backups"));
+
+  CommandResult backup = zone.Ctl({"backup"});
+  ASSERT_EQ(backup.exit_code, 0) << backup.out;
+  const std::string prefix = "backed up to ";
+  ASSERT_EQ(backup.out.rfind(prefix, 0), 0u) << backup.out;
+  std::string copy = backup.out.substr(prefix.size(), backup.out.find(" (") - prefix.size());
+  EXPECT_EQ(copy.rfind(zone.dir() + "/broker-backups/store-", 0), 0u) << copy;
+  std::string after = submit(2);
+
+  // Restore: the broker stopped, a copy of the backup becomes its store.
+  zone.KillBroker(SIGTERM);
+  std::filesystem::copy(copy, zone.dir() + "/restored", std::filesystem::copy_options::recursive);
+  CommandResult verified = RunCommand({CtlBin(), "verify", "--data-dir", zone.dir() + "/restored"});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out;
+  EXPECT_NE(verified.out.find("of 1 commissions"), std::string::npos) << verified.out;
+  zone.StartBroker({"--data-dir", zone.dir() + "/restored"});
+  EXPECT_NE(zone.HttpGet("/api/commissions/" + before).find("COMPLETED"), std::string::npos);
+  EXPECT_EQ(zone.HttpGet("/api/commissions/" + after).find("COMPLETED"), std::string::npos);
 }
 
 }  // namespace

@@ -34,6 +34,8 @@ namespace weituo::broker {
 struct BrokerOptions {
   std::string endpoint = "tcp://127.0.0.1:5555";  // "tcp://127.0.0.1:*" picks a port
   std::string data_dir;
+  // Where Backup() writes its checkpoints; empty: "<data_dir>-backups".
+  std::string backup_dir;
   std::string directory_path;  // reread on ReloadDirectory(); empty: no reloads
   // The broker's own CURVE secret key (Z85). Required unless `plaintext`.
   std::string curve_secret_key;
@@ -126,6 +128,11 @@ class Broker {
   // forward by `ms` and answers after every deadline then due is reviewed
   // and committed.
   StatusOr<weituo::v1::ApiReply> AdvanceClock(int64_t ms);
+  // Backs the store up while it runs: a consistent RocksDB checkpoint in a
+  // new folder under the backup dir, named by the UTC time. Safe from any
+  // thread; it does not stop the loop. The folder opens as a store of its
+  // own (restore: the broker's --data-dir pointed at a copy of it).
+  StatusOr<weituo::v1::ApiReply> Backup() const;
   // The broker's wall clock (real time unless a test clock moved it).
   int64_t Now() const;
   // Reads the store; safe from any thread.

@@ -111,6 +111,8 @@ class BrokerStore {
   Batch NewBatch() const { return Batch(kv_->NewBatch()); }
   // Atomic; with sync the WAL is on disk when this returns OK.
   Status Commit(Batch& batch, bool sync);
+  // A consistent copy of the store, while it runs (KvStore::Checkpoint).
+  Status Checkpoint(const std::string& dir) const { return kv_->Checkpoint(dir); }
 
   // The record with its commission (two point reads).
   StatusOr<std::optional<weituo::v1::CommissionRecord>> GetCommission(const std::string& id) const;

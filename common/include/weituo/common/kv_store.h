@@ -85,6 +85,12 @@ class KvStore {
   StatusOr<std::optional<std::string>> LastKey(int cf, std::string_view start,
                                                std::string_view end) const;
 
+  // A consistent copy of the database as it is at the call, written to `dir`
+  // (which must not exist yet; on the same file system, table files are
+  // hard links, so it is quick and small). Safe while writes go on. The
+  // copy opens as a database of its own.
+  Status Checkpoint(const std::string& dir) const;
+
   // Approximate bytes on disk (SST + WAL), for status pages.
   uint64_t ApproximateSizeBytes() const;
 
