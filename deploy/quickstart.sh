@@ -50,20 +50,12 @@ http_port=$(free_port 8080)
 [ "$http_port" = "$zmq_port" ] && http_port=$(free_port $((zmq_port + 1)))
 endpoint="tcp://127.0.0.1:$zmq_port"
 
-courts=(kaihua changshan chunan dexing wuyuan yushan xiuning shexian)
-supervisors=(quzhou-intermediate hangzhou-intermediate shangrao-intermediate huangshan-intermediate)
+. "$root/deploy/lib/zone-keys.sh"
+courts=("${ZONE_COURTS[@]}")
+supervisors=("${ZONE_SUPERVISORS[@]}")
 echo "== making CURVE keys for the broker, the eight courts and their four superiors in $run/keys"
-"$ctl_bin" keygen --broker --dir "$run/keys" >/dev/null
 cp "$root/deploy/zone/courts.toml" "$run/courts.toml"
-for court in "${courts[@]}" "${supervisors[@]}"; do
-  "$ctl_bin" keygen --court "$court" --dir "$run/keys" >/dev/null
-  key=$(sed -n 's/^ *public-key = "\(.*\)"$/\1/p' "$run/keys/$court.key")
-  # The directory lists each court's public key right after its id.
-  awk -v id="id = \"$court\"" -v key="$key" \
-    '{ print } $0 == id { print "curve_keys = [\"" key "\"]" }' \
-    "$run/courts.toml" >"$run/courts.toml.new"
-  mv "$run/courts.toml.new" "$run/courts.toml"
-done
+make_zone_keys "$ctl_bin" "$run/keys" "$run/courts.toml" "${courts[@]}" "${supervisors[@]}"
 
 echo "== starting the broker on $endpoint, encrypted (data in $run)"
 "$broker_bin" --data-dir "$run/broker" --directory "$run/courts.toml" \
