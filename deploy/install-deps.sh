@@ -5,6 +5,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
+  # the Python agent (agent/python/) and its test
+  python3 python3-zmq python3-protobuf
   libzmq3-dev libsodium-dev cppzmq-dev
   libprotobuf-dev protobuf-compiler
   librocksdb-dev
