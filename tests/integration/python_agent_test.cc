@@ -66,6 +66,23 @@ class PythonCourt {
 
 std::string Story(const std::string& name) { return SourceDir() + "/deploy/stories/" + name; }
 
+// Chun'an's stock agent commissions Dexing (a Python court that answers);
+// returns the commission's id once Chun'an sees it completed, "" if not.
+std::string ChunanAsksDexing(Zone& zone, const PythonCourt& dexing, int n) {
+  WriteFile(zone.dir() + "/to-dexing.json",
+            R"({"caseNumber":"（2026）浙0127执)" + std::to_string(n) +
+                R"(号","targetCourt":"dexing","debtor":{"name":"某","regionCode":"361181"},)"
+                R"("debtorLocate":{}})");
+  CommandResult sent = zone.Cli("chunan", {"submit", "-f", zone.dir() + "/to-dexing.json"});
+  EXPECT_EQ(sent.exit_code, 0) << sent.out;
+  std::string id = SubmittedId(sent);
+  bool completed = WaitFor(
+      [&] { return ShowView(zone, "chunan", id).record().state() == weituo::v1::COMPLETED; },
+      std::chrono::seconds(20));
+  EXPECT_TRUE(completed) << dexing.Output();
+  return completed ? id : "";
+}
+
 TEST(PythonAgentTest, AnswersTheStockAgentAndIsAnsweredByIt) {
   Zone zone;
   zone.StartBroker();
@@ -75,16 +92,8 @@ TEST(PythonAgentTest, AnswersTheStockAgentAndIsAnsweredByIt) {
   dexing.Start({"--answer", "江西德兴 赵六", "--result-file", Story("kaihua-locate-result.json")});
 
   // The stock agent of Chun'an commissions Dexing, which is Python.
-  WriteFile(zone.dir() + "/to-dexing.json",
-            R"({"caseNumber":"（2026）浙0127执77号","targetCourt":"dexing",)"
-            R"("debtor":{"name":"某","regionCode":"361181"},"debtorLocate":{}})");
-  CommandResult sent = zone.Cli("chunan", {"submit", "-f", zone.dir() + "/to-dexing.json"});
-  ASSERT_EQ(sent.exit_code, 0) << sent.out;
-  std::string id = SubmittedId(sent);
-  ASSERT_TRUE(WaitFor(
-      [&] { return ShowView(zone, "chunan", id).record().state() == weituo::v1::COMPLETED; },
-      std::chrono::seconds(20)))
-      << dexing.Output();
+  std::string id = ChunanAsksDexing(zone, dexing, 77);
+  ASSERT_FALSE(id.empty());
   auto view = ShowView(zone, "chunan", id);
   EXPECT_EQ(view.record().commission().target_court(), "dexing");
   EXPECT_TRUE(dexing.Printed("commission " + id + " from chunan debtor_locate")) << dexing.Output();
@@ -161,16 +170,8 @@ TEST(PythonAgentTest, AnAgentOnThePreviousSchemaStillInteroperates) {
                       std::chrono::seconds(20)))
       << dexing.Output();
 
-  WriteFile(zone.dir() + "/to-dexing.json",
-            R"({"caseNumber":"（2026）浙0127执78号","targetCourt":"dexing",)"
-            R"("debtor":{"name":"某","regionCode":"361181"},"debtorLocate":{}})");
-  CommandResult sent = zone.Cli("chunan", {"submit", "-f", zone.dir() + "/to-dexing.json"});
-  ASSERT_EQ(sent.exit_code, 0) << sent.out;
-  std::string id = SubmittedId(sent);
-  ASSERT_TRUE(WaitFor(
-      [&] { return ShowView(zone, "chunan", id).record().state() == weituo::v1::COMPLETED; },
-      std::chrono::seconds(20)))
-      << dexing.Output();
+  std::string id = ChunanAsksDexing(zone, dexing, 78);
+  ASSERT_FALSE(id.empty());
   EXPECT_TRUE(dexing.Printed("commission " + id + " from chunan debtor_locate")) << dexing.Output();
 }
 
