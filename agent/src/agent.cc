@@ -164,6 +164,9 @@ class Agent::Impl {
   int64_t last_heard_ = 0;
   int64_t last_hello_ = 0;
   int64_t last_heartbeat_ = 0;
+  // The broker's pace from its Welcome, if faster than ours: an agent must
+  // be heard at least that often (protocol section 10).
+  int64_t welcome_heartbeat_ms_ = 0;
   int64_t last_resend_ = 0;
   std::unique_ptr<WriteBatch> batch_;
   std::unordered_map<std::string, AgentCommission> turn_records_;
@@ -345,7 +348,9 @@ void Agent::Impl::ThreadMain() {
       if (resend) last_resend_ = now;
       SendPending(resend);
     }
-    if (now - last_heartbeat_ >= options_.heartbeat_ms) {
+    int64_t heartbeat_ms = options_.heartbeat_ms;
+    if (welcome_heartbeat_ms_ > 0) heartbeat_ms = std::min(heartbeat_ms, welcome_heartbeat_ms_);
+    if (now - last_heartbeat_ >= heartbeat_ms) {
       last_heartbeat_ = now;
       Envelope hb;
       hb.mutable_heartbeat()->set_at_ms(NowMs());
@@ -429,6 +434,7 @@ void Agent::Impl::HandleBroker(const zmq::message_t& msg) {
   switch (env.body_case()) {
     case Envelope::kWelcome:
       connected_ = true;
+      welcome_heartbeat_ms_ = env.welcome().heartbeat_ms();
       spdlog::info("msg=\"connected to broker\" court={} broker=\"{}\"", options_.court_id,
                    LogValue(env.welcome().broker_version()));
       sent_.clear();
