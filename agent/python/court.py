@@ -4,7 +4,7 @@
     court.py --court dexing --endpoint tcp://127.0.0.1:5555 --db dexing.db \
         --key keys/dexing.key_secret --broker-key keys/broker.key \
         [--submit COMMISSION.json ...] [--answer HANDLER --result-file RESULT.json] \
-        [--seconds N]
+        [--seconds N] [--queue-only]
 
 --submit queues a commission (protobuf JSON of weituo.v1.Commission, as the
 files in deploy/stories/) before serving; --answer accepts every commission
@@ -50,6 +50,9 @@ def main():
     p.add_argument("--answer", metavar="HANDLER", help="accept and complete what arrives")
     p.add_argument("--result-file", metavar="RESULT.json")
     p.add_argument("--seconds", type=float, help="stop after this long (default: never)")
+    p.add_argument("--queue-only", action="store_true",
+                   help="queue the --submit files durably and exit; a running agent on the "
+                        "same --db sends them")
     args = p.parse_args()
     if args.answer and not args.result_file:
         p.error("--answer needs --result-file")
@@ -60,6 +63,8 @@ def main():
         with open(path, encoding="utf-8") as f:
             json_format.Parse(f.read(), commission)  # unknown fields: an error
         say("submitted", agent.submit(commission))
+    if args.queue_only:
+        return 0
 
     result = commission_pb2.Result()
     if args.result_file:
