@@ -39,6 +39,18 @@ BUILD_DIR=$build "$src/deploy/install-services.sh" --root "$root" --no-build \
   >"$root/install.log"
 units=$root/etc/systemd/system
 conf=$root/etc/weituo
+
+# The example configs in deploy/etc/weituo are what the script writes for
+# the default paths and addresses, byte for byte.
+defaults=$root/defaults
+BUILD_DIR=$build "$src/deploy/install-services.sh" --root "$defaults" --no-build >/dev/null
+for f in "$src"/deploy/etc/weituo/broker.toml "$src"/deploy/etc/weituo/agent/*.toml; do
+  rel=${f#"$src"/deploy/etc/weituo/}
+  sed "s#$defaults##g" "$defaults/etc/weituo/$rel" | cmp -s - "$f" ||
+    fail "deploy/etc/weituo/$rel differs from what install-services.sh writes"
+done
+[ "$(ls "$defaults/etc/weituo/agent" | wc -l)" = "$(ls "$src/deploy/etc/weituo/agent" | wc -l)" ] ||
+  fail "deploy/etc/weituo/agent does not have a config for every court"
 for f in weituo-broker.service weituo-agent@.service weituo-backup.service weituo-backup.timer; do
   [ -f "$units/$f" ] || fail "install-services.sh did not install $f"
 done
