@@ -115,9 +115,16 @@ if ! id weituo >/dev/null 2>&1; then
     useradd --system --home-dir /var/lib/weituo --shell /usr/sbin/nologin weituo
   fi
 fi
-# The services read their keys; only root may change them.
-chgrp -R weituo "$conf/keys"
-chmod 0640 "$conf/keys"/*.key_secret
+# The services read their keys. A secret key file must be its reader's
+# alone (mode 0600: the agents and the broker refuse anything wider), so the
+# secret halves belong to weituo; the folder stays root's.
+chgrp weituo "$conf/keys"
+chown weituo:weituo "$conf/keys"/*.key_secret
+chmod 0600 "$conf/keys"/*.key_secret
+# systemd makes the state folders (StateDirectory=); without it, they are
+# made here, the service account's alone.
+install -d -o weituo -g weituo -m 0700 "$state" "$state/broker" "$state/agent"
+for court in $courts; do install -d -o weituo -g weituo -m 0700 "$state/agent/$court"; done
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
   if [ $start -eq 1 ]; then
