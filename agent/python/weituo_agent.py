@@ -189,6 +189,8 @@ class Agent:
                         env.ParseFromString(raw)
                     except DecodeError:
                         continue
+                    if env.protocol != PROTOCOL:
+                        continue  # not a frame of this protocol (section 3): ignored
                     self._handle(env, acks, fresh)
                 self.db.execute("COMMIT")
             if acks:  # only what is on disk (rule 2)

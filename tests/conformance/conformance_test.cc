@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <mutex>
@@ -170,6 +171,8 @@ class Relay {
 struct Adapter {
   std::string name, script;
 };
+// In the names of failed scenarios.
+void PrintTo(const Adapter& a, std::ostream* os) { *os << a.name << " (" << a.script << ")"; }
 
 std::string Story(const std::string& name) { return SourceDir() + "/deploy/stories/" + name; }
 
@@ -440,6 +443,36 @@ TEST_P(Conformance, S6_1_NotIdentifiedIsAnsweredWithHello) {
       },
       std::chrono::seconds(5)))
       << AgentLog();
+}
+
+// §3: a frame without `protocol = 1` is not the protocol's: the agent
+// ignores it (no ack), and takes the broker's redelivery instead.
+TEST_P(Conformance, S3_AFrameWithoutProtocolIsIgnored) {
+  std::atomic<bool> stripped{false};
+  relay_->OnToAgent([&](const Envelope& e) -> std::vector<Envelope> {
+    if (e.has_deliver() && e.deliver().has_commission() && !stripped.exchange(true)) {
+      Envelope bad = e;
+      bad.clear_protocol();
+      return {bad};
+    }
+    return {e};
+  });
+  StartAgent();
+  ASSERT_TRUE(WaitFor([&] { return Connected(); }, std::chrono::seconds(10))) << AgentLog();
+  std::string id = ChunanAsksDexing();
+  ASSERT_TRUE(Completed(id)) << AgentLog();
+  uint64_t delivery = DeliveryIdOf(id);
+  auto deliveries = relay_->Find(false, [&](const Envelope& e) {
+    return e.has_deliver() && e.deliver().delivery_id() == delivery;
+  });
+  ASSERT_GE(deliveries.size(), 2u);
+  EXPECT_EQ(deliveries[0].env.protocol(), 0u);
+  auto acks = relay_->Find(true, [&](const Envelope& e) {
+    return e.has_ack() &&
+           std::count(e.ack().delivery_ids().begin(), e.ack().delivery_ids().end(), delivery) > 0;
+  });
+  ASSERT_FALSE(acks.empty());
+  EXPECT_GE(acks[0].at_ms, deliveries[1].at_ms) << "acknowledged a frame without protocol 1";
 }
 
 std::vector<Adapter> Adapters() {
