@@ -15,6 +15,7 @@
 #include <iomanip>
 #include <iostream>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "weituo/broker/broker.h"
@@ -127,8 +128,11 @@ int main(int argc, char** argv) {
   if (!config_path.empty()) {
     try {
       toml::table t = toml::parse_file(config_path);
-      // Flags given on the command line win over the file.
+      // Flags given on the command line win over the file. Every key is one
+      // of them: a misspelt key would otherwise be a setting silently lost.
+      std::set<std::string> known;
       auto set = [&](const char* key, auto& field, const char* flag) {
+        known.insert(key);
         if (app.count(flag) == 0) field = t[key].value_or(field);
       };
       set("endpoint", options.endpoint, "--endpoint");
@@ -155,6 +159,13 @@ int main(int argc, char** argv) {
       set("max_frame_bytes", options.max_frame_bytes, "--max-frame-bytes");
       set("sync", options.sync, "--sync");
       set("log_level", log_level, "--log-level");
+      for (const auto& [key, value] : t) {
+        if (!known.count(std::string(key.str()))) {
+          std::cerr << "weituo-broker: " << config_path << ": unknown key '" << key.str()
+                    << "' (keys are the long flags with _, see --help)\n";
+          return 2;
+        }
+      }
     } catch (const toml::parse_error& e) {
       std::cerr << "weituo-broker: " << config_path << ":" << e.source().begin.line << ": "
                 << e.description() << "\n";

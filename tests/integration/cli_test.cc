@@ -80,6 +80,14 @@ TEST(CliTest, BrokerRefusesABadSetUpWithAClearMessage) {
       RunBroker({"--config", dir.path() + "/broken.toml"}, dir.path() + "/3.log", &err).exit_code,
       2);
   EXPECT_NE(err.find("broken.toml:1"), std::string::npos) << err;
+
+  // A misspelt key is refused, not silently ignored.
+  WriteFile(dir.path() + "/typo.toml",
+            "data_dir = \"" + dir.path() + "/db\"\nbackup_dri = \"/tmp/x\"\n");
+  EXPECT_EQ(
+      RunBroker({"--config", dir.path() + "/typo.toml"}, dir.path() + "/4.log", &err).exit_code,
+      2);
+  EXPECT_NE(err.find("typo.toml: unknown key 'backup_dri'"), std::string::npos) << err;
 }
 
 TEST(CliTest, TheAdminTokenMustBeLongEnoughAndTheOwnersAlone) {
