@@ -10,7 +10,6 @@
 #include <array>
 #include <chrono>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <future>
 #include <limits>
@@ -1959,17 +1958,13 @@ StatusOr<weituo::v1::ApiReply> Broker::Backup() const {
                             ec.message());
   // The copy holds debtors' personal data, as the store does.
   fs::permissions(root, fs::perms::owner_all, fs::perm_options::replace, ec);
-  // Named by the real time (not a test clock), to the millisecond.
-  auto now = std::chrono::system_clock::now();
-  std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  int ms = static_cast<int>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char name[40];
-  std::snprintf(name, sizeof name, "store-%04d%02d%02dT%02d%02d%02d.%03dZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, ms);
-  const fs::path dir = root / name;
+  // Named by the real time (not a test clock), to the millisecond, in UTC:
+  // "2026-11-28 11:06:02.433" becomes "store-20261128T110602.433Z".
+  std::string stamp = FormatTimeMs(NowMs());
+  std::erase(stamp, '-');
+  std::erase(stamp, ':');
+  std::replace(stamp.begin(), stamp.end(), ' ', 'T');
+  const fs::path dir = root / ("store-" + stamp + "Z");
   if (fs::exists(dir, ec)) return Status::Unavailable(dir.string() + " exists; try again");
   auto started = std::chrono::steady_clock::now();
   WEITUO_RETURN_IF_ERROR(loop_->store().Checkpoint(dir.string()));
