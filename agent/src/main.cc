@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -52,6 +53,40 @@ bool LoadConfig(const std::string& path, Config* config) {
   std::string secret_key_file, broker_key_file;
   try {
     toml::table t = toml::parse_file(path);
+    // A misspelt key would be a setting silently lost: every key is known.
+    static const std::set<std::string> kKeys = {"dev_plaintext",
+                                                "curve_secret_key_file",
+                                                "broker_public_key_file",
+                                                "court_id",
+                                                "broker",
+                                                "data_dir",
+                                                "control",
+                                                "heartbeat_ms",
+                                                "broker_silence_ms",
+                                                "resend_ms",
+                                                "log_level",
+                                                "responder"};
+    static const std::set<std::string> kResponderKeys = {"mode", "handler"};
+    for (const auto& [key, value] : t) {
+      const std::string k(key.str());
+      bool known = kKeys.count(k) > 0;
+      if (known && k == "responder") {
+        const toml::table* r = value.as_table();
+        if (!r) known = false;
+        for (const auto& [rk, rv] : r ? *r : toml::table{}) {
+          if (!kResponderKeys.count(std::string(rk.str()))) {
+            std::cerr << "weituo-agent: " << path << ": unknown key 'responder." << rk.str()
+                      << "' (responder takes mode and handler)\n";
+            return false;
+          }
+        }
+      }
+      if (!known) {
+        std::cerr << "weituo-agent: " << path << ": unknown key '" << k
+                  << "' (see the config keys in README.md)\n";
+        return false;
+      }
+    }
     auto& a = config->agent;
     a.plaintext = t["dev_plaintext"].value_or(false);
     secret_key_file = t["curve_secret_key_file"].value_or(std::string());

@@ -85,8 +85,7 @@ TEST(CliTest, BrokerRefusesABadSetUpWithAClearMessage) {
   WriteFile(dir.path() + "/typo.toml",
             "data_dir = \"" + dir.path() + "/db\"\nbackup_dri = \"/tmp/x\"\n");
   EXPECT_EQ(
-      RunBroker({"--config", dir.path() + "/typo.toml"}, dir.path() + "/4.log", &err).exit_code,
-      2);
+      RunBroker({"--config", dir.path() + "/typo.toml"}, dir.path() + "/4.log", &err).exit_code, 2);
   EXPECT_NE(err.find("typo.toml: unknown key 'backup_dri'"), std::string::npos) << err;
 }
 
@@ -178,6 +177,18 @@ TEST(CliTest, CourtCommandsSayWhenTheAgentIsNotRunning) {
   EXPECT_EQ(usage.exit_code, 2);
   CommandResult missing = RunCommand({AgentBin(), "status", "-c", zone.dir() + "/nowhere.toml"});
   EXPECT_EQ(missing.exit_code, 2);
+
+  // A misspelt key, at the top or in [responder], is refused by name.
+  auto load = [&](const std::string& text) {
+    WriteFile(zone.dir() + "/typo.toml", "court_id = \"kaihua\"\ndata_dir = \"d\"\n" + text);
+    return RunCommand({"/bin/sh", "-c", AgentBin() + " status -c " + zone.dir() + "/typo.toml 2>&1"});
+  };
+  CommandResult top = load("heartbeat_msec = 200\n");
+  EXPECT_EQ(top.exit_code, 2);
+  EXPECT_NE(top.out.find("unknown key 'heartbeat_msec'"), std::string::npos) << top.out;
+  CommandResult nested = load("[responder]\nmdoe = \"auto\"\n");
+  EXPECT_EQ(nested.exit_code, 2);
+  EXPECT_NE(nested.out.find("unknown key 'responder.mdoe'"), std::string::npos) << nested.out;
 }
 
 TEST(CliTest, TheCourtsControlSocketAndStoreAreTheOwnersAlone) {
