@@ -22,6 +22,7 @@
 #include "weituo/broker/status_server.h"
 #include "weituo/common/curve.h"
 #include "weituo/common/directory.h"
+#include "weituo/common/http_server.h"
 #include "weituo/common/logging.h"
 
 namespace {
@@ -35,40 +36,6 @@ void OnSignal(int) {
 void OnHangUp(int) {
   if (g_broker) g_broker->ReloadDirectory();
 }
-
-// The operator's token: read from `path` (at least 16 characters, a file
-// only its owner may read), or, if there is no such file, 32 random bytes
-// in hex written there owner-only.
-weituo::StatusOr<std::string> ReadOrMakeToken(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::exists(path, ec)) {
-    std::ifstream in(path);
-    std::string token;
-    if (!in || !std::getline(in, token) || token.size() < 16) {
-      return weituo::Status::InvalidArgument(
-          "the admin token in " + path +
-          " must be one line of at least 16 characters (delete the file to get a new one)");
-    }
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-      return weituo::Status::PermissionDenied(path + " may be read by others; run chmod 600 " +
-                                              path);
-    }
-    return token;
-  }
-  std::random_device random;
-  std::ostringstream hex;
-  for (int i = 0; i < 8; ++i) hex << std::hex << std::setw(8) << std::setfill('0') << random();
-  std::string token = hex.str();
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 || ::write(fd, (token + "\n").data(), token.size() + 1) < 0 || ::close(fd) != 0) {
-    return weituo::Status::Internal("cannot write the admin token to " + path);
-  }
-  return token;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -243,7 +210,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<weituo::broker::StatusServer> server;
   if (http != "off") {
     if (admin_token_file.empty()) admin_token_file = options.data_dir + "/admin.token";
-    auto token = ReadOrMakeToken(admin_token_file);
+    auto token = weituo::ReadOrMakeToken(admin_token_file, "admin token");
     if (!token.ok()) {
       std::cerr << "weituo-broker: " << token.status().ToString() << "\n";
       return 1;

@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/deadlines.h"
+#include "weituo/common/http_server.h"
 #include "weituo/common/ids.h"
 #include "weituo/common/logging.h"
 #include "weituo/common/wire.h"
@@ -147,16 +148,6 @@ StatusOr<CommissionQuery> ParseCommissionQuery(std::string_view query) {
   return q;
 }
 
-// Constant time in the length of `expected`, so the token does not leak
-// through response times.
-bool TokenMatches(std::string_view given, const std::string& expected) {
-  unsigned char diff = given.size() == expected.size() ? 0 : 1;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    diff |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
-  }
-  return diff == 0;
-}
-
 StatusOr<StatsQuery> ParseStatsQuery(std::string_view query, int64_t now_ms) {
   auto params = ParseQuery(query, {"from", "to", "court", "campaign"});
   if (!params.ok()) return params.status();
@@ -230,13 +221,7 @@ struct StatusServer::Rep {
   Broker* broker;
   std::string admin_token;
   std::map<std::string, std::string> witness_tokens;  // name -> token
-  asio::io_context io;
-  tcp::acceptor acceptor{io};
-  std::thread thread;
-  std::atomic<bool> stopped{false};
-
-  static constexpr size_t kMaxHeaderBytes = 8 * 1024;
-  static constexpr size_t kMaxBodyBytes = 64 * 1024;
+  std::unique_ptr<HttpServer> server;
 
   Response Answer(const http::request<http::string_body>& req) const {
     Response res;
@@ -406,10 +391,8 @@ struct StatusServer::Rep {
   };
   // A token that matches no one is the same as none.
   Caller Identify(const http::request<http::string_body>& req) const {
-    auto header = req[http::field::authorization];
-    std::string_view value(header.data(), header.size());
-    if (!value.starts_with("Bearer ")) return {};
-    std::string_view token = value.substr(7);
+    std::string_view token = BearerToken(req);
+    if (token.empty()) return {};
     if (TokenMatches(token, admin_token)) return {Role::kAdmin, "admin"};
     for (const auto& [name, expected] : witness_tokens) {
       if (TokenMatches(token, expected)) return {Role::kWitness, name};
@@ -425,112 +408,31 @@ struct StatusServer::Rep {
     SetError(res, status, message);
     return Finish(res);
   }
-  void Accept() {
-    acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
-      if (stopped.load()) return;
-      if (!ec) std::make_shared<Session>(this, std::move(socket))->Start();
-      Accept();
-    });
-  }
-
-  // One connection, one request, with a deadline: a client that connects
-  // and says nothing is dropped without holding anyone else up.
-  struct Session : std::enable_shared_from_this<Session> {
-    Session(Rep* rep, tcp::socket socket) : rep(rep), stream(std::move(socket)) {}
-
-    void Start() {
-      parser.header_limit(kMaxHeaderBytes);
-      parser.body_limit(kMaxBodyBytes);
-      stream.expires_after(std::chrono::seconds(2));
-      http::async_read(
-          stream, buffer, parser, [self = shared_from_this()](boost::beast::error_code ec, size_t) {
-            if (!ec) return self->Respond(self->rep->Answer(self->parser.get()));
-            // Timed out or closed: nobody to answer.
-            if (ec == boost::beast::error::timeout || ec == http::error::end_of_stream ||
-                ec == asio::error::eof) {
-              return;
-            }
-            Response res;
-            res.keep_alive(false);
-            if (ec == http::error::header_limit) {
-              self->Respond(
-                  Fail(res, http::status::request_header_fields_too_large,
-                       "request headers over " + std::to_string(kMaxHeaderBytes) + " bytes"));
-            } else if (ec == http::error::body_limit) {
-              self->Respond(Fail(res, http::status::payload_too_large,
-                                 "request body over " + std::to_string(kMaxBodyBytes) + " bytes"));
-            } else {
-              self->Respond(
-                  Fail(res, http::status::bad_request, "malformed HTTP request: " + ec.message()));
-            }
-          });
-    }
-
-    void Respond(Response answer) {
-      response = std::move(answer);
-      http::async_write(stream, response,
-                        [self = shared_from_this()](boost::beast::error_code, size_t) {
-                          boost::beast::error_code ignored;
-                          self->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-                        });
-    }
-
-    Rep* rep;
-    boost::beast::tcp_stream stream;
-    boost::beast::flat_buffer buffer;
-    http::request_parser<http::string_body> parser;
-    Response response;
-  };
 };
 
 StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(
     const std::string& address, Broker& broker, std::string admin_token,
     std::map<std::string, std::string> witness_tokens) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos) {
-    return Status::InvalidArgument("http address must be host:port, got '" + address + "'");
-  }
   auto rep = std::make_unique<Rep>();
   rep->broker = &broker;
   rep->admin_token = std::move(admin_token);
   rep->witness_tokens = std::move(witness_tokens);
-  boost::system::error_code ec;
-  auto ip = asio::ip::make_address(address.substr(0, colon), ec);
-  if (ec)
-    return Status::InvalidArgument("http host '" + address.substr(0, colon) + "': " + ec.message());
-  std::string port_text = address.substr(colon + 1);
-  char* end = nullptr;
-  long port = std::strtol(port_text.c_str(), &end, 10);
-  if (port_text.empty() || *end != '\0' || port < 0 || port > 65535) {
-    return Status::InvalidArgument("http port '" + port_text + "' is not a port number");
-  }
-  tcp::endpoint ep(ip, static_cast<unsigned short>(port));
-  rep->acceptor.open(ep.protocol(), ec);
-  if (!ec) rep->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) rep->acceptor.bind(ep, ec);
-  if (!ec) rep->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return Status::Unavailable("cannot listen on " + address + ": " + ec.message());
   Rep* raw = rep.get();
-  raw->Accept();
-  rep->thread = std::thread([raw] { raw->io.run(); });
+  auto server = HttpServer::Start(
+      address, [raw](const HttpRequest& req, HttpResponse& res) { res = raw->Answer(req); },
+      [](HttpResponse& res, http::status status, const std::string& message) {
+        SetError(res, status, message);
+      });
+  if (!server.ok()) return server.status();
+  rep->server = std::move(server).value();
   return std::unique_ptr<StatusServer>(new StatusServer(std::move(rep)));
 }
 
 StatusServer::StatusServer(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
 StatusServer::~StatusServer() { Stop(); }
 
-void StatusServer::Stop() {
-  if (rep_->stopped.exchange(true)) return;
-  rep_->io.stop();
-  if (rep_->thread.joinable()) rep_->thread.join();
-  boost::system::error_code ec;
-  rep_->acceptor.close(ec);
-}
+void StatusServer::Stop() { rep_->server->Stop(); }
 
-std::string StatusServer::address() const {
-  boost::system::error_code ec;
-  auto ep = rep_->acceptor.local_endpoint(ec);
-  return ep.address().to_string() + ":" + std::to_string(ep.port());
-}
+std::string StatusServer::address() const { return rep_->server->address(); }
 
 }  // namespace weituo::broker

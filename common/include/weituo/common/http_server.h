@@ -1,0 +1,67 @@
+// A small HTTP/1.1 server on Boost.Beast for the broker's status page and the
+// agent's local API: one request per connection, read with a deadline and
+// size limits (a client that connects and says nothing, or sends too much,
+// gets an answer or is dropped without holding anyone up), answered by one
+// function on the server's own thread.
+#pragma once
+
+#include <boost/beast/http.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "weituo/common/status.h"
+
+namespace weituo {
+
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+class HttpServer {
+ public:
+  struct Limits {
+    size_t header_bytes = 8 * 1024;
+    size_t body_bytes = 64 * 1024;
+  };
+  // Answers one request. `res` comes with the request's version and
+  // keep-alive off; the server prepares the payload.
+  using Handler = std::function<void(const HttpRequest& req, HttpResponse& res)>;
+  // Answers what could not be read (malformed, over a limit) with `status`
+  // and `message`.
+  using ErrorWriter =
+      std::function<void(HttpResponse& res, boost::beast::http::status status, const std::string&)>;
+
+  // Binds `address` ("host:port", port 0 picks one; IPv6 as [::1]:port) and
+  // serves on a new thread.
+  static StatusOr<std::unique_ptr<HttpServer>> Start(const std::string& address, Handler handler,
+                                                     ErrorWriter error_writer, Limits limits);
+  static StatusOr<std::unique_ptr<HttpServer>> Start(const std::string& address, Handler handler,
+                                                     ErrorWriter error_writer) {
+    return Start(address, std::move(handler), std::move(error_writer), Limits());
+  }
+  ~HttpServer();
+  // Stops accepting and joins the thread. Idempotent.
+  void Stop();
+  // "127.0.0.1:8080", with the port actually bound.
+  std::string address() const;
+
+ private:
+  struct Rep;
+  explicit HttpServer(std::unique_ptr<Rep> rep);
+  std::unique_ptr<Rep> rep_;
+};
+
+// Constant time in the length of `expected`, so a token does not leak
+// through response times.
+bool TokenMatches(std::string_view given, const std::string& expected);
+
+// The token of "Authorization: Bearer <token>", empty if none.
+std::string_view BearerToken(const HttpRequest& req);
+
+// Reads the token in `path` (one line, at least 16 characters, a file only
+// its owner may read) or, if there is no such file, writes 32 random bytes in
+// hex there, owner-only. `what` names the token in errors.
+StatusOr<std::string> ReadOrMakeToken(const std::string& path, const std::string& what);
+
+}  // namespace weituo
