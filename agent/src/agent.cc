@@ -41,6 +41,7 @@ using weituo::v1::ControlRequest;
 using weituo::v1::Envelope;
 using weituo::v1::ErrorCode;
 using weituo::v1::Event;
+using weituo::v1::HandlerStatus;
 using weituo::v1::Kind;
 using weituo::v1::ListFilter;
 using weituo::v1::Update;
@@ -105,6 +106,8 @@ class Agent::Impl {
   Agent* self_;
   AgentOptions options_;
   std::unique_ptr<AgentStore> store_;
+  mutable std::mutex counters_mu_;
+  std::map<std::string, uint64_t> counters_;
   std::map<Kind, CommissionHandler> commission_handlers_;
   EventHandler event_handler_;
 
@@ -822,6 +825,11 @@ StatusOr<CommissionView> Agent::Impl::ViewOf(AgentCommission record) const {
   CommissionView view;
   auto events = store_->Events(record.commission().id());
   if (!events.ok()) return events.status();
+  auto handler = store_->kv().Get(kCfHandlers, record.commission().id());
+  if (!handler.ok()) return handler.status();
+  if (handler->has_value() && !view.mutable_handler()->ParseFromString(**handler)) {
+    return Status::Internal("corrupt handler status in the store");
+  }
   *view.mutable_record() = std::move(record);
   for (auto& e : *events) *view.add_events() = std::move(e);
   return view;
@@ -883,6 +891,10 @@ AgentStatus Agent::Impl::GetStatus() const {
   status.set_outbox_pending(pending);
   status.set_commissions_received(received_);
   status.set_events_received(events_received_);
+  {
+    std::lock_guard<std::mutex> lock(counters_mu_);
+    for (const auto& [name, n] : counters_) (*status.mutable_counters())[name] = n;
+  }
   // The latest notices about courts, newest first.
   (void)store_->kv().ScanReverse(
       kCfDefault, "notice/", "notice0", 50, [&](auto, std::string_view value) {
@@ -937,12 +949,37 @@ StatusOr<std::string> Agent::Submit(Commission commission) {
 StatusOr<std::string> Agent::SendUpdate(Update update, std::string request_id) {
   return impl_->SendUpdate(std::move(update), std::move(request_id));
 }
+Status Agent::SetHandlerStatus(const std::string& commission_id, const HandlerStatus& status) {
+  WriteBatch batch = impl_->store_->kv().NewBatch();
+  batch.Put(kCfHandlers, commission_id, status.SerializeAsString());
+  return impl_->store_->kv().Commit(batch, true);
+}
+StatusOr<std::vector<std::pair<std::string, HandlerStatus>>> Agent::HandlerStatuses() const {
+  std::vector<std::pair<std::string, HandlerStatus>> out;
+  Status failed;
+  Status s = impl_->store_->kv().Scan(kCfHandlers, "", "", 0, [&](auto key, auto value) {
+    HandlerStatus h;
+    if (!h.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      failed = Status::Internal("corrupt handler status in the store");
+      return false;
+    }
+    out.emplace_back(std::string(key), std::move(h));
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!failed.ok()) return failed;
+  return out;
+}
 StatusOr<CommissionView> Agent::Show(const std::string& id) const { return impl_->Show(id); }
 StatusOr<std::vector<CommissionView>> Agent::List(const ListFilter& filter) const {
   return impl_->List(filter);
 }
 StatusOr<AgentRequest> Agent::Request(const std::string& id) const { return impl_->Request(id); }
 AgentStatus Agent::GetStatus() const { return impl_->GetStatus(); }
+void Agent::Count(const std::string& name, uint64_t n) {
+  std::lock_guard<std::mutex> lock(impl_->counters_mu_);
+  impl_->counters_[name] += n;
+}
 const std::string& Agent::court_id() const { return impl_->options_.court_id; }
 
 }  // namespace weituo::agent

@@ -22,9 +22,10 @@ std::string AgentStore::SeqKey(uint64_t seq) {
 StatusOr<std::unique_ptr<AgentStore>> AgentStore::Open(const std::string& path) {
   KvOptions options;
   options.block_cache_bytes = 8 << 20;
-  auto kv = KvStore::Open(
-      path, {"commissions", "events", "outbox", "outbox_index", "requests", "pending_handlers"},
-      options);
+  auto kv = KvStore::Open(path,
+                          {"commissions", "events", "outbox", "outbox_index", "requests",
+                           "pending_handlers", "handlers"},
+                          options);
   if (!kv.ok()) return kv.status();
   return std::unique_ptr<AgentStore>(new AgentStore(std::move(kv).value()));
 }

@@ -7,6 +7,7 @@
 //   outbox_index     <request id>               -> <be64 local seq>
 //   requests         <request id>               -> AgentRequest
 //   pending_handlers <commission id>            -> "" (handler not yet run)
+//   handlers         <commission id>            -> HandlerStatus
 //   default          "received" | "events"      -> be64 counters
 //
 // Thread-safety: as KvStore; callers serialise writes to one key.
@@ -30,6 +31,7 @@ enum AgentCf : int {
   kCfOutboxIndex = 4,
   kCfRequests = 5,
   kCfPendingHandlers = 6,
+  kCfHandlers = 7,
 };
 
 class AgentStore {

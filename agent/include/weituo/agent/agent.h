@@ -77,11 +77,21 @@ class Agent {
   // A non-empty request_id makes the call idempotent.
   StatusOr<std::string> SendUpdate(weituo::v1::Update update, std::string request_id = "");
 
+  // How the court's own handler is getting on with a received commission:
+  // kept durably (synced before returning) beside the commission, and shown
+  // with it by Show and List. For handlers that run outside the I/O thread.
+  Status SetHandlerStatus(const std::string& commission_id,
+                          const weituo::v1::HandlerStatus& status);
+  // Every recorded handler status, by commission id.
+  StatusOr<std::vector<std::pair<std::string, weituo::v1::HandlerStatus>>> HandlerStatuses() const;
+
   StatusOr<weituo::v1::CommissionView> Show(const std::string& commission_id) const;
   StatusOr<std::vector<weituo::v1::CommissionView>> List(
       const weituo::v1::ListFilter& filter) const;
   StatusOr<weituo::v1::AgentRequest> Request(const std::string& request_id) const;
   weituo::v1::AgentStatus GetStatus() const;
+  // Adds to a counter shown in GetStatus().counters (in memory, since start).
+  void Count(const std::string& name, uint64_t n = 1);
 
   const std::string& court_id() const;
 
