@@ -21,9 +21,13 @@
 #include "weituo/agent/agent.h"
 #include "weituo/agent/auto_responder.h"
 #include "weituo/agent/control_client.h"
+#include "weituo/agent/handlers.h"
+#include "weituo/agent/local_api.h"
+#include "weituo/agent/spool.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/curve.h"
 #include "weituo/common/deadlines.h"
+#include "weituo/common/http_server.h"
 #include "weituo/common/logging.h"
 
 namespace {
@@ -41,7 +45,90 @@ struct Config {
   std::string log_level = "info";
   std::string responder = "off";  // "auto": the demo responder answers
   std::string responder_handler = "auto-responder";
+  weituo::agent::Dispatcher::Options dispatch;
+  std::string api_listen;  // empty: no local API
+  std::string api_token_file;
+  std::string spool_dir;  // empty: no spool
+  bool spool_incoming = true;
 };
+
+// Every key of `table` is one of `keys`; else says which is not, and where.
+bool KnownKeys(const std::string& path, const toml::table& table, const std::string& prefix,
+               const std::set<std::string>& keys) {
+  for (const auto& [key, value] : table) {
+    if (keys.count(std::string(key.str()))) continue;
+    std::string list;
+    for (const auto& k : keys) list += (list.empty() ? "" : ", ") + k;
+    std::cerr << "weituo-agent: " << path << ": unknown key '" << prefix << key.str() << "'"
+              << (prefix.empty()
+                      ? " (see the config keys in README.md)"
+                      : " (" + prefix.substr(0, prefix.size() - 1) + " takes " + list + ")")
+              << "\n";
+    return false;
+  }
+  return true;
+}
+
+// [handlers.KIND]: a command or an HTTP endpoint per commission kind.
+bool LoadHandlers(const std::string& path, const toml::table& handlers,
+                  const std::function<std::string(const std::string&)>& resolve, Config* config) {
+  const std::string folder = std::filesystem::path(resolve(".")).string();
+  for (const auto& [key, value] : handlers) {
+    const std::string kind_name(key.str());
+    weituo::v1::Kind kind;
+    if (!weituo::v1::Kind_Parse(kind_name, &kind) || kind == weituo::v1::KIND_UNSPECIFIED) {
+      std::cerr << "weituo-agent: " << path << ": [handlers." << kind_name
+                << "]: not a commission kind (DEBTOR_LOCATE, ASSET_QUERY or VEHICLE_SEIZURE)\n";
+      return false;
+    }
+    const toml::table* t = value.as_table();
+    const std::string where = "handlers." + kind_name + ".";
+    if (!t) {
+      std::cerr << "weituo-agent: " << path << ": handlers." << kind_name << " must be a table\n";
+      return false;
+    }
+    if (!KnownKeys(path, *t, where,
+                   {"name", "command", "url", "timeout_ms", "retry_ms", "retry_max_ms"})) {
+      return false;
+    }
+    weituo::agent::HandlerConfig h;
+    h.workdir = folder;
+    h.url = (*t)["url"].value_or(std::string());
+    if (const toml::array* argv = (*t)["command"].as_array()) {
+      for (const auto& arg : *argv) {
+        auto text = arg.value<std::string>();
+        if (!text) {
+          std::cerr << "weituo-agent: " << path << ": " << where
+                    << "command must be an array of strings\n";
+          return false;
+        }
+        h.command.push_back(*text);
+      }
+    } else if ((*t)["command"]) {
+      std::cerr << "weituo-agent: " << path << ": " << where
+                << "command must be an array of strings, e.g. [\"/usr/bin/python3\", "
+                   "\"answer.py\"] (no shell is used)\n";
+      return false;
+    }
+    if (h.command.empty() == h.url.empty()) {
+      std::cerr << "weituo-agent: " << path << ": [handlers." << kind_name
+                << "] needs exactly one of command = [...] or url = \"http://...\"\n";
+      return false;
+    }
+    h.name = (*t)["name"].value_or(
+        h.url.empty() ? std::filesystem::path(h.command.back()).filename().string() : h.url);
+    h.timeout_ms = (*t)["timeout_ms"].value_or(h.timeout_ms);
+    h.retry_ms = (*t)["retry_ms"].value_or(h.retry_ms);
+    h.retry_max_ms = (*t)["retry_max_ms"].value_or(h.retry_max_ms);
+    if (h.timeout_ms <= 0 || h.retry_ms <= 0 || h.retry_max_ms < h.retry_ms) {
+      std::cerr << "weituo-agent: " << path << ": " << where
+                << "timeout_ms and retry_ms must be positive, retry_max_ms at least retry_ms\n";
+      return false;
+    }
+    config->dispatch.handlers[kind] = std::move(h);
+  }
+  return true;
+}
 
 bool LoadConfig(const std::string& path, Config* config) {
   // Relative paths in the file are relative to the file.
@@ -54,38 +141,53 @@ bool LoadConfig(const std::string& path, Config* config) {
   try {
     toml::table t = toml::parse_file(path);
     // A misspelt key would be a setting silently lost: every key is known.
-    static const std::set<std::string> kKeys = {"dev_plaintext",
-                                                "curve_secret_key_file",
-                                                "broker_public_key_file",
-                                                "court_id",
-                                                "broker",
-                                                "data_dir",
-                                                "control",
-                                                "heartbeat_ms",
-                                                "broker_silence_ms",
-                                                "resend_ms",
-                                                "log_level",
-                                                "responder"};
-    static const std::set<std::string> kResponderKeys = {"mode", "handler"};
-    for (const auto& [key, value] : t) {
-      const std::string k(key.str());
-      bool known = kKeys.count(k) > 0;
-      if (known && k == "responder") {
-        const toml::table* r = value.as_table();
-        if (!r) known = false;
-        for (const auto& [rk, rv] : r ? *r : toml::table{}) {
-          if (!kResponderKeys.count(std::string(rk.str()))) {
-            std::cerr << "weituo-agent: " << path << ": unknown key 'responder." << rk.str()
-                      << "' (responder takes mode and handler)\n";
-            return false;
-          }
-        }
-      }
-      if (!known) {
-        std::cerr << "weituo-agent: " << path << ": unknown key '" << k
-                  << "' (see the config keys in README.md)\n";
+    if (!KnownKeys(
+            path, t, "",
+            {"dev_plaintext", "curve_secret_key_file", "broker_public_key_file", "court_id",
+             "broker", "data_dir", "control", "heartbeat_ms", "broker_silence_ms", "resend_ms",
+             "log_level", "responder", "handlers", "handler_workers", "api", "spool"})) {
+      return false;
+    }
+    for (const char* section : {"responder", "handlers", "api", "spool"}) {
+      if (t[section] && !t[section].is_table()) {
+        std::cerr << "weituo-agent: " << path << ": " << section << " must be a table\n";
         return false;
       }
+    }
+    if (const toml::table* r = t["responder"].as_table();
+        r && !KnownKeys(path, *r, "responder.", {"mode", "handler"})) {
+      return false;
+    }
+    if (const toml::table* api = t["api"].as_table()) {
+      if (!KnownKeys(path, *api, "api.", {"listen", "token_file"})) return false;
+      config->api_listen = (*api)["listen"].value_or(std::string());
+      config->api_token_file = (*api)["token_file"].value_or(std::string());
+      if (config->api_listen.empty()) {
+        std::cerr << "weituo-agent: " << path
+                  << ": [api] needs listen = \"127.0.0.1:PORT\" (loopback unless the court's "
+                     "network is trusted)\n";
+        return false;
+      }
+    }
+    if (const toml::table* spool = t["spool"].as_table()) {
+      if (!KnownKeys(path, *spool, "spool.", {"dir", "incoming"})) return false;
+      config->spool_dir = (*spool)["dir"].value_or(std::string());
+      config->spool_incoming = (*spool)["incoming"].value_or(true);
+      if (config->spool_dir.empty()) {
+        std::cerr << "weituo-agent: " << path << ": [spool] needs dir = \"FOLDER\"\n";
+        return false;
+      }
+      config->spool_dir = resolve(config->spool_dir);
+      if (config->spool_incoming) config->dispatch.incoming_dir = config->spool_dir + "/incoming";
+    }
+    if (const toml::table* handlers = t["handlers"].as_table();
+        handlers && !LoadHandlers(path, *handlers, resolve, config)) {
+      return false;
+    }
+    config->dispatch.workers = t["handler_workers"].value_or(config->dispatch.workers);
+    if (config->dispatch.workers < 1 || config->dispatch.workers > 64) {
+      std::cerr << "weituo-agent: " << path << ": handler_workers must be 1 to 64\n";
+      return false;
     }
     auto& a = config->agent;
     a.plaintext = t["dev_plaintext"].value_or(false);
@@ -106,6 +208,10 @@ bool LoadConfig(const std::string& path, Config* config) {
     std::cerr << "weituo-agent: " << path << ":" << e.source().begin.line << ": " << e.description()
               << "\n";
     return false;
+  }
+  if (!config->api_listen.empty()) {
+    config->api_token_file = config->api_token_file.empty() ? config->agent.data_dir + "/api.token"
+                                                            : resolve(config->api_token_file);
   }
   if (config->agent.court_id.empty() || config->agent.data_dir.empty()) {
     std::cerr << "weituo-agent: " << path << ": court_id and data_dir are required\n";
@@ -166,11 +272,56 @@ int Run(const Config& config) {
     std::cerr << "weituo-agent: " << agent.status().ToString() << "\n";
     return kRefused;
   }
+  const bool dispatching =
+      !config.dispatch.handlers.empty() || !config.dispatch.incoming_dir.empty();
   if (config.responder == "auto") {
+    if (dispatching) {
+      std::cerr << "weituo-agent: responder.mode = \"auto\" answers every kind itself; it cannot "
+                   "be combined with [handlers] or an incoming spool\n";
+      return kUsage;
+    }
     weituo::agent::InstallAutoResponder(**agent, config.responder_handler);
   } else if (config.responder != "off") {
     std::cerr << "weituo-agent: responder.mode must be \"off\" or \"auto\"\n";
     return kUsage;
+  }
+  // The court's own systems: handlers, the local API, the spool folder.
+  std::unique_ptr<weituo::agent::Dispatcher> dispatcher;
+  std::unique_ptr<weituo::agent::Spool> spool;
+  std::unique_ptr<weituo::agent::LocalApi> api;
+  if (!config.spool_dir.empty()) {
+    spool = std::make_unique<weituo::agent::Spool>(**agent, config.spool_dir);
+    if (Status s = spool->Start(); !s.ok()) {
+      std::cerr << "weituo-agent: " << s.ToString() << "\n";
+      return kRefused;
+    }
+  }
+  if (dispatching) {
+    dispatcher = std::make_unique<weituo::agent::Dispatcher>(**agent, config.dispatch);
+    dispatcher->Install();
+    if (Status s = dispatcher->Start(); !s.ok()) {
+      std::cerr << "weituo-agent: " << s.ToString() << "\n";
+      return kRefused;
+    }
+    for (const auto& [kind, h] : config.dispatch.handlers) {
+      spdlog::info("msg=\"handler configured\" kind={} handler=\"{}\" via={}",
+                   weituo::v1::Kind_Name(kind), h.name, h.url.empty() ? "command" : h.url);
+    }
+  }
+  if (!config.api_listen.empty()) {
+    auto token = weituo::ReadOrMakeToken(config.api_token_file, "API token");
+    if (!token.ok()) {
+      std::cerr << "weituo-agent: " << token.status().ToString() << "\n";
+      return kUsage;
+    }
+    auto started = weituo::agent::LocalApi::Start(config.api_listen, **agent, *token);
+    if (!started.ok()) {
+      std::cerr << "weituo-agent: " << started.status().ToString() << "\n";
+      return kRefused;
+    }
+    api = std::move(started).value();
+    spdlog::info("msg=\"local API\" url=http://{}/api/ token_file={}", api->address(),
+                 config.api_token_file);
   }
   if (config.agent.plaintext) {
     std::cerr << "weituo-agent: WARNING: dev_plaintext: traffic to the broker is NOT encrypted "
@@ -188,6 +339,9 @@ int Run(const Config& config) {
                config.agent.court_id, config.agent.broker_endpoint, config.agent.control_endpoint,
                config.responder);
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (api) api->Stop();
+  if (spool) spool->Stop();
+  if (dispatcher) dispatcher->Stop();
   (*agent)->Stop();
   spdlog::info("msg=\"agent stopped\"");
   return kOk;
@@ -256,6 +410,19 @@ std::string EventLine(const weituo::v1::Event& e) {
   return out.str();
 }
 
+// "handler NAME: RETRYING after 3 attempts, next at ...: exit status 1: ..."
+std::string HandlerLine(const weituo::v1::HandlerStatus& h) {
+  std::ostringstream out;
+  out << "handler " << h.handler() << ": " << weituo::v1::HandlerState_Name(h.state()).substr(8);
+  if (h.attempts() > 0)
+    out << " (" << h.attempts() << (h.attempts() == 1 ? " call" : " calls") << ")";
+  if (h.state() == weituo::v1::HANDLER_RETRYING && h.next_attempt_at_ms() > 0) {
+    out << ", next call " << weituo::FormatTimeMs(h.next_attempt_at_ms());
+  }
+  if (!h.last_error().empty()) out << ", last error: " << h.last_error();
+  return out.str();
+}
+
 void PrintView(const weituo::v1::CommissionView& v) {
   const auto& r = v.record();
   const auto& c = r.commission();
@@ -274,6 +441,7 @@ void PrintView(const weituo::v1::CommissionView& v) {
   } else if (r.is_origin() && !r.receipted()) {
     std::cout << "  queued: waiting for the broker's receipt\n";
   }
+  if (v.has_handler()) std::cout << "  " << HandlerLine(v.handler()) << "\n";
   for (const auto& e : v.events()) std::cout << "  " << EventLine(e) << "\n";
 }
 
@@ -481,6 +649,7 @@ int main(int argc, char** argv) {
                   << (v.record().is_origin() ? "to   " + c.target_court()
                                              : "from " + c.origin_court())
                   << "  " << c.case_number() << "  " << c.debtor().name() << "\n";
+        if (v.has_handler()) std::cout << "    " << HandlerLine(v.handler()) << "\n";
       }
     }
     return kOk;
@@ -508,6 +677,12 @@ int main(int argc, char** argv) {
                 << (s.connection_error().empty() ? "" : "\n  " + s.connection_error())
                 << "\n  outbox pending " << s.outbox_pending() << ", commissions received "
                 << s.commissions_received() << ", events received " << s.events_received() << "\n";
+      if (!s.counters().empty()) {
+        std::map<std::string, uint64_t> sorted(s.counters().begin(), s.counters().end());
+        std::cout << " ";
+        for (const auto& [name, n] : sorted) std::cout << " " << name << " " << n;
+        std::cout << "\n";
+      }
       for (const auto& n : s.notices()) {
         std::cout << "  notice: court " << n.court() << " " << n.what() << " since "
                   << weituo::FormatTimeMs(n.since_ms()) << "  liaison " << n.liaison().office()

@@ -1,0 +1,584 @@
+#include "weituo/agent/handlers.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <spdlog/spdlog.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include "files.h"
+#include "weituo/common/clock.h"
+#include "weituo/common/lifecycle.h"
+#include "weituo/common/validation.h"
+
+extern char** environ;
+
+namespace weituo::agent {
+
+namespace pbjson = google::protobuf::util;
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using weituo::v1::Commission;
+using weituo::v1::HandlerState;
+using weituo::v1::HandlerStatus;
+using weituo::v1::Update;
+
+namespace {
+
+constexpr size_t kMaxAnswerBytes = 1 << 20;
+
+// Handler commands running now, by process group, so that stopping the agent
+// need not wait for them.
+std::mutex g_children_mu;
+std::set<pid_t> g_children;
+
+void KillRunningCommands() {
+  std::lock_guard<std::mutex> lock(g_children_mu);
+  for (pid_t pgid : g_children) ::kill(-pgid, SIGTERM);
+}
+constexpr size_t kErrorTailBytes = 400;
+
+std::string Tail(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (text.size() > kErrorTailBytes) text = "..." + text.substr(text.size() - kErrorTailBytes);
+  return text;
+}
+
+std::string CommissionJson(const Commission& c) {
+  std::string json;
+  pbjson::JsonPrintOptions options;
+  options.add_whitespace = false;
+  (void)pbjson::MessageToJsonString(c, &json, options);
+  return json;
+}
+
+// Runs argv with `input` on its standard input; kills its process group
+// after timeout_ms.
+HandlerOutcome RunCommand(const HandlerConfig& h, const std::string& input,
+                          const std::vector<std::string>& env_extra) {
+  HandlerOutcome out;
+  int in_pipe[2], out_pipe[2], err_pipe[2];
+  if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 ||
+      ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    out.error = std::string("cannot make pipes: ") + std::strerror(errno);
+    return out;
+  }
+  // Everything the child needs is built before fork: after it, in a threaded
+  // process, only async-signal-safe calls are allowed.
+  std::vector<char*> argv;
+  for (const auto& a : h.command) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+  for (const auto& e : env_extra) env_strings.push_back(e);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const char* workdir = h.workdir.empty() ? nullptr : h.workdir.c_str();
+
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    out.error = std::string("cannot fork: ") + std::strerror(errno);
+    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
+      ::close(fd);
+    return out;
+  }
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    ::dup2(in_pipe[0], 0);
+    ::dup2(out_pipe[1], 1);
+    ::dup2(err_pipe[1], 2);
+    if (workdir && ::chdir(workdir) != 0) _exit(126);
+    ::execvpe(argv[0], argv.data(), envp.data());
+    const char msg[] = "cannot run the handler command\n";
+    (void)!::write(2, msg, sizeof msg - 1);
+    _exit(127);
+  }
+  ::setpgid(pid, pid);
+  {
+    std::lock_guard<std::mutex> lock(g_children_mu);
+    g_children.insert(pid);
+  }
+  ::close(in_pipe[0]);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  ::fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
+
+  std::string stdout_text, stderr_text;
+  size_t written = 0;
+  int fds[3] = {in_pipe[1], out_pipe[0], err_pipe[0]};
+  if (input.empty()) {
+    ::close(fds[0]);
+    fds[0] = -1;
+  }
+  const int64_t deadline = MonotonicMs() + h.timeout_ms;
+  bool timed_out = false, too_big = false;
+  while (fds[1] >= 0 || fds[2] >= 0) {
+    int64_t left = deadline - MonotonicMs();
+    if (left <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p[3];
+    for (int i = 0; i < 3; ++i) p[i] = {fds[i], static_cast<short>(i == 0 ? POLLOUT : POLLIN), 0};
+    int n = ::poll(p, 3, static_cast<int>(std::min<int64_t>(left, 1000)));
+    if (n < 0 && errno != EINTR) break;
+    if (fds[0] >= 0 && (p[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      ssize_t w = ::write(fds[0], input.data() + written, input.size() - written);
+      if (w > 0) written += static_cast<size_t>(w);
+      if (w < 0 && errno != EAGAIN && errno != EINTR)
+        written = input.size();  // the child quit reading
+      if (written == input.size()) {
+        ::close(fds[0]);
+        fds[0] = -1;
+      }
+    }
+    for (int i : {1, 2}) {
+      if (fds[i] < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[8192];
+      ssize_t r = ::read(fds[i], buf, sizeof buf);
+      if (r > 0) {
+        std::string& dst = i == 1 ? stdout_text : stderr_text;
+        dst.append(buf, static_cast<size_t>(r));
+        if (i == 2 && dst.size() > 4 * kErrorTailBytes) dst.erase(0, dst.size() - kErrorTailBytes);
+        if (i == 1 && dst.size() > kMaxAnswerBytes) too_big = true;
+      } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+        ::close(fds[i]);
+        fds[i] = -1;
+      }
+    }
+    if (too_big) break;
+  }
+  for (int fd : fds)
+    if (fd >= 0) ::close(fd);
+  if (timed_out || too_big) ::kill(-pid, SIGKILL);
+  int status = 0;
+  // The child closed its output: it is exiting, or it left a grandchild
+  // holding the pipes, which the group kill above covers.
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  {
+    std::lock_guard<std::mutex> lock(g_children_mu);
+    g_children.erase(pid);
+  }
+  if (timed_out) {
+    out.error = "no answer within " + std::to_string(h.timeout_ms) + " ms; killed";
+    return out;
+  }
+  if (too_big) {
+    out.error = "answer over " + std::to_string(kMaxAnswerBytes) + " bytes";
+    return out;
+  }
+  if (WIFSIGNALED(status)) {
+    out.error = "killed by signal " + std::to_string(WTERMSIG(status));
+    if (!stderr_text.empty()) out.error += ": " + Tail(stderr_text);
+    return out;
+  }
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (code != 0) {
+    out.error = "exit status " + std::to_string(code);
+    if (!stderr_text.empty()) out.error += ": " + Tail(stderr_text);
+    return out;
+  }
+  auto updates = ParseHandlerAnswer(stdout_text);
+  if (!updates.ok()) {
+    out.error = "answer: " + updates.status().message();
+    return out;
+  }
+  out.ok = true;
+  out.updates = std::move(*updates);
+  return out;
+}
+
+struct Url {
+  std::string host, port, target;
+};
+
+StatusOr<Url> ParseUrl(const std::string& url) {
+  const std::string scheme = "http://";
+  if (url.rfind(scheme, 0) != 0) {
+    return Status::InvalidArgument("handler url must start with http:// (got '" + url + "')");
+  }
+  std::string rest = url.substr(scheme.size());
+  size_t slash = rest.find('/');
+  std::string authority = rest.substr(0, slash);
+  Url u;
+  u.target = slash == std::string::npos ? "/" : rest.substr(slash);
+  size_t colon = authority.rfind(':');
+  if (colon != std::string::npos && authority.find(']') == std::string::npos) {
+    u.host = authority.substr(0, colon);
+    u.port = authority.substr(colon + 1);
+  } else {
+    u.host = authority;
+    u.port = "80";
+  }
+  if (u.host.size() > 2 && u.host.front() == '[' && u.host.back() == ']') {
+    u.host = u.host.substr(1, u.host.size() - 2);
+  }
+  if (u.host.empty() || u.port.empty()) {
+    return Status::InvalidArgument("handler url '" + url + "' names no host and port");
+  }
+  return u;
+}
+
+HandlerOutcome PostJson(const HandlerConfig& h, const Commission& c, uint32_t attempt,
+                        const std::string& court_id) {
+  HandlerOutcome out;
+  auto url = ParseUrl(h.url);
+  if (!url.ok()) {
+    out.error = url.status().message();
+    return out;
+  }
+  asio::io_context io;
+  boost::beast::tcp_stream stream(io);
+  asio::ip::tcp::resolver resolver(io);
+  http::request<http::string_body> req{http::verb::post, url->target, 11};
+  req.set(http::field::host, url->host + ":" + url->port);
+  req.set(http::field::content_type, "application/json");
+  req.set(http::field::user_agent, "weituo-agent");
+  req.set("Weituo-Court", court_id);
+  req.set("Weituo-Commission-Id", c.id());
+  req.set("Weituo-Attempt", std::to_string(attempt));
+  req.set("Idempotency-Key", c.id());
+  req.body() = CommissionJson(c);
+  req.prepare_payload();
+  boost::beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(kMaxAnswerBytes);
+  boost::beast::error_code failure;
+  const char* step = "connect";
+  stream.expires_after(std::chrono::milliseconds(h.timeout_ms));
+  resolver.async_resolve(url->host, url->port, [&](auto ec, auto results) {
+    if (ec) {
+      failure = ec;
+      step = "resolve";
+      return;
+    }
+    stream.async_connect(results, [&](auto ec, auto) {
+      if (ec) {
+        failure = ec;
+        return;
+      }
+      step = "send";
+      http::async_write(stream, req, [&](auto ec, size_t) {
+        if (ec) {
+          failure = ec;
+          return;
+        }
+        step = "read the answer";
+        http::async_read(stream, buffer, parser, [&](auto ec, size_t) { failure = ec; });
+      });
+    });
+  });
+  // The resolver is not covered by the stream's timer.
+  io.run_for(std::chrono::milliseconds(h.timeout_ms + 100));
+  if (!io.stopped()) {
+    out.error = "no answer within " + std::to_string(h.timeout_ms) + " ms";
+    return out;
+  }
+  if (failure) {
+    out.error = failure == boost::beast::error::timeout
+                    ? "no answer within " + std::to_string(h.timeout_ms) + " ms"
+                    : std::string("cannot ") + step + " " + h.url + ": " + failure.message();
+    return out;
+  }
+  const auto& res = parser.get();
+  unsigned code = res.result_int();
+  if (code == 202 || code == 204 || (code / 100 == 2 && res.body().empty())) {
+    out.ok = true;
+    out.handed_over = true;
+    return out;
+  }
+  if (code / 100 != 2) {
+    out.error = "HTTP " + std::to_string(code);
+    if (!res.body().empty()) out.error += ": " + Tail(res.body());
+    return out;
+  }
+  auto updates = ParseHandlerAnswer(res.body());
+  if (!updates.ok()) {
+    out.error = "answer: " + updates.status().message();
+    return out;
+  }
+  out.ok = true;
+  out.updates = std::move(*updates);
+  return out;
+}
+
+HandlerStatus MakeStatus(const std::string& name, HandlerState state, uint32_t attempts,
+                         std::string error = "", int64_t next_ms = 0) {
+  HandlerStatus s;
+  s.set_handler(name);
+  s.set_state(state);
+  s.set_attempts(attempts);
+  s.set_last_error(std::move(error));
+  s.set_next_attempt_at_ms(next_ms);
+  s.set_updated_at_ms(NowMs());
+  return s;
+}
+
+}  // namespace
+
+StatusOr<std::vector<Update>> ParseHandlerAnswer(const std::string& text) {
+  std::vector<Update> updates;
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return updates;
+  weituo::v1::HandlerAnswer answer;
+  if (pbjson::JsonStringToMessage(text, &answer).ok()) {
+    for (auto& u : *answer.mutable_updates()) updates.push_back(std::move(u));
+    return updates;
+  }
+  Update one;
+  auto whole = pbjson::JsonStringToMessage(text, &one);
+  if (whole.ok()) {
+    updates.push_back(std::move(one));
+    return updates;
+  }
+  std::istringstream lines(text);
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    Update u;
+    auto s = pbjson::JsonStringToMessage(line, &u);
+    if (!s.ok()) {
+      // One object over several lines: the whole text's error says more.
+      if (n == 1 && line.find('}') == std::string::npos) {
+        return Status::InvalidArgument("not an Update: " + std::string(whole.message()));
+      }
+      return Status::InvalidArgument("line " + std::to_string(n) +
+                                     " is not an Update: " + std::string(s.message()));
+    }
+    updates.push_back(std::move(u));
+  }
+  return updates;
+}
+
+HandlerOutcome CallHandler(const HandlerConfig& handler, const Commission& commission,
+                           uint32_t attempt, const std::string& court_id) {
+  if (!handler.url.empty()) return PostJson(handler, commission, attempt, court_id);
+  return RunCommand(handler, CommissionJson(commission) + "\n",
+                    {"WEITUO_COURT=" + court_id, "WEITUO_COMMISSION_ID=" + commission.id(),
+                     "WEITUO_KIND=" + weituo::v1::Kind_Name(KindOf(commission)),
+                     "WEITUO_ATTEMPT=" + std::to_string(attempt)});
+}
+
+Dispatcher::Dispatcher(Agent& agent, Options options)
+    : agent_(agent), options_(std::move(options)) {}
+
+Dispatcher::~Dispatcher() { Stop(); }
+
+void Dispatcher::Install() {
+  agent_.OnCommission(weituo::v1::KIND_UNSPECIFIED,
+                      [this](Agent&, const Commission& c) { OnReceived(c); });
+}
+
+// On the agent's I/O thread, once the commission is durably recorded. What
+// is written here is written before the agent forgets it still owes a call.
+void Dispatcher::OnReceived(const Commission& c) {
+  if (!options_.incoming_dir.empty()) {
+    const std::string path = options_.incoming_dir + "/" + c.id() + ".json";
+    if (Status s = WriteFileAtomically(path, CommissionJson(c) + "\n"); !s.ok()) {
+      spdlog::error("msg=\"cannot write the incoming file\" commission={} error=\"{}\"", c.id(),
+                    s.ToString());
+    }
+  }
+  auto it = options_.handlers.find(KindOf(c));
+  if (it == options_.handlers.end()) return;
+  auto view = agent_.Show(c.id());
+  if (view.ok() && view->has_handler()) return;  // already known: the workers have it
+  Status s =
+      agent_.SetHandlerStatus(c.id(), MakeStatus(it->second.name, weituo::v1::HANDLER_QUEUED, 0));
+  if (!s.ok()) {
+    spdlog::error("msg=\"cannot record the handler status\" commission={} error=\"{}\"", c.id(),
+                  s.ToString());
+    return;
+  }
+  Enqueue(c.id(), 0);
+}
+
+void Dispatcher::Enqueue(const std::string& commission_id, int64_t due_ms) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    due_[commission_id] = due_ms;
+  }
+  cv_.notify_one();
+}
+
+Status Dispatcher::Start() {
+  auto statuses = agent_.HandlerStatuses();
+  if (!statuses.ok()) return statuses.status();
+  int resumed = 0;
+  for (const auto& [id, status] : *statuses) {
+    auto st = status.state();
+    if (st == weituo::v1::HANDLER_DONE || st == weituo::v1::HANDLER_HANDED_OVER) continue;
+    Enqueue(id, st == weituo::v1::HANDLER_RETRYING ? status.next_attempt_at_ms() : 0);
+    ++resumed;
+  }
+  if (resumed > 0) spdlog::info("msg=\"handler calls resumed\" count={}", resumed);
+  for (int i = 0; i < std::max(1, options_.workers); ++i) {
+    workers_.emplace_back([this] { WorkerMain(); });
+  }
+  return Status::Ok();
+}
+
+void Dispatcher::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  // A call cut short is made again at the next start.
+  KillRunningCommands();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+}
+
+void Dispatcher::WorkerMain() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    // The earliest due job that no other worker is running.
+    std::string next;
+    int64_t next_due = 0;
+    for (const auto& [id, due] : due_) {
+      if (running_.count(id)) continue;
+      if (next.empty() || due < next_due) {
+        next = id;
+        next_due = due;
+      }
+    }
+    int64_t now = NowMs();
+    if (next.empty() || next_due > now) {
+      auto wait = next.empty() ? std::chrono::milliseconds(1000)
+                               : std::chrono::milliseconds(std::min<int64_t>(next_due - now, 1000));
+      cv_.wait_for(lock, wait);
+      continue;
+    }
+    due_.erase(next);
+    running_.insert(next);
+    lock.unlock();
+    RunOne(next);
+    lock.lock();
+    running_.erase(next);
+  }
+}
+
+void Dispatcher::RunOne(const std::string& id) {
+  auto view = agent_.Show(id);
+  if (!view.ok()) {
+    spdlog::error("msg=\"handler job without a commission\" commission={} error=\"{}\"", id,
+                  view.status().ToString());
+    return;
+  }
+  const Commission& c = view->record().commission();
+  auto it = options_.handlers.find(KindOf(c));
+  HandlerStatus status = view->handler();
+  if (it == options_.handlers.end()) {
+    // The config lost this kind's handler since: the clerk answers.
+    (void)agent_.SetHandlerStatus(
+        id, MakeStatus(status.handler(), weituo::v1::HANDLER_RETRYING, status.attempts(),
+                       "no handler is configured for " + weituo::v1::Kind_Name(KindOf(c)) +
+                           " any more; answer with weituo-agent",
+                       0));
+    return;
+  }
+  const HandlerConfig& h = it->second;
+  const auto state = view->record().state();
+  if (IsFinal(state)) {
+    // Withdrawn or expired while it waited: there is nothing left to answer.
+    (void)agent_.SetHandlerStatus(
+        id, MakeStatus(h.name, weituo::v1::HANDLER_DONE, status.attempts(),
+                       "not called: the commission is " + weituo::v1::State_Name(state)));
+    return;
+  }
+  const uint32_t attempt = status.attempts() + 1;
+  if (Status s = agent_.SetHandlerStatus(
+          id, MakeStatus(h.name, weituo::v1::HANDLER_RUNNING, attempt, status.last_error()));
+      !s.ok()) {
+    spdlog::error("msg=\"cannot record the handler status\" commission={} error=\"{}\"", id,
+                  s.ToString());
+    Enqueue(id, NowMs() + h.retry_ms);
+    return;
+  }
+  const int64_t started = MonotonicMs();
+  agent_.Count("handler_calls");
+  HandlerOutcome outcome = CallHandler(h, c, attempt, agent_.court_id());
+  std::string error = outcome.error;
+  bool ok = outcome.ok && SendAnswer(c, h, outcome.updates, &error);
+  const int64_t took = MonotonicMs() - started;
+  if (ok) {
+    auto done = outcome.handed_over ? weituo::v1::HANDLER_HANDED_OVER : weituo::v1::HANDLER_DONE;
+    (void)agent_.SetHandlerStatus(id, MakeStatus(h.name, done, attempt));
+    spdlog::info(
+        "msg=\"handler answered\" commission={} handler=\"{}\" attempt={} updates={} "
+        "handed_over={} ms={}",
+        id, h.name, attempt, outcome.updates.size(), outcome.handed_over, took);
+    return;
+  }
+  agent_.Count("handler_failures");
+  // Backoff doubles from retry_ms, capped.
+  int64_t delay = h.retry_ms;
+  for (uint32_t i = 1; i < attempt && delay < h.retry_max_ms; ++i) delay *= 2;
+  delay = std::min<int64_t>(delay, h.retry_max_ms);
+  const int64_t next = NowMs() + delay;
+  (void)agent_.SetHandlerStatus(
+      id, MakeStatus(h.name, weituo::v1::HANDLER_RETRYING, attempt, error, next));
+  spdlog::warn(
+      "msg=\"handler failed\" commission={} handler=\"{}\" attempt={} error=\"{}\" "
+      "retry_in_ms={}",
+      id, h.name, attempt, error, delay);
+  Enqueue(id, next);
+}
+
+// Queues the answer's updates. Request ids come from the commission id and
+// the update's place in the answer, so an answer given again after a crash,
+// even a different one, takes effect once: the first is kept.
+bool Dispatcher::SendAnswer(const Commission& c, const HandlerConfig& h,
+                            const std::vector<Update>& updates, std::string* error) {
+  bool has_accept = false;
+  for (const Update& u : updates) {
+    if (!u.commission_id().empty() && u.commission_id() != c.id()) {
+      *error = "the answer is about commission " + u.commission_id() + ", not " + c.id();
+      return false;
+    }
+    if (u.action_case() == Update::ACTION_NOT_SET) {
+      *error = "an update in the answer has no action (accept, progress, complete, return...)";
+      return false;
+    }
+    has_accept |= u.has_accept();
+  }
+  auto view = agent_.Show(c.id());
+  bool delivered_only = view.ok() && view->record().state() == weituo::v1::DELIVERED;
+  // 签收 comes first: an answer that goes straight to a result is accepted
+  // in the handler's name.
+  auto send = [&](Update u, const std::string& step) {
+    u.set_commission_id(c.id());
+    auto r = agent_.SendUpdate(std::move(u), c.id() + ".handler." + step);
+    if (!r.ok() && r.status().code() != StatusCode::kAlreadyExists) {
+      *error = "update " + step + " of the answer refused: " + r.status().message();
+      return false;
+    }
+    return true;
+  };
+  if (!has_accept && delivered_only && !updates.empty() && !updates.front().has_return_()) {
+    Update accept;
+    accept.mutable_accept()->set_handler(h.name);
+    if (!send(std::move(accept), "accept")) return false;
+  }
+  for (size_t i = 0; i < updates.size(); ++i) {
+    if (!send(updates[i], std::to_string(i + 1))) return false;
+  }
+  return true;
+}
+
+}  // namespace weituo::agent
