@@ -5,16 +5,22 @@
 #   1. Chun'an asks the court of the debtor's registered residence (region
 #      code 330824, which the broker resolves to Kaihua) to locate a debtor;
 #   2. Kaihua asks Shexian to seize a vehicle.
-# Each target accepts with a named handler, reports progress and completes
-# with a typed result; the script prints each commission's trail and the
-# zone's supervision statistics. The four superior courts run agents too:
+# In both a clerk's commands accept with a named handler, report progress and
+# complete with a typed result.
+#   3. Dexing asks the court of the debtor's registered residence (361130,
+#      Wuyuan) what assets the debtor has. Nobody types anything: Wuyuan's
+#      agent hands asset queries to a script (deploy/handlers/asset-register.py)
+#      that answers from the court's CSV register (deploy/handlers/register.csv),
+#      configured in its agent's [handlers.ASSET_QUERY].
+# The script prints each commission's trail, the time from submission to the
+# automatic result, and the zone's supervision statistics. The four superior courts run agents too:
 # they receive escalations of late commissions (deploy/zone/deadlines.toml).
 # Everything runs encrypted: the script makes CURVE keys for the broker and
 # each court (weituoctl keygen) and lists the courts' public keys in the
 # broker's copy of the directory.
 #
 # Usage: deploy/quickstart.sh [--once]
-#   --once  exit after the stories: status 0 only if both completed.
+#   --once  exit after the stories: status 0 only if all three completed.
 # Without --once it keeps the zone running until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,6 +89,16 @@ data_dir = "$court-data"
 curve_secret_key_file = "keys/$court.key_secret"
 broker_public_key_file = "keys/broker.key"
 TOML
+  if [ "$court" = wuyuan ]; then
+    cat >>"$run/$court.toml" <<TOML
+# Asset queries are answered by the court's register, with no human step.
+[handlers.ASSET_QUERY]
+name = "婺源县人民法院 财产登记自动应答"
+command = ["/usr/bin/python3", "$root/deploy/handlers/asset-register.py",
+           "--register", "$root/deploy/handlers/register.csv"]
+timeout_ms = 10000
+TOML
+  fi
   "$agent_bin" run -c "$run/$court.toml" 2>"$run/$court.log" &
   pids+=($!)
 done
@@ -127,11 +143,37 @@ play chunan kaihua chunan-locate-kaihua.json kaihua-locate-result.json \
 play kaihua shexian kaihua-seize-shexian.json shexian-seizure-result.json \
   "歙县人民法院 执行局 汪强" "vehicle located on the road in Huicheng town" || ok=1
 
+# automatic ORIGIN TARGET COMMISSION_FILE: nobody acts at the target.
+automatic() {
+  local origin=$1 target=$2 file=$3 out id times
+  echo
+  echo "== $origin submits $(basename "$file"); $target's register script answers it"
+  out=$(cli "$origin" submit -f "$root/deploy/stories/$file")
+  echo "$out"
+  id=${out%% *}
+  for _ in $(seq 100); do
+    cli "$origin" show "$id" | grep -q "state COMPLETED" && break
+    sleep 0.1
+  done
+  echo "== trail at $origin"
+  cli "$origin" show "$id"
+  echo "== at $target"
+  cli "$target" show "$id" | grep "^  handler "
+  cli "$origin" show "$id" | grep -q "state COMPLETED" || return 1
+  # From the broker's submission receipt to its record of the result.
+  times=$(cli "$origin" show "$id" --json | grep -o '"type":"EV_[A-Z]*","atMs":"[0-9]*"' |
+    sed -n 's/.*EV_\(SUBMITTED\|COMPLETED\)","atMs":"\([0-9]*\)"/\2/p' | tr '\n' ' ')
+  set -- $times
+  [ $# -eq 2 ] && echo "== answered automatically $(($2 - $1)) ms after submission"
+  return 0
+}
+automatic dexing wuyuan dexing-assets-wuyuan.json || ok=1
+
 echo
 echo "== supervision statistics (weituoctl stats)"
 "$ctl_bin" --url "http://127.0.0.1:$http_port" stats || ok=1
 echo
-if [ $ok -eq 0 ]; then echo "== both stories completed"; else echo "== a story did not complete"; fi
+if [ $ok -eq 0 ]; then echo "== all three stories completed"; else echo "== a story did not complete"; fi
 echo "Dashboard: http://127.0.0.1:$http_port/"
 echo "Operator's shell: $ctl_bin --url http://127.0.0.1:$http_port courts"
 echo "  (actions such as pause also need --token-file $run/broker/admin.token)"
