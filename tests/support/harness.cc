@@ -345,7 +345,12 @@ void Zone::WriteAgentConfig(const std::string& court, bool auto_responder) {
   }
   t << "[responder]\nmode = \"" << (auto_responder ? "auto" : "off") << "\"\n"
     << "handler = \"" << court << "-clerk\"\n";
+  if (auto extra = agent_extra_.find(court); extra != agent_extra_.end()) t << extra->second;
   WriteFile(ConfigPath(court), t.str());
+}
+
+void Zone::SetAgentConfigExtra(const std::string& court, const std::string& toml) {
+  agent_extra_[court] = toml;
 }
 
 void Zone::StartAgent(const std::string& court, bool auto_responder,

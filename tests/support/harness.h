@@ -125,6 +125,9 @@ class Zone {
   // `weituo-agent run`; waits until its control endpoint answers.
   void StartAgent(const std::string& court, bool auto_responder,
                   const std::vector<std::string>& env = {});
+  // TOML appended to the court's config by StartAgent (tables such as
+  // [handlers.ASSET_QUERY], [api], [spool]).
+  void SetAgentConfigExtra(const std::string& court, const std::string& toml);
   void KillAgent(const std::string& court, int sig);
   // Waits for the agent's exit and returns its code (128+signal if killed).
   int WaitAgent(const std::string& court);
@@ -145,6 +148,7 @@ class Zone {
   bool plaintext_;
   std::map<std::string, std::vector<std::string>> directory_keys_;
   std::map<std::string, std::string> agent_key_;
+  std::map<std::string, std::string> agent_extra_;
   TempDir dir_;
   int port_;
   int http_port_;

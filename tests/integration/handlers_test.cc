@@ -1,0 +1,494 @@
+// A court's own systems answer commissions through configuration alone: the
+// stock agent calls a command or an HTTP endpoint per kind, retries what
+// fails, resumes what a crash cut short, serves a local HTTP/JSON API and
+// watches a spool folder. Real broker, real agents, real handler processes.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "harness.h"
+#include "trail.h"
+
+namespace weituo::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using weituo::v1::CommissionView;
+
+std::string Story(const std::string& name) { return SourceDir() + "/deploy/stories/" + name; }
+
+// Writes an executable shell script.
+std::string Script(Zone& zone, const std::string& name, const std::string& body) {
+  std::string path = zone.dir() + "/" + name;
+  WriteFile(path, "#!/bin/sh\n" + body);
+  fs::permissions(path, fs::perms::owner_all);
+  return path;
+}
+
+// Dexing asks Wuyuan (found by region code) about a debtor; returns the id.
+std::string DexingAsksWuyuan(Zone& zone,
+                             const std::string& story = Story("dexing-assets-wuyuan.json")) {
+  CommandResult sent = zone.Cli("dexing", {"submit", "-f", story});
+  EXPECT_EQ(sent.exit_code, 0) << sent.out;
+  return SubmittedId(sent);
+}
+
+bool Reaches(Zone& zone, const std::string& court, const std::string& id, weituo::v1::State state,
+             int seconds = 20) {
+  return WaitFor([&] { return ShowView(zone, court, id).record().state() == state; },
+                 std::chrono::seconds(seconds));
+}
+
+std::string LocateStory(Zone& zone) {
+  std::string path = zone.dir() + "/locate-wuyuan.json";
+  WriteFile(path, R"({"caseNumber":"（2026）赣1181执0901号","debtor":{"name":"汪某",)"
+                  R"("idNumber":"362330199003150417","regionCode":"361130"},)"
+                  R"("debtorLocate":{"notes":"works at a tea farm"}})");
+  return path;
+}
+
+TEST(HandlersTest, TheRegisterScriptAnswersAnAssetQueryWithNoHumanStep) {
+  Zone zone;
+  zone.StartBroker();
+  zone.SetAgentConfigExtra("wuyuan",
+                           "[handlers.ASSET_QUERY]\n"
+                           "name = \"婺源 财产登记自动应答\"\n"
+                           "command = [\"/usr/bin/python3\", \"" +
+                               SourceDir() +
+                               "/deploy/handlers/asset-register.py\", \"--register\", "
+                               "\"" +
+                               SourceDir() + "/deploy/handlers/register.csv\"]\n");
+  zone.StartAgent("wuyuan", false);
+  zone.StartAgent("dexing", false);
+  std::string id = DexingAsksWuyuan(zone);
+  ASSERT_TRUE(Reaches(zone, "dexing", id, weituo::v1::COMPLETED))
+      << ReadFile(zone.dir() + "/wuyuan.log");
+
+  CommissionView at_origin = ShowView(zone, "dexing", id);
+  const weituo::v1::Event* complete = nullptr;
+  for (const auto& e : at_origin.events()) {
+    if (e.type() == weituo::v1::EV_COMPLETED) complete = &e;
+    if (e.type() == weituo::v1::EV_ACCEPTED) {
+      EXPECT_EQ(e.update().accept().handler(), "婺源 财产登记自动应答");
+    }
+  }
+  ASSERT_NE(complete, nullptr);
+  // The register holds four rows for this debtor in the asked classes.
+  const auto& assets = complete->update().complete().result().assets().assets();
+  ASSERT_EQ(assets.size(), 4);
+  EXPECT_EQ(assets[2].asset_class(), weituo::v1::REAL_ESTATE);
+  EXPECT_EQ(assets[2].value_fen(), 68000000);
+  EXPECT_EQ(CountEvents(at_origin, weituo::v1::EV_PROGRESS), 1);
+
+  CommissionView at_target = ShowView(zone, "wuyuan", id);
+  EXPECT_EQ(at_target.handler().state(), weituo::v1::HANDLER_DONE);
+  EXPECT_EQ(at_target.handler().attempts(), 1u);
+  EXPECT_EQ(AgentStatusOf(zone, "wuyuan").counters().at("handler_calls"), 1u);
+}
+
+// A one-request-at-a-time HTTP server for the court's own system.
+class CourtSystem {
+ public:
+  // `answer(n)`: the full HTTP response to the n-th request (from 1).
+  explicit CourtSystem(std::function<std::string(int)> answer) : answer_(std::move(answer)) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    ::listen(listener_, 8);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~CourtSystem() {
+    stop_ = true;
+    ::shutdown(listener_, SHUT_RDWR);
+    ::close(listener_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+  std::vector<std::string> requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      int fd = ::accept(listener_, nullptr, nullptr);
+      if (fd < 0) return;
+      std::string req;
+      char buf[8192];
+      // Headers, then Content-Length bytes of body.
+      while (true) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        req.append(buf, static_cast<size_t>(n));
+        size_t end = req.find("\r\n\r\n");
+        if (end == std::string::npos) continue;
+        size_t cl = req.find("Content-Length: ");
+        size_t want = cl == std::string::npos ? 0 : std::stoul(req.substr(cl + 16));
+        if (req.size() >= end + 4 + want) break;
+      }
+      int n;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        requests_.push_back(req);
+        n = static_cast<int>(requests_.size());
+      }
+      std::string res = answer_(n);
+      (void)!::write(fd, res.data(), res.size());
+      ::close(fd);
+    }
+  }
+  std::function<std::string(int)> answer_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::vector<std::string> requests_;
+  std::thread thread_;
+};
+
+std::string HttpResponse(int code, const std::string& reason, const std::string& body) {
+  return "HTTP/1.1 " + std::to_string(code) + " " + reason +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + body;
+}
+
+TEST(HandlersTest, AnHttpHandlerAnswersAndOneThatTakesItAnswersLaterThroughTheLocalApi) {
+  Zone zone;
+  zone.StartBroker();
+  // The court's system answers the first locate at once (after a 503), and
+  // takes the asset query to answer later.
+  CourtSystem system([](int n) {
+    if (n == 1) return HttpResponse(503, "Service Unavailable", "database is restarting");
+    if (n == 2) {
+      return HttpResponse(200, "OK",
+                          R"({"complete":{"result":{"locate":{"foundAtPlace":"婺源县江湾镇茶场",)"
+                          R"("measures":["SUMMONED"]}}}})");
+    }
+    return HttpResponse(202, "Accepted", "");
+  });
+  const std::string url = "http://127.0.0.1:" + std::to_string(system.port());
+  const int api_port = FreePort();
+  zone.SetAgentConfigExtra("wuyuan",
+                           "[handlers.DEBTOR_LOCATE]\nname = \"婺源 执行指挥中心\"\n"
+                           "url = \"" +
+                               url +
+                               "/weituo/locate\"\nretry_ms = 100\n"
+                               "[handlers.ASSET_QUERY]\nurl = \"" +
+                               url +
+                               "/weituo/assets\"\n"
+                               "[api]\nlisten = \"127.0.0.1:" +
+                               std::to_string(api_port) + "\"\n");
+  zone.StartAgent("wuyuan", false);
+  zone.StartAgent("dexing", false);
+
+  std::string located = DexingAsksWuyuan(zone, LocateStory(zone));
+  ASSERT_TRUE(Reaches(zone, "dexing", located, weituo::v1::COMPLETED));
+  CommissionView v = ShowView(zone, "dexing", located);
+  EXPECT_EQ(CountEvents(v, weituo::v1::EV_COMPLETED), 1);
+  EXPECT_EQ(CountEvents(v, weituo::v1::EV_ACCEPTED), 1);
+  auto requests = system.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].rfind("POST /weituo/locate HTTP/1.1", 0), 0u) << requests[0];
+  EXPECT_NE(requests[1].find("Idempotency-Key: " + located), std::string::npos);
+  EXPECT_NE(requests[1].find("Weituo-Attempt: 2"), std::string::npos);
+  EXPECT_NE(requests[1].find("\"debtorLocate\":{\"notes\":\"works at a tea farm\"}"),
+            std::string::npos);
+  EXPECT_EQ(ShowView(zone, "wuyuan", located).handler().attempts(), 2u);
+
+  // Handed over: the commission waits for the court's system.
+  std::string asked = DexingAsksWuyuan(zone);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return ShowView(zone, "wuyuan", asked).handler().state() == weituo::v1::HANDLER_HANDED_OVER;
+      },
+      std::chrono::seconds(20)));
+  EXPECT_EQ(ShowView(zone, "wuyuan", asked).record().state(), weituo::v1::DELIVERED);
+  // ... which answers later through the agent's local API.
+  std::string token = ReadFile(zone.dir() + "/wuyuan-data/api.token");
+  token.pop_back();
+  auto post = [&](const std::string& path, const std::string& body) {
+    return HttpExchange(
+        api_port, "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                      "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  };
+  std::string base = "/api/commissions/" + asked + "/updates";
+  EXPECT_EQ(post(base, R"({"accept":{"handler":"婺源 执行局 查控组"}})").rfind("HTTP/1.1 202", 0),
+            0u);
+  std::string done = post(base, R"({"complete":{"result":{"assets":{"assets":[]}}}})");
+  EXPECT_EQ(done.rfind("HTTP/1.1 202", 0), 0u) << done;
+  EXPECT_NE(done.find("\"requestId\""), std::string::npos);
+  ASSERT_TRUE(Reaches(zone, "dexing", asked, weituo::v1::COMPLETED));
+}
+
+TEST(HandlersTest, AHandlerThatFailsTwiceThenSucceedsGivesOneResult) {
+  Zone zone;
+  zone.StartBroker();
+  // Fails on its first two calls, answers on the third.
+  std::string script =
+      Script(zone, "flaky.sh",
+             "cat > /dev/null\n"
+             "n=$(cat calls 2>/dev/null || echo 0); n=$((n + 1)); echo $n > calls\n"
+             "if [ $n -le 2 ]; then echo \"register locked (call $n)\" >&2; "
+             "exit 1; fi\n"
+             "echo '{\"progress\":{\"text\":\"searched\"}}'\n"
+             "echo '{\"complete\":{\"result\":{\"assets\":{}}}}'\n");
+  zone.SetAgentConfigExtra(
+      "wuyuan", "[handlers.ASSET_QUERY]\ncommand = [\"" + script + "\"]\nretry_ms = 200\n");
+  zone.StartAgent("wuyuan", false);
+  zone.StartAgent("dexing", false);
+  std::string id = DexingAsksWuyuan(zone);
+  ASSERT_TRUE(Reaches(zone, "dexing", id, weituo::v1::COMPLETED));
+  // Give any duplicate time to arrive.
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  CommissionView v = ShowView(zone, "dexing", id);
+  EXPECT_EQ(CountEvents(v, weituo::v1::EV_COMPLETED), 1);
+  EXPECT_EQ(CountEvents(v, weituo::v1::EV_ACCEPTED), 1);
+  EXPECT_EQ(CountEvents(v, weituo::v1::EV_PROGRESS), 1);
+  EXPECT_EQ(ReadFile(zone.dir() + "/calls"), "3\n");
+  CommissionView at_target = ShowView(zone, "wuyuan", id);
+  EXPECT_EQ(at_target.handler().state(), weituo::v1::HANDLER_DONE);
+  EXPECT_EQ(at_target.handler().attempts(), 3u);
+  auto counters = AgentStatusOf(zone, "wuyuan").counters();
+  EXPECT_EQ(counters["handler_failures"], 2u);
+  EXPECT_EQ(counters["handler_calls"], 3u);
+}
+
+TEST(HandlersTest, AHandlerThatHangsIsKilledRetriedAndItsErrorShownInTheInbox) {
+  Zone zone;
+  zone.StartBroker();
+  std::string script = Script(zone, "hangs.sh", "echo call >> calls\nexec sleep 60\n");
+  zone.SetAgentConfigExtra("wuyuan", "[handlers.ASSET_QUERY]\nname = \"register\"\ncommand = [\"" +
+                                         script + "\"]\ntimeout_ms = 300\nretry_ms = 200\n");
+  zone.StartAgent("wuyuan", false);
+  zone.StartAgent("dexing", false);
+  std::string id = DexingAsksWuyuan(zone);
+  ASSERT_TRUE(WaitFor([&] { return ShowView(zone, "wuyuan", id).handler().attempts() >= 2; },
+                      std::chrono::seconds(20)));
+  CommissionView v = ShowView(zone, "wuyuan", id);
+  EXPECT_EQ(v.record().state(), weituo::v1::DELIVERED);
+  EXPECT_NE(v.handler().last_error().find("no answer within 300 ms"), std::string::npos)
+      << v.handler().last_error();
+  CommandResult inbox = zone.Cli("wuyuan", {"inbox"});
+  EXPECT_NE(inbox.out.find(id), std::string::npos);
+  EXPECT_NE(inbox.out.find("handler register:"), std::string::npos) << inbox.out;
+  EXPECT_NE(inbox.out.find("last error: no answer within 300 ms; killed"), std::string::npos)
+      << inbox.out;
+  // Each hung call was killed: none is left running.
+  CommandResult sleeping = RunCommand({"pgrep", "-f", "sleep 60"});
+  EXPECT_NE(sleeping.exit_code, 0) << sleeping.out;
+  // Nothing was sent for it but the delivery receipt.
+  EXPECT_EQ(ShowView(zone, "dexing", id).record().state(), weituo::v1::DELIVERED);
+}
+
+TEST(HandlersTest, AnAgentKilledDuringAHandlerCallResumesItAfterRestart) {
+  Zone zone;
+  zone.StartBroker();
+  // The first call hangs (and says so); later calls answer.
+  std::string script = Script(zone, "slow.sh",
+                              "cat > /dev/null\n"
+                              "if [ ! -e started ]; then echo $$ > started; exec sleep 30; fi\n"
+                              "echo \"$WEITUO_ATTEMPT\" > answered-at-attempt\n"
+                              "echo '{\"complete\":{\"result\":{\"assets\":{}}}}'\n");
+  zone.SetAgentConfigExtra("wuyuan", "[handlers.ASSET_QUERY]\ncommand = [\"" + script + "\"]\n");
+  zone.StartAgent("wuyuan", false);
+  zone.StartAgent("dexing", false);
+  std::string id = DexingAsksWuyuan(zone);
+  ASSERT_TRUE(
+      WaitFor([&] { return fs::exists(zone.dir() + "/started"); }, std::chrono::seconds(20)));
+  zone.KillAgent("wuyuan", SIGKILL);
+  zone.WaitAgent("wuyuan");
+  // The orphaned call of the killed agent.
+  std::string pid = ReadFile(zone.dir() + "/started");
+  ::kill(-std::stoi(pid), SIGKILL);
+
+  zone.StartAgent("wuyuan", false);
+  ASSERT_TRUE(Reaches(zone, "dexing", id, weituo::v1::COMPLETED));
+  EXPECT_EQ(ReadFile(zone.dir() + "/answered-at-attempt"), "2\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CommissionView v = ShowView(zone, "dexing", id);
+  EXPECT_EQ(CountEvents(v, weituo::v1::EV_COMPLETED), 1);
+  EXPECT_EQ(CountEvents(v, weituo::v1::EV_ACCEPTED), 1);
+  EXPECT_EQ(ShowView(zone, "wuyuan", id).handler().attempts(), 2u);
+}
+
+// One HTTP exchange with the local API: "<status code> <body>".
+std::string Api(int port, const std::string& method, const std::string& path,
+                const std::string& token, const std::string& body = "") {
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::string res = HttpExchange(port, req);
+  if (res.size() < 12) return "no answer";
+  size_t at = res.find("\r\n\r\n");
+  return res.substr(9, 3) + " " + (at == std::string::npos ? "" : res.substr(at + 4));
+}
+
+TEST(HandlersTest, TheLocalApiRefusesWhatIsWrongByNameAndServesTheRest) {
+  Zone zone;
+  zone.StartBroker();
+  const int port = FreePort();
+  zone.SetAgentConfigExtra("dexing", "[api]\nlisten = \"127.0.0.1:" + std::to_string(port) +
+                                         "\"\ntoken_file = \"dexing-api.token\"\n");
+  zone.StartAgent("dexing", false);
+  zone.StartAgent("wuyuan", /*auto_responder=*/true);
+  std::string token = ReadFile(zone.dir() + "/dexing-api.token");
+  ASSERT_EQ(token.size(), 65u);
+  token.pop_back();
+  EXPECT_EQ(fs::status(zone.dir() + "/dexing-api.token").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+
+  // Who asks.
+  EXPECT_EQ(Api(port, "GET", "/healthz", "").substr(0, 3), "200");
+  std::string none = Api(port, "GET", "/api/inbox", "");
+  EXPECT_EQ(none.substr(0, 3), "401") << none;
+  EXPECT_NE(none.find("Authorization: Bearer"), std::string::npos);
+  EXPECT_EQ(Api(port, "GET", "/api/inbox", token + "x").substr(0, 3), "401");
+  EXPECT_EQ(Api(port, "POST", "/api/commissions", "wrong-token-wrong-token", "{}").substr(0, 3),
+            "401");
+
+  // What is asked, each refusal naming the problem.
+  struct Bad {
+    std::string body, names;
+  };
+  std::vector<Bad> bad = {
+      {"{\"caseNumber\": ", "the body is not a valid Commission"},
+      {"", "the body is empty"},
+      {R"({"caseNumber":"x","colour":"red"})", "colour: Cannot find field"},
+      {R"({"caseNumber":"x","debtor":{"regionCode":"361130"},"assetQuery":{"classes":["BOATS"]}})",
+       "asset_query.classes[0]"},
+      {R"({"caseNumber":"x","debtor":{"name":"汪某"},"assetQuery":{}})",
+       "target_court or debtor.region_code is required"},
+      {R"({"caseNumber":"x","debtor":{"name":"汪某","regionCode":"361130"}})", "payload"},
+      {R"({"caseNumber":1.5})", "case_number"},
+  };
+  for (const Bad& b : bad) {
+    std::string r = Api(port, "POST", "/api/commissions", token, b.body);
+    EXPECT_EQ(r.substr(0, 3), "400") << b.body << " -> " << r;
+    EXPECT_NE(r.find(b.names), std::string::npos) << b.body << " -> " << r;
+    EXPECT_NE(r.find("\"ok\":false"), std::string::npos) << r;
+  }
+  EXPECT_EQ(Api(port, "GET", "/api/commissions/01NOSUCHCOMMISSION0000000000", token).substr(0, 3),
+            "404");
+  EXPECT_EQ(Api(port, "DELETE", "/api/inbox", token).substr(0, 3), "405");
+  EXPECT_EQ(Api(port, "GET", "/api/commissions?limit=many", token).substr(0, 3), "400");
+  EXPECT_EQ(Api(port, "GET", "/api/nothing", token).substr(0, 3), "404");
+
+  // Submitted through the API, answered by Wuyuan's responder.
+  std::string body = ReadFile(Story("dexing-assets-wuyuan.json"));
+  std::string created = Api(port, "POST", "/api/commissions", token, body);
+  ASSERT_EQ(created.substr(0, 3), "201") << created;
+  size_t at = created.find("\"commissionId\":\"") + 16;
+  std::string id = created.substr(at, 26);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Api(port, "GET", "/api/commissions/" + id, token).find("\"COMPLETED\"") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(20)));
+  std::string trail = Api(port, "GET", "/api/commissions/" + id, token);
+  EXPECT_EQ(trail.substr(0, 3), "200");
+  EXPECT_NE(trail.find("\"type\":\"EV_COMPLETED\""), std::string::npos) << trail;
+  // An update to a commission this court sent: the path's id rules.
+  std::string mismatch = Api(port, "POST", "/api/commissions/" + id + "/updates", token,
+                             R"({"commissionId":"01OTHER","withdraw":{}})");
+  EXPECT_EQ(mismatch.substr(0, 3), "400");
+  EXPECT_NE(mismatch.find("not the path's"), std::string::npos);
+  std::string status = Api(port, "GET", "/api/status", token);
+  EXPECT_NE(status.find("\"api_refused_unauthorized\":\"3\""), std::string::npos) << status;
+  EXPECT_NE(status.find("\"api_refused_400\""), std::string::npos) << status;
+}
+
+TEST(HandlersTest, TheSpoolSubmitsFilesRefusesBadOnesWithAReasonAndDropsIncomingOnes) {
+  Zone zone;
+  zone.StartBroker();
+  zone.SetAgentConfigExtra("dexing", "[spool]\ndir = \"dexing-spool\"\nincoming = false\n");
+  zone.SetAgentConfigExtra("wuyuan", "[spool]\ndir = \"wuyuan-spool\"\n");
+  zone.StartAgent("dexing", false);
+  zone.StartAgent("wuyuan", false);
+  const std::string spool = zone.dir() + "/dexing-spool";
+  ASSERT_TRUE(fs::is_directory(spool + "/outgoing"));
+  // Written elsewhere and renamed in, as a careful writer does.
+  WriteFile(spool + "/q.json.part", ReadFile(Story("dexing-assets-wuyuan.json")));
+  fs::rename(spool + "/q.json.part", spool + "/outgoing/q.json");
+  WriteFile(spool + "/outgoing/broken.json", "{\"caseNumber\": ");
+  WriteFile(spool + "/outgoing/nowhere.json",
+            R"({"caseNumber":"x","debtor":{"name":"汪某"},"assetQuery":{}})");
+  WriteFile(spool + "/outgoing/notes.txt", "not for the spool");
+
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return fs::exists(spool + "/failed/broken.json") &&
+               fs::exists(spool + "/failed/nowhere.json") && !fs::is_empty(spool + "/sent");
+      },
+      std::chrono::seconds(10)));
+  EXPECT_NE(ReadFile(spool + "/failed/broken.json.reason").find("not a Commission"),
+            std::string::npos);
+  EXPECT_NE(ReadFile(spool + "/failed/nowhere.json.reason")
+                .find("target_court or debtor.region_code is required"),
+            std::string::npos);
+  EXPECT_TRUE(fs::exists(spool + "/outgoing/notes.txt"));
+  EXPECT_FALSE(fs::exists(spool + "/outgoing/q.json"));
+  std::string sent = fs::directory_iterator(spool + "/sent")->path().filename().string();
+  ASSERT_EQ(sent.size(), 2 + 26 + 5u) << sent;  // q.<id>.json
+  std::string id = sent.substr(2, 26);
+  EXPECT_NE(ReadFile(spool + "/sent/" + sent).find("\"id\": \"" + id + "\""), std::string::npos);
+
+  // It reached Wuyuan, whose spool holds it as a file.
+  ASSERT_TRUE(Reaches(zone, "dexing", id, weituo::v1::DELIVERED));
+  std::string incoming = zone.dir() + "/wuyuan-spool/incoming/" + id + ".json";
+  ASSERT_TRUE(WaitFor([&] { return fs::exists(incoming); }, std::chrono::seconds(5)));
+  EXPECT_NE(ReadFile(incoming).find("\"idNumber\":\"362330199003150417\""), std::string::npos);
+  EXPECT_FALSE(fs::exists(zone.dir() + "/dexing-spool/incoming/" + id + ".json"));
+  auto counters = AgentStatusOf(zone, "dexing").counters();
+  EXPECT_EQ(counters["spool_sent"], 1u);
+  EXPECT_EQ(counters["spool_failed"], 2u);
+}
+
+TEST(HandlersTest, AConfigThatCannotWorkIsRefusedAtStartByName) {
+  TempDir dir;
+  struct Case {
+    std::string toml, says;
+  };
+  std::vector<Case> cases = {
+      {"[handlers.BOAT_SEIZURE]\ncommand = [\"x\"]\n", "not a commission kind"},
+      {"[handlers.ASSET_QUERY]\ncommand = [\"x\"]\nurl = \"http://127.0.0.1:1/\"\n",
+       "exactly one of command"},
+      {"[handlers.ASSET_QUERY]\ncommand = \"answer.sh --all\"\n", "array of strings"},
+      {"[handlers.ASSET_QUERY]\ncommand = [\"x\"]\ntimeout = 5\n",
+       "unknown key 'handlers.ASSET_QUERY.timeout'"},
+      {"[api]\ntoken_file = \"t\"\n", "[api] needs listen"},
+      {"[spool]\nincoming = true\n", "[spool] needs dir"},
+      {"[responder]\nmode = \"auto\"\n[handlers.ASSET_QUERY]\ncommand = [\"x\"]\n",
+       "cannot be combined"},
+  };
+  for (const Case& c : cases) {
+    std::string path = dir.path() + "/agent.toml";
+    WriteFile(path,
+              "court_id = \"wuyuan\"\nbroker = \"tcp://127.0.0.1:1\"\ndata_dir = \"d\"\n"
+              "dev_plaintext = true\n" +
+                  c.toml);
+    std::string err = dir.path() + "/err";
+    CommandResult r = RunCommand({"/bin/sh", "-c", AgentBin() + " run -c " + path + " 2>" + err});
+    EXPECT_EQ(r.exit_code, 2) << c.toml;
+    EXPECT_NE(ReadFile(err).find(c.says), std::string::npos) << c.toml << ReadFile(err);
+  }
+}
+
+}  // namespace
+}  // namespace weituo::testing
