@@ -949,10 +949,11 @@ StatusOr<std::string> Agent::Submit(Commission commission) {
 StatusOr<std::string> Agent::SendUpdate(Update update, std::string request_id) {
   return impl_->SendUpdate(std::move(update), std::move(request_id));
 }
-Status Agent::SetHandlerStatus(const std::string& commission_id, const HandlerStatus& status) {
+Status Agent::SetHandlerStatus(const std::string& commission_id, const HandlerStatus& status,
+                               bool sync) {
   WriteBatch batch = impl_->store_->kv().NewBatch();
   batch.Put(kCfHandlers, commission_id, status.SerializeAsString());
-  return impl_->store_->kv().Commit(batch, true);
+  return impl_->store_->kv().Commit(batch, sync);
 }
 StatusOr<std::vector<std::pair<std::string, HandlerStatus>>> Agent::HandlerStatuses() const {
   std::vector<std::pair<std::string, HandlerStatus>> out;

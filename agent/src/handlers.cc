@@ -19,6 +19,7 @@
 
 #include "files.h"
 #include "weituo/common/clock.h"
+#include "weituo/common/json_lines.h"
 #include "weituo/common/lifecycle.h"
 #include "weituo/common/validation.h"
 
@@ -61,6 +62,19 @@ std::string CommissionJson(const Commission& c) {
   options.add_whitespace = false;
   (void)pbjson::MessageToJsonString(c, &json, options);
   return json;
+}
+
+// A call that ended well: what it answered, if that parses.
+HandlerOutcome Answered(const std::string& text) {
+  HandlerOutcome out;
+  auto updates = ParseHandlerAnswer(text);
+  if (!updates.ok()) {
+    out.error = "answer: " + updates.status().message();
+    return out;
+  }
+  out.ok = true;
+  out.updates = std::move(*updates);
+  return out;
 }
 
 // Runs argv with `input` on its standard input; kills its process group
@@ -191,14 +205,7 @@ HandlerOutcome RunCommand(const HandlerConfig& h, const std::string& input,
     if (!stderr_text.empty()) out.error += ": " + Tail(stderr_text);
     return out;
   }
-  auto updates = ParseHandlerAnswer(stdout_text);
-  if (!updates.ok()) {
-    out.error = "answer: " + updates.status().message();
-    return out;
-  }
-  out.ok = true;
-  out.updates = std::move(*updates);
-  return out;
+  return Answered(stdout_text);
 }
 
 struct Url {
@@ -305,14 +312,7 @@ HandlerOutcome PostJson(const HandlerConfig& h, const Commission& c, uint32_t at
     if (!res.body().empty()) out.error += ": " + Tail(res.body());
     return out;
   }
-  auto updates = ParseHandlerAnswer(res.body());
-  if (!updates.ok()) {
-    out.error = "answer: " + updates.status().message();
-    return out;
-  }
-  out.ok = true;
-  out.updates = std::move(*updates);
-  return out;
+  return Answered(res.body());
 }
 
 HandlerStatus MakeStatus(const std::string& name, HandlerState state, uint32_t attempts,
@@ -330,37 +330,12 @@ HandlerStatus MakeStatus(const std::string& name, HandlerState state, uint32_t a
 }  // namespace
 
 StatusOr<std::vector<Update>> ParseHandlerAnswer(const std::string& text) {
-  std::vector<Update> updates;
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return updates;
   weituo::v1::HandlerAnswer answer;
   if (pbjson::JsonStringToMessage(text, &answer).ok()) {
-    for (auto& u : *answer.mutable_updates()) updates.push_back(std::move(u));
-    return updates;
+    return std::vector<Update>(answer.updates().begin(), answer.updates().end());
   }
-  Update one;
-  auto whole = pbjson::JsonStringToMessage(text, &one);
-  if (whole.ok()) {
-    updates.push_back(std::move(one));
-    return updates;
-  }
-  std::istringstream lines(text);
-  std::string line;
-  int n = 0;
-  while (std::getline(lines, line)) {
-    ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    Update u;
-    auto s = pbjson::JsonStringToMessage(line, &u);
-    if (!s.ok()) {
-      // One object over several lines: the whole text's error says more.
-      if (n == 1 && line.find('}') == std::string::npos) {
-        return Status::InvalidArgument("not an Update: " + std::string(whole.message()));
-      }
-      return Status::InvalidArgument("line " + std::to_string(n) +
-                                     " is not an Update: " + std::string(s.message()));
-    }
-    updates.push_back(std::move(u));
-  }
+  auto updates = ParseJsonOneOrPerLine<Update>(text);
+  if (!updates.ok()) return Status::InvalidArgument("not Updates: " + updates.status().message());
   return updates;
 }
 
@@ -502,8 +477,11 @@ void Dispatcher::RunOne(const std::string& id) {
     return;
   }
   const uint32_t attempt = status.attempts() + 1;
+  // Not synced: after a power cut the call is made again either way, only
+  // its count may be one short.
   if (Status s = agent_.SetHandlerStatus(
-          id, MakeStatus(h.name, weituo::v1::HANDLER_RUNNING, attempt, status.last_error()));
+          id, MakeStatus(h.name, weituo::v1::HANDLER_RUNNING, attempt, status.last_error()),
+          /*sync=*/false);
       !s.ok()) {
     spdlog::error("msg=\"cannot record the handler status\" commission={} error=\"{}\"", id,
                   s.ToString());
@@ -518,7 +496,9 @@ void Dispatcher::RunOne(const std::string& id) {
   const int64_t took = MonotonicMs() - started;
   if (ok) {
     auto done = outcome.handed_over ? weituo::v1::HANDLER_HANDED_OVER : weituo::v1::HANDLER_DONE;
-    (void)agent_.SetHandlerStatus(id, MakeStatus(h.name, done, attempt));
+    // Not synced: the answer's updates are (SendUpdate syncs them); if this
+    // is lost, the call is made again and its answer is dropped as sent.
+    (void)agent_.SetHandlerStatus(id, MakeStatus(h.name, done, attempt), /*sync=*/false);
     spdlog::info(
         "msg=\"handler answered\" commission={} handler=\"{}\" attempt={} updates={} "
         "handed_over={} ms={}",

@@ -41,21 +41,6 @@ void SetError(HttpResponse& res, http::status status, const std::string& message
   res.body() = "{\"ok\":false,\"error\":" + quoted + "}\n";
 }
 
-http::status HttpStatusOf(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument:
-      return http::status::bad_request;
-    case StatusCode::kNotFound:
-      return http::status::not_found;
-    case StatusCode::kAlreadyExists:
-      return http::status::conflict;
-    case StatusCode::kUnavailable:
-      return http::status::service_unavailable;
-    default:
-      return http::status::internal_server_error;
-  }
-}
-
 // The body as `out`, or a 400 that names what is wrong.
 bool ParseBody(const HttpRequest& req, google::protobuf::Message* out, HttpResponse& res) {
   const std::string& body = req.body();

@@ -28,6 +28,7 @@
 #include "weituo/common/curve.h"
 #include "weituo/common/deadlines.h"
 #include "weituo/common/http_server.h"
+#include "weituo/common/json_lines.h"
 #include "weituo/common/logging.h"
 
 namespace {
@@ -513,25 +514,12 @@ int SendUpdate(const Config& config, weituo::v1::Update update, int wait_s, bool
 bool ReadCommissions(const std::string& path, std::vector<weituo::v1::Commission>* out) {
   std::string text;
   if (!ReadText(path, &text)) return false;
-  weituo::v1::Commission whole;
-  if (pbjson::JsonStringToMessage(text, &whole).ok()) {
-    out->push_back(whole);
-    return true;
+  auto commissions = weituo::ParseJsonOneOrPerLine<weituo::v1::Commission>(text);
+  if (!commissions.ok()) {
+    std::cerr << "weituo-agent: " << path << ": " << commissions.status().message() << "\n";
+    return false;
   }
-  std::istringstream lines(text);
-  std::string line;
-  int n = 0;
-  while (std::getline(lines, line)) {
-    ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    weituo::v1::Commission c;
-    auto s = pbjson::JsonStringToMessage(line, &c);
-    if (!s.ok()) {
-      std::cerr << "weituo-agent: " << path << ":" << n << ": " << s.ToString() << "\n";
-      return false;
-    }
-    out->push_back(std::move(c));
-  }
+  *out = std::move(*commissions);
   return true;
 }
 

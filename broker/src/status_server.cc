@@ -57,21 +57,6 @@ void SetError(Response& res, http::status status, const std::string& message) {
   SetJson(res, status, reply);
 }
 
-http::status HttpStatusOf(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument:
-      return http::status::bad_request;
-    case StatusCode::kNotFound:
-      return http::status::not_found;
-    case StatusCode::kUnavailable:
-      return http::status::service_unavailable;
-    case StatusCode::kFailedPrecondition:
-      return http::status::conflict;
-    default:
-      return http::status::internal_server_error;
-  }
-}
-
 std::string PercentDecode(std::string_view in) {
   std::string out;
   for (size_t i = 0; i < in.size(); ++i) {

@@ -78,10 +78,12 @@ class Agent {
   StatusOr<std::string> SendUpdate(weituo::v1::Update update, std::string request_id = "");
 
   // How the court's own handler is getting on with a received commission:
-  // kept durably (synced before returning) beside the commission, and shown
-  // with it by Show and List. For handlers that run outside the I/O thread.
-  Status SetHandlerStatus(const std::string& commission_id,
-                          const weituo::v1::HandlerStatus& status);
+  // kept beside the commission, and shown with it by Show and List. For
+  // handlers that run outside the I/O thread. With `sync` the write is on
+  // disk before this returns; without, it survives the process being killed
+  // but not the machine losing power.
+  Status SetHandlerStatus(const std::string& commission_id, const weituo::v1::HandlerStatus& status,
+                          bool sync = true);
   // Every recorded handler status, by commission id.
   StatusOr<std::vector<std::pair<std::string, weituo::v1::HandlerStatus>>> HandlerStatuses() const;
 

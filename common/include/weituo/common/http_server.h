@@ -52,6 +52,10 @@ class HttpServer {
   std::unique_ptr<Rep> rep_;
 };
 
+// The HTTP status that says what `s` says: 400 invalid, 403 not permitted,
+// 404 not found, 409 exists or out of order, 503 unavailable, else 500.
+boost::beast::http::status HttpStatusOf(const Status& s);
+
 // Constant time in the length of `expected`, so a token does not leak
 // through response times.
 bool TokenMatches(std::string_view given, const std::string& expected);
