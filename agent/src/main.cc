@@ -291,11 +291,13 @@ int Run(const Config& config) {
   std::unique_ptr<weituo::agent::Spool> spool;
   std::unique_ptr<weituo::agent::LocalApi> api;
   if (!config.spool_dir.empty()) {
-    spool = std::make_unique<weituo::agent::Spool>(**agent, config.spool_dir);
-    if (Status s = spool->Start(); !s.ok()) {
+    spool = std::make_unique<weituo::agent::Spool>(**agent, config.spool_dir,
+                                                   config.spool_incoming);
+    if (Status s = spool->Install(); !s.ok()) {
       std::cerr << "weituo-agent: " << s.ToString() << "\n";
       return kRefused;
     }
+    spool->Start();
   }
   if (dispatching) {
     dispatcher = std::make_unique<weituo::agent::Dispatcher>(**agent, config.dispatch);

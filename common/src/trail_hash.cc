@@ -44,6 +44,8 @@ std::string LinkHash(std::string_view prev, std::string_view event_hash) {
   return Sha256(prev, event_hash);
 }
 
+std::string Sha256Of(std::string_view bytes) { return Sha256(bytes, {}); }
+
 std::string Hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <mutex>
@@ -414,10 +415,22 @@ TEST(HandlersTest, TheLocalApiRefusesWhatIsWrongByNameAndServesTheRest) {
   EXPECT_NE(status.find("\"api_refused_400\""), std::string::npos) << status;
 }
 
-TEST(HandlersTest, TheSpoolSubmitsFilesRefusesBadOnesWithAReasonAndDropsIncomingOnes) {
+// The names in `folder` that start with `prefix`, sorted.
+std::vector<std::string> FilesStartingWith(const std::string& folder, const std::string& prefix) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(folder, ec)) {
+    std::string name = f.path().filename().string();
+    if (name.rfind(prefix, 0) == 0) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(HandlersTest, ACourtThatOnlyWritesAndReadsFilesAsksAndAnswersThroughTheSpool) {
   Zone zone;
   zone.StartBroker();
-  zone.SetAgentConfigExtra("dexing", "[spool]\ndir = \"dexing-spool\"\nincoming = false\n");
+  zone.SetAgentConfigExtra("dexing", "[spool]\ndir = \"dexing-spool\"\n");
   zone.SetAgentConfigExtra("wuyuan", "[spool]\ndir = \"wuyuan-spool\"\n");
   zone.StartAgent("dexing", false);
   zone.StartAgent("wuyuan", false);
@@ -429,35 +442,64 @@ TEST(HandlersTest, TheSpoolSubmitsFilesRefusesBadOnesWithAReasonAndDropsIncoming
   WriteFile(spool + "/outgoing/broken.json", "{\"caseNumber\": ");
   WriteFile(spool + "/outgoing/nowhere.json",
             R"({"caseNumber":"x","debtor":{"name":"汪某"},"assetQuery":{}})");
+  WriteFile(spool + "/outgoing/atlantis.json",
+            R"({"caseNumber":"x","targetCourt":"atlantis","debtor":{"name":"汪某"},)"
+            R"("assetQuery":{"classes":["DEPOSITS"]}})");
   WriteFile(spool + "/outgoing/notes.txt", "not for the spool");
 
+  // Refused by the agent: at once. Refused by the broker: after it left.
   ASSERT_TRUE(WaitFor(
       [&] {
         return fs::exists(spool + "/failed/broken.json") &&
-               fs::exists(spool + "/failed/nowhere.json") && !fs::is_empty(spool + "/sent");
+               fs::exists(spool + "/failed/nowhere.json") &&
+               !FilesStartingWith(spool + "/failed", "atlantis.").empty();
       },
       std::chrono::seconds(10)));
-  EXPECT_NE(ReadFile(spool + "/failed/broken.json.reason").find("not a Commission"),
+  EXPECT_NE(ReadFile(spool + "/failed/broken.json.reason").find("neither a Commission"),
             std::string::npos);
   EXPECT_NE(ReadFile(spool + "/failed/nowhere.json.reason")
                 .find("target_court or debtor.region_code is required"),
             std::string::npos);
+  // Moved from sent/ with its id in the name, the broker's reason beside it.
+  std::vector<std::string> atlantis = FilesStartingWith(spool + "/failed", "atlantis.");
+  ASSERT_EQ(atlantis.size(), 2u);
+  std::string refused = ReadFile(spool + "/failed/" + atlantis[1]);
+  EXPECT_NE(refused.find("refused by the broker: "), std::string::npos) << refused;
+  EXPECT_NE(refused.find("atlantis"), std::string::npos) << refused;
   EXPECT_TRUE(fs::exists(spool + "/outgoing/notes.txt"));
   EXPECT_FALSE(fs::exists(spool + "/outgoing/q.json"));
-  std::string sent = fs::directory_iterator(spool + "/sent")->path().filename().string();
-  ASSERT_EQ(sent.size(), 2 + 26 + 5u) << sent;  // q.<id>.json
-  std::string id = sent.substr(2, 26);
-  EXPECT_NE(ReadFile(spool + "/sent/" + sent).find("\"id\": \"" + id + "\""), std::string::npos);
+  std::vector<std::string> sent;
+  for (const auto& f : fs::directory_iterator(spool + "/sent")) {
+    sent.push_back(f.path().filename().string());
+  }
+  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_EQ(sent[0].size(), 2 + 26 + 5u) << sent[0];  // q.<id>.json
+  std::string id = sent[0].substr(2, 26);
+  EXPECT_NE(ReadFile(spool + "/sent/" + sent[0]).find("\"id\": \"" + id + "\""), std::string::npos);
 
-  // It reached Wuyuan, whose spool holds it as a file.
-  ASSERT_TRUE(Reaches(zone, "dexing", id, weituo::v1::DELIVERED));
-  std::string incoming = zone.dir() + "/wuyuan-spool/incoming/" + id + ".json";
-  ASSERT_TRUE(WaitFor([&] { return fs::exists(incoming); }, std::chrono::seconds(5)));
+  // Wuyuan's system finds it as a file and answers with files.
+  const std::string wuyuan = zone.dir() + "/wuyuan-spool";
+  std::string incoming = wuyuan + "/incoming/" + id + ".json";
+  ASSERT_TRUE(WaitFor([&] { return fs::exists(incoming); }, std::chrono::seconds(10)));
   EXPECT_NE(ReadFile(incoming).find("\"idNumber\":\"362330199003150417\""), std::string::npos);
-  EXPECT_FALSE(fs::exists(zone.dir() + "/dexing-spool/incoming/" + id + ".json"));
+  WriteFile(wuyuan + "/outgoing/1-accept.json",
+            R"({"commissionId":")" + id + R"(","accept":{"handler":"婺源 档案室"}})");
+  WriteFile(wuyuan + "/outgoing/2-complete.json",
+            R"({"commissionId":")" + id + R"(","complete":{"result":{"assets":{}}}})");
+  ASSERT_TRUE(Reaches(zone, "dexing", id, weituo::v1::COMPLETED));
+  EXPECT_EQ(fs::directory_iterator(wuyuan + "/sent") == fs::directory_iterator(), false);
+
+  // Dexing's system reads the trail of what it sent as files.
+  const std::string completed = spool + "/incoming/" + id + ".4.EV_COMPLETED.json";
+  ASSERT_TRUE(WaitFor([&] { return fs::exists(completed); }, std::chrono::seconds(10)));
+  EXPECT_NE(ReadFile(completed).find("\"state\":\"COMPLETED\""), std::string::npos);
+  EXPECT_TRUE(fs::exists(spool + "/incoming/" + id + ".1.EV_SUBMITTED.json"));
+  EXPECT_TRUE(fs::exists(spool + "/incoming/" + id + ".3.EV_ACCEPTED.json"));
+  EXPECT_FALSE(fs::exists(spool + "/incoming/" + id + ".json"));  // not received: sent
   auto counters = AgentStatusOf(zone, "dexing").counters();
-  EXPECT_EQ(counters["spool_sent"], 1u);
-  EXPECT_EQ(counters["spool_failed"], 2u);
+  EXPECT_EQ(counters["spool_sent"], 2u);
+  EXPECT_EQ(counters["spool_failed"], 3u);
+  EXPECT_EQ(AgentStatusOf(zone, "wuyuan").counters().at("spool_sent"), 2u);
 }
 
 TEST(HandlersTest, AConfigThatCannotWorkIsRefusedAtStartByName) {

@@ -1,16 +1,22 @@
-// A spool folder for court systems that can only write files:
+// A spool folder for court systems that can only read and write files:
 //
-//   outgoing/  a Commission as JSON in NAME.json is submitted and moved to
-//              sent/NAME.<commission id>.json (with the id filled in), or to
-//              failed/NAME.json with the reason in failed/NAME.json.reason.
+//   outgoing/  NAME.json holding a Commission as JSON is submitted and moved
+//              to sent/NAME.<commission id>.json (the id filled in). One
+//              holding an Update (commissionId and one action: accept,
+//              complete...) is sent as that update and moved to
+//              sent/NAME.<request id>.json. What the agent refuses goes to
+//              failed/NAME.json, the reason in failed/NAME.json.reason; so
+//              does a submission the broker refuses later (an unknown court).
 //              Files not ending in .json are left alone, so a writer can
 //              write NAME.json.part and rename it; a .json file is taken once
 //              its size and time stop changing between two looks.
-//   incoming/  each commission this court receives, as <id>.json (written by
-//              the Dispatcher when spool.incoming is on).
+//   incoming/  <id>.json: each commission this court receives (written by the
+//              Dispatcher); <id>.<seq>.<EV_TYPE>.json: each trail event about
+//              a commission this court sent (its receipt, accept, result...).
 //
-// The id is written into the file before the commission is queued, so a
-// crash between the two submits it again under the same id: once in effect.
+// A commission's id is written into its file before it is queued, and an
+// update's request id is made from the file's content, so a crash between
+// queueing and moving sends it again with the same id: once in effect.
 // Counted in the agent's status as spool_sent and spool_failed.
 #pragma once
 
@@ -26,22 +32,27 @@ namespace weituo::agent {
 
 class Spool {
  public:
-  Spool(Agent& agent, std::string dir, int poll_ms = 250);
+  Spool(Agent& agent, std::string dir, bool incoming_events, int poll_ms = 250);
   ~Spool();  // Stop()s
-  // Makes the folders and starts watching outgoing/.
-  Status Start();
+  // Makes the folders and registers for events; call before agent.Start().
+  Status Install();
+  // Starts watching outgoing/.
+  void Start();
   void Stop();
-  // One look at outgoing/ (the watcher calls it; tests may too).
-  void Scan();
 
  private:
+  void Scan();
   void Take(const std::string& name);
-  void Fail(const std::string& name, const std::string& reason);
+  void CheckReceipts();
+  void Fail(const std::string& from, const std::string& name, const std::string& reason);
+  void OnEvent(const weituo::v1::Event& e);
 
   Agent& agent_;
   std::string dir_;
+  bool incoming_events_;
   int poll_ms_;
   std::map<std::string, std::pair<uintmax_t, int64_t>> seen_;  // name -> (size, mtime)
+  std::map<std::string, std::string> unreceipted_;             // commission id -> its file in sent/
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

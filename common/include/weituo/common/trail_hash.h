@@ -18,6 +18,9 @@ std::string EventHash(const weituo::v1::Event& event);
 // SHA-256 over prev and event_hash: one link of the global chain.
 std::string LinkHash(std::string_view prev, std::string_view event_hash);
 
+// SHA-256 (32 bytes) of any bytes.
+std::string Sha256Of(std::string_view bytes);
+
 // Lower-case hex, for reports.
 std::string Hex(std::string_view bytes);
 
