@@ -109,6 +109,11 @@ HandlerOutcome RunCommand(const HandlerConfig& h, const std::string& input,
     return out;
   }
   if (pid == 0) {
+    // The agent ignores SIGPIPE; an ignored signal would stay ignored
+    // across exec, so the handler gets the default back.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(SIGPIPE, &dfl, nullptr);
     ::setpgid(0, 0);
     ::dup2(in_pipe[0], 0);
     ::dup2(out_pipe[1], 1);
@@ -366,6 +371,7 @@ void Dispatcher::OnReceived(const Commission& c) {
     if (Status s = WriteFileAtomically(path, CommissionJson(c) + "\n"); !s.ok()) {
       spdlog::error("msg=\"cannot write the incoming file\" commission={} error=\"{}\"", c.id(),
                     s.ToString());
+      agent_.Count("spool_incoming_failed");
     }
   }
   auto it = options_.handlers.find(KindOf(c));
@@ -391,6 +397,9 @@ void Dispatcher::Enqueue(const std::string& commission_id, int64_t due_ms) {
 }
 
 Status Dispatcher::Start() {
+  // A handler that exits without reading all of its standard input must not
+  // kill the agent with SIGPIPE: the write fails with EPIPE instead.
+  ::signal(SIGPIPE, SIG_IGN);
   auto statuses = agent_.HandlerStatuses();
   if (!statuses.ok()) return statuses.status();
   int resumed = 0;

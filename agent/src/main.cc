@@ -291,8 +291,8 @@ int Run(const Config& config) {
   std::unique_ptr<weituo::agent::Spool> spool;
   std::unique_ptr<weituo::agent::LocalApi> api;
   if (!config.spool_dir.empty()) {
-    spool = std::make_unique<weituo::agent::Spool>(**agent, config.spool_dir,
-                                                   config.spool_incoming);
+    spool =
+        std::make_unique<weituo::agent::Spool>(**agent, config.spool_dir, config.spool_incoming);
     if (Status s = spool->Install(); !s.ok()) {
       std::cerr << "weituo-agent: " << s.ToString() << "\n";
       return kRefused;

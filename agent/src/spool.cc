@@ -183,6 +183,7 @@ void Spool::OnEvent(const weituo::v1::Event& e) {
                            "." + weituo::v1::EventType_Name(e.type()) + ".json";
   if (Status s = WriteFileAtomically(path, Json(e, false)); !s.ok()) {
     spdlog::error("msg=\"spool cannot write the event\" file={} error=\"{}\"", path, s.ToString());
+    agent_.Count("spool_incoming_failed");
   }
 }
 

@@ -14,7 +14,9 @@
 // where `weituo-agent inbox` shows it. A call under way when the agent stops
 // or is killed is made again after restart, so handlers must be idempotent;
 // the updates of an answer carry request ids derived from the commission id,
-// so an answer sent twice takes effect once.
+// so an answer sent twice takes effect once. Start() makes the process
+// ignore SIGPIPE (a handler that exits without reading its input must not
+// kill the agent); handlers get the default disposition back.
 #pragma once
 
 #include <condition_variable>
