@@ -320,6 +320,10 @@ HandlerOutcome PostJson(const HandlerConfig& h, const Commission& c, uint32_t at
   return Answered(res.body());
 }
 
+std::string RequestIdOf(const std::string& commission_id, const std::string& step) {
+  return commission_id + ".handler." + step;
+}
+
 HandlerStatus MakeStatus(const std::string& name, HandlerState state, uint32_t attempts,
                          std::string error = "", int64_t next_ms = 0) {
   HandlerStatus s;
@@ -405,7 +409,19 @@ Status Dispatcher::Start() {
   int resumed = 0;
   for (const auto& [id, status] : *statuses) {
     auto st = status.state();
-    if (st == weituo::v1::HANDLER_DONE || st == weituo::v1::HANDLER_HANDED_OVER) continue;
+    if (st == weituo::v1::HANDLER_DONE) {
+      // Answered before the restart: whether the broker took it is known
+      // once every request of the answer is settled.
+      auto view = agent_.Show(id);
+      if (view.ok() && !IsFinal(view->record().state())) {
+        std::lock_guard<std::mutex> lock(mu_);
+        unsettled_[id] = AnswerRequestIds(id, 64);
+      }
+      continue;
+    }
+    if (st == weituo::v1::HANDLER_HANDED_OVER || st == weituo::v1::HANDLER_ANSWER_REFUSED) {
+      continue;
+    }
     Enqueue(id, st == weituo::v1::HANDLER_RETRYING ? status.next_attempt_at_ms() : 0);
     ++resumed;
   }
@@ -442,8 +458,15 @@ void Dispatcher::WorkerMain() {
       }
     }
     int64_t now = NowMs();
+    if (!unsettled_.empty() && now - last_check_ms_ >= 200) {
+      last_check_ms_ = now;
+      lock.unlock();
+      CheckAnswers();
+      lock.lock();
+      continue;
+    }
     if (next.empty() || next_due > now) {
-      auto wait = next.empty() ? std::chrono::milliseconds(1000)
+      auto wait = next.empty() ? std::chrono::milliseconds(unsettled_.empty() ? 1000 : 200)
                                : std::chrono::milliseconds(std::min<int64_t>(next_due - now, 1000));
       cv_.wait_for(lock, wait);
       continue;
@@ -504,6 +527,10 @@ void Dispatcher::RunOne(const std::string& id) {
   bool ok = outcome.ok && SendAnswer(c, h, outcome.updates, &error);
   const int64_t took = MonotonicMs() - started;
   if (ok) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      unsettled_[id] = AnswerRequestIds(id, outcome.updates.size());
+    }
     auto done = outcome.handed_over ? weituo::v1::HANDLER_HANDED_OVER : weituo::v1::HANDLER_DONE;
     // Not synced: the answer's updates are (SendUpdate syncs them); if this
     // is lost, the call is made again and its answer is dropped as sent.
@@ -552,7 +579,7 @@ bool Dispatcher::SendAnswer(const Commission& c, const HandlerConfig& h,
   // in the handler's name.
   auto send = [&](Update u, const std::string& step) {
     u.set_commission_id(c.id());
-    auto r = agent_.SendUpdate(std::move(u), c.id() + ".handler." + step);
+    auto r = agent_.SendUpdate(std::move(u), RequestIdOf(c.id(), step));
     if (!r.ok() && r.status().code() != StatusCode::kAlreadyExists) {
       *error = "update " + step + " of the answer refused: " + r.status().message();
       return false;
@@ -568,6 +595,50 @@ bool Dispatcher::SendAnswer(const Commission& c, const HandlerConfig& h,
     if (!send(updates[i], std::to_string(i + 1))) return false;
   }
   return true;
+}
+
+std::vector<std::string> Dispatcher::AnswerRequestIds(const std::string& commission_id,
+                                                      size_t updates_sent) {
+  std::vector<std::string> ids = {RequestIdOf(commission_id, "accept")};
+  for (size_t i = 1; i <= updates_sent; ++i) {
+    ids.push_back(RequestIdOf(commission_id, std::to_string(i)));
+  }
+  return ids;
+}
+
+void Dispatcher::CheckAnswers() {
+  std::map<std::string, std::vector<std::string>> unsettled;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    unsettled = unsettled_;
+  }
+  for (const auto& [id, requests] : unsettled) {
+    bool pending = false;
+    std::string refused;
+    for (const std::string& rid : requests) {
+      auto r = agent_.Request(rid);
+      if (!r.ok()) continue;  // not part of this answer (or not yet queued)
+      if (r->state() == weituo::v1::REQUEST_PENDING) pending = true;
+      if (r->state() == weituo::v1::REQUEST_FAILED && refused.empty()) {
+        refused = "the broker refused the answer's update " + rid.substr(id.size() + 9) + ": " +
+                  weituo::v1::ErrorCode_Name(r->error().code()) + ": " + r->error().message();
+      }
+    }
+    if (!refused.empty()) {
+      auto view = agent_.Show(id);
+      HandlerStatus status = view.ok() ? view->handler() : HandlerStatus();
+      status.set_state(weituo::v1::HANDLER_ANSWER_REFUSED);
+      status.set_last_error(refused);
+      status.set_updated_at_ms(NowMs());
+      (void)agent_.SetHandlerStatus(id, status);
+      agent_.Count("handler_answers_refused");
+      spdlog::warn("msg=\"handler answer refused\" commission={} error=\"{}\"", id, refused);
+    }
+    if (!refused.empty() || !pending) {
+      std::lock_guard<std::mutex> lock(mu_);
+      unsettled_.erase(id);
+    }
+  }
 }
 
 }  // namespace weituo::agent

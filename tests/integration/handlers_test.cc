@@ -328,6 +328,38 @@ TEST(HandlersTest, AnAgentKilledDuringAHandlerCallResumesItAfterRestart) {
   EXPECT_EQ(ShowView(zone, "wuyuan", id).handler().attempts(), 2u);
 }
 
+TEST(HandlersTest, AnAnswerTheBrokerRefusesIsShownForAClerkAndNotRetried) {
+  Zone zone;
+  zone.StartBroker();
+  // Sends the commission on to a court the directory does not know.
+  std::string script =
+      Script(zone, "forwards.sh",
+             "cat > /dev/null\necho call >> calls\n"
+             "echo '{\"forward\":{\"toCourt\":\"atlantis\",\"text\":\"moved\"}}'\n");
+  zone.SetAgentConfigExtra(
+      "wuyuan", "[handlers.ASSET_QUERY]\ncommand = [\"" + script + "\"]\nretry_ms = 100\n");
+  zone.StartAgent("wuyuan", false);
+  zone.StartAgent("dexing", false);
+  std::string id = DexingAsksWuyuan(zone);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return ShowView(zone, "wuyuan", id).handler().state() == weituo::v1::HANDLER_ANSWER_REFUSED;
+      },
+      std::chrono::seconds(20)));
+  CommissionView v = ShowView(zone, "wuyuan", id);
+  EXPECT_NE(v.handler().last_error().find("the broker refused the answer's update 1"),
+            std::string::npos)
+      << v.handler().last_error();
+  EXPECT_NE(v.handler().last_error().find("atlantis"), std::string::npos);
+  EXPECT_EQ(v.record().state(), weituo::v1::ACCEPTED);  // the agent's accept went through
+  CommandResult inbox = zone.Cli("wuyuan", {"inbox"});
+  EXPECT_NE(inbox.out.find("ANSWER_REFUSED"), std::string::npos) << inbox.out;
+  // The same answer would be refused again: one call only.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(ReadFile(zone.dir() + "/calls"), "call\n");
+  EXPECT_EQ(AgentStatusOf(zone, "wuyuan").counters().at("handler_answers_refused"), 1u);
+}
+
 // One HTTP exchange with the local API: "<status code> <body>".
 std::string Api(int port, const std::string& method, const std::string& path,
                 const std::string& token, const std::string& body = "") {

@@ -14,7 +14,10 @@
 // where `weituo-agent inbox` shows it. A call under way when the agent stops
 // or is killed is made again after restart, so handlers must be idempotent;
 // the updates of an answer carry request ids derived from the commission id,
-// so an answer sent twice takes effect once. Start() makes the process
+// so an answer sent twice takes effect once. An answer the broker refuses
+// (say, a forward to a court it does not know) is not retried, since the
+// same answer would be refused again: the status becomes ANSWER_REFUSED with
+// the broker's reason, for a clerk. Start() makes the process
 // ignore SIGPIPE (a handler that exits without reading its input must not
 // kill the agent); handlers get the default disposition back.
 #pragma once
@@ -79,11 +82,16 @@ class Dispatcher {
     int64_t due_ms = 0;
   };
   void OnReceived(const weituo::v1::Commission& c);
+  // Looks at what the broker made of the answers sent; marks refused ones.
+  void CheckAnswers();
   void Enqueue(const std::string& commission_id, int64_t due_ms);
   void WorkerMain();
   void RunOne(const std::string& commission_id);
   bool SendAnswer(const weituo::v1::Commission& c, const HandlerConfig& handler,
                   const std::vector<weituo::v1::Update>& updates, std::string* error);
+  // The request ids an answer of `updates_sent` updates used.
+  static std::vector<std::string> AnswerRequestIds(const std::string& commission_id,
+                                                   size_t updates_sent);
 
   Agent& agent_;
   Options options_;
@@ -91,6 +99,9 @@ class Dispatcher {
   std::condition_variable cv_;
   std::map<std::string, int64_t> due_;  // commission id -> when (wall ms)
   std::set<std::string> running_;
+  // Commission id -> request ids of its answer the broker has not settled.
+  std::map<std::string, std::vector<std::string>> unsettled_;
+  int64_t last_check_ms_ = 0;
   bool stop_ = false;
   std::vector<std::thread> workers_;
 };
