@@ -110,6 +110,7 @@ class Agent::Impl {
   std::map<std::string, uint64_t> counters_;
   std::map<Kind, CommissionHandler> commission_handlers_;
   EventHandler event_handler_;
+  Agent::RetryHandler retry_handler_;
 
  private:
   void ThreadMain();
@@ -711,6 +712,14 @@ ControlReply Agent::Impl::Control(const ControlRequest& request) {
       reply.set_request_id(*id);
       break;
     }
+    case ControlRequest::kRetryHandler: {
+      if (!retry_handler_) {
+        return fail(Status::FailedPrecondition("this agent runs no configured handlers"));
+      }
+      if (Status s = retry_handler_(request.retry_handler()); !s.ok()) return fail(s);
+      reply.set_commission_id(request.retry_handler());
+      break;
+    }
     case ControlRequest::kShow: {
       auto view = Show(request.show());
       if (!view.ok()) return fail(view.status());
@@ -941,6 +950,7 @@ void Agent::OnCommission(Kind kind, CommissionHandler handler) {
   impl_->commission_handlers_[kind] = std::move(handler);
 }
 void Agent::OnEvent(EventHandler handler) { impl_->event_handler_ = std::move(handler); }
+void Agent::OnRetryHandler(RetryHandler retry) { impl_->retry_handler_ = std::move(retry); }
 Status Agent::Start() { return impl_->Start(); }
 void Agent::Stop() { impl_->Stop(); }
 StatusOr<std::string> Agent::Submit(Commission commission) {

@@ -320,14 +320,17 @@ HandlerOutcome PostJson(const HandlerConfig& h, const Commission& c, uint32_t at
   return Answered(res.body());
 }
 
-std::string RequestIdOf(const std::string& commission_id, const std::string& step) {
-  return commission_id + ".handler." + step;
+// "<commission id>.handler.<step>", or ".handler.r<round>.<step>" after a
+// clerk's retry.
+std::string RequestIdOf(const std::string& commission_id, uint32_t round, const std::string& step) {
+  return commission_id + ".handler." + (round ? "r" + std::to_string(round) + "." : "") + step;
 }
 
-HandlerStatus MakeStatus(const std::string& name, HandlerState state, uint32_t attempts,
-                         std::string error = "", int64_t next_ms = 0) {
+HandlerStatus MakeStatus(const std::string& name, uint32_t round, HandlerState state,
+                         uint32_t attempts, std::string error = "", int64_t next_ms = 0) {
   HandlerStatus s;
   s.set_handler(name);
+  s.set_round(round);
   s.set_state(state);
   s.set_attempts(attempts);
   s.set_last_error(std::move(error));
@@ -365,6 +368,36 @@ Dispatcher::~Dispatcher() { Stop(); }
 void Dispatcher::Install() {
   agent_.OnCommission(weituo::v1::KIND_UNSPECIFIED,
                       [this](Agent&, const Commission& c) { OnReceived(c); });
+  agent_.OnRetryHandler([this](const std::string& id) { return Retry(id); });
+}
+
+Status Dispatcher::Retry(const std::string& id) {
+  auto view = agent_.Show(id);
+  if (!view.ok()) return view.status();
+  if (!view->has_handler()) {
+    return Status::FailedPrecondition("commission " + id + " has no configured handler (" +
+                                      weituo::v1::Kind_Name(KindOf(view->record().commission())) +
+                                      " is answered by hand)");
+  }
+  if (IsFinal(view->record().state())) {
+    return Status::FailedPrecondition("commission " + id + " is " +
+                                      weituo::v1::State_Name(view->record().state()) +
+                                      ": there is nothing left to answer");
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (running_.count(id)) return Status::Ok();  // under way now
+    unsettled_.erase(id);
+  }
+  HandlerStatus status = view->handler();
+  status.set_state(weituo::v1::HANDLER_QUEUED);
+  status.set_next_attempt_at_ms(0);
+  status.set_round(status.round() + 1);
+  status.set_updated_at_ms(NowMs());
+  WEITUO_RETURN_IF_ERROR(agent_.SetHandlerStatus(id, status));
+  spdlog::info("msg=\"handler call requested\" commission={}", id);
+  Enqueue(id, 0);
+  return Status::Ok();
 }
 
 // On the agent's I/O thread, once the commission is durably recorded. What
@@ -382,8 +415,8 @@ void Dispatcher::OnReceived(const Commission& c) {
   if (it == options_.handlers.end()) return;
   auto view = agent_.Show(c.id());
   if (view.ok() && view->has_handler()) return;  // already known: the workers have it
-  Status s =
-      agent_.SetHandlerStatus(c.id(), MakeStatus(it->second.name, weituo::v1::HANDLER_QUEUED, 0));
+  Status s = agent_.SetHandlerStatus(c.id(),
+                                     MakeStatus(it->second.name, 0, weituo::v1::HANDLER_QUEUED, 0));
   if (!s.ok()) {
     spdlog::error("msg=\"cannot record the handler status\" commission={} error=\"{}\"", c.id(),
                   s.ToString());
@@ -415,7 +448,7 @@ Status Dispatcher::Start() {
       auto view = agent_.Show(id);
       if (view.ok() && !IsFinal(view->record().state())) {
         std::lock_guard<std::mutex> lock(mu_);
-        unsettled_[id] = AnswerRequestIds(id, 64);
+        unsettled_[id] = AnswerRequestIds(id, status.round(), 64);
       }
       continue;
     }
@@ -493,7 +526,8 @@ void Dispatcher::RunOne(const std::string& id) {
   if (it == options_.handlers.end()) {
     // The config lost this kind's handler since: the clerk answers.
     (void)agent_.SetHandlerStatus(
-        id, MakeStatus(status.handler(), weituo::v1::HANDLER_RETRYING, status.attempts(),
+        id, MakeStatus(status.handler(), status.round(), weituo::v1::HANDLER_RETRYING,
+                       status.attempts(),
                        "no handler is configured for " + weituo::v1::Kind_Name(KindOf(c)) +
                            " any more; answer with weituo-agent",
                        0));
@@ -504,16 +538,18 @@ void Dispatcher::RunOne(const std::string& id) {
   if (IsFinal(state)) {
     // Withdrawn or expired while it waited: there is nothing left to answer.
     (void)agent_.SetHandlerStatus(
-        id, MakeStatus(h.name, weituo::v1::HANDLER_DONE, status.attempts(),
+        id, MakeStatus(h.name, status.round(), weituo::v1::HANDLER_DONE, status.attempts(),
                        "not called: the commission is " + weituo::v1::State_Name(state)));
     return;
   }
   const uint32_t attempt = status.attempts() + 1;
   // Not synced: after a power cut the call is made again either way, only
   // its count may be one short.
-  if (Status s = agent_.SetHandlerStatus(
-          id, MakeStatus(h.name, weituo::v1::HANDLER_RUNNING, attempt, status.last_error()),
-          /*sync=*/false);
+  if (Status s =
+          agent_.SetHandlerStatus(id,
+                                  MakeStatus(h.name, status.round(), weituo::v1::HANDLER_RUNNING,
+                                             attempt, status.last_error()),
+                                  /*sync=*/false);
       !s.ok()) {
     spdlog::error("msg=\"cannot record the handler status\" commission={} error=\"{}\"", id,
                   s.ToString());
@@ -524,17 +560,18 @@ void Dispatcher::RunOne(const std::string& id) {
   agent_.Count("handler_calls");
   HandlerOutcome outcome = CallHandler(h, c, attempt, agent_.court_id());
   std::string error = outcome.error;
-  bool ok = outcome.ok && SendAnswer(c, h, outcome.updates, &error);
+  bool ok = outcome.ok && SendAnswer(c, h, status.round(), outcome.updates, &error);
   const int64_t took = MonotonicMs() - started;
   if (ok) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      unsettled_[id] = AnswerRequestIds(id, outcome.updates.size());
+      unsettled_[id] = AnswerRequestIds(id, status.round(), outcome.updates.size());
     }
     auto done = outcome.handed_over ? weituo::v1::HANDLER_HANDED_OVER : weituo::v1::HANDLER_DONE;
     // Not synced: the answer's updates are (SendUpdate syncs them); if this
     // is lost, the call is made again and its answer is dropped as sent.
-    (void)agent_.SetHandlerStatus(id, MakeStatus(h.name, done, attempt), /*sync=*/false);
+    (void)agent_.SetHandlerStatus(id, MakeStatus(h.name, status.round(), done, attempt),
+                                  /*sync=*/false);
     spdlog::info(
         "msg=\"handler answered\" commission={} handler=\"{}\" attempt={} updates={} "
         "handed_over={} ms={}",
@@ -548,7 +585,7 @@ void Dispatcher::RunOne(const std::string& id) {
   delay = std::min<int64_t>(delay, h.retry_max_ms);
   const int64_t next = NowMs() + delay;
   (void)agent_.SetHandlerStatus(
-      id, MakeStatus(h.name, weituo::v1::HANDLER_RETRYING, attempt, error, next));
+      id, MakeStatus(h.name, status.round(), weituo::v1::HANDLER_RETRYING, attempt, error, next));
   spdlog::warn(
       "msg=\"handler failed\" commission={} handler=\"{}\" attempt={} error=\"{}\" "
       "retry_in_ms={}",
@@ -559,7 +596,7 @@ void Dispatcher::RunOne(const std::string& id) {
 // Queues the answer's updates. Request ids come from the commission id and
 // the update's place in the answer, so an answer given again after a crash,
 // even a different one, takes effect once: the first is kept.
-bool Dispatcher::SendAnswer(const Commission& c, const HandlerConfig& h,
+bool Dispatcher::SendAnswer(const Commission& c, const HandlerConfig& h, uint32_t round,
                             const std::vector<Update>& updates, std::string* error) {
   bool has_accept = false;
   for (const Update& u : updates) {
@@ -579,7 +616,7 @@ bool Dispatcher::SendAnswer(const Commission& c, const HandlerConfig& h,
   // in the handler's name.
   auto send = [&](Update u, const std::string& step) {
     u.set_commission_id(c.id());
-    auto r = agent_.SendUpdate(std::move(u), RequestIdOf(c.id(), step));
+    auto r = agent_.SendUpdate(std::move(u), RequestIdOf(c.id(), round, step));
     if (!r.ok() && r.status().code() != StatusCode::kAlreadyExists) {
       *error = "update " + step + " of the answer refused: " + r.status().message();
       return false;
@@ -598,10 +635,10 @@ bool Dispatcher::SendAnswer(const Commission& c, const HandlerConfig& h,
 }
 
 std::vector<std::string> Dispatcher::AnswerRequestIds(const std::string& commission_id,
-                                                      size_t updates_sent) {
-  std::vector<std::string> ids = {RequestIdOf(commission_id, "accept")};
+                                                      uint32_t round, size_t updates_sent) {
+  std::vector<std::string> ids = {RequestIdOf(commission_id, round, "accept")};
   for (size_t i = 1; i <= updates_sent; ++i) {
-    ids.push_back(RequestIdOf(commission_id, std::to_string(i)));
+    ids.push_back(RequestIdOf(commission_id, round, std::to_string(i)));
   }
   return ids;
 }
@@ -620,8 +657,9 @@ void Dispatcher::CheckAnswers() {
       if (!r.ok()) continue;  // not part of this answer (or not yet queued)
       if (r->state() == weituo::v1::REQUEST_PENDING) pending = true;
       if (r->state() == weituo::v1::REQUEST_FAILED && refused.empty()) {
-        refused = "the broker refused the answer's update " + rid.substr(id.size() + 9) + ": " +
-                  weituo::v1::ErrorCode_Name(r->error().code()) + ": " + r->error().message();
+        refused = "the broker refused the answer's update " + rid.substr(rid.rfind('.') + 1) +
+                  ": " + weituo::v1::ErrorCode_Name(r->error().code()) + ": " +
+                  r->error().message();
       }
     }
     if (!refused.empty()) {

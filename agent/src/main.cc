@@ -1,5 +1,5 @@
 // weituo-agent: the agent a court runs (`run`), and the court's command line
-// to its running agent (`submit`, `inbox`, `list`, `show`, `accept`,
+// to its running agent (`submit`, `inbox`, `list`, `show`, `retry`, `accept`,
 // `progress`, `complete`, `return`, `withdraw`, `status`).
 //
 // Exit codes: 0 done; 1 refused (by the agent or the broker); 2 usage or
@@ -549,6 +549,9 @@ int main(int argc, char** argv) {
   auto* show = with_config(app.add_subcommand("show", "a commission and its trail"));
   show->add_option("id", id)->required();
   auto* status = with_config(app.add_subcommand("status", "the agent's connection and queues"));
+  auto* retry =
+      with_config(app.add_subcommand("retry", "call a commission's configured handler again now"));
+  retry->add_option("id", id)->required();
   auto update_cmd = [&](const char* name, const char* help) {
     auto* sub = with_config(app.add_subcommand(name, help));
     sub->add_option("id", id, "commission id")->required();
@@ -652,6 +655,12 @@ int main(int argc, char** argv) {
     } else {
       PrintView(reply.view());
     }
+    return kOk;
+  }
+  if (*retry) {
+    request.set_retry_handler(id);
+    if (int rc = Call(config, request, &reply); rc != kOk) return rc;
+    std::cout << id << " handler call queued\n";
     return kOk;
   }
   if (*status) {

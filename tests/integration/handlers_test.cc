@@ -328,7 +328,7 @@ TEST(HandlersTest, AnAgentKilledDuringAHandlerCallResumesItAfterRestart) {
   EXPECT_EQ(ShowView(zone, "wuyuan", id).handler().attempts(), 2u);
 }
 
-TEST(HandlersTest, AnAnswerTheBrokerRefusesIsShownForAClerkAndNotRetried) {
+TEST(HandlersTest, AnAnswerTheBrokerRefusesIsShownForAClerkWhoCanHaveItCalledAgain) {
   Zone zone;
   zone.StartBroker();
   // Sends the commission on to a court the directory does not know.
@@ -358,6 +358,21 @@ TEST(HandlersTest, AnAnswerTheBrokerRefusesIsShownForAClerkAndNotRetried) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(ReadFile(zone.dir() + "/calls"), "call\n");
   EXPECT_EQ(AgentStatusOf(zone, "wuyuan").counters().at("handler_answers_refused"), 1u);
+
+  // The court fixes its handler; a clerk has it called again.
+  Script(zone, "forwards.sh",
+         "cat > /dev/null\necho call >> calls\n"
+         "echo '{\"complete\":{\"result\":{\"assets\":{}}}}'\n");
+  CommandResult retried = zone.Cli("wuyuan", {"retry", id});
+  EXPECT_EQ(retried.exit_code, 0);
+  EXPECT_EQ(retried.out, id + " handler call queued\n");
+  ASSERT_TRUE(Reaches(zone, "dexing", id, weituo::v1::COMPLETED));
+  EXPECT_EQ(ShowView(zone, "wuyuan", id).handler().state(), weituo::v1::HANDLER_DONE);
+  EXPECT_EQ(ReadFile(zone.dir() + "/calls"), "call\ncall\n");
+  // Nothing left to answer, and no handler for a kind answered by hand.
+  EXPECT_EQ(zone.Cli("wuyuan", {"retry", id}).exit_code, 1);
+  EXPECT_EQ(zone.Cli("wuyuan", {"retry", "01NOSUCHCOMMISSION0000000000"}).exit_code, 1);
+  EXPECT_EQ(zone.Cli("dexing", {"retry", id}).exit_code, 1);
 }
 
 // One HTTP exchange with the local API: "<status code> <body>".

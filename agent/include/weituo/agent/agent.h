@@ -61,6 +61,11 @@ class Agent {
   // otherwise named.
   void OnCommission(weituo::v1::Kind kind, CommissionHandler handler);
   void OnEvent(EventHandler handler);
+  // What the control channel's retry_handler (`weituo-agent retry ID`) does:
+  // set by whoever runs handlers outside the I/O thread. Called on the I/O
+  // thread; must return quickly.
+  using RetryHandler = std::function<Status(const std::string& commission_id)>;
+  void OnRetryHandler(RetryHandler retry);
 
   // Connects and starts the I/O thread. UNAVAILABLE if the control endpoint
   // cannot be bound.

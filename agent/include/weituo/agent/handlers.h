@@ -82,15 +82,17 @@ class Dispatcher {
     int64_t due_ms = 0;
   };
   void OnReceived(const weituo::v1::Commission& c);
+  // `weituo-agent retry ID`: call again now, whatever the backoff says.
+  Status Retry(const std::string& commission_id);
   // Looks at what the broker made of the answers sent; marks refused ones.
   void CheckAnswers();
   void Enqueue(const std::string& commission_id, int64_t due_ms);
   void WorkerMain();
   void RunOne(const std::string& commission_id);
-  bool SendAnswer(const weituo::v1::Commission& c, const HandlerConfig& handler,
+  bool SendAnswer(const weituo::v1::Commission& c, const HandlerConfig& handler, uint32_t round,
                   const std::vector<weituo::v1::Update>& updates, std::string* error);
   // The request ids an answer of `updates_sent` updates used.
-  static std::vector<std::string> AnswerRequestIds(const std::string& commission_id,
+  static std::vector<std::string> AnswerRequestIds(const std::string& commission_id, uint32_t round,
                                                    size_t updates_sent);
 
   Agent& agent_;
