@@ -82,13 +82,7 @@ echo "== broker ready. Dashboard: http://127.0.0.1:$http_port/"
 
 echo "== starting the agents of ${courts[*]} and ${supervisors[*]}"
 for court in "${courts[@]}" "${supervisors[@]}"; do
-  cat >"$run/$court.toml" <<TOML
-court_id = "$court"
-broker = "$endpoint"
-data_dir = "$court-data"
-curve_secret_key_file = "keys/$court.key_secret"
-broker_public_key_file = "keys/broker.key"
-TOML
+  zone_agent_config "$court" "$endpoint" >"$run/$court.toml"
   if [ "$court" = wuyuan ]; then
     cat >>"$run/$court.toml" <<TOML
 # Asset queries are answered by the court's register, with no human step.

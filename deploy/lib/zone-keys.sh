@@ -1,4 +1,5 @@
-# Sourced by deploy/quickstart.sh and deploy/install-services.sh.
+# Sourced by deploy/quickstart.sh, deploy/install-services.sh and
+# tests/bench/auto_answer.sh.
 #
 # make_zone_keys CTL KEYDIR DIRECTORY COURT...
 #   Makes the broker's CURVE key pair and one per court in KEYDIR (keeping
@@ -18,6 +19,19 @@ make_zone_keys() {
       "$directory" >"$directory.new"
     mv "$directory.new" "$directory"
   done
+}
+
+# zone_agent_config COURT ENDPOINT
+#   Prints a court agent's config for a zone in one folder: its store in
+#   COURT-data and its keys in keys/, both beside the config file.
+zone_agent_config() {
+  cat <<TOML
+court_id = "$1"
+broker = "$2"
+data_dir = "$1-data"
+curve_secret_key_file = "keys/$1.key_secret"
+broker_public_key_file = "keys/broker.key"
+TOML
 }
 
 # The zone's courts and their superiors (deploy/zone/courts.toml).

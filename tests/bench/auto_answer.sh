@@ -61,13 +61,7 @@ for handler in $handlers; do
     2>"$run/broker.log" &
   pids=($!)
   for court in dexing wuyuan; do
-    cat >"$run/$court.toml" <<TOML
-court_id = "$court"
-broker = "$endpoint"
-data_dir = "$court-data"
-curve_secret_key_file = "keys/$court.key_secret"
-broker_public_key_file = "keys/broker.key"
-TOML
+    zone_agent_config "$court" "$endpoint" >"$run/$court.toml"
   done
   case $handler in
     builtin) printf '[responder]\nmode = "auto"\n' >>"$run/wuyuan.toml" ;;
