@@ -18,6 +18,8 @@ namespace pbjson = google::protobuf::util;
 
 namespace {
 
+constexpr uintmax_t kMaxFileBytes = 1 << 20;
+
 std::string Json(const google::protobuf::Message& m, bool pretty) {
   pbjson::JsonPrintOptions options;
   options.add_whitespace = pretty;
@@ -81,13 +83,18 @@ void Spool::Scan() {
   for (const auto& [name, stamp] : now) {
     auto it = seen_.find(name);
     // Taken once it looks the same twice: a writer may still be at it.
-    if (it != seen_.end() && it->second == stamp) Take(name);
+    if (it != seen_.end() && it->second == stamp) Take(name, stamp.first);
   }
   seen_ = std::move(now);
 }
 
-void Spool::Take(const std::string& name) {
+void Spool::Take(const std::string& name, uintmax_t size) {
   const std::string path = dir_ + "/outgoing/" + name;
+  if (size > kMaxFileBytes) {
+    return Fail("outgoing", name,
+                "the file is " + std::to_string(size) +
+                    " bytes; a commission or update is at most " + std::to_string(kMaxFileBytes));
+  }
   auto text = ReadWholeFile(path);
   if (!text.ok()) return;  // gone meanwhile
   const std::string stem = fs::path(name).stem().string();

@@ -493,12 +493,14 @@ TEST(HandlersTest, ACourtThatOnlyWritesAndReadsFilesAsksAndAnswersThroughTheSpoo
             R"({"caseNumber":"x","targetCourt":"atlantis","debtor":{"name":"汪某"},)"
             R"("assetQuery":{"classes":["DEPOSITS"]}})");
   WriteFile(spool + "/outgoing/notes.txt", "not for the spool");
+  WriteFile(spool + "/outgoing/huge.json", std::string(2 << 20, ' '));
 
   // Refused by the agent: at once. Refused by the broker: after it left.
   ASSERT_TRUE(WaitFor(
       [&] {
         return fs::exists(spool + "/failed/broken.json") &&
                fs::exists(spool + "/failed/nowhere.json") &&
+               fs::exists(spool + "/failed/huge.json.reason") &&
                !FilesStartingWith(spool + "/failed", "atlantis.").empty();
       },
       std::chrono::seconds(10)));
@@ -513,6 +515,8 @@ TEST(HandlersTest, ACourtThatOnlyWritesAndReadsFilesAsksAndAnswersThroughTheSpoo
   std::string refused = ReadFile(spool + "/failed/" + atlantis[1]);
   EXPECT_NE(refused.find("refused by the broker: "), std::string::npos) << refused;
   EXPECT_NE(refused.find("atlantis"), std::string::npos) << refused;
+  EXPECT_NE(ReadFile(spool + "/failed/huge.json.reason").find("at most 1048576"),
+            std::string::npos);
   EXPECT_TRUE(fs::exists(spool + "/outgoing/notes.txt"));
   EXPECT_FALSE(fs::exists(spool + "/outgoing/q.json"));
   std::vector<std::string> sent;
@@ -545,7 +549,7 @@ TEST(HandlersTest, ACourtThatOnlyWritesAndReadsFilesAsksAndAnswersThroughTheSpoo
   EXPECT_FALSE(fs::exists(spool + "/incoming/" + id + ".json"));  // not received: sent
   auto counters = AgentStatusOf(zone, "dexing").counters();
   EXPECT_EQ(counters["spool_sent"], 2u);
-  EXPECT_EQ(counters["spool_failed"], 3u);
+  EXPECT_EQ(counters["spool_failed"], 4u);
   EXPECT_EQ(AgentStatusOf(zone, "wuyuan").counters().at("spool_sent"), 2u);
 }
 

@@ -9,7 +9,8 @@
 //              does a submission the broker refuses later (an unknown court).
 //              Files not ending in .json are left alone, so a writer can
 //              write NAME.json.part and rename it; a .json file is taken once
-//              its size and time stop changing between two looks.
+//              its size and time stop changing between two looks; one over
+//              1 MiB is refused unread.
 //   incoming/  <id>.json: each commission this court receives (written by the
 //              Dispatcher); <id>.<seq>.<EV_TYPE>.json: each trail event about
 //              a commission this court sent (its receipt, accept, result...).
@@ -42,7 +43,7 @@ class Spool {
 
  private:
   void Scan();
-  void Take(const std::string& name);
+  void Take(const std::string& name, uintmax_t size);
   void CheckReceipts();
   void Fail(const std::string& from, const std::string& name, const std::string& reason);
   void OnEvent(const weituo::v1::Event& e);
