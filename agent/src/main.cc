@@ -111,6 +111,12 @@ bool LoadHandlers(const std::string& path, const toml::table& handlers,
                    "\"answer.py\"] (no shell is used)\n";
       return false;
     }
+    if (!h.url.empty() && h.url.rfind("http://", 0) != 0) {
+      std::cerr << "weituo-agent: " << path << ": " << where << "url must start with http:// "
+                << "(an endpoint on the court's own network; https is not supported), got '"
+                << h.url << "'\n";
+      return false;
+    }
     if (h.command.empty() == h.url.empty()) {
       std::cerr << "weituo-agent: " << path << ": [handlers." << kind_name
                 << "] needs exactly one of command = [...] or url = \"http://...\"\n";

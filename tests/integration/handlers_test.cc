@@ -570,6 +570,7 @@ TEST(HandlersTest, AConfigThatCannotWorkIsRefusedAtStartByName) {
       {"[handlers.ASSET_QUERY]\ncommand = [\"x\"]\nurl = \"http://127.0.0.1:1/\"\n",
        "exactly one of command"},
       {"[handlers.ASSET_QUERY]\ncommand = \"answer.sh --all\"\n", "array of strings"},
+      {"[handlers.ASSET_QUERY]\nurl = \"https://10.0.0.1/weituo\"\n", "must start with http://"},
       {"[handlers.ASSET_QUERY]\ncommand = [\"x\"]\ntimeout = 5\n",
        "unknown key 'handlers.ASSET_QUERY.timeout'"},
       {"[api]\ntoken_file = \"t\"\n", "[api] needs listen"},
