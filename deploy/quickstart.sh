@@ -106,6 +106,14 @@ done
 cli() { local court=$1; shift; "$agent_bin" "$@" -c "$run/$court.toml"; }
 expected=$(date -u -d '+7 days' +%F)
 
+# wait_completed COURT ID: up to 10 s for COURT to see ID completed.
+wait_completed() {
+  for _ in $(seq 100); do
+    cli "$1" show "$2" | grep -q "state COMPLETED" && return 0
+    sleep 0.1
+  done
+}
+
 # play ORIGIN TARGET COMMISSION_FILE RESULT_FILE HANDLER PROGRESS_TEXT
 play() {
   local origin=$1 target=$2 file=$3 result=$4 handler=$5 text=$6 out id
@@ -122,10 +130,7 @@ play() {
   cli "$target" accept "$id" --handler "$handler" --expected "$expected"
   cli "$target" progress "$id" --text "$text"
   cli "$target" complete "$id" --result-file "$root/deploy/stories/$result"
-  for _ in $(seq 50); do
-    cli "$origin" show "$id" | grep -q "state COMPLETED" && break
-    sleep 0.1
-  done
+  wait_completed "$origin" "$id"
   echo "== trail at $origin"
   cli "$origin" show "$id"
   cli "$origin" show "$id" | grep -q "state COMPLETED"
@@ -139,26 +144,20 @@ play kaihua shexian kaihua-seize-shexian.json shexian-seizure-result.json \
 
 # automatic ORIGIN TARGET COMMISSION_FILE: nobody acts at the target.
 automatic() {
-  local origin=$1 target=$2 file=$3 out id times
+  local origin=$1 target=$2 file=$3 out id ms
   echo
   echo "== $origin submits $(basename "$file"); $target's register script answers it"
   out=$(cli "$origin" submit -f "$root/deploy/stories/$file")
   echo "$out"
   id=${out%% *}
-  for _ in $(seq 100); do
-    cli "$origin" show "$id" | grep -q "state COMPLETED" && break
-    sleep 0.1
-  done
+  wait_completed "$origin" "$id"
   echo "== trail at $origin"
   cli "$origin" show "$id"
   echo "== at $target"
   cli "$target" show "$id" | grep "^  handler "
   cli "$origin" show "$id" | grep -q "state COMPLETED" || return 1
-  # From the broker's submission receipt to its record of the result.
-  times=$(cli "$origin" show "$id" --json | grep -o '"type":"EV_[A-Z]*","atMs":"[0-9]*"' |
-    sed -n 's/.*EV_\(SUBMITTED\|COMPLETED\)","atMs":"\([0-9]*\)"/\2/p' | tr '\n' ' ')
-  set -- $times
-  [ $# -eq 2 ] && echo "== answered automatically $(($2 - $1)) ms after submission"
+  ms=$(cli "$origin" show "$id" --json | completion_ms)
+  [ -n "$ms" ] && echo "== answered automatically $ms ms after submission"
   return 0
 }
 automatic dexing wuyuan dexing-assets-wuyuan.json || ok=1

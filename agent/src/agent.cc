@@ -24,6 +24,7 @@
 #include "weituo/common/keys.h"
 #include "weituo/common/lifecycle.h"
 #include "weituo/common/logging.h"
+#include "weituo/common/records.h"
 #include "weituo/common/socket_events.h"
 #include "weituo/common/validation.h"
 #include "weituo/common/wire.h"
@@ -834,11 +835,9 @@ StatusOr<CommissionView> Agent::Impl::ViewOf(AgentCommission record) const {
   CommissionView view;
   auto events = store_->Events(record.commission().id());
   if (!events.ok()) return events.status();
-  auto handler = store_->kv().Get(kCfHandlers, record.commission().id());
+  auto handler = store_->GetHandlerStatus(record.commission().id());
   if (!handler.ok()) return handler.status();
-  if (handler->has_value() && !view.mutable_handler()->ParseFromString(**handler)) {
-    return Status::Internal("corrupt handler status in the store");
-  }
+  if (handler->has_value()) *view.mutable_handler() = std::move(**handler);
   *view.mutable_record() = std::move(record);
   for (auto& e : *events) *view.add_events() = std::move(e);
   return view;
@@ -965,20 +964,15 @@ Status Agent::SetHandlerStatus(const std::string& commission_id, const HandlerSt
   batch.Put(kCfHandlers, commission_id, status.SerializeAsString());
   return impl_->store_->kv().Commit(batch, sync);
 }
+StatusOr<std::optional<HandlerStatus>> Agent::GetHandlerStatus(
+    const std::string& commission_id) const {
+  return impl_->store_->GetHandlerStatus(commission_id);
+}
 StatusOr<std::vector<std::pair<std::string, HandlerStatus>>> Agent::HandlerStatuses() const {
   std::vector<std::pair<std::string, HandlerStatus>> out;
-  Status failed;
-  Status s = impl_->store_->kv().Scan(kCfHandlers, "", "", 0, [&](auto key, auto value) {
-    HandlerStatus h;
-    if (!h.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      failed = Status::Internal("corrupt handler status in the store");
-      return false;
-    }
-    out.emplace_back(std::string(key), std::move(h));
-    return true;
-  });
-  if (!s.ok()) return s;
-  if (!failed.ok()) return failed;
+  WEITUO_RETURN_IF_ERROR(ScanRecordsInto<HandlerStatus>(
+      impl_->store_->kv(), kCfHandlers, "", "", 0, "handler status",
+      [&](std::string_view key, HandlerStatus&& h) { out.emplace_back(key, std::move(h)); }));
   return out;
 }
 StatusOr<CommissionView> Agent::Show(const std::string& id) const { return impl_->Show(id); }

@@ -48,6 +48,12 @@ StatusOr<std::optional<AgentRequest>> AgentStore::GetRequest(const std::string& 
   return DecodeRecord<AgentRequest>(kv_->Get(kCfRequests, id), "request");
 }
 
+StatusOr<std::optional<weituo::v1::HandlerStatus>> AgentStore::GetHandlerStatus(
+    const std::string& commission_id) const {
+  return DecodeRecord<weituo::v1::HandlerStatus>(kv_->Get(kCfHandlers, commission_id),
+                                                 "handler status");
+}
+
 StatusOr<std::optional<uint64_t>> AgentStore::OutboxSeqOf(const std::string& request_id) const {
   auto raw = kv_->Get(kCfOutboxIndex, request_id);
   if (!raw.ok()) return raw.status();

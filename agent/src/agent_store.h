@@ -45,6 +45,8 @@ class AgentStore {
   StatusOr<std::vector<weituo::v1::Event>> Events(const std::string& id) const;
   StatusOr<bool> HasEvent(const std::string& id, uint64_t seq) const;
   StatusOr<std::optional<weituo::v1::AgentRequest>> GetRequest(const std::string& id) const;
+  StatusOr<std::optional<weituo::v1::HandlerStatus>> GetHandlerStatus(
+      const std::string& commission_id) const;
   // The outbox seq of a pending request (commission id for a submit).
   StatusOr<std::optional<uint64_t>> OutboxSeqOf(const std::string& request_id) const;
   StatusOr<uint64_t> Counter(const std::string& name) const;

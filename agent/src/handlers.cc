@@ -38,6 +38,7 @@ using weituo::v1::Update;
 namespace {
 
 constexpr size_t kMaxAnswerBytes = 1 << 20;
+constexpr size_t kErrorTailBytes = 400;
 
 // Handler commands running now, by process group, so that stopping the agent
 // need not wait for them.
@@ -48,7 +49,6 @@ void KillRunningCommands() {
   std::lock_guard<std::mutex> lock(g_children_mu);
   for (pid_t pgid : g_children) ::kill(-pgid, SIGTERM);
 }
-constexpr size_t kErrorTailBytes = 400;
 
 std::string Tail(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
@@ -220,7 +220,10 @@ struct Url {
 StatusOr<Url> ParseUrl(const std::string& url) {
   const std::string scheme = "http://";
   if (url.rfind(scheme, 0) != 0) {
-    return Status::InvalidArgument("handler url must start with http:// (got '" + url + "')");
+    return Status::InvalidArgument(
+        "url must start with http:// (an endpoint on the court's own network; https is not "
+        "supported), got '" +
+        url + "'");
   }
   std::string rest = url.substr(scheme.size());
   size_t slash = rest.find('/');
@@ -341,6 +344,21 @@ HandlerStatus MakeStatus(const std::string& name, uint32_t round, HandlerState s
 
 }  // namespace
 
+Status ValidateHandlerConfig(const HandlerConfig& h) {
+  if (h.command.empty() == h.url.empty()) {
+    return Status::InvalidArgument("needs exactly one of command = [...] or url = \"http://...\"");
+  }
+  if (!h.url.empty()) {
+    auto url = ParseUrl(h.url);
+    if (!url.ok()) return url.status();
+  }
+  if (h.timeout_ms <= 0 || h.retry_ms <= 0 || h.retry_max_ms < h.retry_ms) {
+    return Status::InvalidArgument(
+        "timeout_ms and retry_ms must be positive, retry_max_ms at least retry_ms");
+  }
+  return Status::Ok();
+}
+
 StatusOr<std::vector<Update>> ParseHandlerAnswer(const std::string& text) {
   weituo::v1::HandlerAnswer answer;
   if (pbjson::JsonStringToMessage(text, &answer).ok()) {
@@ -413,8 +431,8 @@ void Dispatcher::OnReceived(const Commission& c) {
   }
   auto it = options_.handlers.find(KindOf(c));
   if (it == options_.handlers.end()) return;
-  auto view = agent_.Show(c.id());
-  if (view.ok() && view->has_handler()) return;  // already known: the workers have it
+  auto known = agent_.GetHandlerStatus(c.id());
+  if (known.ok() && known->has_value()) return;  // already known: the workers have it
   Status s = agent_.SetHandlerStatus(c.id(),
                                      MakeStatus(it->second.name, 0, weituo::v1::HANDLER_QUEUED, 0));
   if (!s.ok()) {
@@ -663,8 +681,8 @@ void Dispatcher::CheckAnswers() {
       }
     }
     if (!refused.empty()) {
-      auto view = agent_.Show(id);
-      HandlerStatus status = view.ok() ? view->handler() : HandlerStatus();
+      auto known = agent_.GetHandlerStatus(id);
+      HandlerStatus status = known.ok() && known->has_value() ? **known : HandlerStatus();
       status.set_state(weituo::v1::HANDLER_ANSWER_REFUSED);
       status.set_last_error(refused);
       status.set_updated_at_ms(NowMs());

@@ -73,11 +73,8 @@ struct LocalApi::Rep {
   }
 
   void Route(const HttpRequest& req, HttpResponse& res) {
-    std::string_view target(req.target().data(), req.target().size());
-    size_t question = target.find('?');
-    std::string_view path = target.substr(0, question);
-    std::string_view query =
-        question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    const HttpTarget target_parts = SplitTarget(req);
+    const std::string_view path = target_parts.path, query = target_parts.query;
     const bool get = req.method() == http::verb::get;
     const bool post = req.method() == http::verb::post;
     if (path == "/healthz") {

@@ -111,27 +111,16 @@ bool LoadHandlers(const std::string& path, const toml::table& handlers,
                    "\"answer.py\"] (no shell is used)\n";
       return false;
     }
-    if (!h.url.empty() && h.url.rfind("http://", 0) != 0) {
-      std::cerr << "weituo-agent: " << path << ": " << where << "url must start with http:// "
-                << "(an endpoint on the court's own network; https is not supported), got '"
-                << h.url << "'\n";
-      return false;
-    }
-    if (h.command.empty() == h.url.empty()) {
-      std::cerr << "weituo-agent: " << path << ": [handlers." << kind_name
-                << "] needs exactly one of command = [...] or url = \"http://...\"\n";
+    h.timeout_ms = (*t)["timeout_ms"].value_or(h.timeout_ms);
+    h.retry_ms = (*t)["retry_ms"].value_or(h.retry_ms);
+    h.retry_max_ms = (*t)["retry_max_ms"].value_or(h.retry_max_ms);
+    if (Status s = weituo::agent::ValidateHandlerConfig(h); !s.ok()) {
+      std::cerr << "weituo-agent: " << path << ": [handlers." << kind_name << "] " << s.message()
+                << "\n";
       return false;
     }
     h.name = (*t)["name"].value_or(
         h.url.empty() ? std::filesystem::path(h.command.back()).filename().string() : h.url);
-    h.timeout_ms = (*t)["timeout_ms"].value_or(h.timeout_ms);
-    h.retry_ms = (*t)["retry_ms"].value_or(h.retry_ms);
-    h.retry_max_ms = (*t)["retry_max_ms"].value_or(h.retry_max_ms);
-    if (h.timeout_ms <= 0 || h.retry_ms <= 0 || h.retry_max_ms < h.retry_ms) {
-      std::cerr << "weituo-agent: " << path << ": " << where
-                << "timeout_ms and retry_ms must be positive, retry_max_ms at least retry_ms\n";
-      return false;
-    }
     config->dispatch.handlers[kind] = std::move(h);
   }
   return true;

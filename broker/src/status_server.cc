@@ -213,10 +213,8 @@ struct StatusServer::Rep {
     res.version(req.version());
     res.keep_alive(false);
     std::string_view target(req.target().data(), req.target().size());
-    size_t question = target.find('?');
-    std::string_view path = target.substr(0, question);
-    std::string_view query =
-        question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    const HttpTarget target_parts = SplitTarget(req);
+    const std::string_view path = target_parts.path, query = target_parts.query;
     bool get = req.method() == http::verb::get;
     bool post = req.method() == http::verb::post;
     // Who asks. With witnesses configured, reads need a token as well.

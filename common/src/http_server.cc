@@ -143,6 +143,13 @@ std::string HttpServer::address() const {
   return host + ":" + std::to_string(ep.port());
 }
 
+HttpTarget SplitTarget(const HttpRequest& req) {
+  std::string_view target(req.target().data(), req.target().size());
+  size_t question = target.find('?');
+  if (question == std::string_view::npos) return {target, {}};
+  return {target.substr(0, question), target.substr(question + 1)};
+}
+
 http::status HttpStatusOf(const Status& s) {
   switch (s.code()) {
     case StatusCode::kInvalidArgument:

@@ -34,6 +34,18 @@ broker_public_key_file = "keys/broker.key"
 TOML
 }
 
+# completion_ms < `weituo-agent show ID --json`
+#   Prints the milliseconds from the broker's submission receipt to its record
+#   of the result (both on the broker's clock); nothing if not completed.
+completion_ms() {
+  local times
+  times=$(grep -o '"type":"EV_[A-Z]*","atMs":"[0-9]*"' |
+    sed -n 's/.*EV_\(SUBMITTED\|COMPLETED\)","atMs":"\([0-9]*\)"/\2/p' | tr '\n' ' ')
+  set -- $times
+  [ $# -eq 2 ] && echo $(($2 - $1))
+  return 0
+}
+
 # The zone's courts and their superiors (deploy/zone/courts.toml).
 ZONE_COURTS=(kaihua changshan chunan dexing wuyuan yushan xiuning shexian)
 ZONE_SUPERVISORS=(quzhou-intermediate hangzhou-intermediate shangrao-intermediate

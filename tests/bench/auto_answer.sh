@@ -91,14 +91,12 @@ for handler in $handlers; do
       cli dexing show "$id" | grep -q "state COMPLETED" && break
       sleep 0.02
     done
-    times=$(cli dexing show "$id" --json | grep -o '"type":"EV_[A-Z]*","atMs":"[0-9]*"' |
-      sed -n 's/.*EV_\(SUBMITTED\|COMPLETED\)","atMs":"\([0-9]*\)"/\2/p' | tr '\n' ' ')
-    set -- $times
-    if [ $# -ne 2 ]; then
+    ms=$(cli dexing show "$id" --json | completion_ms)
+    if [ -z "$ms" ]; then
       echo "commission $id did not complete; see $run" >&2
       exit 1
     fi
-    samples+=($(($2 - $1)))
+    samples+=("$ms")
   done
   sorted=($(printf '%s\n' "${samples[@]}" | sort -n))
   n=${#sorted[@]}

@@ -36,6 +36,13 @@ std::string Script(Zone& zone, const std::string& name, const std::string& body)
   return path;
 }
 
+// Starts Wuyuan's agent with `toml` added to its config, then Dexing's.
+void StartWuyuanWith(Zone& zone, const std::string& toml) {
+  zone.SetAgentConfigExtra("wuyuan", toml);
+  zone.StartAgent("wuyuan", false);
+  zone.StartAgent("dexing", false);
+}
+
 // Dexing asks Wuyuan (found by region code) about a debtor; returns the id.
 std::string DexingAsksWuyuan(Zone& zone,
                              const std::string& story = Story("dexing-assets-wuyuan.json")) {
@@ -61,16 +68,14 @@ std::string LocateStory(Zone& zone) {
 TEST(HandlersTest, TheRegisterScriptAnswersAnAssetQueryWithNoHumanStep) {
   Zone zone;
   zone.StartBroker();
-  zone.SetAgentConfigExtra("wuyuan",
-                           "[handlers.ASSET_QUERY]\n"
-                           "name = \"婺源 财产登记自动应答\"\n"
-                           "command = [\"/usr/bin/python3\", \"" +
-                               SourceDir() +
-                               "/deploy/handlers/asset-register.py\", \"--register\", "
-                               "\"" +
-                               SourceDir() + "/deploy/handlers/register.csv\"]\n");
-  zone.StartAgent("wuyuan", false);
-  zone.StartAgent("dexing", false);
+  StartWuyuanWith(zone,
+                  "[handlers.ASSET_QUERY]\n"
+                  "name = \"婺源 财产登记自动应答\"\n"
+                  "command = [\"/usr/bin/python3\", \"" +
+                      SourceDir() +
+                      "/deploy/handlers/asset-register.py\", \"--register\", "
+                      "\"" +
+                      SourceDir() + "/deploy/handlers/register.csv\"]\n");
   std::string id = DexingAsksWuyuan(zone);
   ASSERT_TRUE(Reaches(zone, "dexing", id, weituo::v1::COMPLETED))
       << ReadFile(zone.dir() + "/wuyuan.log");
@@ -187,18 +192,16 @@ TEST(HandlersTest, AnHttpHandlerAnswersAndOneThatTakesItAnswersLaterThroughTheLo
   });
   const std::string url = "http://127.0.0.1:" + std::to_string(system.port());
   const int api_port = FreePort();
-  zone.SetAgentConfigExtra("wuyuan",
-                           "[handlers.DEBTOR_LOCATE]\nname = \"婺源 执行指挥中心\"\n"
-                           "url = \"" +
-                               url +
-                               "/weituo/locate\"\nretry_ms = 100\n"
-                               "[handlers.ASSET_QUERY]\nurl = \"" +
-                               url +
-                               "/weituo/assets\"\n"
-                               "[api]\nlisten = \"127.0.0.1:" +
-                               std::to_string(api_port) + "\"\n");
-  zone.StartAgent("wuyuan", false);
-  zone.StartAgent("dexing", false);
+  StartWuyuanWith(zone,
+                  "[handlers.DEBTOR_LOCATE]\nname = \"婺源 执行指挥中心\"\n"
+                  "url = \"" +
+                      url +
+                      "/weituo/locate\"\nretry_ms = 100\n"
+                      "[handlers.ASSET_QUERY]\nurl = \"" +
+                      url +
+                      "/weituo/assets\"\n"
+                      "[api]\nlisten = \"127.0.0.1:" +
+                      std::to_string(api_port) + "\"\n");
 
   std::string located = DexingAsksWuyuan(zone, LocateStory(zone));
   ASSERT_TRUE(Reaches(zone, "dexing", located, weituo::v1::COMPLETED));
@@ -276,10 +279,8 @@ TEST(HandlersTest, AHandlerThatHangsIsKilledRetriedAndItsErrorShownInTheInbox) {
   Zone zone;
   zone.StartBroker();
   std::string script = Script(zone, "hangs.sh", "echo $$ >> pids\nexec sleep 60\n");
-  zone.SetAgentConfigExtra("wuyuan", "[handlers.ASSET_QUERY]\nname = \"register\"\ncommand = [\"" +
-                                         script + "\"]\ntimeout_ms = 300\nretry_ms = 200\n");
-  zone.StartAgent("wuyuan", false);
-  zone.StartAgent("dexing", false);
+  StartWuyuanWith(zone, "[handlers.ASSET_QUERY]\nname = \"register\"\ncommand = [\"" + script +
+                            "\"]\ntimeout_ms = 300\nretry_ms = 200\n");
   std::string id = DexingAsksWuyuan(zone);
   ASSERT_TRUE(WaitFor([&] { return ShowView(zone, "wuyuan", id).handler().attempts() >= 3; },
                       std::chrono::seconds(20)));
@@ -313,9 +314,7 @@ TEST(HandlersTest, AnAgentKilledDuringAHandlerCallResumesItAfterRestart) {
                               "if [ ! -e started ]; then echo $$ > started; exec sleep 30; fi\n"
                               "echo \"$WEITUO_ATTEMPT\" > answered-at-attempt\n"
                               "echo '{\"complete\":{\"result\":{\"assets\":{}}}}'\n");
-  zone.SetAgentConfigExtra("wuyuan", "[handlers.ASSET_QUERY]\ncommand = [\"" + script + "\"]\n");
-  zone.StartAgent("wuyuan", false);
-  zone.StartAgent("dexing", false);
+  StartWuyuanWith(zone, "[handlers.ASSET_QUERY]\ncommand = [\"" + script + "\"]\n");
   std::string id = DexingAsksWuyuan(zone);
   ASSERT_TRUE(
       WaitFor([&] { return fs::exists(zone.dir() + "/started"); }, std::chrono::seconds(20)));

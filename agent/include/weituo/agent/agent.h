@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,9 @@ class Agent {
   // but not the machine losing power.
   Status SetHandlerStatus(const std::string& commission_id, const weituo::v1::HandlerStatus& status,
                           bool sync = true);
+  // One commission's handler status, if it has one.
+  StatusOr<std::optional<weituo::v1::HandlerStatus>> GetHandlerStatus(
+      const std::string& commission_id) const;
   // Every recorded handler status, by commission id.
   StatusOr<std::vector<std::pair<std::string, weituo::v1::HandlerStatus>>> HandlerStatuses() const;
 

@@ -52,6 +52,11 @@ struct HandlerOutcome {
   std::string error;  // when !ok: why, for the inbox
 };
 
+// INVALID_ARGUMENT saying what makes `handler` unusable: not exactly one of
+// command and url, a url that is not http://host[:port]/path, a timeout or
+// retry delay that is not positive.
+Status ValidateHandlerConfig(const HandlerConfig& handler);
+
 // Calls `handler` once for `commission` (attempt numbered from 1).
 HandlerOutcome CallHandler(const HandlerConfig& handler, const weituo::v1::Commission& commission,
                            uint32_t attempt, const std::string& court_id);

@@ -52,6 +52,12 @@ class HttpServer {
   std::unique_ptr<Rep> rep_;
 };
 
+// A request target split at its '?': the path, and the query without it.
+struct HttpTarget {
+  std::string_view path, query;
+};
+HttpTarget SplitTarget(const HttpRequest& req);
+
 // The HTTP status that says what `s` says: 400 invalid, 403 not permitted,
 // 404 not found, 409 exists or out of order, 503 unavailable, else 500.
 boost::beast::http::status HttpStatusOf(const Status& s);

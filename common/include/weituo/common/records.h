@@ -27,6 +27,27 @@ StatusOr<std::optional<Message>> DecodeRecord(StatusOr<std::optional<std::string
   return std::optional<Message>(std::move(m));
 }
 
+// Calls sink(key, record) for the records of [start, end) in key order, at
+// most `limit` (0: all). INTERNAL naming `what` at the first record that
+// does not parse.
+template <typename Message, typename Sink>
+Status ScanRecordsInto(const KvStore& kv, int cf, std::string_view start, std::string_view end,
+                       size_t limit, std::string_view what, Sink sink) {
+  bool corrupt = false;
+  Status s = kv.Scan(cf, start, end, limit, [&](std::string_view key, std::string_view value) {
+    Message m;
+    if (!m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      corrupt = true;
+      return false;
+    }
+    sink(key, std::move(m));
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (corrupt) return Status::Internal("corrupt " + std::string(what) + " record in the store");
+  return Status::Ok();
+}
+
 // The records of [start, end) in key order, at most `limit` (0: all).
 // INTERNAL naming `what` at the first record that does not parse.
 template <typename Message>
@@ -34,18 +55,9 @@ StatusOr<std::vector<Message>> ScanRecords(const KvStore& kv, int cf, std::strin
                                            std::string_view end, size_t limit,
                                            std::string_view what) {
   std::vector<Message> records;
-  bool corrupt = false;
-  Status s = kv.Scan(cf, start, end, limit, [&](std::string_view, std::string_view value) {
-    Message m;
-    if (!m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      corrupt = true;
-      return false;
-    }
-    records.push_back(std::move(m));
-    return true;
-  });
-  if (!s.ok()) return s;
-  if (corrupt) return Status::Internal("corrupt " + std::string(what) + " record in the store");
+  WEITUO_RETURN_IF_ERROR(ScanRecordsInto<Message>(
+      kv, cf, start, end, limit, what,
+      [&](std::string_view, Message&& m) { records.push_back(std::move(m)); }));
   return records;
 }
 
