@@ -433,8 +433,13 @@ void Dispatcher::OnReceived(const Commission& c) {
   if (it == options_.handlers.end()) return;
   auto known = agent_.GetHandlerStatus(c.id());
   if (known.ok() && known->has_value()) return;  // already known: the workers have it
-  Status s = agent_.SetHandlerStatus(c.id(),
-                                     MakeStatus(it->second.name, 0, weituo::v1::HANDLER_QUEUED, 0));
+  // Not synced, and still durable enough: it goes into the store's log
+  // ahead of the write that clears the SDK's pending-handler mark, and the
+  // log comes back as a prefix after a crash. So either the mark survives
+  // and this callback runs again, or this status survives with it. One
+  // fsync fewer per delivered commission on the I/O thread.
+  Status s = agent_.SetHandlerStatus(
+      c.id(), MakeStatus(it->second.name, 0, weituo::v1::HANDLER_QUEUED, 0), /*sync=*/false);
   if (!s.ok()) {
     spdlog::error("msg=\"cannot record the handler status\" commission={} error=\"{}\"", c.id(),
                   s.ToString());

@@ -44,6 +44,10 @@ class Agent {
   // Called on the I/O thread once a delivered commission is durably
   // recorded (and acknowledged). A handler that did not return before a
   // crash is called again after restart, so handlers must be idempotent.
+  // What a handler writes with SetHandlerStatus before returning goes into
+  // the store's log ahead of the mark that it ran, and the log recovers as a
+  // prefix: a handler that only hands the commission on (to its own threads)
+  // may write that hand-over without a sync.
   using CommissionHandler = std::function<void(Agent&, const weituo::v1::Commission&)>;
   // Called on the I/O thread for each new trail event about a commission of
   // this court, once it is recorded: events delivered by the broker are on

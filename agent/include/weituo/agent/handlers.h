@@ -6,8 +6,9 @@
 // or {"updates": [...]}. An HTTP handler may also answer 202 or 204 and send
 // its updates later through the agent's local API.
 //
-// The Dispatcher records each received commission's HandlerStatus durably
-// before the agent's I/O thread moves on, then calls the handler on worker
+// The Dispatcher records each received commission's HandlerStatus in the
+// agent's store before the agent marks the commission's handler as run (see
+// Agent::CommissionHandler), then calls the handler on worker
 // threads of its own, so a slow handler never holds up heartbeats or
 // deliveries. A failed or timed-out call is retried with exponential backoff
 // for as long as the commission stays open; the error is kept in the status,
