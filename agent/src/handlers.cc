@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <sstream>
+#include <thread>
 
 #include "files.h"
 #include "weituo/common/clock.h"
@@ -181,11 +182,22 @@ HandlerOutcome RunCommand(const HandlerConfig& h, const std::string& input,
   }
   for (int fd : fds)
     if (fd >= 0) ::close(fd);
-  if (timed_out || too_big) ::kill(-pid, SIGKILL);
   int status = 0;
-  // The child closed its output: it is exiting, or it left a grandchild
-  // holding the pipes, which the group kill above covers.
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  // A child may close its output and go on running: the timeout holds for
+  // its exit too.
+  while (!timed_out && !too_big) {
+    pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid || (done < 0 && errno != EINTR)) break;
+    if (MonotonicMs() >= deadline) {
+      timed_out = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (timed_out || too_big) {
+    ::kill(-pid, SIGKILL);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
   }
   {
     std::lock_guard<std::mutex> lock(g_children_mu);
