@@ -31,7 +31,7 @@ StatusOr<std::unique_ptr<AgentStore>> AgentStore::Open(const std::string& path) 
 }
 
 StatusOr<std::optional<AgentCommission>> AgentStore::GetCommission(const std::string& id) const {
-  return DecodeRecord<AgentCommission>(kv_->Get(kCfCommissions, id), "commission");
+  return DecodeRecord<AgentCommission>(*kv_, kCfCommissions, id, "commission");
 }
 
 StatusOr<std::vector<Event>> AgentStore::Events(const std::string& id) const {
@@ -45,12 +45,12 @@ StatusOr<bool> AgentStore::HasEvent(const std::string& id, uint64_t seq) const {
 }
 
 StatusOr<std::optional<AgentRequest>> AgentStore::GetRequest(const std::string& id) const {
-  return DecodeRecord<AgentRequest>(kv_->Get(kCfRequests, id), "request");
+  return DecodeRecord<AgentRequest>(*kv_, kCfRequests, id, "request");
 }
 
 StatusOr<std::optional<weituo::v1::HandlerStatus>> AgentStore::GetHandlerStatus(
     const std::string& commission_id) const {
-  return DecodeRecord<weituo::v1::HandlerStatus>(kv_->Get(kCfHandlers, commission_id),
+  return DecodeRecord<weituo::v1::HandlerStatus>(*kv_, kCfHandlers, commission_id,
                                                  "handler status");
 }
 

@@ -222,9 +222,9 @@ Status BrokerStore::Commit(Batch& batch, bool sync) {
 }
 
 StatusOr<std::optional<CommissionRecord>> BrokerStore::GetCommission(const std::string& id) const {
-  auto record = DecodeRecord<CommissionRecord>(kv_->Get(kCfCommissions, id), "commission");
+  auto record = DecodeRecord<CommissionRecord>(*kv_, kCfCommissions, id, "commission");
   if (!record.ok() || !record->has_value() || (*record)->has_commission()) return record;
-  auto body = DecodeRecord<weituo::v1::Commission>(kv_->Get(kCfBodies, id), "commission body");
+  auto body = DecodeRecord<weituo::v1::Commission>(*kv_, kCfBodies, id, "commission body");
   if (!body.ok()) return body.status();
   if (!body->has_value()) return Status::Internal("commission " + id + " has a record but no body");
   *(*record)->mutable_commission() = std::move(**body);
@@ -235,7 +235,7 @@ Status BrokerStore::FillBody(OutboxItem& item, bool with_body) const {
   if (!item.body_elided() || !with_body) return Status::Ok();
   item.set_body_elided(false);
   const std::string id = item.deliver().commission().id();
-  auto body = DecodeRecord<weituo::v1::Commission>(kv_->Get(kCfBodies, id), "commission body");
+  auto body = DecodeRecord<weituo::v1::Commission>(*kv_, kCfBodies, id, "commission body");
   if (!body.ok()) return body.status();
   if (!body->has_value()) return Status::Internal("delivery of " + id + " names no body");
   *item.mutable_deliver()->mutable_commission() = std::move(**body);
@@ -244,7 +244,7 @@ Status BrokerStore::FillBody(OutboxItem& item, bool with_body) const {
 
 StatusOr<std::optional<Event>> BrokerStore::GetEvent(const std::string& commission_id,
                                                      uint64_t seq) const {
-  return DecodeRecord<Event>(kv_->Get(kCfEvents, EventKey(commission_id, seq)), "event");
+  return DecodeRecord<Event>(*kv_, kCfEvents, EventKey(commission_id, seq), "event");
 }
 
 StatusOr<std::vector<Event>> BrokerStore::Events(const std::string& commission_id) const {
@@ -268,7 +268,7 @@ StatusOr<std::optional<OutboxItem>> BrokerStore::GetOutbox(const std::string& co
                                                            uint64_t delivery_id,
                                                            bool with_body) const {
   auto item =
-      DecodeRecord<OutboxItem>(kv_->Get(kCfOutbox, OutboxKey(court, delivery_id)), "outbox");
+      DecodeRecord<OutboxItem>(*kv_, kCfOutbox, OutboxKey(court, delivery_id), "outbox");
   if (item.ok() && item->has_value()) WEITUO_RETURN_IF_ERROR(FillBody(**item, with_body));
   return item;
 }
@@ -276,7 +276,7 @@ StatusOr<std::optional<OutboxItem>> BrokerStore::GetOutbox(const std::string& co
 StatusOr<std::optional<OutboxItem>> BrokerStore::GetParked(const std::string& court,
                                                            uint64_t delivery_id) const {
   auto item =
-      DecodeRecord<OutboxItem>(kv_->Get(kCfParked, OutboxKey(court, delivery_id)), "parked");
+      DecodeRecord<OutboxItem>(*kv_, kCfParked, OutboxKey(court, delivery_id), "parked");
   if (item.ok() && item->has_value()) WEITUO_RETURN_IF_ERROR(FillBody(**item, true));
   return item;
 }
@@ -314,13 +314,13 @@ StatusOr<std::vector<OutboxItem>> BrokerStore::ScanParked(const std::string& cou
 
 StatusOr<std::optional<RequestOutcome>> BrokerStore::GetRequest(
     const std::string& court, const std::string& request_id) const {
-  return DecodeRecord<RequestOutcome>(kv_->Get(kCfRequests, RequestKey(court, request_id)),
+  return DecodeRecord<RequestOutcome>(*kv_, kCfRequests, RequestKey(court, request_id),
                                       "request");
 }
 
 StatusOr<weituo::v1::StateCounts> BrokerStore::StateCounts() const {
   auto counts =
-      DecodeRecord<weituo::v1::StateCounts>(kv_->Get(kCfDefault, kStateCountsKey), "state counts");
+      DecodeRecord<weituo::v1::StateCounts>(*kv_, kCfDefault, kStateCountsKey, "state counts");
   if (!counts.ok()) return counts.status();
   return counts->value_or(weituo::v1::StateCounts());
 }
@@ -329,7 +329,7 @@ StatusOr<std::pair<uint64_t, weituo::v1::ChainLink>> BrokerStore::LastChainLink(
   auto key = kv_->LastKey(kCfChain, "", "");
   if (!key.ok()) return key.status();
   if (!key->has_value()) return std::make_pair(uint64_t{0}, weituo::v1::ChainLink());
-  auto link = DecodeRecord<weituo::v1::ChainLink>(kv_->Get(kCfChain, **key), "chain link");
+  auto link = DecodeRecord<weituo::v1::ChainLink>(*kv_, kCfChain, **key, "chain link");
   if (!link.ok()) return link.status();
   if (!link->has_value() || (*key)->size() != 8) return Status::Internal("corrupt chain head");
   return std::make_pair(ReadBigEndian64(**key), std::move(**link));

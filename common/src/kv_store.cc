@@ -7,20 +7,54 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include <rocksdb/sst_file_manager.h>
+
+#include <algorithm>
 #include <filesystem>
+#include <mutex>
 #include <stdexcept>
+
+#include "commit_marker.h"
+#include "weituo/common/clock.h"
+#include "weituo/common/keys.h"
 
 namespace weituo {
 namespace {
 
+// In the default column family of every store that keeps a commit marker:
+// be64, the number of the last synced commit (CommitMarker).
+constexpr char kCommitKey[] = "weituo/commit";
+
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::Ok();
   std::string msg = std::string(what) + ": " + s.ToString();
+  if (s.IsCorruption()) return Status::DataLoss(std::move(msg));
+  if (s.IsNoSpace()) return Status::ResourceExhausted(std::move(msg));
   if (s.IsBusy() || s.IsTryAgain() || s.IsTimedOut()) return Status::Unavailable(std::move(msg));
   return Status::Internal(std::move(msg));
 }
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+// "000012.log (16460 bytes), 000015.log (0 bytes)": the write-ahead logs a
+// recovery replays, named in its errors.
+std::string WalFiles(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::pair<std::string, uintmax_t>> logs;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".log" && entry.is_regular_file(ec)) {
+      logs.emplace_back(entry.path().filename().string(), entry.file_size(ec));
+    }
+  }
+  std::sort(logs.begin(), logs.end());
+  std::string out;
+  for (const auto& [name, size] : logs) {
+    out += (out.empty() ? "" : ", ") + (fs::path(dir) / name).string() + " (" +
+           std::to_string(size) + " bytes)";
+  }
+  return out.empty() ? "none" : out;
+}
 
 }  // namespace
 
@@ -60,8 +94,34 @@ void WriteBatch::Clear() {
 struct KvStore::Rep {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::string path;
+
+  // Synced commits are numbered one at a time, so that the number in the
+  // store and the marker's follow the order of the WAL.
+  std::mutex commit_mu;
+  std::optional<CommitMarker> marker;  // GUARDED_BY(commit_mu)
+  uint64_t commit = 0;                 // GUARDED_BY(commit_mu): the last numbered
+
+  mutable std::mutex damage_mu;
+  mutable StoreDamage damage;  // GUARDED_BY(damage_mu)
+  std::string recovery_note;
+
+  // DATA_LOSS is counted where it is met, whoever asked.
+  Status Noted(Status s) const {
+    if (s.code() == StatusCode::kDataLoss) Report(s.message());
+    return s;
+  }
+  void Report(std::string what) const {
+    std::lock_guard<std::mutex> lock(damage_mu);
+    damage.count++;
+    damage.last = std::move(what);
+    damage.last_at_ms = NowMs();
+  }
 
   rocksdb::ColumnFamilyHandle* Handle(int cf) const { return handles.at(static_cast<size_t>(cf)); }
+  // Checks the recovered commit number against the marker and opens the
+  // marker for the commits to come.
+  Status OpenMarker(bool accept_loss, const std::string& logs);
 
   ~Rep() {
     for (auto* h : handles) {
@@ -74,9 +134,9 @@ struct KvStore::Rep {
 KvStore::KvStore(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
 KvStore::~KvStore() = default;
 
-StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path,
-                                                 const std::vector<std::string>& column_families,
-                                                 const KvOptions& options) {
+namespace {
+
+rocksdb::Options DbOptions(const KvOptions& options) {
   rocksdb::Options db_options;
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
@@ -89,7 +149,27 @@ StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path,
   // their index and filter blocks live in the block cache, not beside it.
   db_options.db_write_buffer_size = 128 << 20;
   db_options.max_open_files = 512;
+  // Recovery for a store that acknowledges only after a synced write
+  // (docs/storage.md, "Recovery"): a record torn at the very end of a log
+  // is a write that never completed and is dropped; corruption anywhere
+  // else fails the open instead of being skipped, and the commit marker
+  // catches a log that ends early.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  db_options.paranoid_checks = true;
+  // Closed logs are recorded in the MANIFEST with their synced size, so a
+  // missing or shortened one fails the open.
+  db_options.track_and_verify_wals_in_manifest = true;
+  // The recovered logs stay as they are until a normal flush: an open that
+  // is then refused leaves the evidence in place, and a broker restarted
+  // over and over on a full disk writes no new table files.
+  db_options.avoid_flush_during_recovery = true;
+  // Lets RocksDB recover by itself from a flush or compaction that ran out
+  // of space, once space is back.
+  db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
+  return db_options;
+}
 
+rocksdb::ColumnFamilyOptions CfOptions(const KvOptions& options) {
   rocksdb::ColumnFamilyOptions cf_options;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -98,8 +178,22 @@ StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path,
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.cache_index_and_filter_blocks = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
+  // Every block carries a checksum, checked on every read (RocksDB's
+  // default verify_checksums); XXH3 is the strongest RocksDB 7 offers.
+  table.checksum = rocksdb::kXXH3;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // A new table file is read back whole before it is used.
+  cf_options.paranoid_file_checks = true;
+  return cf_options;
+}
 
+}  // namespace
+
+StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path,
+                                                 const std::vector<std::string>& column_families,
+                                                 const KvOptions& options) {
+  rocksdb::Options db_options = DbOptions(options);
+  rocksdb::ColumnFamilyOptions cf_options = CfOptions(options);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   for (const std::string& name : column_families) descriptors.emplace_back(name, cf_options);
@@ -112,22 +206,72 @@ StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path,
     std::filesystem::permissions(path, std::filesystem::perms::owner_all,
                                  std::filesystem::perm_options::replace, ec);
   }
+  const std::string logs = WalFiles(path);
   auto rep = std::make_unique<Rep>();
+  rep->path = path;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
       options.read_only
           ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &rep->handles, &raw)
           : rocksdb::DB::Open(db_options, path, descriptors, &rep->handles, &raw);
-  if (!s.ok()) return FromRocks(s, "open " + path);
+  if (!s.ok()) {
+    Status failed = FromRocks(s, "open " + path);
+    if (failed.code() != StatusCode::kDataLoss) return failed;
+    return Status::DataLoss("the store " + path + " is damaged (" + s.ToString() +
+                            "); write-ahead logs: " + logs);
+  }
   rep->db.reset(raw);
+  if (!options.read_only && options.commit_marker) {
+    WEITUO_RETURN_IF_ERROR(rep->OpenMarker(options.accept_loss, logs));
+  }
   return std::unique_ptr<KvStore>(new KvStore(std::move(rep)));
+}
+
+Status KvStore::Rep::OpenMarker(bool accept_loss, const std::string& logs) {
+  const std::string marker_path = CommitMarker::PathIn(path);
+  std::string value;
+  rocksdb::Status got = db->Get(rocksdb::ReadOptions(), handles[0], kCommitKey, &value);
+  if (!got.ok() && !got.IsNotFound()) return Noted(FromRocks(got, "read the commit number"));
+  const bool numbered = got.ok();
+  if (numbered && value.size() != 8) {
+    return Status::DataLoss("the store " + path + " holds a damaged commit number");
+  }
+  commit = numbered ? ReadBigEndian64(value) : 0;
+  auto marked = CommitMarker::Read(marker_path);
+  std::string loss;
+  if (!marked.ok()) {
+    loss = marked.status().message();
+  } else if (!marked->has_value() && numbered) {
+    loss = "its commit marker " + marker_path + " is missing";
+  } else if (marked->has_value() && **marked > commit) {
+    loss = "it recovered commit " + std::to_string(commit) + " but commit " +
+           std::to_string(**marked) + " had been acknowledged (" + marker_path +
+           "): the newest writes are lost";
+  }
+  if (!loss.empty() && !accept_loss) {
+    return Status::DataLoss("the store " + path + " has lost acknowledged writes: " + loss +
+                            "; write-ahead logs: " + logs);
+  }
+  if (!loss.empty()) {
+    recovery_note = "opened with an accepted loss: " + loss + "; the marker now names commit " +
+                    std::to_string(commit);
+  } else if (!marked->has_value()) {
+    recovery_note = "made the commit marker " + marker_path;
+  }
+  if (!loss.empty() || !marked->has_value()) {
+    WEITUO_RETURN_IF_ERROR(CommitMarker::WriteNow(marker_path, commit));
+  }
+  auto opened = CommitMarker::OpenForUpdates(marker_path);
+  if (!opened.ok()) return opened.status();
+  marker.emplace(std::move(opened).value());
+  return Status::Ok();
 }
 
 StatusOr<std::optional<std::string>> KvStore::Get(int cf, std::string_view key) const {
   std::string value;
   rocksdb::Status s = rep_->db->Get(rocksdb::ReadOptions(), rep_->Handle(cf), ToSlice(key), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
-  if (!s.ok()) return FromRocks(s, "get");
+  if (!s.ok()) return rep_->Noted(FromRocks(s, "get"));
   return std::optional<std::string>(std::move(value));
 }
 
@@ -140,8 +284,34 @@ WriteBatch KvStore::NewBatch() const {
 Status KvStore::Commit(WriteBatch& batch, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  return FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "write");
+  if (!sync || !rep_->marker) return FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "write");
+  std::lock_guard<std::mutex> lock(rep_->commit_mu);
+  const uint64_t number = rep_->commit + 1;
+  std::string value;
+  AppendBigEndian64(&value, number);
+  // Not counted in the batch's Count(): it is the store's, not the caller's.
+  // A batch committed again after a failure numbers itself again.
+  rocksdb::Status put = batch.rep_->wb.Put(rep_->handles[0], kCommitKey, value);
+  if (!put.ok()) throw std::logic_error("WriteBatch::Put: " + put.ToString());
+  WEITUO_RETURN_IF_ERROR(FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "write"));
+  rep_->commit = number;
+  // The commit is durable whatever happens to the marker: one that could not
+  // be updated only lags, which makes the next open's check weaker, never
+  // wrong.
+  (void)rep_->marker->Update(number);
+  return Status::Ok();
 }
+
+Status KvStore::Resume() { return FromRocks(rep_->db->Resume(), "resume"); }
+
+void KvStore::ReportDamage(std::string what) const { rep_->Report(std::move(what)); }
+
+StoreDamage KvStore::damage() const {
+  std::lock_guard<std::mutex> lock(rep_->damage_mu);
+  return rep_->damage;
+}
+
+const std::string& KvStore::recovery_note() const { return rep_->recovery_note; }
 
 Status KvStore::Scan(int cf, std::string_view start, std::string_view end, size_t limit,
                      const std::function<bool(std::string_view, std::string_view)>& fn) const {
@@ -158,7 +328,7 @@ Status KvStore::Scan(int cf, std::string_view start, std::string_view end, size_
       break;
     }
   }
-  return FromRocks(it->status(), "scan");
+  return rep_->Noted(FromRocks(it->status(), "scan"));
 }
 
 Status KvStore::ScanReverse(
@@ -179,7 +349,7 @@ Status KvStore::ScanReverse(
       break;
     }
   }
-  return FromRocks(it->status(), "scan");
+  return rep_->Noted(FromRocks(it->status(), "scan"));
 }
 
 StatusOr<std::optional<std::string>> KvStore::LastKey(int cf, std::string_view start,
@@ -194,17 +364,26 @@ StatusOr<std::optional<std::string>> KvStore::LastKey(int cf, std::string_view s
     it->SeekForPrev(ToSlice(end));
     if (it->Valid() && it->key() == ToSlice(end)) it->Prev();
   }
-  if (!it->status().ok()) return FromRocks(it->status(), "seek");
+  if (!it->status().ok()) return rep_->Noted(FromRocks(it->status(), "seek"));
   if (!it->Valid()) return std::optional<std::string>();
   return std::optional<std::string>(it->key().ToString());
 }
 
 Status KvStore::Checkpoint(const std::string& dir) const {
+  // Every commit numbered up to now is in the copy (perhaps some later
+  // ones too): its marker may lag it, never lead it.
+  uint64_t committed = 0;
+  {
+    std::lock_guard<std::mutex> lock(rep_->commit_mu);
+    committed = rep_->commit;
+  }
   rocksdb::Checkpoint* raw = nullptr;
   rocksdb::Status s = rocksdb::Checkpoint::Create(rep_->db.get(), &raw);
   if (!s.ok()) return FromRocks(s, "checkpoint");
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
-  return FromRocks(checkpoint->CreateCheckpoint(dir), "checkpoint to " + dir);
+  WEITUO_RETURN_IF_ERROR(FromRocks(checkpoint->CreateCheckpoint(dir), "checkpoint to " + dir));
+  if (!rep_->marker) return Status::Ok();
+  return CommitMarker::WriteNow(CommitMarker::PathIn(dir), committed);
 }
 
 uint64_t KvStore::ApproximateSizeBytes() const {

@@ -66,6 +66,7 @@ ErrorCode ErrorCodeFor(const Status& status) {
     case StatusCode::kUnavailable:
       return ErrorCode::UNAVAILABLE;
     case StatusCode::kInternal:
+    case StatusCode::kDataLoss:  // the broker's own damage: the sender may retry
       return ErrorCode::INTERNAL;
   }
   return ErrorCode::INTERNAL;

@@ -2,8 +2,13 @@
 // so that broker and agent share one border where rocksdb::Status becomes
 // weituo::Status and no RocksDB type appears in another module's header.
 //
+// Damage is never silent: RocksDB's corruption becomes DATA_LOSS, is
+// counted (damage()), and a store that recovers fewer synced commits than
+// its commit marker names does not open (docs/storage.md, "Recovery").
+//
 // Thread-safety: all methods are safe to call concurrently (RocksDB's own
-// guarantee); a WriteBatch is owned by one thread until committed.
+// guarantee; synced commits are serialised by the store); a WriteBatch is
+// owned by one thread until committed.
 #pragma once
 
 #include <cstdint>
@@ -49,14 +54,32 @@ struct KvOptions {
   // Reads only, without the lock: safe beside a running owner (it sees what
   // was written up to the moment of opening). Commit fails.
   bool read_only = false;
+  // Keep the commit marker (file COMMITTED in the store's folder): every
+  // synced Commit numbers itself inside the batch and then in the marker, so
+  // an open that recovers a lower number has lost acknowledged writes and
+  // fails with DATA_LOSS. Ignored when read_only.
+  bool commit_marker = true;
+  // Open such a store anyway, moving the marker back to what was recovered:
+  // an operator's explicit decision to run on without what was lost.
+  bool accept_loss = false;
+};
+
+// What a store has noticed of its own damage since it was opened.
+struct StoreDamage {
+  uint64_t count = 0;  // corrupt reads: RocksDB corruption, records that do not parse
+  std::string last;    // the last one, for operators (no personal data)
+  int64_t last_at_ms = 0;
 };
 
 class KvStore {
  public:
   // Opens (creating if allowed) the database at `path` with these column
   // families, in this order; "default" is always index 0 and must not be
-  // listed. INTERNAL with RocksDB's message on failure (e.g. the folder is
-  // locked by another process).
+  // listed. DATA_LOSS naming the write-ahead log files if the store is
+  // damaged (corruption anywhere but a torn final record of a batch that was
+  // never acknowledged) or recovered fewer commits than its marker names;
+  // RESOURCE_EXHAUSTED if the disk is full; INTERNAL with RocksDB's message
+  // on other failures (e.g. the folder is locked by another process).
   static StatusOr<std::unique_ptr<KvStore>> Open(const std::string& path,
                                                  const std::vector<std::string>& column_families,
                                                  const KvOptions& options = {});
@@ -69,8 +92,22 @@ class KvStore {
   // nullopt if absent.
   StatusOr<std::optional<std::string>> Get(int cf, std::string_view key) const;
 
-  // Applies the batch atomically; with sync the WAL is fsynced before return.
+  // Applies the batch atomically; with sync the WAL is fsynced before return
+  // and the commit is numbered (KvOptions::commit_marker). RESOURCE_EXHAUSTED
+  // when the disk is full. After a failed write RocksDB refuses writes until
+  // Resume() succeeds.
   Status Commit(WriteBatch& batch, bool sync);
+
+  // Clears RocksDB's error state after a failed write (flushing what it
+  // holds); OK if there was none. Fails while the cause lasts (no space).
+  Status Resume();
+
+  // Records damage met above this border (a value that does not parse).
+  void ReportDamage(std::string what) const;
+  StoreDamage damage() const;
+  // What the open decided that an operator must hear of: the marker was
+  // made for an existing store, or a loss was accepted. Empty otherwise.
+  const std::string& recovery_note() const;
 
   // Calls fn(key, value) for keys in [start, end) in order (end empty: no
   // bound) until fn returns false or `limit` keys were visited (0: no limit).
@@ -88,7 +125,7 @@ class KvStore {
   // A consistent copy of the database as it is at the call, written to `dir`
   // (which must not exist yet; on the same file system, table files are
   // hard links, so it is quick and small). Safe while writes go on. The
-  // copy opens as a database of its own.
+  // copy opens as a database of its own, with a commit marker of its own.
   Status Checkpoint(const std::string& dir) const;
 
   // Approximate bytes on disk (SST + WAL), for status pages.

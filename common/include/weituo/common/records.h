@@ -1,6 +1,7 @@
 // Decoding protobuf records read from a KvStore, shared by the broker's and
 // the agent's stores so that a corrupt record is reported the same way
-// (INTERNAL), never skipped or taken for an absent one.
+// (DATA_LOSS, counted in the store's damage()), never skipped or taken for
+// an absent one.
 #pragma once
 
 #include <optional>
@@ -13,22 +14,26 @@
 
 namespace weituo {
 
-// Passes an error through, maps absence to nullopt, and parses a present
-// value as Message; INTERNAL naming `what` if the bytes do not parse.
+// Reads `key`: passes an error through, maps absence to nullopt, and
+// parses a present value as Message; DATA_LOSS naming `what` if the bytes do
+// not parse.
 template <typename Message>
-StatusOr<std::optional<Message>> DecodeRecord(StatusOr<std::optional<std::string>> raw,
+StatusOr<std::optional<Message>> DecodeRecord(const KvStore& kv, int cf, std::string_view key,
                                               std::string_view what) {
+  StatusOr<std::optional<std::string>> raw = kv.Get(cf, key);
   if (!raw.ok()) return raw.status();
   if (!raw->has_value()) return std::optional<Message>();
   Message m;
   if (!m.ParseFromString(**raw)) {
-    return Status::Internal("corrupt " + std::string(what) + " record in the store");
+    Status s = Status::DataLoss("corrupt " + std::string(what) + " record in the store");
+    kv.ReportDamage(s.message());
+    return s;
   }
   return std::optional<Message>(std::move(m));
 }
 
 // Calls sink(key, record) for the records of [start, end) in key order, at
-// most `limit` (0: all). INTERNAL naming `what` at the first record that
+// most `limit` (0: all). DATA_LOSS naming `what` at the first record that
 // does not parse.
 template <typename Message, typename Sink>
 Status ScanRecordsInto(const KvStore& kv, int cf, std::string_view start, std::string_view end,
@@ -44,12 +49,16 @@ Status ScanRecordsInto(const KvStore& kv, int cf, std::string_view start, std::s
     return true;
   });
   if (!s.ok()) return s;
-  if (corrupt) return Status::Internal("corrupt " + std::string(what) + " record in the store");
+  if (corrupt) {
+    Status damaged = Status::DataLoss("corrupt " + std::string(what) + " record in the store");
+    kv.ReportDamage(damaged.message());
+    return damaged;
+  }
   return Status::Ok();
 }
 
 // The records of [start, end) in key order, at most `limit` (0: all).
-// INTERNAL naming `what` at the first record that does not parse.
+// DATA_LOSS naming `what` at the first record that does not parse.
 template <typename Message>
 StatusOr<std::vector<Message>> ScanRecords(const KvStore& kv, int cf, std::string_view start,
                                            std::string_view end, size_t limit,

@@ -22,6 +22,7 @@ enum class StatusCode {
   kResourceExhausted,   // over a size or rate limit
   kUnavailable,         // retry later
   kInternal,            // a bug or a store failure
+  kDataLoss,            // the store is damaged or lost something it had acknowledged
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -51,6 +52,7 @@ class [[nodiscard]] Status {
     return Status(StatusCode::kUnavailable, std::move(msg));
   }
   static Status Internal(std::string msg) { return Status(StatusCode::kInternal, std::move(msg)); }
+  static Status DataLoss(std::string msg) { return Status(StatusCode::kDataLoss, std::move(msg)); }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
