@@ -157,6 +157,12 @@ class Agent::Impl {
   std::atomic<uint64_t> events_received_{0};
   mutable std::mutex connection_error_mu_;
   std::string connection_error_;
+  // Queued messages the broker refused for now, by request id (the
+  // commission id of a submission): the last such refusal of each, until
+  // its receipt or a final refusal. In memory: a restart resends them all.
+  mutable std::mutex waiting_mu_;
+  std::map<std::string, weituo::v1::Error> waiting_;
+  weituo::v1::Error last_waiting_;
 
   // I/O thread only.
   // Outbox seq -> when it was last sent and how often, on this connection.
@@ -560,6 +566,8 @@ void Agent::Impl::RemoveFromOutbox(const std::string& request_id) {
   batch_->Delete(kCfOutbox, AgentStore::SeqKey(**seq));
   batch_->Delete(kCfOutboxIndex, request_id);
   sent_.erase(**seq);
+  std::lock_guard<std::mutex> lock(waiting_mu_);
+  waiting_.erase(request_id);
 }
 
 void Agent::Impl::HandleSubmitReceipt(const weituo::v1::SubmitReceipt& receipt) {
@@ -599,9 +607,16 @@ void Agent::Impl::HandleError(const weituo::v1::Error& error) {
   spdlog::warn("msg=\"broker refused\" code={} ref=\"{}\" reason=\"{}\"",
                weituo::v1::ErrorCode_Name(error.code()), LogValue(error.ref()),
                LogValue(error.message()));
-  if (IsRetryable(error.code()) || error.ref().empty()) return;
+  if (error.ref().empty()) return;
   auto seq = store_->OutboxSeqOf(error.ref());
   if (!seq.ok() || !seq->has_value()) return;
+  if (IsRetryable(error.code())) {
+    // Resent as usual; shown to the clerk meanwhile (status, show).
+    std::lock_guard<std::mutex> lock(waiting_mu_);
+    waiting_[error.ref()] = error;
+    last_waiting_ = error;
+    return;
+  }
   RemoveFromOutbox(error.ref());
   auto request = store_->GetRequest(error.ref());
   if (request.ok() && request->has_value()) {
@@ -838,6 +853,12 @@ StatusOr<CommissionView> Agent::Impl::ViewOf(AgentCommission record) const {
   auto handler = store_->GetHandlerStatus(record.commission().id());
   if (!handler.ok()) return handler.status();
   if (handler->has_value()) *view.mutable_handler() = std::move(**handler);
+  {
+    std::lock_guard<std::mutex> lock(waiting_mu_);
+    if (auto it = waiting_.find(record.commission().id()); it != waiting_.end()) {
+      *view.mutable_waiting() = it->second;
+    }
+  }
   *view.mutable_record() = std::move(record);
   for (auto& e : *events) *view.add_events() = std::move(e);
   return view;
@@ -857,7 +878,8 @@ StatusOr<std::vector<CommissionView>> Agent::Impl::List(const ListFilter& filter
   Status s = store_->kv().Scan(kCfCommissions, "", "", 0, [&](auto, std::string_view value) {
     AgentCommission rec;
     if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      failed = Status::Internal("corrupt commission record in the store");
+      failed = Status::DataLoss("corrupt commission record in the store");
+      store_->kv().ReportDamage(failed.message());
       return false;
     }
     if (filter.inbox_only() && (rec.is_origin() || IsFinal(rec.state()))) return true;
@@ -897,6 +919,11 @@ AgentStatus Agent::Impl::GetStatus() const {
     return true;
   });
   status.set_outbox_pending(pending);
+  {
+    std::lock_guard<std::mutex> lock(waiting_mu_);
+    status.set_outbox_refused_for_now(waiting_.size());
+    if (!waiting_.empty()) *status.mutable_broker_refusing() = last_waiting_;
+  }
   status.set_commissions_received(received_);
   status.set_events_received(events_received_);
   {
@@ -934,8 +961,11 @@ StatusOr<std::unique_ptr<Agent>> Agent::Open(AgentOptions options) {
           "the broker's CURVE public key is missing or malformed (broker_public_key_file)");
     }
   }
-  auto store = AgentStore::Open(options.data_dir);
+  auto store = AgentStore::Open(options.data_dir, options.accept_data_loss);
   if (!store.ok()) return store.status();
+  if (!(*store)->kv().recovery_note().empty()) {
+    spdlog::warn("msg=\"store opened\" note=\"{}\"", LogValue((*store)->kv().recovery_note()));
+  }
   std::unique_ptr<Agent> agent(new Agent(nullptr));
   agent->impl_ = std::make_unique<Impl>(agent.get(), std::move(options), std::move(store).value());
   WEITUO_RETURN_IF_ERROR(agent->impl_->Init());

@@ -19,8 +19,9 @@ std::string AgentStore::SeqKey(uint64_t seq) {
   return key;
 }
 
-StatusOr<std::unique_ptr<AgentStore>> AgentStore::Open(const std::string& path) {
+StatusOr<std::unique_ptr<AgentStore>> AgentStore::Open(const std::string& path, bool accept_loss) {
   KvOptions options;
+  options.accept_loss = accept_loss;
   options.block_cache_bytes = 8 << 20;
   auto kv = KvStore::Open(path,
                           {"commissions", "events", "outbox", "outbox_index", "requests",

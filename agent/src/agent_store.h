@@ -36,7 +36,9 @@ enum AgentCf : int {
 
 class AgentStore {
  public:
-  static StatusOr<std::unique_ptr<AgentStore>> Open(const std::string& path);
+  // accept_loss: KvOptions::accept_loss.
+  static StatusOr<std::unique_ptr<AgentStore>> Open(const std::string& path,
+                                                    bool accept_loss = false);
 
   KvStore& kv() { return *kv_; }
   const KvStore& kv() const { return *kv_; }

@@ -266,6 +266,11 @@ int Run(const Config& config) {
   auto agent = weituo::agent::Agent::Open(config.agent);
   if (!agent.ok()) {
     std::cerr << "weituo-agent: " << agent.status().ToString() << "\n";
+    if (agent.status().code() == weituo::StatusCode::kDataLoss) {
+      std::cerr << "weituo-agent: the agent does not start on a store that is damaged or lost "
+                   "what it acknowledged. Restore the court's backup of its data_dir, or, knowing "
+                   "that what was lost is gone, start once with --accept-data-loss.\n";
+    }
     return kRefused;
   }
   const bool dispatching =
@@ -436,6 +441,10 @@ void PrintView(const weituo::v1::CommissionView& v) {
   if (r.has_error()) {
     std::cout << "  refused by the broker: " << weituo::v1::ErrorCode_Name(r.error().code()) << ": "
               << r.error().message() << "\n";
+  } else if (r.is_origin() && !r.receipted() && v.has_waiting()) {
+    std::cout << "  queued: the broker refused it for now, "
+              << weituo::v1::ErrorCode_Name(v.waiting().code()) << ": " << v.waiting().message()
+              << " (resent until it is stored)\n";
   } else if (r.is_origin() && !r.receipted()) {
     std::cout << "  queued: waiting for the broker's receipt\n";
   }
@@ -536,6 +545,9 @@ int main(int argc, char** argv) {
     return sub;
   };
   auto* run = with_config(app.add_subcommand("run", "run the agent until SIGINT/SIGTERM"));
+  bool accept_data_loss = false;
+  run->add_flag("--accept-data-loss", accept_data_loss,
+                "start on a store that lost acknowledged writes, keeping what is left");
   auto* submit = with_config(app.add_subcommand("submit", "queue commissions from a JSON file"));
   submit->add_option("--file,-f", file, "Commission JSON, or one JSON object per line")->required();
   submit->add_option("--wait", wait_s, "seconds to wait for the broker's receipts");
@@ -581,6 +593,7 @@ int main(int argc, char** argv) {
 
   Config config;
   if (!LoadConfig(config_path, &config)) return kUsage;
+  config.agent.accept_data_loss = accept_data_loss;
   if (*run) return Run(config);
 
   ControlRequest request;
@@ -611,6 +624,11 @@ int main(int argc, char** argv) {
                       << ": " << rec.error().message() << "\n";
           } else if (rec.receipted()) {
             std::cout << cid << " receipted -> " << rec.commission().target_court() << "\n";
+          } else if (reply.view().has_waiting()) {
+            const auto& w = reply.view().waiting();
+            std::cout << cid << " queued; the broker refused it for now, "
+                      << weituo::v1::ErrorCode_Name(w.code()) << ": " << w.message()
+                      << " (resent until it is stored)\n";
           } else {
             std::cout << cid << " queued (no receipt yet)\n";
           }
@@ -671,6 +689,11 @@ int main(int argc, char** argv) {
                 << (s.connection_error().empty() ? "" : "\n  " + s.connection_error())
                 << "\n  outbox pending " << s.outbox_pending() << ", commissions received "
                 << s.commissions_received() << ", events received " << s.events_received() << "\n";
+      if (s.outbox_refused_for_now() > 0) {
+        std::cout << "  the broker refuses for now (" << s.outbox_refused_for_now()
+                  << " queued, resent): " << weituo::v1::ErrorCode_Name(s.broker_refusing().code())
+                  << ": " << s.broker_refusing().message() << "\n";
+      }
       if (!s.counters().empty()) {
         std::map<std::string, uint64_t> sorted(s.counters().begin(), s.counters().end());
         std::cout << " ";

@@ -14,10 +14,12 @@
 #include <future>
 #include <limits>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <zmq.hpp>
 
+#include "storage_guard.h"
 #include "weituo/broker/broker_store.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/curve.h"
@@ -145,7 +147,8 @@ class Broker::Loop {
         directory_(std::move(directory)),
         store_(std::move(store)),
         next_delivery_id_(next_delivery_id),
-        batch_(store_->NewBatch()) {}
+        batch_(store_->NewBatch()),
+        storage_(options_.data_dir, options_.storage_reserve_bytes) {}
 
   Status Run();
   void Stop() { stop_.store(true); }
@@ -164,6 +167,8 @@ class Broker::Loop {
   int64_t overdue_after_ms() const { return options_.overdue_after_ms; }
   // Called once before Run: counts and pauses kept in the store.
   Status LoadState();
+  // DATA_LOSS unless the chain's last link is the head last committed.
+  Status CheckChainHead();
 
  private:
   // One turn's input.
@@ -251,6 +256,12 @@ class Broker::Loop {
   // Timers: heartbeats, offline detection, resend scheduling and parking.
   void Tick(int64_t now);
   Status CommitTurn();
+  // After a failed commit: keeps the turn (its batch and unsent replies),
+  // makes RocksDB writable again and commits it, retrying until it does or
+  // the broker is stopped (then `failed` is returned).
+  Status HoldUntilCommitted(Status failed);
+  // Reads the disk's free space (once a second) and logs what changed.
+  void CheckStorage();
   void SendTurnReplies();
   void Pump(const std::string& court, CourtSession& session);
   void Resend(const std::string& court, CourtSession& session);
@@ -258,6 +269,8 @@ class Broker::Loop {
   void MarkOffline(const std::string& court, CourtSession& session, const char* why);
   int64_t Backoff(uint32_t attempts) const;
   void PublishSnapshot();
+  // The storage health and the reasons the broker is degraded.
+  void PublishStorage(weituo::v1::BrokerStatus& s);
   void Count(const char* name, uint64_t n = 1) { counters_[name] += n; }
 
   BrokerOptions options_;
@@ -319,9 +332,16 @@ class Broker::Loop {
   weituo::v1::StateCounts state_counts_;
   uint64_t chain_position_ = 0;  // of the last link written
   std::string chain_head_;       // its hash
+  bool chain_advanced_ = false;  // this turn linked events: the head is written
   bool state_counts_dirty_ = false;
   LatencyHistogram submit_to_receipt_;
   LatencyHistogram submit_to_delivered_;
+
+  // The store's health: its disk's reserve, a commit that failed and is
+  // being retried, and the damage last logged.
+  StorageGuard storage_;
+  std::string write_error_;  // empty unless a commit is held
+  uint64_t damage_logged_ = 0;
   // Submissions of this turn, by when their message was read: their
   // receipts go out after the commit.
   std::vector<std::chrono::steady_clock::time_point> turn_submits_;
@@ -360,6 +380,7 @@ Status Broker::Loop::Run() {
     return Status::Unavailable("cannot bind " + options_.endpoint + ": " + e.what());
   }
   started_at_ms_ = Now();
+  CheckStorage();
   spdlog::info("msg=\"broker listening\" endpoint={} sync={} security={}", endpoint_, options_.sync,
                options_.plaintext ? "plaintext" : "curve");
   PublishSnapshot();
@@ -381,6 +402,7 @@ Status Broker::Loop::Run() {
       return Status::Internal(std::string("poll: ") + e.what());
     }
 
+    CheckStorage();
     // Drain what is ready, up to one batch.
     for (size_t n = 0; n < options_.max_batch; ++n) {
       frames.clear();
@@ -851,6 +873,10 @@ void Broker::Loop::HandleSubmit(const std::string& routing_id, const std::string
     Refuse(routing_id, court, ErrorCode::UNAVAILABLE, existing.status().message(), id);
     return;
   }
+  if (storage_.refusing()) {
+    Refuse(routing_id, court, ErrorCode::STORAGE_FULL, storage_.RefusalMessage(), id);
+    return;
+  }
 
   // Route: a named court, else the court serving the debtor's region code.
   const CourtEntry* target = nullptr;
@@ -1026,6 +1052,10 @@ void Broker::Loop::HandleUpdate(const std::string& routing_id, const std::string
     *env.mutable_update_receipt() = seen->receipt();
     env.mutable_update_receipt()->set_duplicate(true);
     Reply(routing_id, env);
+    return;
+  }
+  if (storage_.refusing()) {
+    Refuse(routing_id, court, ErrorCode::STORAGE_FULL, storage_.RefusalMessage(), request_id);
     return;
   }
 
@@ -1489,24 +1519,64 @@ void Broker::Loop::Tick(int64_t now) {
 Status Broker::Loop::CommitTurn() {
   if (delivery_id_advanced_) batch_.PutNextDeliveryId(next_delivery_id_);
   if (state_counts_dirty_) batch_.PutStateCounts(state_counts_);
+  if (chain_advanced_) batch_.PutChainHead(chain_position_, chain_head_);
   if (!batch_.empty()) {
     size_t writes = batch_.count();
     Status s = store_->Commit(batch_, options_.sync);
-    if (!s.ok()) {
-      // Nothing of this turn was acknowledged; agents resend. We stop rather
-      // than answer from a state the store does not hold.
-      spdlog::critical("msg=\"store write failed, stopping\" error=\"{}\"", s.ToString());
-      return s;
-    }
+    // Nothing of this turn has been sent: it waits for its commit, never
+    // answering from a state the store does not hold.
+    if (!s.ok()) WEITUO_RETURN_IF_ERROR(HoldUntilCommitted(std::move(s)));
     Count("batches");
     Count("batch_writes", writes);
   }
   delivery_id_advanced_ = false;
   state_counts_dirty_ = false;
+  chain_advanced_ = false;
   turn_records_.clear();
   turn_deleted_outbox_.clear();
   turn_requests_.clear();
   return Status::Ok();
+}
+
+Status Broker::Loop::HoldUntilCommitted(Status failed) {
+  Count("store_write_failures");
+  write_error_ = failed.ToString();
+  spdlog::critical(
+      "msg=\"store write failed; holding this turn's replies and retrying\" error=\"{}\"",
+      LogValue(write_error_));
+  const int64_t since = MonotonicMs();
+  int64_t logged_at = since;
+  while (!stop_.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    PublishSnapshot();  // operators see the hold, and the loop is not taken for stuck
+    Status s = store_->Resume();
+    if (s.ok()) s = store_->Commit(batch_, options_.sync);
+    if (s.ok()) {
+      spdlog::warn("msg=\"store writable again; the held turn is committed\" held_ms={}",
+                   MonotonicMs() - since);
+      write_error_.clear();
+      return Status::Ok();
+    }
+    write_error_ = s.ToString();
+    if (MonotonicMs() - logged_at >= 10000) {
+      logged_at = MonotonicMs();
+      spdlog::error("msg=\"store still not writable\" error=\"{}\" held_ms={}",
+                    LogValue(write_error_), MonotonicMs() - since);
+    }
+  }
+  return failed;
+}
+
+void Broker::Loop::CheckStorage() {
+  const bool was_refusing = storage_.refusing();
+  const std::string changed = storage_.Check(MonotonicMs());
+  if (changed.empty()) return;
+  if (storage_.refusing() && !was_refusing) Count("storage_full_entered");
+  if (!storage_.ballast_held() && changed.find("gave up the ballast") != std::string::npos) {
+    Count("storage_ballast_released");
+  }
+  spdlog::warn("msg=\"storage: {}\" free_bytes={} reserve_bytes={} ballast={}", changed,
+               storage_.free_bytes(), storage_.reserve_bytes(), storage_.ballast_held());
 }
 
 void Broker::Loop::SendTurnReplies() {
@@ -1661,6 +1731,7 @@ void Broker::Loop::PublishSnapshot() {
   }
   *s.mutable_submit_to_receipt() = submit_to_receipt_.ToProto();
   *s.mutable_submit_to_delivered() = submit_to_delivered_.ToProto();
+  PublishStorage(s);
   std::lock_guard<std::mutex> lock(snapshot_mu_);
   snapshot_ = std::move(s);
 }
@@ -1674,6 +1745,7 @@ Status Broker::Loop::LoadState() {
   if (!head.ok()) return head.status();
   chain_position_ = head->first;
   chain_head_ = head->second.hash();
+  WEITUO_RETURN_IF_ERROR(CheckChainHead());
   auto pending = store_->CountOutbox();
   if (!pending.ok()) return pending.status();
   for (const auto& [court, n] : *pending) courts_[court].pending = n;
@@ -1690,6 +1762,56 @@ Status Broker::Loop::LoadState() {
   if (!flagged.ok()) return flagged.status();
   offline_flagged_ = *flagged;
   return Status::Ok();
+}
+
+Status Broker::Loop::CheckChainHead() {
+  auto committed = store_->CommittedChainHead();
+  if (!committed.ok()) return committed.status();
+  if (!committed->has_value()) {
+    // A store from before the head was kept: it is kept from now on.
+    if (chain_position_ == 0) return Status::Ok();
+    batch_.PutChainHead(chain_position_, chain_head_);
+    WEITUO_RETURN_IF_ERROR(store_->Commit(batch_, true));
+    spdlog::info("msg=\"chain head recorded\" position={}", chain_position_);
+    return Status::Ok();
+  }
+  if ((*committed)->position() == chain_position_ && (*committed)->hash() == chain_head_) {
+    return Status::Ok();
+  }
+  return store_->Damaged("the global chain ends at link " + std::to_string(chain_position_) +
+                         " but the broker last committed link " +
+                         std::to_string((*committed)->position()) +
+                         ((*committed)->position() > chain_position_
+                              ? ": the newest events were removed from the store"
+                              : ": the chain was rewritten"));
+}
+
+void Broker::Loop::PublishStorage(weituo::v1::BrokerStatus& s) {
+  weituo::v1::StorageHealth& health = *s.mutable_storage();
+  health.set_free_bytes(storage_.free_bytes());
+  health.set_reserve_bytes(storage_.reserve_bytes());
+  health.set_refusing(storage_.refusing());
+  health.set_write_failed(!write_error_.empty());
+  health.set_write_error(write_error_);
+  const StoreDamage damage = store_->damage();
+  health.set_damage_count(damage.count);
+  health.set_last_damage(damage.last);
+  health.set_last_damage_at_ms(damage.last_at_ms);
+  if (damage.count > damage_logged_) {
+    // Met by any thread (a read of the HTTP API too), logged here once.
+    spdlog::error("msg=\"store damaged: a read found corruption\" count={} last=\"{}\"",
+                  damage.count, LogValue(damage.last));
+    damage_logged_ = damage.count;
+  }
+  if (damage.count > 0) {
+    s.add_degraded("store damaged: " + std::to_string(damage.count) +
+                   " corrupt read(s), the last: " + damage.last +
+                   "; check it with weituoctl verify --data-dir and restore the last backup");
+  }
+  if (!write_error_.empty()) {
+    s.add_degraded("store write failed, its turn held and retried: " + write_error_);
+  }
+  if (storage_.refusing()) s.add_degraded("storage full: " + storage_.RefusalMessage());
 }
 
 StatusOr<weituo::v1::ApiReply> Broker::Loop::Post(OperatorAction::Kind kind, std::string arg) {
@@ -1810,6 +1932,7 @@ void Broker::Loop::AppendToChain(const Event& event) {
   link.set_hash(LinkHash(chain_head_, event.hash()));
   batch_.PutChainLink(++chain_position_, link);
   chain_head_ = link.hash();
+  chain_advanced_ = true;
 }
 
 void Broker::Loop::Rescan(const std::string& court, CourtSession& session) {
@@ -1826,8 +1949,11 @@ StatusOr<std::unique_ptr<Broker>> Broker::Create(BrokerOptions options, CourtDir
         "the broker needs its CURVE secret key (--curve-secret-key-file); plaintext runs only "
         "with --dev-plaintext, for development");
   }
-  auto store = BrokerStore::Open(options.data_dir);
+  auto store = BrokerStore::Open(options.data_dir, options.accept_data_loss);
   if (!store.ok()) return store.status();
+  if (!(*store)->recovery_note().empty()) {
+    spdlog::warn("msg=\"store opened\" note=\"{}\"", LogValue((*store)->recovery_note()));
+  }
   auto next = (*store)->NextDeliveryId();
   if (!next.ok()) return next.status();
   auto loop = std::make_unique<Loop>(std::move(options), std::move(directory),
@@ -1914,15 +2040,32 @@ StatusOr<weituo::v1::CommissionPage> Broker::ListCommissions(const CommissionQue
 
 StatusOr<weituo::v1::CommissionTrail> Broker::Trail(const std::string& commission_id) const {
   if (!IsUlid(commission_id)) return Status::InvalidArgument("a commission id is a ULID");
-  auto record = loop_->store().GetCommission(commission_id);
-  if (!record.ok()) return record.status();
-  if (!record->has_value()) return Status::NotFound("no commission " + commission_id);
-  auto events = loop_->store().Events(commission_id);
-  if (!events.ok()) return events.status();
-  weituo::v1::CommissionTrail trail;
-  *trail.mutable_record() = std::move(**record);
-  for (Event& e : *events) *trail.add_events() = std::move(e);
-  return trail;
+  const BrokerStore& store = loop_->store();
+  // The record, the events, the record again: the loop may commit between
+  // two reads, and the record's last_seq moves with every event, so a
+  // record read twice alike is consistent with the events read between.
+  for (int attempt = 0;; ++attempt) {
+    auto record = store.GetCommission(commission_id);
+    if (!record.ok()) return record.status();
+    if (!record->has_value()) return Status::NotFound("no commission " + commission_id);
+    auto events = store.Events(commission_id);
+    if (!events.ok()) return events.status();
+    auto again = store.GetCommission(commission_id);
+    if (!again.ok()) return again.status();
+    if (again->has_value() && (*again)->last_seq() != (**record).last_seq() && attempt < 3) {
+      continue;
+    }
+    // The same check as weituoctl verify: a trail edited in the store is
+    // reported, never served as if whole.
+    TrailCheck check = CheckTrail(*events, (**record).last_seq(), (**record).last_hash());
+    if (!check.broken.empty()) {
+      return store.Damaged("the trail fails its check at " + check.Where(commission_id));
+    }
+    weituo::v1::CommissionTrail trail;
+    *trail.mutable_record() = std::move(**record);
+    for (Event& e : *events) *trail.add_events() = std::move(e);
+    return trail;
+  }
 }
 
 StatusOr<weituo::v1::ParkedPage> Broker::Parked(size_t limit) const {

@@ -1,6 +1,7 @@
 #include "weituo/broker/broker_store.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "weituo/common/keys.h"
 #include "weituo/common/lifecycle.h"
@@ -19,6 +20,7 @@ namespace {
 
 constexpr char kNextDeliveryIdKey[] = "next_delivery_id";
 constexpr char kStateCountsKey[] = "state_counts";
+constexpr char kChainHeadKey[] = "chain_head";
 constexpr char kPausedPrefix[] = "paused/";
 constexpr char kFlaggedPrefix[] = "offline_flagged/";
 // 2: the index has 't' (by submission time) entries and every open
@@ -105,8 +107,10 @@ bool ParseOutboxKey(std::string_view key, std::string* court, uint64_t* delivery
   return true;
 }
 
-StatusOr<std::unique_ptr<BrokerStore>> BrokerStore::Open(const std::string& path) {
+StatusOr<std::unique_ptr<BrokerStore>> BrokerStore::Open(const std::string& path,
+                                                         bool accept_loss) {
   KvOptions options;
+  options.accept_loss = accept_loss;
   // Index and filter blocks of every table are in the cache (KvStore): at
   // ten million commissions they alone are some tens of MiB.
   options.block_cache_bytes = size_t{128} << 20;
@@ -215,10 +219,17 @@ void BrokerStore::Batch::PutChainLink(uint64_t position, const weituo::v1::Chain
   batch_.Put(kCfChain, key, link.SerializeAsString());
 }
 
+void BrokerStore::Batch::PutChainHead(uint64_t position, const std::string& hash) {
+  weituo::v1::ChainHead head;
+  head.set_position(position);
+  head.set_hash(hash);
+  batch_.Put(kCfDefault, kChainHeadKey, head.SerializeAsString());
+}
+
 Status BrokerStore::Commit(Batch& batch, bool sync) {
-  Status s = kv_->Commit(batch.batch_, sync);
+  WEITUO_RETURN_IF_ERROR(kv_->Commit(batch.batch_, sync));
   batch.batch_.Clear();
-  return s;
+  return Status::Ok();
 }
 
 StatusOr<std::optional<CommissionRecord>> BrokerStore::GetCommission(const std::string& id) const {
@@ -226,7 +237,7 @@ StatusOr<std::optional<CommissionRecord>> BrokerStore::GetCommission(const std::
   if (!record.ok() || !record->has_value() || (*record)->has_commission()) return record;
   auto body = DecodeRecord<weituo::v1::Commission>(*kv_, kCfBodies, id, "commission body");
   if (!body.ok()) return body.status();
-  if (!body->has_value()) return Status::Internal("commission " + id + " has a record but no body");
+  if (!body->has_value()) return Damaged("commission " + id + " has a record but no body");
   *(*record)->mutable_commission() = std::move(**body);
   return record;
 }
@@ -237,7 +248,7 @@ Status BrokerStore::FillBody(OutboxItem& item, bool with_body) const {
   const std::string id = item.deliver().commission().id();
   auto body = DecodeRecord<weituo::v1::Commission>(*kv_, kCfBodies, id, "commission body");
   if (!body.ok()) return body.status();
-  if (!body->has_value()) return Status::Internal("delivery of " + id + " names no body");
+  if (!body->has_value()) return Damaged("delivery of " + id + " names no body");
   *item.mutable_deliver()->mutable_commission() = std::move(**body);
   return Status::Ok();
 }
@@ -267,16 +278,14 @@ StatusOr<std::vector<OutboxItem>> Filled(StatusOr<std::vector<OutboxItem>> items
 StatusOr<std::optional<OutboxItem>> BrokerStore::GetOutbox(const std::string& court,
                                                            uint64_t delivery_id,
                                                            bool with_body) const {
-  auto item =
-      DecodeRecord<OutboxItem>(*kv_, kCfOutbox, OutboxKey(court, delivery_id), "outbox");
+  auto item = DecodeRecord<OutboxItem>(*kv_, kCfOutbox, OutboxKey(court, delivery_id), "outbox");
   if (item.ok() && item->has_value()) WEITUO_RETURN_IF_ERROR(FillBody(**item, with_body));
   return item;
 }
 
 StatusOr<std::optional<OutboxItem>> BrokerStore::GetParked(const std::string& court,
                                                            uint64_t delivery_id) const {
-  auto item =
-      DecodeRecord<OutboxItem>(*kv_, kCfParked, OutboxKey(court, delivery_id), "parked");
+  auto item = DecodeRecord<OutboxItem>(*kv_, kCfParked, OutboxKey(court, delivery_id), "parked");
   if (item.ok() && item->has_value()) WEITUO_RETURN_IF_ERROR(FillBody(**item, true));
   return item;
 }
@@ -297,7 +306,7 @@ StatusOr<std::string> BrokerStore::DeliveryFrame(const OutboxItem& item) const {
   const std::string& id = item.deliver().commission().id();
   auto body = kv_->Get(kCfBodies, id);
   if (!body.ok()) return body.status();
-  if (!body->has_value()) return Status::Internal("delivery of " + id + " names no body");
+  if (!body->has_value()) return Damaged("delivery of " + id + " names no body");
   weituo::v1::DeliverCommissionFrame frame;
   frame.set_protocol(kProtocolVersion);
   frame.mutable_deliver()->set_delivery_id(item.deliver().delivery_id());
@@ -314,8 +323,7 @@ StatusOr<std::vector<OutboxItem>> BrokerStore::ScanParked(const std::string& cou
 
 StatusOr<std::optional<RequestOutcome>> BrokerStore::GetRequest(
     const std::string& court, const std::string& request_id) const {
-  return DecodeRecord<RequestOutcome>(*kv_, kCfRequests, RequestKey(court, request_id),
-                                      "request");
+  return DecodeRecord<RequestOutcome>(*kv_, kCfRequests, RequestKey(court, request_id), "request");
 }
 
 StatusOr<weituo::v1::StateCounts> BrokerStore::StateCounts() const {
@@ -331,67 +339,111 @@ StatusOr<std::pair<uint64_t, weituo::v1::ChainLink>> BrokerStore::LastChainLink(
   if (!key->has_value()) return std::make_pair(uint64_t{0}, weituo::v1::ChainLink());
   auto link = DecodeRecord<weituo::v1::ChainLink>(*kv_, kCfChain, **key, "chain link");
   if (!link.ok()) return link.status();
-  if (!link->has_value() || (*key)->size() != 8) return Status::Internal("corrupt chain head");
+  if (!link->has_value() || (*key)->size() != 8) return Damaged("corrupt chain head");
   return std::make_pair(ReadBigEndian64(**key), std::move(**link));
+}
+
+StatusOr<std::optional<weituo::v1::ChainHead>> BrokerStore::CommittedChainHead() const {
+  return DecodeRecord<weituo::v1::ChainHead>(*kv_, kCfDefault, kChainHeadKey, "chain head");
+}
+
+Status BrokerStore::Damaged(std::string what) const {
+  kv_->ReportDamage(what);
+  return Status::DataLoss(std::move(what));
 }
 
 StatusOr<BrokerStore::Audit> BrokerStore::VerifyTrail() const {
   Audit audit;
-  // Each commission's chain, in key order: (commission id, seq).
-  std::string commission, prev_hash;
-  uint64_t prev_seq = 0;
-  bool chained = false;
-  std::map<std::pair<std::string, uint64_t>, std::string> event_hashes;
+  WEITUO_RETURN_IF_ERROR(VerifyTrails(audit));
+  if (audit.broken.empty()) WEITUO_RETURN_IF_ERROR(VerifyRecords(audit));
+  if (audit.broken.empty()) WEITUO_RETURN_IF_ERROR(VerifyChain(audit));
+  return audit;
+}
+
+// Each commission's trail, in key order (commission id, seq), against its
+// record: CheckTrail over the events of one commission at a time.
+Status BrokerStore::VerifyTrails(Audit& audit) const {
+  std::vector<Event> trail;
+  auto check = [&]() -> Status {
+    if (trail.empty()) return Status::Ok();
+    const std::string id = trail.front().commission_id();
+    auto record = GetCommission(id);
+    if (!record.ok()) return record.status();
+    audit.commissions++;
+    if (!record->has_value()) {
+      audit.broken = "commission " + id + ": a trail without a record";
+    } else {
+      TrailCheck checked = CheckTrail(trail, (*record)->last_seq(), (*record)->last_hash());
+      audit.unchained += checked.unchained;
+      audit.chained += trail.size() - checked.unchained;
+      if (!checked.broken.empty()) audit.broken = checked.Where(id);
+    }
+    trail.clear();
+    return Status::Ok();
+  };
+  Status read = Status::Ok();
   Status s = kv_->Scan(kCfEvents, "", "", 0, [&](std::string_view key, std::string_view value) {
     Event e;
     if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
       audit.broken = "an event under key " + Hex(key) + " cannot be read";
       return false;
     }
-    if (e.commission_id() != commission) {
-      commission = e.commission_id();
-      audit.commissions++;
-      prev_seq = 0;
-      prev_hash.clear();
-      chained = !e.hash().empty();
+    if (!trail.empty() && e.commission_id() != trail.front().commission_id()) {
+      read = check();
+      if (!read.ok() || !audit.broken.empty()) return false;
     }
     audit.events++;
-    std::string where = "event " + e.commission_id() + "#" + std::to_string(e.seq());
-    if (e.seq() != prev_seq + 1) {
-      audit.broken = where + ": follows #" + std::to_string(prev_seq) + " (an event is missing)";
-      return false;
-    }
-    prev_seq = e.seq();
-    // A commission begun before the trail was chained has its first
-    // chained event start from an empty prev_hash.
-    if (!chained && !e.hash().empty() && e.prev_hash().empty()) chained = true;
-    if (!chained) {
-      if (!e.hash().empty()) {
-        audit.broken = where + ": chained after unchained events";
-        return false;
-      }
-      audit.unchained++;
-      return true;
-    }
-    if (e.prev_hash() != prev_hash) {
-      audit.broken = where + ": prev_hash is not the hash of #" + std::to_string(e.seq() - 1);
-      return false;
-    }
-    if (EventHash(e) != e.hash()) {
-      audit.broken = where + ": its content does not match its hash (edited)";
-      return false;
-    }
-    prev_hash = e.hash();
-    event_hashes[{e.commission_id(), e.seq()}] = e.hash();
+    trail.push_back(std::move(e));
     return true;
   });
   WEITUO_RETURN_IF_ERROR(s);
-  if (!audit.broken.empty()) return audit;
-  // The global chain: every link follows the one before, and names an
-  // event stored with that very hash.
+  WEITUO_RETURN_IF_ERROR(read);
+  if (audit.broken.empty()) return check();
+  return Status::Ok();
+}
+
+// Every record has a trail (whose first event VerifyTrails has checked),
+// and the state counts add up to the records.
+Status BrokerStore::VerifyRecords(Audit& audit) const {
+  Status read = Status::Ok();
+  Status s = kv_->Scan(kCfCommissions, "", "", 0, [&](std::string_view key, std::string_view) {
+    audit.records++;
+    auto first = kv_->Get(kCfEvents, EventKey(std::string(key), 1));
+    if (!first.ok()) {
+      read = first.status();
+      return false;
+    }
+    if (!first->has_value()) {
+      audit.broken = "commission " + std::string(key) + ": a record without a trail";
+      return false;
+    }
+    return true;
+  });
+  WEITUO_RETURN_IF_ERROR(s);
+  WEITUO_RETURN_IF_ERROR(read);
+  if (!audit.broken.empty()) return Status::Ok();
+  auto counts = StateCounts();
+  if (!counts.ok()) return counts.status();
+  uint64_t counted = 0;
+  for (const auto& [state, n] : counts->by_state()) counted += n;
+  if (counted != audit.records) {
+    audit.broken = "the broker counted " + std::to_string(counted) +
+                   " commissions but the store holds " + std::to_string(audit.records) +
+                   (counted > audit.records ? " (commissions were removed)" : "");
+  }
+  return Status::Ok();
+}
+
+// The global chain: every link follows the one before and names a stored
+// event with that very hash, each commission's events in seq order; there
+// are as many links as chained events; and the last is the head the broker
+// last committed.
+Status BrokerStore::VerifyChain(Audit& audit) const {
   std::string prev;
   uint64_t expected = 1;
-  s = kv_->Scan(kCfChain, "", "", 0, [&](std::string_view key, std::string_view value) {
+  std::unordered_map<std::string, uint64_t> last_seq;  // per commission, in the chain
+  Status read = Status::Ok();
+  Status s = kv_->Scan(kCfChain, "", "", 0, [&](std::string_view key, std::string_view value) {
     weituo::v1::ChainLink link;
     uint64_t position = key.size() == 8 ? ReadBigEndian64(key) : 0;
     std::string where = "chain link " + std::to_string(position);
@@ -407,22 +459,41 @@ StatusOr<BrokerStore::Audit> BrokerStore::VerifyTrail() const {
       audit.broken = where + ": does not follow link " + std::to_string(position - 1);
       return false;
     }
-    auto it = event_hashes.find({link.commission_id(), link.seq()});
-    if (it == event_hashes.end() || it->second != link.event_hash()) {
-      audit.broken = where + ": event " + link.commission_id() + "#" + std::to_string(link.seq()) +
-                     " is missing or not the event chained here";
+    const std::string event = "event " + link.commission_id() + "#" + std::to_string(link.seq());
+    uint64_t& seen = last_seq[link.commission_id()];
+    auto stored = GetEvent(link.commission_id(), link.seq());
+    if (!stored.ok()) {
+      read = stored.status();
       return false;
     }
-    event_hashes.erase(it);
+    if (link.seq() <= seen || !stored->has_value() || (*stored)->hash() != link.event_hash()) {
+      audit.broken = where + ": " + event + " is missing or not the event chained here";
+      return false;
+    }
+    seen = link.seq();
     prev = link.hash();
     return true;
   });
   WEITUO_RETURN_IF_ERROR(s);
-  if (audit.broken.empty() && !event_hashes.empty()) {
-    const auto& [id, seq] = event_hashes.begin()->first;
-    audit.broken = "event " + id + "#" + std::to_string(seq) + ": not in the global chain";
+  WEITUO_RETURN_IF_ERROR(read);
+  if (!audit.broken.empty()) return Status::Ok();
+  if (audit.links != audit.chained) {
+    audit.broken = std::to_string(audit.chained) + " chained events but " +
+                   std::to_string(audit.links) + " links of the global chain";
+    return Status::Ok();
   }
-  return audit;
+  auto head = CommittedChainHead();
+  if (!head.ok()) return head.status();
+  if (!head->has_value()) {
+    if (audit.links > 0) audit.broken = "the chain head the broker commits is missing";
+    return Status::Ok();
+  }
+  if ((*head)->position() != audit.links || (*head)->hash() != prev) {
+    audit.broken = "the global chain ends at link " + std::to_string(audit.links) +
+                   " but the broker last committed link " + std::to_string((*head)->position()) +
+                   ((*head)->position() > audit.links ? " (the newest were removed)" : "");
+  }
+  return Status::Ok();
 }
 
 StatusOr<std::vector<std::string>> BrokerStore::PausedCourts() const {

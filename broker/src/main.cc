@@ -17,7 +17,9 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <thread>
 
+#include "storage_guard.h"
 #include "weituo/broker/broker.h"
 #include "weituo/broker/status_server.h"
 #include "weituo/common/curve.h"
@@ -35,6 +37,40 @@ void OnSignal(int) {
 
 void OnHangUp(int) {
   if (g_broker) g_broker->ReloadDirectory();
+}
+
+std::atomic<bool> g_stop_opening{false};
+void OnSignalWhileOpening(int) { g_stop_opening.store(true); }
+
+// Opens the store. A disk too full to open it on is waited for, not exited
+// over (a restart loop could only fill it further), and RocksDB is never
+// asked to open without room: it aborts at a failed write.
+weituo::StatusOr<std::unique_ptr<weituo::broker::Broker>> OpenBroker(
+    const weituo::broker::BrokerOptions& options, const weituo::CourtDirectory& directory) {
+  std::signal(SIGINT, OnSignalWhileOpening);
+  std::signal(SIGTERM, OnSignalWhileOpening);
+  for (int attempt = 0;; ++attempt) {
+    std::string note;
+    auto room = weituo::broker::StorageGuard::RoomToOpen(options.data_dir,
+                                                         options.storage_reserve_bytes, &note);
+    if (!note.empty()) spdlog::warn("msg=\"storage: {}\"", note);
+    if (!room.ok() || *room) {
+      auto broker = weituo::broker::Broker::Create(options, directory);
+      if (broker.ok() || broker.status().code() != weituo::StatusCode::kResourceExhausted) {
+        return broker;
+      }
+    }
+    if (attempt % 12 == 0) {
+      spdlog::error("msg=\"no room on the disk to open the store; waiting for space\" dir={}",
+                    options.data_dir);
+    }
+    for (int i = 0; i < 50 && !g_stop_opening.load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (g_stop_opening.load()) {
+      return weituo::Status::Unavailable("stopped while waiting for room to open the store");
+    }
+  }
 }
 }  // namespace
 
@@ -89,6 +125,13 @@ int main(int argc, char** argv) {
   app.add_option("--window", options.window, "unacknowledged messages in flight per court");
   app.add_option("--max-frame-bytes", options.max_frame_bytes);
   app.add_option("--sync", options.sync, "fsync the WAL once per batch (true) or never (false)");
+  uint64_t storage_reserve_mb = options.storage_reserve_bytes >> 20;
+  app.add_option("--storage-reserve-mb", storage_reserve_mb,
+                 "free space (MiB) kept on the store's disk: below it new submissions and "
+                 "updates are refused with STORAGE_FULL (0: no reserve)");
+  app.add_flag("--accept-data-loss", options.accept_data_loss,
+               "start on a store that lost acknowledged writes, keeping what is left (the "
+               "lost commissions are gone for good; restore a backup instead if there is one)");
   app.add_option("--log-level", log_level);
   CLI11_PARSE(app, argc, argv);
 
@@ -125,6 +168,7 @@ int main(int argc, char** argv) {
       set("window", options.window, "--window");
       set("max_frame_bytes", options.max_frame_bytes, "--max-frame-bytes");
       set("sync", options.sync, "--sync");
+      set("storage_reserve_mb", storage_reserve_mb, "--storage-reserve-mb");
       set("log_level", log_level, "--log-level");
       for (const auto& [key, value] : t) {
         if (!known.count(std::string(key.str()))) {
@@ -139,6 +183,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  options.storage_reserve_bytes = storage_reserve_mb << 20;
   weituo::InitLogging("weituo-broker", log_level);
   if (options.data_dir.empty() || directory_path.empty()) {
     std::cerr << "weituo-broker: --data-dir and --directory are required\n";
@@ -197,9 +242,15 @@ int main(int argc, char** argv) {
     std::cerr << "weituo-broker: " << directory.status().ToString() << "\n";
     return 2;
   }
-  auto broker = weituo::broker::Broker::Create(options, std::move(directory).value());
+  auto broker = OpenBroker(options, std::move(directory).value());
   if (!broker.ok()) {
     std::cerr << "weituo-broker: " << broker.status().ToString() << "\n";
+    if (broker.status().code() == weituo::StatusCode::kDataLoss) {
+      std::cerr << "weituo-broker: the broker does not start on a store that is damaged or lost "
+                   "what it acknowledged. Restore the last backup (docs/operations.md, "
+                   "\"Restore\"), or, knowing that the lost commissions are gone, start once "
+                   "with --accept-data-loss.\n";
+    }
     return 1;
   }
   g_broker = broker->get();

@@ -84,6 +84,9 @@ constexpr std::string_view kKnownEvents[] = {
     "redriven",
     "replies_dropped",
     "stale_acks",
+    "storage_ballast_released",
+    "storage_full_entered",
+    "store_write_failures",
     "unparked_by_ack",
     "updates",
     "zap_accepted",
@@ -246,6 +249,29 @@ void RenderCourts(Exposition& out, std::string_view name, std::string_view type,
   }
 }
 
+// The store's health: /readyz says "degraded" when any of these is bad.
+void RenderStorage(Exposition& out, const BrokerStatus& status) {
+  const weituo::v1::StorageHealth& h = status.storage();
+  out.Single("weituo_degraded", "gauge",
+             "1 if the broker is degraded: a damaged store, a failed write or a full disk.",
+             Bool(status.degraded_size() > 0));
+  out.Single("weituo_storage_free_bytes", "gauge",
+             "Free space on the store's file system, as last read (once a second).",
+             std::to_string(h.free_bytes()));
+  out.Single("weituo_storage_reserve_bytes", "gauge",
+             "Free space below which new submissions and updates are refused (STORAGE_FULL).",
+             std::to_string(h.reserve_bytes()));
+  out.Single("weituo_storage_refusing", "gauge",
+             "1 while new submissions and updates are refused for lack of space.",
+             Bool(h.refusing()));
+  out.Single("weituo_store_write_failed", "gauge",
+             "1 while a commit that failed is held and retried.", Bool(h.write_failed()));
+  out.Single("weituo_store_damage_total", "counter",
+             "Corrupt reads met in the store since the broker started (trails, records, "
+             "RocksDB blocks).",
+             std::to_string(h.damage_count()));
+}
+
 }  // namespace
 
 std::string RenderPrometheus(const BrokerStatus& status) {
@@ -327,6 +353,7 @@ std::string RenderPrometheus(const BrokerStatus& status) {
              Seconds(status.overdue_after_ms()));
   out.Single("weituo_ready", "gauge", "1 if the broker is ready to serve courts.",
              Bool(status.ready()));
+  RenderStorage(out, status);
   out.Family("weituo_broker_info", "gauge", "The broker's version and transport security; 1.");
   out.Sample("weituo_broker_info", {{"version", status.version()}, {"security", status.security()}},
              uint64_t{1});

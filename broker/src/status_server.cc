@@ -247,9 +247,17 @@ struct StatusServer::Rep {
       if (only(get, "GET")) res.body() = "ok\n";
     } else if (path == "/readyz") {
       if (only(get, "GET")) {
-        bool ready = broker->GetStatus().ready();
+        const weituo::v1::BrokerStatus status = broker->GetStatus();
+        const bool ready = status.ready() && status.degraded().empty();
         res.result(ready ? http::status::ok : http::status::service_unavailable);
-        res.body() = ready ? "ready\n" : "not ready\n";
+        if (!status.ready()) {
+          res.body() = "not ready\n";
+        } else if (!ready) {
+          res.body() = "degraded\n";
+          for (const std::string& why : status.degraded()) res.body() += why + "\n";
+        } else {
+          res.body() = "ready\n";
+        }
       }
     } else if (path == "/api/status") {
       if (only(get, "GET")) SetJson(res, http::status::ok, broker->GetStatus());

@@ -119,9 +119,11 @@ struct KvStore::Rep {
   }
 
   rocksdb::ColumnFamilyHandle* Handle(int cf) const { return handles.at(static_cast<size_t>(cf)); }
-  // Checks the recovered commit number against the marker and opens the
-  // marker for the commits to come.
-  Status OpenMarker(bool accept_loss, const std::string& logs);
+  // Checks the recovered commit number against the marker (`marked`, read
+  // before the open) and, unless read-only, opens the marker for the
+  // commits to come.
+  Status CheckMarker(const StatusOr<std::optional<uint64_t>>& marked, const KvOptions& options,
+                     const std::string& logs);
 
   ~Rep() {
     for (auto* h : handles) {
@@ -207,6 +209,9 @@ StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path,
                                  std::filesystem::perm_options::replace, ec);
   }
   const std::string logs = WalFiles(path);
+  // Read before the store opens: a reader beside a running owner then
+  // recovers at least what the marker names.
+  auto marked = CommitMarker::Read(CommitMarker::PathIn(path));
   auto rep = std::make_unique<Rep>();
   rep->path = path;
   rocksdb::DB* raw = nullptr;
@@ -221,13 +226,14 @@ StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path,
                             "); write-ahead logs: " + logs);
   }
   rep->db.reset(raw);
-  if (!options.read_only && options.commit_marker) {
-    WEITUO_RETURN_IF_ERROR(rep->OpenMarker(options.accept_loss, logs));
+  if (options.commit_marker) {
+    WEITUO_RETURN_IF_ERROR(rep->CheckMarker(marked, options, logs));
   }
   return std::unique_ptr<KvStore>(new KvStore(std::move(rep)));
 }
 
-Status KvStore::Rep::OpenMarker(bool accept_loss, const std::string& logs) {
+Status KvStore::Rep::CheckMarker(const StatusOr<std::optional<uint64_t>>& marked,
+                                 const KvOptions& options, const std::string& logs) {
   const std::string marker_path = CommitMarker::PathIn(path);
   std::string value;
   rocksdb::Status got = db->Get(rocksdb::ReadOptions(), handles[0], kCommitKey, &value);
@@ -237,7 +243,6 @@ Status KvStore::Rep::OpenMarker(bool accept_loss, const std::string& logs) {
     return Status::DataLoss("the store " + path + " holds a damaged commit number");
   }
   commit = numbered ? ReadBigEndian64(value) : 0;
-  auto marked = CommitMarker::Read(marker_path);
   std::string loss;
   if (!marked.ok()) {
     loss = marked.status().message();
@@ -248,10 +253,11 @@ Status KvStore::Rep::OpenMarker(bool accept_loss, const std::string& logs) {
            std::to_string(**marked) + " had been acknowledged (" + marker_path +
            "): the newest writes are lost";
   }
-  if (!loss.empty() && !accept_loss) {
+  if (!loss.empty() && (!options.accept_loss || options.read_only)) {
     return Status::DataLoss("the store " + path + " has lost acknowledged writes: " + loss +
                             "; write-ahead logs: " + logs);
   }
+  if (options.read_only) return Status::Ok();
   if (!loss.empty()) {
     recovery_note = "opened with an accepted loss: " + loss + "; the marker now names commit " +
                     std::to_string(commit);

@@ -74,7 +74,8 @@ ErrorCode ErrorCodeFor(const Status& status) {
 
 bool IsRetryable(ErrorCode code) {
   return code == ErrorCode::UNAVAILABLE || code == ErrorCode::INTERNAL ||
-         code == ErrorCode::NOT_IDENTIFIED || code == ErrorCode::RATE_LIMITED;
+         code == ErrorCode::NOT_IDENTIFIED || code == ErrorCode::RATE_LIMITED ||
+         code == ErrorCode::STORAGE_FULL;
 }
 
 bool IsValidCourtId(std::string_view id) {

@@ -237,6 +237,8 @@ class StoreFiller {
     }
     batch.PutStateCounts(counts_);
     batch.PutNextDeliveryId(next_delivery_id_);
+    // As the broker does: the head it checks at start.
+    batch.PutChainHead(chain_position_, chain_head_);
     return store_->Commit(batch, false);
   }
 

@@ -36,6 +36,7 @@ TEST(StatusTest, FactoriesGiveTheirCodeAndMessage) {
       {Status::ResourceExhausted("m"), StatusCode::kResourceExhausted, "RESOURCE_EXHAUSTED"},
       {Status::Unavailable("m"), StatusCode::kUnavailable, "UNAVAILABLE"},
       {Status::Internal("m"), StatusCode::kInternal, "INTERNAL"},
+      {Status::DataLoss("m"), StatusCode::kDataLoss, "DATA_LOSS"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);

@@ -149,13 +149,15 @@ TEST(WireTest, ErrorCodeForEachStatusCode) {
   EXPECT_EQ(ErrorCodeFor(Status::ResourceExhausted("x")), ErrorCode::TOO_LARGE);
   EXPECT_EQ(ErrorCodeFor(Status::Unavailable("x")), ErrorCode::UNAVAILABLE);
   EXPECT_EQ(ErrorCodeFor(Status::Internal("x")), ErrorCode::INTERNAL);
+  EXPECT_EQ(ErrorCodeFor(Status::DataLoss("x")), ErrorCode::INTERNAL);
 }
 
 TEST(WireTest, IsRetryableForEachErrorCode) {
   const std::set<ErrorCode> retryable = {ErrorCode::NOT_IDENTIFIED, ErrorCode::UNAVAILABLE,
-                                         ErrorCode::INTERNAL, ErrorCode::RATE_LIMITED};
+                                         ErrorCode::INTERNAL, ErrorCode::RATE_LIMITED,
+                                         ErrorCode::STORAGE_FULL};
   const auto* descriptor = weituo::v1::ErrorCode_descriptor();
-  ASSERT_EQ(descriptor->value_count(), 15);
+  ASSERT_EQ(descriptor->value_count(), 16);
   for (int i = 0; i < descriptor->value_count(); ++i) {
     auto code = static_cast<ErrorCode>(descriptor->value(i)->number());
     EXPECT_EQ(IsRetryable(code), retryable.count(code) == 1) << descriptor->value(i)->name();

@@ -14,6 +14,7 @@
 #include "weituo/common/keys.h"
 #include "weituo/common/trail_hash.h"
 #include "weituo/v1/commission.pb.h"
+#include "weituo/v1/store.pb.h"
 
 namespace weituo::testing {
 namespace {
@@ -24,9 +25,10 @@ std::string Story(int n) {
 }
 
 // Opens the broker's store (the broker stopped) and lets `edit` change the
-// event stored under (commission id, seq).
-void EditStoredEvent(const std::string& path, const std::string& id, uint64_t seq,
-                     const std::function<void(weituo::v1::Event&)>& edit) {
+// record of type Message stored under `key` in column family `cf`.
+template <typename Message>
+void EditStored(const std::string& path, const std::string& cf, const std::string& key,
+                const std::function<void(Message&)>& edit) {
   std::vector<std::string> families;
   ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &families).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -35,18 +37,24 @@ void EditStoredEvent(const std::string& path, const std::string& id, uint64_t se
   rocksdb::DB* raw = nullptr;
   ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &raw).ok());
   std::unique_ptr<rocksdb::DB> db(raw);
-  rocksdb::ColumnFamilyHandle* events = nullptr;
+  rocksdb::ColumnFamilyHandle* family = nullptr;
   for (size_t i = 0; i < families.size(); ++i) {
-    if (families[i] == "events") events = handles[i];
+    if (families[i] == cf) family = handles[i];
   }
-  ASSERT_NE(events, nullptr);
-  std::string key = PrefixedSeqKey(id, seq), value;
-  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), events, key, &value).ok());
-  weituo::v1::Event event;
-  ASSERT_TRUE(event.ParseFromString(value));
-  edit(event);
-  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), events, key, event.SerializeAsString()).ok());
+  ASSERT_NE(family, nullptr);
+  std::string value;
+  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), family, key, &value).ok());
+  Message message;
+  ASSERT_TRUE(message.ParseFromString(value));
+  edit(message);
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), family, key, message.SerializeAsString()).ok());
   for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+}
+
+// The event stored under (commission id, seq).
+void EditStoredEvent(const std::string& path, const std::string& id, uint64_t seq,
+                     const std::function<void(weituo::v1::Event&)>& edit) {
+  EditStored<weituo::v1::Event>(path, "events", PrefixedSeqKey(id, seq), edit);
 }
 
 CommandResult Verify(Zone& zone) {
@@ -105,8 +113,9 @@ TEST(AuditTest, VerifyFindsTheFirstEditedEventExactly) {
             std::string::npos)
       << broken.out;
 
-  // Rewriting the rest of that commission's chain to match hides it from
-  // the commission's own chain, not from the global one.
+  // Rewriting the rest of that commission's chain to match is seen by its
+  // record, which names the old last hash.
+
   std::string prev;
   EditStoredEvent(zone.dir() + "/broker", ids[1], 3,
                   [&](weituo::v1::Event& e) { prev = e.hash(); });
@@ -117,6 +126,17 @@ TEST(AuditTest, VerifyFindsTheFirstEditedEventExactly) {
       prev = e.hash();
     });
   }
+  broken = Verify(zone);
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_NE(broken.out.find("BROKEN at commission " + ids[1] + ": its record's last_hash"),
+            std::string::npos)
+      << broken.out;
+
+  // Rewriting the record too hides it from the commission, not from the
+  // global chain.
+  EditStored<weituo::v1::CommissionRecord>(
+      zone.dir() + "/broker", "commissions", ids[1],
+      [&](weituo::v1::CommissionRecord& r) { r.set_last_hash(prev); });
   broken = Verify(zone);
   EXPECT_EQ(broken.exit_code, 1);
   EXPECT_NE(broken.out.find("BROKEN at chain link"), std::string::npos) << broken.out;

@@ -276,30 +276,25 @@ Zone::~Zone() {
   broker_.Wait();
 }
 
-void Zone::StartBroker(const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {BrokerBin(),
-                                   "--data-dir",
-                                   dir() + "/broker",
-                                   "--directory",
-                                   DirectoryPath(),
-                                   "--endpoint",
-                                   endpoint_,
-                                   "--http",
-                                   "127.0.0.1:" + std::to_string(http_port_),
-                                   "--heartbeat-ms",
-                                   "200",
-                                   "--offline-after-ms",
-                                   "1000",
-                                   "--ack-timeout-ms",
-                                   "1000",
-                                   "--max-backoff-ms",
-                                   "4000"};
+std::vector<std::string> Zone::BrokerArgv(const std::vector<std::string>& extra) const {
+  std::vector<std::string> argv = {
+      BrokerBin(), "--data-dir", dir() + "/broker", "--directory", DirectoryPath(), "--endpoint",
+      endpoint_, "--http", "127.0.0.1:" + std::to_string(http_port_), "--heartbeat-ms", "200",
+      "--offline-after-ms", "1000", "--ack-timeout-ms", "1000", "--max-backoff-ms", "4000",
+      // A small reserve: a shared test machine's
+      // disk may be fuller than a broker's.
+      "--storage-reserve-mb", "16"};
   if (plaintext_) {
     argv.push_back("--dev-plaintext");
   } else {
     argv.insert(argv.end(), {"--curve-secret-key-file", KeyDir() + "/broker.key_secret"});
   }
   argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
+void Zone::StartBroker(const std::vector<std::string>& extra) {
+  const std::vector<std::string> argv = BrokerArgv(extra);
   // Right after a kill the store's lock can take a moment to free; an
   // exit at start-up is retried a few times before the test fails.
   for (int attempt = 0; attempt < 5; ++attempt) {
@@ -307,9 +302,11 @@ void Zone::StartBroker(const std::vector<std::string>& extra) {
       std::lock_guard<std::mutex> lock(mu_);
       broker_ = Process::Spawn(argv, {}, dir() + "/broker.log");
     }
-    WaitFor([&] { return !HttpGet("/readyz").empty() || !BrokerRunning(); },
+    // /healthz, not /readyz: a broker that starts degraded (a full disk)
+    // serves all the same.
+    WaitFor([&] { return !HttpGet("/healthz").empty() || !BrokerRunning(); },
             std::chrono::seconds(20));
-    if (BrokerRunning() && !HttpGet("/readyz").empty()) return;
+    if (BrokerRunning() && !HttpGet("/healthz").empty()) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   throw std::runtime_error("broker did not become ready; see " + dir() + "/broker.log");

@@ -118,6 +118,8 @@ class Zone {
   // finds its data), with fast test timers plus `extra` flags. Waits until
   // its status page answers.
   void StartBroker(const std::vector<std::string>& extra = {});
+  // The command line StartBroker runs, for a test that runs it itself.
+  std::vector<std::string> BrokerArgv(const std::vector<std::string>& extra = {}) const;
   void KillBroker(int sig);
   bool BrokerRunning();
 

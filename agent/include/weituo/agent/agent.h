@@ -37,6 +37,9 @@ struct AgentOptions {
   int broker_silence_ms = 3500;  // reconnect after this long without a word
   int resend_ms = 3000;          // resend what the broker has not receipted
   size_t max_batch = 1024;       // deliveries recorded per sync
+  // Open a store that lost acknowledged writes (DATA_LOSS) anyway: an
+  // operator's decision (KvOptions::accept_loss).
+  bool accept_data_loss = false;
 };
 
 class Agent {

@@ -57,6 +57,12 @@ struct BrokerOptions {
   size_t max_frame_bytes = 256 * 1024;
   int64_t overdue_after_ms = 10 * 60 * 1000;  // a pending delivery this old is overdue
   bool sync = true;                           // fsync the WAL per batch; off only for benchmarks
+  // Free space kept on the store's file system: below it, new submissions
+  // and updates are refused with STORAGE_FULL (docs/storage.md). 0: none.
+  uint64_t storage_reserve_bytes = uint64_t{256} << 20;
+  // Opens a store that lost acknowledged writes (DATA_LOSS at start) anyway:
+  // an operator's decision, logged; the marker then names what was recovered.
+  bool accept_data_loss = false;
   DeadlinePolicy deadlines = DeadlinePolicy::Defaults();
   // A court offline this long (wall clock) is told to its supervisor with
   // its liaison contact, once per offline spell. 0: never.
@@ -92,12 +98,15 @@ struct CommissionQuery {
 class Broker {
  public:
   // Opens the store (creating it) and reads the directory's courts. Does not
-  // bind yet. INTERNAL if the store cannot be opened (e.g. locked).
+  // bind yet. DATA_LOSS if the store is damaged or lost acknowledged writes
+  // (the message names the files), RESOURCE_EXHAUSTED if its disk is full,
+  // INTERNAL if it cannot be opened otherwise (e.g. locked).
   static StatusOr<std::unique_ptr<Broker>> Create(BrokerOptions options, CourtDirectory directory);
   ~Broker();
 
   // Binds and serves until Stop(). Returns OK after Stop(), or the error
-  // that ended it (bind failure, a store write that failed).
+  // that ended it (bind failure). A store write that fails does not end it:
+  // the turn is held, its replies unsent, and retried until it commits.
   Status Run();
   void Stop();
   // Rereads the directory file at the loop's next turn: keys added are

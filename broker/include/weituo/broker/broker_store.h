@@ -67,7 +67,9 @@ void BackfillFromTrail(const std::vector<weituo::v1::Event>& events,
 
 class BrokerStore {
  public:
-  static StatusOr<std::unique_ptr<BrokerStore>> Open(const std::string& path);
+  // accept_loss: KvOptions::accept_loss.
+  static StatusOr<std::unique_ptr<BrokerStore>> Open(const std::string& path,
+                                                     bool accept_loss = false);
   // Reads only, beside a running broker (what it had written when opened).
   static StatusOr<std::unique_ptr<BrokerStore>> OpenReadOnly(const std::string& path);
 
@@ -95,6 +97,8 @@ class BrokerStore {
     void PutStateCounts(const weituo::v1::StateCounts& counts);
     void PutPaused(const std::string& court, bool paused);
     void PutChainLink(uint64_t position, const weituo::v1::ChainLink& link);
+    // The chain's last link as of this batch (once per batch that extends it).
+    void PutChainHead(uint64_t position, const std::string& hash);
     void PutTimer(int64_t due_ms, const std::string& commission_id);
     void DeleteTimer(int64_t due_ms, const std::string& commission_id);
     // A court flagged to its supervisor as offline since `since_ms`; 0 clears it.
@@ -109,7 +113,8 @@ class BrokerStore {
   };
 
   Batch NewBatch() const { return Batch(kv_->NewBatch()); }
-  // Atomic; with sync the WAL is on disk when this returns OK.
+  // Atomic; with sync the WAL is on disk when this returns OK. The batch is
+  // cleared on success and kept on failure, to be committed again.
   Status Commit(Batch& batch, bool sync);
   // A consistent copy of the store, while it runs (KvStore::Checkpoint).
   Status Checkpoint(const std::string& dir) const { return kv_->Checkpoint(dir); }
@@ -143,17 +148,34 @@ class BrokerStore {
   StatusOr<weituo::v1::StateCounts> StateCounts() const;
   // The last link of the global chain and its position; position 0 if none.
   StatusOr<std::pair<uint64_t, weituo::v1::ChainLink>> LastChainLink() const;
-  // Recomputes every commission's chain and the global chain. OK with
-  // `broken` empty if all hold; else `broken` names the first event or
-  // link that does not (a commission id and seq, or a chain position).
+  // The last link as the broker last committed it; nullopt on a store
+  // written before the head was kept.
+  StatusOr<std::optional<weituo::v1::ChainHead>> CommittedChainHead() const;
+  // Proves the whole store: every commission's trail (CheckTrail) against
+  // its record, every record with a trail and the state counts adding up
+  // to them, and the global chain linking every chained event once, up to
+  // the head last committed. OK with `broken` empty if all hold; else
+  // `broken` names the first break. An error if the store cannot be read
+  // (DATA_LOSS for corruption RocksDB finds).
   struct Audit {
     uint64_t events = 0;
-    uint64_t commissions = 0;
+    uint64_t commissions = 0;  // with a trail
+    uint64_t records = 0;
     uint64_t links = 0;
+    uint64_t chained = 0;
     uint64_t unchained = 0;  // events stored before the trail was chained
     std::string broken;
   };
   StatusOr<Audit> VerifyTrail() const;
+
+  // The damage this store has met since it was opened (KvStore::damage).
+  StoreDamage damage() const { return kv_->damage(); }
+  // Records damage found above the store (a trail that fails its check);
+  // returns it as DATA_LOSS.
+  Status Damaged(std::string what) const;
+  // After a failed write (KvStore::Resume).
+  Status Resume() { return kv_->Resume(); }
+  const std::string& recovery_note() const { return kv_->recovery_note(); }
   // Courts whose deliveries an operator paused.
   StatusOr<std::vector<std::string>> PausedCourts() const;
   // Courts flagged to their supervisor as offline, with since when.
@@ -203,6 +225,10 @@ class BrokerStore {
   Status MoveBodies();
   // Puts an elided commission back into `item`; false if its body is gone.
   Status FillBody(weituo::v1::OutboxItem& item, bool with_body) const;
+  // The parts of VerifyTrail.
+  Status VerifyTrails(Audit& audit) const;
+  Status VerifyRecords(Audit& audit) const;
+  Status VerifyChain(Audit& audit) const;
   std::unique_ptr<KvStore> kv_;
 };
 

@@ -57,7 +57,7 @@ struct KvOptions {
   // Keep the commit marker (file COMMITTED in the store's folder): every
   // synced Commit numbers itself inside the batch and then in the marker, so
   // an open that recovers a lower number has lost acknowledged writes and
-  // fails with DATA_LOSS. Ignored when read_only.
+  // fails with DATA_LOSS. A read-only open checks it and writes nothing.
   bool commit_marker = true;
   // Open such a store anyway, moving the marker back to what was recovered:
   // an operator's explicit decision to run on without what was lost.
