@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -19,6 +20,7 @@
 #include <unordered_set>
 #include <zmq.hpp>
 
+#include "connection_limits.h"
 #include "storage_guard.h"
 #include "weituo/broker/broker_store.h"
 #include "weituo/common/clock.h"
@@ -57,6 +59,8 @@ constexpr int64_t kDroppedRouteMemoryMs = 10000;
 constexpr size_t kMaxOverdueCounted = 10000;
 constexpr int64_t kOldestEveryMs = 1000;
 constexpr int64_t kStuckAfterMs = 5000;
+// How long a refusal is given to leave before its connection is dropped.
+constexpr int64_t kRefusalFlushMs = 200;
 
 enum class SendResult { kSent, kWouldBlock, kUnreachable };
 
@@ -130,6 +134,9 @@ struct Connection {
   std::string key;      // that key (Z85)
   int fd = -1;          // its socket, to drop it
   std::string peer;     // its IP address
+  // Refused (its court has too many connections): nothing it sends is
+  // taken; it is dropped a moment later, once the refusal has gone out.
+  bool refused = false;
 };
 
 struct Outgoing {
@@ -148,7 +155,9 @@ class Broker::Loop {
         store_(std::move(store)),
         next_delivery_id_(next_delivery_id),
         batch_(store_->NewBatch()),
-        storage_(options_.data_dir, options_.storage_reserve_bytes) {}
+        storage_(options_.data_dir, options_.storage_reserve_bytes),
+        limits_({options_.max_connections_per_address, options_.max_handshakes_per_address,
+                 options_.max_connections_per_court}) {}
 
   Status Run();
   void Stop() { stop_.store(true); }
@@ -200,6 +209,12 @@ class Broker::Loop {
   // One token of the court's rate limit; false if it has none left.
   bool TakeToken(CourtSession& session, int64_t now);
   void HandleMonitorEvents();
+  // A connection accepted on `fd`: ended at once if its address holds too
+  // many connections or handshakes.
+  void LimitAccepted(int fd);
+  // Ends connections silent since their handshake; gives memory back to the
+  // system once many connections have ended.
+  void LimitSilentAndTrim(int64_t now);
   void Reload();
   // Applies the actions posted since the last turn; answers go out after
   // the commit.
@@ -342,6 +357,14 @@ class Broker::Loop {
   StorageGuard storage_;
   std::string write_error_;  // empty unless a commit is held
   uint64_t damage_logged_ = 0;
+
+  // Who holds how many connections; memory given back after a storm.
+  ConnectionLimits limits_;
+  LogThrottle limits_log_{20};
+  // Refused connections and when to drop them (their refusal sent first).
+  std::vector<std::pair<std::string, int64_t>> closing_;
+  size_t live_high_since_trim_ = 0;
+  int64_t next_trim_check_ = 0;
   // Submissions of this turn, by when their message was read: their
   // receipts go out after the commit.
   std::vector<std::chrono::steady_clock::time_point> turn_submits_;
@@ -499,6 +522,7 @@ void Broker::Loop::HandleMonitorEvents() {
     switch (type) {
       case ZMQ_EVENT_ACCEPTED:
         Count("connections_accepted");
+        LimitAccepted(value);
         break;
       case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
         Count("handshakes_succeeded");
@@ -523,6 +547,7 @@ void Broker::Loop::HandleMonitorEvents() {
       }
       case ZMQ_EVENT_DISCONNECTED:
         Count("connections_closed");
+        limits_.Closed(value);
         // A new connection may already hold this fd if its first message
         // came before this event; it is then admitted again on its next one.
         if (auto it = routing_by_fd_.find(value); it != routing_by_fd_.end()) {
@@ -533,6 +558,50 @@ void Broker::Loop::HandleMonitorEvents() {
         }
         break;
     }
+  }
+}
+
+void Broker::Loop::LimitAccepted(int fd) {
+  const std::string address = PeerAddress(fd);
+  const ConnectionLimits::Verdict verdict = limits_.Accepted(fd, address, MonotonicMs());
+  if (verdict == ConnectionLimits::Verdict::kAdmit) {
+    live_high_since_trim_ = std::max(live_high_since_trim_, limits_.live());
+    return;
+  }
+  const bool handshakes = verdict == ConnectionLimits::Verdict::kTooManyHandshakes;
+  Count(handshakes ? "connections_refused_unidentified" : "connections_refused_per_address");
+  (void)ShutdownPeer(fd, address);
+  uint64_t suppressed = 0;
+  if (limits_log_.Allow(MonotonicMs(), &suppressed)) {
+    spdlog::warn("msg=\"connection refused\" peer={} reason=\"{}\" suppressed={}",
+                 LogValue(address),
+                 handshakes ? "too many connections not yet identified from this address"
+                            : "too many connections from this address",
+                 suppressed);
+  }
+}
+
+void Broker::Loop::LimitSilentAndTrim(int64_t now) {
+  std::erase_if(closing_, [&](const auto& entry) {
+    if (entry.second > now) return false;
+    Drop(entry.first, "too many connections for the court");
+    return true;
+  });
+  // libzmq ends a handshake not done in handshake_ms; a connection that
+  // has not said Hello in twice that is no court's.
+  for (int fd : limits_.Silent(now, 2 * int64_t{options_.handshake_ms})) {
+    auto routed = routing_by_fd_.find(fd);
+    if (routed != routing_by_fd_.end()) continue;  // it did speak
+    if (ShutdownPeer(fd, PeerAddress(fd))) Count("connections_silent_dropped");
+  }
+  // libzmq's buffers of thousands of ended connections stay with the
+  // allocator unless given back: the broker's memory returns after a storm.
+  if (now < next_trim_check_) return;
+  next_trim_check_ = now + 10000;
+  if (live_high_since_trim_ > limits_.live() + 256) {
+    ::malloc_trim(0);
+    Count("memory_trims");
+    live_high_since_trim_ = limits_.live();
   }
 }
 
@@ -570,6 +639,21 @@ bool Broker::Loop::Admit(const std::string& routing_id, const zmq::message_t& fr
     }
     if (c.fd >= 0) routing_by_fd_[c.fd] = routing_id;
     it = connections_.emplace(routing_id, std::move(c)).first;
+    if (!it->second.user_id.empty() && !limits_.Spoke(fd, it->second.user_id)) {
+      Count("connections_refused_per_court");
+      (void)SendTo(routing_id, Refusal(it->second.user_id, ErrorCode::RATE_LIMITED,
+                                       "court '" + it->second.user_id + "' already has " +
+                                           std::to_string(options_.max_connections_per_court) +
+                                           " connections; this one is closed",
+                                       ""));
+      it->second.refused = true;
+      closing_.emplace_back(routing_id, MonotonicMs() + kRefusalFlushMs);
+      return false;
+    }
+  }
+  if (it->second.refused) {
+    Count("messages_after_drop");
+    return false;
   }
   if (options_.plaintext || KeyValid(it->second)) return true;
   // Sent now, not after the turn's commit: it states no stored fact.
@@ -598,23 +682,7 @@ void Broker::Loop::Drop(const std::string& routing_id, const char* why) {
   dropped_until_[routing_id] = MonotonicMs() + kDroppedRouteMemoryMs;
   if (c.fd < 0) return;
   routing_by_fd_.erase(c.fd);
-  // The fd belongs to libzmq's I/O thread. shutdown() does not close it, so
-  // it cannot be reused under libzmq's feet; libzmq sees the end and tears
-  // the connection down. Check it is still that peer's socket on our port.
-  sockaddr_storage local{}, remote{};
-  socklen_t local_len = sizeof local, remote_len = sizeof remote;
-  if (::getsockname(c.fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
-      ::getpeername(c.fd, reinterpret_cast<sockaddr*>(&remote), &remote_len) != 0) {
-    return;  // already gone
-  }
-  char host[INET6_ADDRSTRLEN] = "";
-  if (remote.ss_family == AF_INET) {
-    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&remote)->sin_addr, host, sizeof host);
-  } else if (remote.ss_family == AF_INET6) {
-    ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&remote)->sin6_addr, host, sizeof host);
-  }
-  if (c.peer != host) return;
-  ::shutdown(c.fd, SHUT_RDWR);
+  if (!ShutdownPeer(c.fd, c.peer)) return;
   Count("connections_dropped");
   spdlog::warn("msg=\"connection dropped\" court={} peer={} reason=\"{}\"",
                c.user_id.empty() ? "-" : c.user_id, LogValue(c.peer), why);
@@ -1478,6 +1546,7 @@ int64_t Broker::Loop::Backoff(uint32_t attempts) const {
 
 void Broker::Loop::Tick(int64_t now) {
   std::erase_if(dropped_until_, [now](const auto& kv) { return kv.second <= now; });
+  LimitSilentAndTrim(now);
   ReviewDue(Now());
   if (now >= next_offline_check_) {
     CheckOffline(Now());
@@ -1732,6 +1801,7 @@ void Broker::Loop::PublishSnapshot() {
   *s.mutable_submit_to_receipt() = submit_to_receipt_.ToProto();
   *s.mutable_submit_to_delivered() = submit_to_delivered_.ToProto();
   PublishStorage(s);
+  s.set_connections_live(limits_.live());
   std::lock_guard<std::mutex> lock(snapshot_mu_);
   snapshot_ = std::move(s);
 }

@@ -97,7 +97,15 @@ int main(int argc, char** argv) {
   app.add_flag("--dev-plaintext", options.plaintext,
                "development only: no encryption, courts identified by what they claim");
   app.add_option("--handshake-ms", options.handshake_ms,
-                 "drop a connection that has not completed its handshake by then");
+                 "drop a connection that has not completed its handshake by then, or has "
+                 "not said Hello in twice that");
+  app.add_option("--max-connections-per-address", options.max_connections_per_address,
+                 "live connections one IP address may hold");
+  app.add_option("--max-handshakes-per-address", options.max_handshakes_per_address,
+                 "connections one IP address may hold that are not identified yet (shaking "
+                 "hands, or not yet said Hello)");
+  app.add_option("--max-connections-per-court", options.max_connections_per_court,
+                 "connections that spoke for one court (its key) at once");
   app.add_option("--rate-limit", options.rate_limit,
                  "messages per second one court may send (0: no limit)");
   app.add_option("--rate-burst", options.rate_burst, "messages one court may send in a burst");
@@ -152,6 +160,12 @@ int main(int argc, char** argv) {
       set("curve_secret_key_file", secret_key_file, "--curve-secret-key-file");
       set("dev_plaintext", options.plaintext, "--dev-plaintext");
       set("handshake_ms", options.handshake_ms, "--handshake-ms");
+      set("max_connections_per_address", options.max_connections_per_address,
+          "--max-connections-per-address");
+      set("max_handshakes_per_address", options.max_handshakes_per_address,
+          "--max-handshakes-per-address");
+      set("max_connections_per_court", options.max_connections_per_court,
+          "--max-connections-per-court");
       set("rate_limit", options.rate_limit, "--rate-limit");
       set("rate_burst", options.rate_burst, "--rate-burst");
       set("overdue_after_ms", options.overdue_after_ms, "--overdue-after-ms");
@@ -250,6 +264,9 @@ int main(int argc, char** argv) {
                    "what it acknowledged. Restore the last backup (docs/operations.md, "
                    "\"Restore\"), or, knowing that the lost commissions are gone, start once "
                    "with --accept-data-loss.\n";
+      // Its own code, which the systemd unit does not restart on: starting
+      // again changes nothing but the log.
+      return 3;
     }
     return 1;
   }

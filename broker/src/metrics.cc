@@ -70,6 +70,10 @@ constexpr std::string_view kKnownEvents[] = {
     "connections_accepted",
     "connections_closed",
     "connections_dropped",
+    "connections_refused_per_address",
+    "connections_refused_per_court",
+    "connections_refused_unidentified",
+    "connections_silent_dropped",
     "courts_paused",
     "courts_resumed",
     "directory_reloads",
@@ -80,6 +84,7 @@ constexpr std::string_view kKnownEvents[] = {
     "handshakes_refused",
     "handshakes_succeeded",
     "hellos",
+    "memory_trims",
     "messages_after_drop",
     "redriven",
     "replies_dropped",
@@ -354,6 +359,9 @@ std::string RenderPrometheus(const BrokerStatus& status) {
   out.Single("weituo_ready", "gauge", "1 if the broker is ready to serve courts.",
              Bool(status.ready()));
   RenderStorage(out, status);
+  out.Single("weituo_connections_live", "gauge",
+             "TCP connections to the broker's ZeroMQ endpoint now, handshaking or not.",
+             std::to_string(status.connections_live()));
   out.Family("weituo_broker_info", "gauge", "The broker's version and transport security; 1.");
   out.Sample("weituo_broker_info", {{"version", status.version()}, {"security", status.security()}},
              uint64_t{1});

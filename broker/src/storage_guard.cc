@@ -112,7 +112,8 @@ std::string StorageGuard::Check(int64_t now_ms) {
 }
 
 std::string StorageGuard::RefusalMessage() const {
-  return "the broker's store has " + MiB(free_bytes_) + " free, below its reserve of " +
+  const uint64_t counted = free_bytes_ + (ballast_held_ ? limits_.ballast : 0);
+  return "the broker's store has " + MiB(counted) + " free, below its reserve of " +
          MiB(limits_.reserve) +
          ": new submissions and updates are refused until space is freed; retry later";
 }

@@ -788,7 +788,10 @@ bool RunAgentsOnce(const ScaleOptions& opt, int n) {
       {WEITUO_BROKER_BIN, "--data-dir", dir.path() + "/broker", "--directory", directory_path,
        "--endpoint", shared.endpoint, "--http", "127.0.0.1:" + std::to_string(http_port),
        "--log-level", "warn", "--rate-limit", "0", "--sync", opt.sync ? "true" : "false",
-       "--curve-secret-key-file", dir.path() + "/broker.key_secret"},
+       "--curve-secret-key-file", dir.path() + "/broker.key_secret",
+       // Every court connects from this one address, all at once.
+       "--max-connections-per-address", std::to_string(n + 16), "--max-handshakes-per-address",
+       std::to_string(n + 16)},
       log_path);
   const Clock::time_point started = Clock::now();
   const double ready_ms = WaitReady(broker, http_port, started, std::chrono::seconds(60));

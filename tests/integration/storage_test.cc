@@ -172,7 +172,7 @@ TEST(StorageTest, ADamagedWriteAheadLogStopsTheBrokerNamingIt) {
       f.write("\xde\xad\xbe\xef\xde\xad\xbe\xef\xde\xad\xbe\xef\xde\xad\xbe\xef", 16);
     }
     std::string out;
-    EXPECT_EQ(RunBrokerToExit(zone.BrokerArgv({"--data-dir", copy}), copy + ".log", &out), 1);
+    EXPECT_EQ(RunBrokerToExit(zone.BrokerArgv({"--data-dir", copy}), copy + ".log", &out), 3);
     EXPECT_TRUE(Contains(out, "DATA_LOSS")) << out;
     EXPECT_TRUE(Contains(out, fs::path(log).filename().string())) << out;
     EXPECT_TRUE(Contains(out, "Restore the last backup")) << out;
@@ -230,7 +230,7 @@ TEST(StorageTest, VerifyFindsWhatWasRemovedFromTheStore) {
   EXPECT_TRUE(Contains(r.out, "as the last but the trail ends at #4 (events were removed)"))
       << r.out;
   std::string out;
-  EXPECT_EQ(RunBrokerToExit(zone.BrokerArgv({"--data-dir", tail}), tail + ".log", &out), 1);
+  EXPECT_EQ(RunBrokerToExit(zone.BrokerArgv({"--data-dir", tail}), tail + ".log", &out), 3);
   EXPECT_TRUE(Contains(out, "the newest events were removed")) << out;
 
   // The newest commission: events, links, record and body.
@@ -240,7 +240,7 @@ TEST(StorageTest, VerifyFindsWhatWasRemovedFromTheStore) {
   r = VerifyStore(newest);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_TRUE(Contains(r.out, "counted 3 commissions but the store holds 2")) << r.out;
-  EXPECT_EQ(RunBrokerToExit(zone.BrokerArgv({"--data-dir", newest}), newest + ".log", &out), 1);
+  EXPECT_EQ(RunBrokerToExit(zone.BrokerArgv({"--data-dir", newest}), newest + ".log", &out), 3);
   EXPECT_TRUE(Contains(out, "the newest events were removed")) << out;
 
   // An event in the middle of the second commission's trail.

@@ -42,7 +42,14 @@ struct BrokerOptions {
   // Development only: no encryption, and a connection speaks for the court
   // its Hello names. Anyone who can reach the port can be any court.
   bool plaintext = false;
-  int handshake_ms = 5000;  // a connection still shaking hands after this is dropped
+  // A connection still shaking hands this long is dropped, and one that has
+  // not said Hello in twice that.
+  int handshake_ms = 5000;
+  // Live connections from one IP address, handshakes in progress from one
+  // address, and connections that spoke for one court; more are refused.
+  size_t max_connections_per_address = 256;
+  size_t max_handshakes_per_address = 32;
+  size_t max_connections_per_court = 8;
   // Work messages (Hello, Submit, SendUpdate, Ack, anything refused) a court
   // may send per second, averaged, and in one burst. 0: no limit.
   double rate_limit = 2000;
