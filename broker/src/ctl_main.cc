@@ -60,7 +60,7 @@ Reply Call(const Api& api, http::verb verb, const std::string& target) {
     stream.expires_after(std::chrono::seconds(15));
     stream.connect(resolver.resolve(api.host, api.port));
     http::request<http::string_body> req(verb, target, 11);
-    req.set(http::field::host, api.host);
+    req.set(http::field::host, api.host + ":" + api.port);
     if (!api.token.empty()) req.set(http::field::authorization, "Bearer " + api.token);
     req.prepare_payload();
     http::write(stream, req);

@@ -117,12 +117,10 @@ std::string Field(const std::string& row, const std::string& field) {
 
 // Moves the broker's clock (--test-clock); returns once every deadline then due is applied.
 void Advance(Zone& zone, int64_t ms) {
-  std::string token = ReadFile(zone.dir() + "/broker/admin.token");
-  while (!token.empty() && token.back() == '\n') token.pop_back();
-  const std::string answer =
-      HttpExchange(zone.http_port(), "POST /api/test/clock?advance_ms=" + std::to_string(ms) +
-                                         " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
-                                         "\r\nContent-Length: 0\r\n\r\n");
+  const std::string answer = HttpExchange(
+      zone.http_port(), "POST /api/test/clock?advance_ms=" + std::to_string(ms) + " HTTP/1.1\r\n" +
+                            HostHeader(zone.http_port()) + "Authorization: Bearer " +
+                            zone.AdminToken() + "\r\nContent-Length: 0\r\n\r\n");
   ASSERT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
 }
 
