@@ -7,9 +7,12 @@ namespace {
 // The page reads only its own origin's JSON API and loads nothing else, so
 // it works offline. Every value from the API reaches the DOM through
 // textContent or an attribute (never innerHTML): court names, case numbers
-// and debtor names are data, not markup. A token typed into the page (an
-// operator's or a witness's) is kept in sessionStorage, for this tab only,
-// and sent as "Authorization: Bearer" with every API call.
+// and debtor names are data, not markup. The API's reads need a token (the
+// operator's read token, the admin token or a witness's): one typed into the
+// page, or given in the address as #token=TOKEN (a fragment never reaches the
+// server or its logs; the page takes it out of the address at once), is kept
+// in sessionStorage, for this tab only, and sent as "Authorization: Bearer"
+// with every API call.
 constexpr std::string_view kDashboardHtml = R"html(<!doctype html>
 <html lang="en">
 <head>
@@ -122,7 +125,7 @@ constexpr std::string_view kDashboardHtml = R"html(<!doctype html>
     <span id="auth-msg" role="alert"></span>
     <form id="auth-form" autocomplete="off">
       <label>token <input id="auth-token" type="password" autocomplete="off" spellcheck="false"
-             placeholder="operator or witness token"></label>
+             placeholder="read, admin or witness token"></label>
       <button type="submit">use token</button>
       <button type="button" id="auth-forget">forget token</button>
     </form>
@@ -347,7 +350,7 @@ function countsText(map, label) {
 function readToken() {
   try { return sessionStorage.getItem(TOKEN_KEY) || ""; } catch (e) { return ""; }
 }
-function useToken(value) {
+function setToken(value) {
   token = (value || "").trim();
   try {
     if (token) sessionStorage.setItem(TOKEN_KEY, token);
@@ -355,6 +358,9 @@ function useToken(value) {
   } catch (e) { /* storage off: kept in this page only */ }
   statusWithheld = null;
   statsNextAt = 0;
+}
+function useToken(value) {
+  setToken(value);
   refresh();
 }
 
@@ -839,8 +845,9 @@ async function refresh() {
     if (unauthorized) {
       showAuth("need", token ?
           "The token was not accepted (HTTP 401): check it and enter it again." :
-          "This broker asks for a token to read its API (HTTP 401): enter an operator's or a " +
-          "witness's token. It is kept for this browser tab only.");
+          "This broker asks for a token to read its API (HTTP 401): enter the operator's read " +
+          "token (read.token in the broker's data folder), the admin token or a witness's " +
+          "token. It is kept for this browser tab only.");
     } else if (forbidden) {
       showAuth("need", "This token may not read everything here (HTTP 403): " +
                            forbidden.reason);
@@ -870,7 +877,24 @@ async function refresh() {
   if (again) { again = false; refresh(); }
 }
 
+// "#token=TOKEN" or "#token=TOKEN&ID": the token is kept and taken out of the
+// address (and so out of the history); "#ID" opens that commission's trail.
+// Whether there was a token.
+function takeTokenFromHash() {
+  const hash = location.hash.slice(1);
+  if (!hash.startsWith("token=")) return false;
+  const amp = hash.indexOf("&");
+  let value = amp < 0 ? hash.slice(6) : hash.slice(6, amp);
+  try { value = decodeURIComponent(value); } catch (e) { /* keep it as typed */ }
+  const rest = amp < 0 ? "" : hash.slice(amp + 1);
+  history.replaceState(null, "", location.pathname + location.search + (rest ? "#" + rest : ""));
+  setToken(value);
+  return true;
+}
+
+// Opens the trail the address names; whether it also gave a token.
 function openFromHash() {
+  const tokenGiven = takeTokenFromHash();
   let id = location.hash.slice(1);
   try { id = decodeURIComponent(id); } catch (e) { /* keep it as typed */ }
   openId = id;
@@ -880,6 +904,7 @@ function openFromHash() {
   }
   if (openId) trailMessage("loading…");
   refreshTrail().catch(e => trailMessage("Could not load the trail: " + e.message));
+  return tokenGiven;
 }
 
 function setUpControls() {
@@ -904,7 +929,7 @@ function setUpControls() {
 }
 
 setUpControls();
-window.addEventListener("hashchange", openFromHash);
+window.addEventListener("hashchange", () => { if (openFromHash()) refresh(); });
 openFromHash();
 refresh();
 setInterval(refresh, REFRESH_MS);
