@@ -360,9 +360,12 @@ struct StatusServer::Rep {
     if (action.verb.empty()) return false;
     if (!Only(res, post, "POST")) return true;
     if (caller.role != HttpRole::kAdmin) {
+      const char* what = action.verb == "clock"    ? "moving the test clock needs"
+                         : action.verb == "backup" ? "a backup needs"
+                                                   : "operator actions need";
       res.set(http::field::www_authenticate, "Bearer");
       SetError(res, http::status::unauthorized,
-               "operator actions need the header Authorization: Bearer <admin token>");
+               std::string(what) + " the header Authorization: Bearer <admin token>");
       return true;
     }
     auto answer = [&](const StatusOr<weituo::v1::ApiReply>& reply) {
