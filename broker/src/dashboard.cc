@@ -7,12 +7,10 @@ namespace {
 // The page reads only its own origin's JSON API and loads nothing else, so
 // it works offline. Every value from the API reaches the DOM through
 // textContent or an attribute (never innerHTML): court names, case numbers
-// and debtor names are data, not markup. The API's reads need a token (the
-// operator's read token, the admin token or a witness's): one typed into the
-// page, or given in the address as #token=TOKEN (a fragment never reaches the
-// server or its logs; the page takes it out of the address at once), is kept
-// in sessionStorage, for this tab only, and sent as "Authorization: Bearer"
-// with every API call.
+// and debtor names are data, not markup. The token its reads need, typed in
+// or given as #token=... (a fragment reaches no server log; the page drops it
+// from the address), is kept in sessionStorage, for this tab only, and sent
+// as "Authorization: Bearer" with every API call.
 constexpr std::string_view kDashboardHtml = R"html(<!doctype html>
 <html lang="en">
 <head>
@@ -350,7 +348,7 @@ function countsText(map, label) {
 function readToken() {
   try { return sessionStorage.getItem(TOKEN_KEY) || ""; } catch (e) { return ""; }
 }
-function setToken(value) {
+function useToken(value, now = true) {  // now: refresh at once
   token = (value || "").trim();
   try {
     if (token) sessionStorage.setItem(TOKEN_KEY, token);
@@ -358,10 +356,7 @@ function setToken(value) {
   } catch (e) { /* storage off: kept in this page only */ }
   statusWithheld = null;
   statsNextAt = 0;
-}
-function useToken(value) {
-  setToken(value);
-  refresh();
+  if (now) refresh();
 }
 
 async function getJson(path) {
@@ -845,9 +840,8 @@ async function refresh() {
     if (unauthorized) {
       showAuth("need", token ?
           "The token was not accepted (HTTP 401): check it and enter it again." :
-          "This broker asks for a token to read its API (HTTP 401): enter the operator's read " +
-          "token (read.token in the broker's data folder), the admin token or a witness's " +
-          "token. It is kept for this browser tab only.");
+          "This broker asks for a token to read its API (HTTP 401): enter its read.token " +
+          "(in its data folder), the admin's or a witness's. It is kept for this tab only.");
     } else if (forbidden) {
       showAuth("need", "This token may not read everything here (HTTP 403): " +
                            forbidden.reason);
@@ -877,22 +871,16 @@ async function refresh() {
   if (again) { again = false; refresh(); }
 }
 
-// "#token=TOKEN" or "#token=TOKEN&ID": the token is kept and taken out of the
-// address (and so out of the history); "#ID" opens that commission's trail.
-// Whether there was a token.
+// "#token=T" or "#token=T&ID": keeps T and takes it out of the address (and the history).
 function takeTokenFromHash() {
-  const hash = location.hash.slice(1);
-  if (!hash.startsWith("token=")) return false;
-  const amp = hash.indexOf("&");
-  let value = amp < 0 ? hash.slice(6) : hash.slice(6, amp);
-  try { value = decodeURIComponent(value); } catch (e) { /* keep it as typed */ }
-  const rest = amp < 0 ? "" : hash.slice(amp + 1);
-  history.replaceState(null, "", location.pathname + location.search + (rest ? "#" + rest : ""));
-  setToken(value);
+  const m = /^#token=([^&]*)&?(.*)$/.exec(location.hash);
+  if (!m) return false;
+  history.replaceState(null, "", location.pathname + location.search + (m[2] ? "#" + m[2] : ""));
+  try { useToken(decodeURIComponent(m[1]), false); } catch (e) { useToken(m[1], false); }
   return true;
 }
 
-// Opens the trail the address names; whether it also gave a token.
+// Opens the trail "#ID" names; whether the address gave a token too.
 function openFromHash() {
   const tokenGiven = takeTokenFromHash();
   let id = location.hash.slice(1);
