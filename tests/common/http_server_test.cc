@@ -1,15 +1,12 @@
 #include "weituo/common/http_server.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <string>
 #include <vector>
 
+#include "harness.h"
 #include "status_matchers.h"
 
 namespace weituo {
@@ -17,28 +14,8 @@ namespace {
 
 namespace http = boost::beast::http;
 using ::testing::HasSubstr;
+using testing::HttpExchange;
 using ::testing::StartsWith;
-
-// Sends `request` to 127.0.0.1:`port` and returns everything until close.
-std::string Exchange(int port, const std::string& request) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return "";
-  }
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  (void)!::write(fd, request.data(), request.size());
-  std::string answer;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) answer.append(buf, size_t(n));
-  ::close(fd);
-  return answer;
-}
 
 // A server on 127.0.0.1 with a port of its own choosing that answers "hello"
 // and counts what its handler and its error writer saw.
@@ -66,7 +43,7 @@ class HttpServerTest : public ::testing::Test {
   }
 
   std::string Get(const std::string& host_lines) {
-    return Exchange(port_, "GET / HTTP/1.1\r\n" + host_lines + "Connection: close\r\n\r\n");
+    return HttpExchange(port_, "GET / HTTP/1.1\r\n" + host_lines + "Connection: close\r\n\r\n");
   }
   std::string Host(const std::string& host) { return "Host: " + host + "\r\n"; }
   std::string Port() const { return std::to_string(port_); }
