@@ -162,8 +162,7 @@ bool LoadConfig(const std::string& path, Config* config) {
           config->api.allowed_hosts.push_back(h.value_or(std::string("<not text>")));
         }
       } else if ((*api)["allowed_hosts"]) {
-        std::cerr << "weituo-agent: " << path
-                  << ": api.allowed_hosts must be an array of strings\n";
+        std::cerr << "weituo-agent: " << path << ": api.allowed_hosts must be a list of strings\n";
         return false;
       }
       if (config->api.listen.empty()) {

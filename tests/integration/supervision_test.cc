@@ -160,9 +160,7 @@ TEST(SupervisionTest, DeadlinesWarnThenEscalateToTheTargetsSupervisor) {
                 .exit_code,
             0);
   EXPECT_TRUE(WaitForState(zone, "hangzhou-intermediate", id, weituo::v1::COMPLETED));
-  CommandResult verify =
-      RunCommand({CtlBin(), "--url", "http://127.0.0.1:" + std::to_string(zone.http_port()),
-                  "--token-file", zone.dir() + "/broker/read.token", "verify", id});
+  CommandResult verify = zone.Ctl({"verify", id});  // over the API, with the admin token
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
 }
 
