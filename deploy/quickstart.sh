@@ -78,7 +78,9 @@ for _ in $(seq 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$http_port") 2>/dev/null && break
   sleep 0.1
 done
-echo "== broker ready. Dashboard: http://127.0.0.1:$http_port/"
+read_token=$run/broker/read.token
+dashboard="http://127.0.0.1:$http_port/#token=$(cat "$read_token")"
+echo "== broker ready. Dashboard: $dashboard"
 
 echo "== starting the agents of ${courts[*]} and ${supervisors[*]}"
 for court in "${courts[@]}" "${supervisors[@]}"; do
@@ -164,12 +166,14 @@ automatic dexing wuyuan dexing-assets-wuyuan.json || ok=1
 
 echo
 echo "== supervision statistics (weituoctl stats)"
-"$ctl_bin" --url "http://127.0.0.1:$http_port" stats || ok=1
+"$ctl_bin" --url "http://127.0.0.1:$http_port" --token-file "$read_token" stats || ok=1
 echo
 if [ $ok -eq 0 ]; then echo "== all three stories completed"; else echo "== a story did not complete"; fi
-echo "Dashboard: http://127.0.0.1:$http_port/"
-echo "Operator's shell: $ctl_bin --url http://127.0.0.1:$http_port courts"
-echo "  (actions such as pause also need --token-file $run/broker/admin.token)"
+echo "Dashboard: $dashboard"
+echo "  (reads need the operator's read token, in $read_token: the page keeps it"
+echo "  for its tab, and a #fragment never reaches the server)"
+echo "Operator's shell: $ctl_bin --url http://127.0.0.1:$http_port --token-file $read_token courts"
+echo "  (actions such as pause need --token-file $run/broker/admin.token)"
 if [ $once -eq 1 ]; then
   exit $ok
 fi

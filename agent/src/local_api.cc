@@ -193,23 +193,27 @@ struct LocalApi::Rep {
   }
 };
 
-StatusOr<std::unique_ptr<LocalApi>> LocalApi::Start(const std::string& address, Agent& agent,
-                                                    std::string token) {
+StatusOr<std::unique_ptr<LocalApi>> LocalApi::Start(Agent& agent, const LocalApiOptions& api) {
+  auto token = ReadOrMakeToken(api.token_file, "API token");
+  if (!token.ok()) return token.status();
   auto rep = std::make_unique<Rep>();
   rep->agent = &agent;
-  rep->token = std::move(token);
+  rep->token = std::move(token).value();
   Rep* raw = rep.get();
-  HttpServer::Limits limits;
-  limits.body_bytes = 1 << 20;
+  HttpServer::Options options;
+  options.body_bytes = 1 << 20;
+  options.allowed_hosts = api.allowed_hosts;
   auto server = HttpServer::Start(
-      address, [raw](const HttpRequest& req, HttpResponse& res) { raw->Answer(req, res); },
+      api.listen, [raw](const HttpRequest& req, HttpResponse& res) { raw->Answer(req, res); },
       [raw](HttpResponse& res, http::status status, const std::string& message) {
         raw->agent->Count("api_refused_" + std::to_string(static_cast<unsigned>(status)));
         SetError(res, status, message);
       },
-      limits);
+      std::move(options));
   if (!server.ok()) return server.status();
   rep->server = std::move(server).value();
+  spdlog::info("msg=\"local API\" url=http://{}/api/ token_file={} allowed_hosts=\"{}\"",
+               rep->server->address(), api.token_file, rep->server->allowed_hosts().ToString());
   return std::unique_ptr<LocalApi>(new LocalApi(std::move(rep)));
 }
 

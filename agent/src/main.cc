@@ -47,9 +47,8 @@ struct Config {
   std::string responder = "off";  // "auto": the demo responder answers
   std::string responder_handler = "auto-responder";
   weituo::agent::Dispatcher::Options dispatch;
-  std::string api_listen;  // empty: no local API
-  std::string api_token_file;
-  std::string spool_dir;  // empty: no spool
+  weituo::agent::LocalApiOptions api;  // listen empty: no local API
+  std::string spool_dir;               // empty: no spool
   bool spool_incoming = true;
 };
 
@@ -155,10 +154,18 @@ bool LoadConfig(const std::string& path, Config* config) {
       return false;
     }
     if (const toml::table* api = t["api"].as_table()) {
-      if (!KnownKeys(path, *api, "api.", {"listen", "token_file"})) return false;
-      config->api_listen = (*api)["listen"].value_or(std::string());
-      config->api_token_file = (*api)["token_file"].value_or(std::string());
-      if (config->api_listen.empty()) {
+      if (!KnownKeys(path, *api, "api.", {"listen", "token_file", "allowed_hosts"})) return false;
+      config->api.listen = (*api)["listen"].value_or(std::string());
+      config->api.token_file = (*api)["token_file"].value_or(std::string());
+      if (const toml::array* hosts = (*api)["allowed_hosts"].as_array()) {
+        for (const auto& h : *hosts) {  // not a string: refused by name at start
+          config->api.allowed_hosts.push_back(h.value_or(std::string("<not text>")));
+        }
+      } else if ((*api)["allowed_hosts"]) {
+        std::cerr << "weituo-agent: " << path << ": api.allowed_hosts must be a list of strings\n";
+        return false;
+      }
+      if (config->api.listen.empty()) {
         std::cerr << "weituo-agent: " << path
                   << ": [api] needs listen = \"127.0.0.1:PORT\" (loopback unless the court's "
                      "network is trusted)\n";
@@ -205,9 +212,9 @@ bool LoadConfig(const std::string& path, Config* config) {
               << "\n";
     return false;
   }
-  if (!config->api_listen.empty()) {
-    config->api_token_file = config->api_token_file.empty() ? config->agent.data_dir + "/api.token"
-                                                            : resolve(config->api_token_file);
+  if (!config->api.listen.empty()) {
+    config->api.token_file = config->api.token_file.empty() ? config->agent.data_dir + "/api.token"
+                                                            : resolve(config->api.token_file);
   }
   if (config->agent.court_id.empty() || config->agent.data_dir.empty()) {
     std::cerr << "weituo-agent: " << path << ": court_id and data_dir are required\n";
@@ -311,20 +318,13 @@ int Run(const Config& config) {
                    weituo::v1::Kind_Name(kind), h.name, h.url.empty() ? "command" : h.url);
     }
   }
-  if (!config.api_listen.empty()) {
-    auto token = weituo::ReadOrMakeToken(config.api_token_file, "API token");
-    if (!token.ok()) {
-      std::cerr << "weituo-agent: " << token.status().ToString() << "\n";
-      return kUsage;
-    }
-    auto started = weituo::agent::LocalApi::Start(config.api_listen, **agent, *token);
+  if (!config.api.listen.empty()) {
+    auto started = weituo::agent::LocalApi::Start(**agent, config.api);
     if (!started.ok()) {
       std::cerr << "weituo-agent: " << started.status().ToString() << "\n";
-      return kRefused;
+      return started.status().code() == weituo::StatusCode::kUnavailable ? kRefused : kUsage;
     }
     api = std::move(started).value();
-    spdlog::info("msg=\"local API\" url=http://{}/api/ token_file={}", api->address(),
-                 config.api_token_file);
   }
   if (config.agent.plaintext) {
     std::cerr << "weituo-agent: WARNING: dev_plaintext: traffic to the broker is NOT encrypted "

@@ -8,8 +8,9 @@
 //   verify            recomputes the tamper-evident trail over a store, or
 //                     one commission's trail as the HTTP API serves it
 //   stats             supervision statistics per court and for the zone
-// It talks to the broker's operator HTTP API on loopback (--url); actions
-// carry the broker's admin token (--token-file). Exit codes: 0 done,
+// It talks to the broker's operator HTTP API on loopback (--url) with a
+// token (--token-file): the operator's read token for reads, the admin
+// token for actions and reads, or a witness's. Exit codes: 0 done,
 // 1 refused or not found, 2 usage, 3 broker not reachable.
 #include <google/protobuf/util/json_util.h>
 
@@ -60,7 +61,7 @@ Reply Call(const Api& api, http::verb verb, const std::string& target) {
     stream.expires_after(std::chrono::seconds(15));
     stream.connect(resolver.resolve(api.host, api.port));
     http::request<http::string_body> req(verb, target, 11);
-    req.set(http::field::host, api.host);
+    req.set(http::field::host, api.host + ":" + api.port);
     if (!api.token.empty()) req.set(http::field::authorization, "Bearer " + api.token);
     req.prepare_payload();
     http::write(stream, req);
@@ -90,6 +91,10 @@ int Decode(const Reply& reply, google::protobuf::Message* message) {
       text = error.message();
     }
     std::cerr << "weituoctl: " << reply.status << ": " << text << "\n";
+    if (reply.status == 401) {
+      std::cerr << "weituoctl: give a token: --token-file <broker data dir>/read.token (or "
+                   "admin.token for actions), or WEITUO_TOKEN_FILE\n";
+    }
     return reply.status >= 500 ? kUnreachable : kRefused;
   }
   if (!google::protobuf::util::JsonStringToMessage(reply.body, message).ok()) {
@@ -415,7 +420,7 @@ int Stats(const Api& api, bool json, const std::string& query) {
 int Act(const Api& api, bool json, const std::string& target) {
   if (api.token.empty()) {
     std::cerr << "weituoctl: actions need the broker's admin token: --token-file "
-                 "<broker data dir>/admin.token (or WEITUO_ADMIN_TOKEN_FILE)\n";
+                 "<broker data dir>/admin.token (or WEITUO_TOKEN_FILE, WEITUO_ADMIN_TOKEN_FILE)\n";
     return kUsage;
   }
   weituo::v1::ApiReply reply;
@@ -489,14 +494,17 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();  // --json and --url also after the subcommand
   const char* env_url = std::getenv("WEITUO_BROKER_URL");
-  const char* env_token = std::getenv("WEITUO_ADMIN_TOKEN_FILE");
+  const char* env_token = std::getenv("WEITUO_TOKEN_FILE");
+  if (!env_token) env_token = std::getenv("WEITUO_ADMIN_TOKEN_FILE");
   std::string url = env_url ? env_url : "http://127.0.0.1:8080";
   std::string token_file = env_token ? env_token : "";
   bool json = false;
   app.add_option("--url", url, "the broker's operator HTTP address (WEITUO_BROKER_URL)")
       ->capture_default_str();
   app.add_option("--token-file", token_file,
-                 "the broker's admin token, for actions (WEITUO_ADMIN_TOKEN_FILE)");
+                 "a token of the broker's: read.token in its data dir for reads, admin.token for "
+                 "actions and reads, or a witness's (WEITUO_TOKEN_FILE, else "
+                 "WEITUO_ADMIN_TOKEN_FILE)");
   app.add_flag("--json", json, "protobuf JSON instead of tables");
 
   CLI::App* status = app.add_subcommand("status", "the broker: version, uptime, counters");
@@ -563,8 +571,8 @@ int main(int argc, char** argv) {
     std::cerr << "weituoctl: --url must be http://host:port, got '" << url << "'\n";
     return kUsage;
   }
-  // Actions need the admin token; reads need a token (admin or witness)
-  // only from a broker with witnesses configured.
+  // Reads need a token (read, admin or witness), actions the admin token,
+  // unless the broker was started with --open-reads.
   if (!token_file.empty() && !*keygen && data_dir.empty()) {
     std::ifstream in(token_file);
     if (!in || !std::getline(in, api.token)) {

@@ -7,9 +7,10 @@ namespace {
 // The page reads only its own origin's JSON API and loads nothing else, so
 // it works offline. Every value from the API reaches the DOM through
 // textContent or an attribute (never innerHTML): court names, case numbers
-// and debtor names are data, not markup. A token typed into the page (an
-// operator's or a witness's) is kept in sessionStorage, for this tab only,
-// and sent as "Authorization: Bearer" with every API call.
+// and debtor names are data, not markup. The token its reads need, typed in
+// or given as #token=... (a fragment reaches no server log; the page drops it
+// from the address), is kept in sessionStorage, for this tab only, and sent
+// as "Authorization: Bearer" with every API call.
 constexpr std::string_view kDashboardHtml = R"html(<!doctype html>
 <html lang="en">
 <head>
@@ -122,7 +123,7 @@ constexpr std::string_view kDashboardHtml = R"html(<!doctype html>
     <span id="auth-msg" role="alert"></span>
     <form id="auth-form" autocomplete="off">
       <label>token <input id="auth-token" type="password" autocomplete="off" spellcheck="false"
-             placeholder="operator or witness token"></label>
+             placeholder="read, admin or witness token"></label>
       <button type="submit">use token</button>
       <button type="button" id="auth-forget">forget token</button>
     </form>
@@ -347,7 +348,7 @@ function countsText(map, label) {
 function readToken() {
   try { return sessionStorage.getItem(TOKEN_KEY) || ""; } catch (e) { return ""; }
 }
-function useToken(value) {
+function useToken(value, now = true) {  // now: refresh at once
   token = (value || "").trim();
   try {
     if (token) sessionStorage.setItem(TOKEN_KEY, token);
@@ -355,7 +356,7 @@ function useToken(value) {
   } catch (e) { /* storage off: kept in this page only */ }
   statusWithheld = null;
   statsNextAt = 0;
-  refresh();
+  if (now) refresh();
 }
 
 async function getJson(path) {
@@ -839,8 +840,8 @@ async function refresh() {
     if (unauthorized) {
       showAuth("need", token ?
           "The token was not accepted (HTTP 401): check it and enter it again." :
-          "This broker asks for a token to read its API (HTTP 401): enter an operator's or a " +
-          "witness's token. It is kept for this browser tab only.");
+          "This broker asks for a token to read its API (HTTP 401): enter its read.token " +
+          "(in its data folder), the admin's or a witness's. It is kept for this tab only.");
     } else if (forbidden) {
       showAuth("need", "This token may not read everything here (HTTP 403): " +
                            forbidden.reason);
@@ -870,7 +871,18 @@ async function refresh() {
   if (again) { again = false; refresh(); }
 }
 
+// "#token=T" or "#token=T&ID": keeps T and takes it out of the address (and the history).
+function takeTokenFromHash() {
+  const m = /^#token=([^&]*)&?(.*)$/.exec(location.hash);
+  if (!m) return false;
+  history.replaceState(null, "", location.pathname + location.search + (m[2] ? "#" + m[2] : ""));
+  try { useToken(decodeURIComponent(m[1]), false); } catch (e) { useToken(m[1], false); }
+  return true;
+}
+
+// Opens the trail "#ID" names; whether the address gave a token too.
 function openFromHash() {
+  const tokenGiven = takeTokenFromHash();
   let id = location.hash.slice(1);
   try { id = decodeURIComponent(id); } catch (e) { /* keep it as typed */ }
   openId = id;
@@ -880,6 +892,7 @@ function openFromHash() {
   }
   if (openId) trailMessage("loading…");
   refreshTrail().catch(e => trailMessage("Could not load the trail: " + e.message));
+  return tokenGiven;
 }
 
 function setUpControls() {
@@ -904,7 +917,7 @@ function setUpControls() {
 }
 
 setUpControls();
-window.addEventListener("hashchange", openFromHash);
+window.addEventListener("hashchange", () => { if (openFromHash()) refresh(); });
 openFromHash();
 refresh();
 setInterval(refresh, REFRESH_MS);

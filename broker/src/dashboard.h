@@ -1,6 +1,7 @@
 // The operator's dashboard: one self-contained HTML page served at /, which
-// reads the JSON API (/api/status, /api/commissions, /api/stats) and
-// refreshes itself; with witnesses configured it asks for a token.
+// reads the JSON API (/api/status, /api/commissions, /api/stats) with a
+// token (asked for once, or given as #token=TOKEN in the address, kept for
+// the tab) and refreshes itself.
 #pragma once
 
 #include <string_view>

@@ -22,6 +22,7 @@
 #include "storage_guard.h"
 #include "weituo/broker/broker.h"
 #include "weituo/broker/status_server.h"
+#include "weituo/common/allowed_hosts.h"
 #include "weituo/common/curve.h"
 #include "weituo/common/directory.h"
 #include "weituo/common/http_server.h"
@@ -83,6 +84,8 @@ int main(int argc, char** argv) {
   weituo::broker::BrokerOptions options;
   std::string config_path, log_level = "info", http = "127.0.0.1:8080", secret_key_file;
   std::string admin_token_file, deadlines_file, witness_tokens_file;
+  std::string read_token_file, http_allowed_hosts;  // who may read over HTTP, and as which Host
+  bool open_reads = false;
   std::string& directory_path = options.directory_path;
   app.add_option("--config", config_path, "TOML config file (keys as the long flags, with _)");
   app.add_option("--endpoint", options.endpoint, "ZeroMQ endpoint to bind");
@@ -112,7 +115,8 @@ int main(int argc, char** argv) {
   app.add_option("--overdue-after-ms", options.overdue_after_ms,
                  "a delivery pending this long counts as overdue");
   app.add_option("--admin-token-file", admin_token_file,
-                 "token operator actions (POST) must present; made (0600) if missing "
+                 "token operator actions (POST) must present, and that reads too; made (0600) "
+                 "if missing "
                  "[default: <data-dir>/admin.token]");
   app.add_option("--http", http,
                  "status HTTP address host:port (port 0 picks one, 'off' disables)");
@@ -122,7 +126,16 @@ int main(int argc, char** argv) {
   app.add_option("--offline-flag-after-ms", options.offline_flag_after_ms,
                  "tell a court's supervisor when it has been offline this long (0: never)");
   app.add_option("--witness-tokens-file", witness_tokens_file,
-                 "witnesses' read-only tokens ('name token' lines); reads then need a token");
+                 "witnesses' tokens ('name token' lines): they read trails and statistics only");
+  app.add_option("--read-token-file", read_token_file,
+                 "the operator's token for HTTP reads (commissions, trails, parked, status, "
+                 "stats); made (0600) if missing [default: <data-dir>/read.token]");
+  app.add_flag("--open-reads", open_reads,
+               "HTTP reads need no token: anyone who reaches the port reads debtors' personal "
+               "data. Only on a network where everyone may");
+  app.add_option("--http-allowed-hosts", http_allowed_hosts,
+                 "Host names the HTTP API answers to besides its listen address and localhost "
+                 "on its port, comma-separated: name (any port) or name:port");
   app.add_flag("--test-clock", options.test_clock,
                "TESTS ONLY: POST /api/test/clock?advance_ms=N moves the broker's clock forward");
   app.add_option("--heartbeat-ms", options.heartbeat_ms);
@@ -174,6 +187,9 @@ int main(int argc, char** argv) {
       set("offline_flag_after_ms", options.offline_flag_after_ms, "--offline-flag-after-ms");
       set("witness_tokens_file", witness_tokens_file, "--witness-tokens-file");
       set("http", http, "--http");
+      set("read_token_file", read_token_file, "--read-token-file");
+      set("open_reads", open_reads, "--open-reads");
+      set("http_allowed_hosts", http_allowed_hosts, "--http-allowed-hosts");
       set("heartbeat_ms", options.heartbeat_ms, "--heartbeat-ms");
       set("offline_after_ms", options.offline_after_ms, "--offline-after-ms");
       set("ack_timeout_ms", options.ack_timeout_ms, "--ack-timeout-ms");
@@ -246,9 +262,9 @@ int main(int argc, char** argv) {
     }
     witnesses = std::move(read).value();
     if (witnesses.empty()) {
-      spdlog::warn("msg=\"no witnesses listed; reads stay open\" file=\"{}\"", witness_tokens_file);
+      spdlog::warn("msg=\"no witnesses listed\" file=\"{}\"", witness_tokens_file);
     } else {
-      spdlog::info("msg=\"witnesses\" count={} reads_need_token=true", witnesses.size());
+      spdlog::info("msg=\"witnesses\" count={}", witnesses.size());
     }
   }
   auto directory = weituo::CourtDirectory::LoadFile(directory_path);
@@ -283,13 +299,30 @@ int main(int argc, char** argv) {
       std::cerr << "weituo-broker: " << token.status().ToString() << "\n";
       return 1;
     }
-    auto started = weituo::broker::StatusServer::Start(http, **broker, *token, witnesses);
+    if (read_token_file.empty()) read_token_file = options.data_dir + "/read.token";
+    auto read_token = weituo::ReadOrMakeToken(read_token_file, "read token");
+    if (!read_token.ok()) {
+      std::cerr << "weituo-broker: " << read_token.status().ToString() << "\n";
+      return 1;
+    }
+    weituo::broker::HttpAccess access{*token, *read_token, witnesses, open_reads,
+                                      weituo::SplitHostList(http_allowed_hosts)};
+    auto started = weituo::broker::StatusServer::Start(http, **broker, std::move(access));
     if (!started.ok()) {
       std::cerr << "weituo-broker: " << started.status().ToString() << "\n";
       return 1;
     }
     server = std::move(started).value();
-    spdlog::info("msg=\"status page\" url=http://{}/", server->address());
+    spdlog::info("msg=\"status page\" url=http://{}/ read_token_file={}", server->address(),
+                 read_token_file);
+    if (open_reads) {
+      std::cerr << "weituo-broker: WARNING: --open-reads: anyone who reaches http://"
+                << server->address() << "/ reads every commission with debtors' names, ID "
+                << "numbers and addresses, without a token. Only on a network where everyone "
+                   "may.\n";
+      spdlog::warn("msg=\"OPEN READS: the HTTP API's reads need no token\" url=http://{}/",
+                   server->address());
+    }
   }
   weituo::Status s = (*broker)->Run();
   if (server) server->Stop();

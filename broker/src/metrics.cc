@@ -99,6 +99,13 @@ constexpr std::string_view kKnownEvents[] = {
     "zap_refused_unknown_key",
 };
 
+// The status server's refusals are counters "http_refused_<code>"; these
+// are exported from the start.
+constexpr std::string_view kHttpRefusedPrefix = "http_refused_";
+constexpr std::string_view kHttpRefusedKnown[] = {"http_refused_400", "http_refused_401",
+                                                  "http_refused_403", "http_refused_404",
+                                                  "http_refused_421"};
+
 using Label = std::pair<std::string_view, std::string_view>;
 
 // Appends the text exposition format 0.0.4, one family at a time: Family()
@@ -295,7 +302,16 @@ std::string RenderPrometheus(const BrokerStatus& status) {
              "Broker events by kind: connections, handshakes, hellos, updates, store batches, "
              "ZAP decisions and the like.");
   for (const auto& [event, n] : WithZeros(status.counters(), kKnownEvents)) {
-    if (!is_named(event)) out.Sample("weituo_broker_events_total", {{"event", event}}, n);
+    if (!is_named(event) && !event.starts_with(kHttpRefusedPrefix)) {
+      out.Sample("weituo_broker_events_total", {{"event", event}}, n);
+    }
+  }
+  out.Family("weituo_http_refused_total", "counter",
+             "HTTP requests answered 4xx, by status code: 401 no or unknown token, 403 a token "
+             "that may not do this, 421 a Host the server does not answer to (DNS rebinding).");
+  for (const auto& [key, n] : WithZeros(status.counters(), kHttpRefusedKnown)) {
+    if (!key.starts_with(kHttpRefusedPrefix)) continue;
+    out.Sample("weituo_http_refused_total", {{"code", key.substr(kHttpRefusedPrefix.size())}}, n);
   }
   out.Family("weituo_refused_total", "counter", "Messages refused, by error code.");
   for (const auto& [code, n] :

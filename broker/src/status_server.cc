@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <sys/stat.h>
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -17,6 +18,7 @@
 #include <string_view>
 
 #include "dashboard.h"
+#include "http_access.h"
 #include "metrics.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/deadlines.h"
@@ -156,6 +158,34 @@ StatusOr<StatsQuery> ParseStatsQuery(std::string_view query, int64_t now_ms) {
   return q;
 }
 
+// "limit=N" of /api/parked: 1 to 10000, 500 if absent.
+StatusOr<size_t> ParseParkedLimit(std::string_view query) {
+  auto params = ParseQuery(query, {"limit"});
+  if (!params.ok()) return params.status();
+  if (!params->count("limit")) return size_t{500};
+  char* end = nullptr;
+  long n = std::strtol(params->at("limit").c_str(), &end, 10);
+  if (params->at("limit").empty() || *end != '\0' || n < 1 || n > 10000) {
+    return Status::InvalidArgument("limit must be a number from 1 to 10000");
+  }
+  return static_cast<size_t>(n);
+}
+
+// "advance_ms=N" of /api/test/clock: positive, at most a century a move,
+// so the clock cannot overflow.
+StatusOr<int64_t> ParseAdvanceMs(std::string_view query) {
+  auto params = ParseQuery(query, {"advance_ms"});
+  if (!params.ok()) return params.status();
+  const std::string value = params->count("advance_ms") ? params->at("advance_ms") : "";
+  char* end = nullptr;
+  long long ms = std::strtoll(value.c_str(), &end, 10);
+  if (value.empty() || *end != '\0' || ms <= 0 || ms > 36525 * kDayMs) {
+    return Status::InvalidArgument(
+        "advance_ms must be a positive number of milliseconds, at most 100 years");
+  }
+  return ms;
+}
+
 }  // namespace
 
 StatusOr<int64_t> ParseStatsTime(const std::string& text, bool end) {
@@ -204,49 +234,64 @@ std::string StatusJson(const weituo::v1::BrokerStatus& status) { return ToJson(s
 
 struct StatusServer::Rep {
   Broker* broker;
-  std::string admin_token;
-  std::map<std::string, std::string> witness_tokens;  // name -> token
+  std::unique_ptr<HttpAccessPolicy> policy;
   std::unique_ptr<HttpServer> server;
+  // 4xx answers by code - 400, from this server's thread; read by
+  // StatusWithRefusals().
+  std::array<std::atomic<uint64_t>, 100> refused{};
+
+  void CountRefusal(unsigned code) {
+    if (code >= 400 && code < 500) refused[code - 400].fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // The broker's status with this server's refusals among its counters.
+  weituo::v1::BrokerStatus StatusWithRefusals() const {
+    weituo::v1::BrokerStatus status = broker->GetStatus();
+    for (unsigned i = 0; i < refused.size(); ++i) {
+      if (uint64_t n = refused[i].load(std::memory_order_relaxed); n > 0) {
+        (*status.mutable_counters())["http_refused_" + std::to_string(400 + i)] += n;
+      }
+    }
+    return status;
+  }
 
   Response Answer(const http::request<http::string_body>& req) const {
     Response res;
     res.version(req.version());
     res.keep_alive(false);
     std::string_view target(req.target().data(), req.target().size());
-    const HttpTarget target_parts = SplitTarget(req);
-    const std::string_view path = target_parts.path, query = target_parts.query;
-    bool get = req.method() == http::verb::get;
-    bool post = req.method() == http::verb::post;
-    // Who asks. With witnesses configured, reads need a token as well.
-    const Caller caller = Identify(req);
-    const bool open_path = path == "/healthz" || path == "/readyz" || path == "/";
-    if (!witness_tokens.empty() && !open_path && caller.role == Role::kAnonymous) {
-      return Fail(res, http::status::unauthorized,
-                  "this broker has witnesses configured: every request needs the header "
-                  "Authorization: Bearer <token> (the admin's, or a witness's for reads)");
+    const HttpTarget parts = SplitTarget(req);
+    const bool get = req.method() == http::verb::get;
+    const HttpCaller caller = policy->Identify(BearerToken(req));
+    if (auto refusal = policy->Check(caller, get, parts.path)) {
+      if (refusal->status == 401) res.set(http::field::www_authenticate, "Bearer");
+      return Fail(res, static_cast<http::status>(refusal->status), refusal->message);
     }
-    if (caller.role == Role::kWitness) {
-      const bool witness_path = path == "/api/stats" || path == "/api/commissions" ||
-                                path.starts_with("/api/commissions/");
-      if (!open_path && (!witness_path || !get)) {
-        return Fail(res, http::status::forbidden,
-                    "witness '" + caller.name + "' may read trails and statistics only");
-      }
-      if (!open_path) {
-        spdlog::info("msg=\"witness read\" witness={} path=\"{}\"", caller.name, LogValue(target));
-      }
+    if (caller.role == HttpRole::kWitness && !HttpAccessPolicy::IsOpenPath(parts.path)) {
+      spdlog::info("msg=\"witness read\" witness={} path=\"{}\"", caller.name, LogValue(target));
     }
-    auto only = [&](bool allowed, const char* methods) {
-      if (allowed) return true;
-      SetError(res, http::status::method_not_allowed, std::string("use ") + methods);
-      res.set(http::field::allow, methods);
-      return false;
-    };
+    if (!ServeOpen(req, parts.path, res) && !ServeRead(req, parts, res) &&
+        !ServeAction(req, caller, parts, res)) {
+      SetError(res, http::status::not_found, "no such path: " + LogValue(parts.path));
+    }
+    return Finish(res);
+  }
 
+  // Answers `res` with "use <methods>" unless `allowed`.
+  static bool Only(Response& res, bool allowed, const char* methods) {
+    if (allowed) return true;
+    SetError(res, http::status::method_not_allowed, std::string("use ") + methods);
+    res.set(http::field::allow, methods);
+    return false;
+  }
+
+  // /healthz, /readyz, /metrics and the page; false for any other path.
+  bool ServeOpen(const HttpRequest& req, std::string_view path, Response& res) const {
+    const bool get = req.method() == http::verb::get;
     if (path == "/healthz") {
-      if (only(get, "GET")) res.body() = "ok\n";
+      if (Only(res, get, "GET")) res.body() = "ok\n";
     } else if (path == "/readyz") {
-      if (only(get, "GET")) {
+      if (Only(res, get, "GET")) {
         const weituo::v1::BrokerStatus status = broker->GetStatus();
         const bool ready = status.ready() && status.degraded().empty();
         res.result(ready ? http::status::ok : http::status::service_unavailable);
@@ -259,100 +304,98 @@ struct StatusServer::Rep {
           res.body() = "ready\n";
         }
       }
-    } else if (path == "/api/status") {
-      if (only(get, "GET")) SetJson(res, http::status::ok, broker->GetStatus());
     } else if (path == "/metrics") {
-      if (only(get, "GET")) {
+      if (Only(res, get, "GET")) {
         res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-        res.body() = RenderPrometheus(broker->GetStatus());
+        res.body() = RenderPrometheus(StatusWithRefusals());
       }
     } else if (path == "/") {
-      if (only(get, "GET")) {
+      if (Only(res, get, "GET")) {
         res.set(http::field::content_type, "text/html; charset=utf-8");
         res.body() = std::string(DashboardHtml());
       }
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  // The reads of /api/; false for any other path.
+  bool ServeRead(const HttpRequest& req, const HttpTarget& parts, Response& res) const {
+    const std::string_view path = parts.path, query = parts.query;
+    const bool get = req.method() == http::verb::get;
+    auto answer = [&](const auto& reply) {
+      if (!reply.ok()) return SetError(res, HttpStatusOf(reply.status()), reply.status().message());
+      SetJson(res, http::status::ok, *reply);
+    };
+    auto bad_request = [&](const weituo::Status& s) {
+      SetError(res, http::status::bad_request, s.message());
+      return true;
+    };
+    if (path == "/api/status") {
+      if (Only(res, get, "GET")) SetJson(res, http::status::ok, StatusWithRefusals());
     } else if (path == "/api/commissions") {
-      if (!only(get, "GET")) return Finish(res);
+      if (!Only(res, get, "GET")) return true;
       auto q = ParseCommissionQuery(query);
-      if (!q.ok()) return Fail(res, http::status::bad_request, q.status().message());
-      auto page = broker->ListCommissions(*q);
-      if (!page.ok()) return Fail(res, HttpStatusOf(page.status()), page.status().message());
-      SetJson(res, http::status::ok, *page);
+      if (!q.ok()) return bad_request(q.status());
+      answer(broker->ListCommissions(*q));
     } else if (path.starts_with("/api/commissions/")) {
-      if (!only(get, "GET")) return Finish(res);
-      auto trail = broker->Trail(std::string(path.substr(17)));
-      if (!trail.ok()) return Fail(res, HttpStatusOf(trail.status()), trail.status().message());
-      SetJson(res, http::status::ok, *trail);
+      if (Only(res, get, "GET")) answer(broker->Trail(std::string(path.substr(17))));
     } else if (path == "/api/stats") {
-      if (!only(get, "GET")) return Finish(res);
+      if (!Only(res, get, "GET")) return true;
       auto q = ParseStatsQuery(query, broker->Now());
-      if (!q.ok()) return Fail(res, http::status::bad_request, q.status().message());
-      auto stats = broker->Stats(*q);
-      if (!stats.ok()) return Fail(res, HttpStatusOf(stats.status()), stats.status().message());
-      SetJson(res, http::status::ok, *stats);
-    } else if (path == "/api/test/clock") {
-      if (!only(post, "POST")) return Finish(res);
-      if (caller.role != Role::kAdmin) {
-        return Fail(res, http::status::unauthorized,
-                    "moving the test clock needs the header Authorization: Bearer <admin token>");
-      }
-      auto params = ParseQuery(query, {"advance_ms"});
-      if (!params.ok()) return Fail(res, http::status::bad_request, params.status().message());
-      const std::string value = params->count("advance_ms") ? params->at("advance_ms") : "";
-      char* end = nullptr;
-      long long ms = std::strtoll(value.c_str(), &end, 10);
-      // At most a century a move, so the clock cannot overflow.
-      if (value.empty() || *end != '\0' || ms <= 0 || ms > 36525 * kDayMs) {
-        return Fail(res, http::status::bad_request,
-                    "advance_ms must be a positive number of milliseconds, at most 100 years");
-      }
-      auto reply = broker->AdvanceClock(ms);
-      if (!reply.ok()) return Fail(res, HttpStatusOf(reply.status()), reply.status().message());
-      SetJson(res, http::status::ok, *reply);
-    } else if (path == "/api/admin/backup") {
-      if (!only(post, "POST")) return Finish(res);
-      if (caller.role != Role::kAdmin) {
-        return Fail(res, http::status::unauthorized,
-                    "a backup needs the header Authorization: Bearer <admin token>");
-      }
-      auto reply = broker->Backup();
-      if (!reply.ok()) return Fail(res, HttpStatusOf(reply.status()), reply.status().message());
-      SetJson(res, http::status::ok, *reply);
+      if (!q.ok()) return bad_request(q.status());
+      answer(broker->Stats(*q));
     } else if (path == "/api/parked") {
-      if (!only(get, "GET")) return Finish(res);
-      auto params = ParseQuery(query, {"limit"});
-      size_t limit = 500;
-      if (params.ok() && params->count("limit")) {
-        char* end = nullptr;
-        long n = std::strtol(params->at("limit").c_str(), &end, 10);
-        if (*end != '\0' || n < 1 || n > 10000) {
-          params = Status::InvalidArgument("limit must be a number from 1 to 10000");
-        } else {
-          limit = static_cast<size_t>(n);
-        }
+      if (!Only(res, get, "GET")) return true;
+      auto limit = ParseParkedLimit(query);
+      if (!limit.ok()) return bad_request(limit.status());
+      answer(broker->Parked(*limit));
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  // The actions, admin only; false for any other path.
+  bool ServeAction(const HttpRequest& req, const HttpCaller& caller, const HttpTarget& parts,
+                   Response& res) const {
+    const std::string_view path = parts.path;
+    const bool post = req.method() == http::verb::post;
+    const Action action = path == "/api/test/clock"     ? Action{"clock", ""}
+                          : path == "/api/admin/backup" ? Action{"backup", ""}
+                                                        : ParseAction(path);
+    if (action.verb.empty()) return false;
+    if (!Only(res, post, "POST")) return true;
+    if (caller.role != HttpRole::kAdmin) {
+      const char* what = action.verb == "clock"    ? "moving the test clock needs"
+                         : action.verb == "backup" ? "a backup needs"
+                                                   : "operator actions need";
+      res.set(http::field::www_authenticate, "Bearer");
+      SetError(res, http::status::unauthorized,
+               std::string(what) + " the header Authorization: Bearer <admin token>");
+      return true;
+    }
+    auto answer = [&](const StatusOr<weituo::v1::ApiReply>& reply) {
+      if (!reply.ok()) return SetError(res, HttpStatusOf(reply.status()), reply.status().message());
+      SetJson(res, http::status::ok, *reply);
+    };
+    if (action.verb == "clock") {
+      auto ms = ParseAdvanceMs(parts.query);
+      if (!ms.ok()) {
+        SetError(res, http::status::bad_request, ms.status().message());
+      } else {
+        answer(broker->AdvanceClock(*ms));
       }
-      if (!params.ok()) return Fail(res, http::status::bad_request, params.status().message());
-      auto page = broker->Parked(limit);
-      if (!page.ok()) return Fail(res, HttpStatusOf(page.status()), page.status().message());
-      SetJson(res, http::status::ok, *page);
-    } else if (auto action = ParseAction(path); !action.verb.empty()) {
-      if (!only(post, "POST")) return Finish(res);
-      if (caller.role != Role::kAdmin) {
-        SetError(res, http::status::unauthorized,
-                 "operator actions need the header Authorization: Bearer <admin token>");
-        return Finish(res);
-      }
+    } else if (action.verb == "backup") {
+      answer(broker->Backup());
+    } else {
       // Blocks this server's thread until the loop has applied it (one
       // turn, normally well under 100 ms); actions are rare.
-      StatusOr<weituo::v1::ApiReply> reply =
-          action.verb == "redrive" ? broker->Redrive(action.arg)
-                                   : broker->SetPaused(action.arg, action.verb == "pause");
-      if (!reply.ok()) return Fail(res, HttpStatusOf(reply.status()), reply.status().message());
-      SetJson(res, http::status::ok, *reply);
-    } else {
-      SetError(res, http::status::not_found, "no such path: " + LogValue(path));
+      answer(action.verb == "redrive" ? broker->Redrive(action.arg)
+                                      : broker->SetPaused(action.arg, action.verb == "pause"));
     }
-    return Finish(res);
+    return true;
   }
 
   // /api/courts/{court}/pause|resume, /api/parked/{id}/redrive
@@ -375,22 +418,6 @@ struct StatusServer::Rep {
     return a.verb.empty() ? split("/api/parked/", {"redrive"}) : a;
   }
 
-  enum class Role { kAnonymous, kAdmin, kWitness };
-  struct Caller {
-    Role role = Role::kAnonymous;
-    std::string name;
-  };
-  // A token that matches no one is the same as none.
-  Caller Identify(const http::request<http::string_body>& req) const {
-    std::string_view token = BearerToken(req);
-    if (token.empty()) return {};
-    if (TokenMatches(token, admin_token)) return {Role::kAdmin, "admin"};
-    for (const auto& [name, expected] : witness_tokens) {
-      if (TokenMatches(token, expected)) return {Role::kWitness, name};
-    }
-    return {};
-  }
-
   static Response Finish(Response& res) {
     res.prepare_payload();
     return std::move(res);
@@ -401,19 +428,25 @@ struct StatusServer::Rep {
   }
 };
 
-StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(
-    const std::string& address, Broker& broker, std::string admin_token,
-    std::map<std::string, std::string> witness_tokens) {
+StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(const std::string& address,
+                                                            Broker& broker, HttpAccess access) {
   auto rep = std::make_unique<Rep>();
   rep->broker = &broker;
-  rep->admin_token = std::move(admin_token);
-  rep->witness_tokens = std::move(witness_tokens);
+  HttpServer::Options options;
+  options.allowed_hosts = access.allowed_hosts;
+  rep->policy = std::make_unique<HttpAccessPolicy>(std::move(access));
   Rep* raw = rep.get();
   auto server = HttpServer::Start(
-      address, [raw](const HttpRequest& req, HttpResponse& res) { res = raw->Answer(req); },
-      [](HttpResponse& res, http::status status, const std::string& message) {
+      address,
+      [raw](const HttpRequest& req, HttpResponse& res) {
+        res = raw->Answer(req);
+        raw->CountRefusal(res.result_int());
+      },
+      [raw](HttpResponse& res, http::status status, const std::string& message) {
+        raw->CountRefusal(static_cast<unsigned>(status));
         SetError(res, status, message);
-      });
+      },
+      std::move(options));
   if (!server.ok()) return server.status();
   rep->server = std::move(server).value();
   return std::unique_ptr<StatusServer>(new StatusServer(std::move(rep)));

@@ -23,7 +23,8 @@ using tcp = asio::ip::tcp;
 struct HttpServer::Rep {
   Handler handler;
   ErrorWriter error_writer;
-  Limits limits;
+  Options options;
+  AllowedHosts hosts;  // set once bound, before the first accept
   asio::io_context io;
   tcp::acceptor acceptor{io};
   std::thread thread;
@@ -42,8 +43,8 @@ struct HttpServer::Rep {
     Session(Rep* rep, tcp::socket socket) : rep(rep), stream(std::move(socket)) {}
 
     void Start() {
-      parser.header_limit(rep->limits.header_bytes);
-      parser.body_limit(rep->limits.body_bytes);
+      parser.header_limit(rep->options.header_bytes);
+      parser.body_limit(rep->options.body_bytes);
       stream.expires_after(std::chrono::seconds(2));
       http::async_read(
           stream, buffer, parser,
@@ -60,14 +61,15 @@ struct HttpServer::Rep {
       if (!ec) {
         const HttpRequest& req = parser.get();
         response.version(req.version());
-        rep->handler(req, response);
+        if (HostAllowed(req)) rep->handler(req, response);
       } else if (ec == http::error::header_limit) {
         rep->error_writer(
             response, http::status::request_header_fields_too_large,
-            "request headers over " + std::to_string(rep->limits.header_bytes) + " bytes");
+            "request headers over " + std::to_string(rep->options.header_bytes) + " bytes");
       } else if (ec == http::error::body_limit) {
-        rep->error_writer(response, http::status::payload_too_large,
-                          "request body over " + std::to_string(rep->limits.body_bytes) + " bytes");
+        rep->error_writer(
+            response, http::status::payload_too_large,
+            "request body over " + std::to_string(rep->options.body_bytes) + " bytes");
       } else {
         rep->error_writer(response, http::status::bad_request,
                           "malformed HTTP request: " + ec.message());
@@ -81,6 +83,24 @@ struct HttpServer::Rep {
                         });
     }
 
+    // Whether `req` names a Host this server answers to; answers it if not.
+    bool HostAllowed(const HttpRequest& req) {
+      if (req.count(http::field::host) != 1) {
+        rep->error_writer(response, http::status::bad_request,
+                          "the request needs exactly one Host header");
+        return false;
+      }
+      auto value = req[http::field::host];
+      std::string_view host(value.data(), value.size());
+      if (rep->hosts.Allows(host)) return true;
+      rep->error_writer(response, http::status::misdirected_request,
+                        "Host '" + std::string(host.substr(0, 100)) +
+                            "' is not a name this server answers to (a guard against DNS "
+                            "rebinding): use its listen address or localhost with its port, or "
+                            "add the name to its allowed hosts");
+      return false;
+    }
+
     Rep* rep;
     boost::beast::tcp_stream stream;
     boost::beast::flat_buffer buffer;
@@ -90,7 +110,7 @@ struct HttpServer::Rep {
 };
 
 StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& address, Handler handler,
-                                                        ErrorWriter error_writer, Limits limits) {
+                                                        ErrorWriter error_writer, Options options) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos) {
     return Status::InvalidArgument("http address must be host:port, got '" + address + "'");
@@ -102,7 +122,7 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& addre
   auto rep = std::make_unique<Rep>();
   rep->handler = std::move(handler);
   rep->error_writer = std::move(error_writer);
-  rep->limits = limits;
+  rep->options = std::move(options);
   boost::system::error_code ec;
   auto ip = asio::ip::make_address(host, ec);
   if (ec) return Status::InvalidArgument("http host '" + host + "': " + ec.message());
@@ -118,6 +138,13 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& addre
   if (!ec) rep->acceptor.bind(ep, ec);
   if (!ec) rep->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Status::Unavailable("cannot listen on " + address + ": " + ec.message());
+  // The bound port, so that a listen address with port 0 allows the one it got.
+  const tcp::endpoint bound = rep->acceptor.local_endpoint(ec);
+  if (ec) return Status::Unavailable("cannot listen on " + address + ": " + ec.message());
+  auto hosts =
+      AllowedHosts::Make(bound.address().to_string(), bound.port(), rep->options.allowed_hosts);
+  if (!hosts.ok()) return hosts.status();
+  rep->hosts = std::move(hosts).value();
   Rep* raw = rep.get();
   raw->Accept();
   rep->thread = std::thread([raw] { raw->io.run(); });
@@ -134,6 +161,8 @@ void HttpServer::Stop() {
   boost::system::error_code ec;
   rep_->acceptor.close(ec);
 }
+
+const AllowedHosts& HttpServer::allowed_hosts() const { return rep_->hosts; }
 
 std::string HttpServer::address() const {
   boost::system::error_code ec;

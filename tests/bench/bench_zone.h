@@ -271,11 +271,13 @@ struct HttpReply {
   size_t body_bytes = 0;
 };
 
-// GETs `target` from 127.0.0.1:`port` over a fresh HTTP/1.1 connection and
-// reads the whole response. Blocks for at most `timeout`; UNAVAILABLE if the
+// GETs `target` from 127.0.0.1:`port` over a fresh HTTP/1.1 connection,
+// with "Authorization: Bearer <token>" unless `token` is empty, and reads the
+// whole response. Blocks for at most `timeout`; UNAVAILABLE if the
 // connection, the request or the response failed or did not finish by then.
 inline weituo::StatusOr<HttpReply> HttpGet(int port, const std::string& target,
-                                           std::chrono::milliseconds timeout) {
+                                           std::chrono::milliseconds timeout,
+                                           const std::string& token = "") {
   // Beast's synchronous calls have no deadline, so the asynchronous ones run
   // to completion on a private io_context: the same blocking call, bounded.
   namespace asio = boost::asio;
@@ -286,6 +288,7 @@ inline weituo::StatusOr<HttpReply> HttpGet(int port, const std::string& target,
   http::request<http::empty_body> request{http::verb::get, target, 11};
   request.set(http::field::host, "127.0.0.1:" + std::to_string(port));
   request.set(http::field::connection, "close");
+  if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
   beast::flat_buffer buffer;
   http::response<http::string_body> response;
   beast::error_code failed;

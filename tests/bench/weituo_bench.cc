@@ -122,7 +122,9 @@ struct BenchOptions {
 // the results may be read only after Stop().
 class StatusPoller {
  public:
-  StatusPoller(int port, double hz) : port_(port), hz_(hz) {}
+  // `token` is the broker's read token, which /api/status needs.
+  StatusPoller(int port, std::string token, double hz)
+      : port_(port), token_(std::move(token)), hz_(hz) {}
   ~StatusPoller() { Stop(); }
   StatusPoller(const StatusPoller&) = delete;
   StatusPoller& operator=(const StatusPoller&) = delete;
@@ -163,7 +165,7 @@ class StatusPoller {
       std::this_thread::sleep_until(started_ + tick * period);
       if (stop_) break;
       const Clock::time_point begin = Clock::now();
-      auto reply = HttpGet(port_, "/api/status", std::chrono::milliseconds(1000));
+      auto reply = HttpGet(port_, "/api/status", std::chrono::milliseconds(1000), token_);
       const Clock::time_point end = Clock::now();
       request_ms_.push_back(std::chrono::duration<double, std::milli>(end - begin).count());
       ++polls_;
@@ -183,6 +185,7 @@ class StatusPoller {
   }
 
   const int port_;
+  const std::string token_;
   const double hz_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
@@ -392,9 +395,12 @@ int Run(const BenchOptions& opt) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  // And, when polling, when the broker answers /api/status.
+  // And, when polling, when the broker answers /api/status with the read
+  // token it made in its data folder.
+  std::string read_token;
   while (poll_status) {
-    auto reply = HttpGet(http_port, "/api/status", std::chrono::milliseconds(1000));
+    std::ifstream(dir.path() + "/broker/read.token") >> read_token;
+    auto reply = HttpGet(http_port, "/api/status", std::chrono::milliseconds(1000), read_token);
     if (reply.ok() && reply->status == 200) break;
     if (!broker.Running() || Clock::now() > ready_deadline) {
       std::cerr << "weituo_bench: the broker does not answer /api/status on port " << http_port
@@ -417,7 +423,7 @@ int Run(const BenchOptions& opt) {
   const double broker_cpu_before = broker.CpuSeconds();
   const double own_cpu_before = OwnCpuSeconds();
   const Clock::time_point t0 = Clock::now() + std::chrono::milliseconds(10);
-  StatusPoller poller(http_port, opt.poll_status_hz);
+  StatusPoller poller(http_port, read_token, opt.poll_status_hz);
   if (poll_status) poller.Start();
   std::vector<std::thread> submitters;
   for (int a = 0; a < n_agents; ++a) {

@@ -143,6 +143,19 @@ TEST(RenderPrometheusTest, NamedCountersAreNotRepeatedAsEvents) {
   EXPECT_THAT(lines, Not(Contains(HasSubstr("ERROR_CODE_UNSPECIFIED"))));
 }
 
+TEST(RenderPrometheusTest, HttpRefusalsHaveAFamilyByCode) {
+  BrokerStatus status = PopulatedStatus();
+  (*status.mutable_counters())["http_refused_421"] = 3;
+  (*status.mutable_counters())["http_refused_405"] = 1;
+  std::vector<std::string> lines = Lines(RenderPrometheus(status));
+  EXPECT_THAT(lines, Contains("# TYPE weituo_http_refused_total counter"));
+  EXPECT_THAT(lines, Contains("weituo_http_refused_total{code=\"421\"} 3"));
+  EXPECT_THAT(lines, Contains("weituo_http_refused_total{code=\"405\"} 1"));
+  EXPECT_THAT(lines, Contains("weituo_http_refused_total{code=\"401\"} 0"));
+  EXPECT_THAT(lines, Contains("weituo_http_refused_total{code=\"403\"} 0"));
+  EXPECT_THAT(lines, Not(Contains(HasSubstr("event=\"http_refused_"))));
+}
+
 TEST(RenderPrometheusTest, CourtsAreGaugesWithEscapedLabels) {
   std::vector<std::string> lines = Lines(RenderPrometheus(PopulatedStatus()));
   EXPECT_THAT(lines, Contains("weituo_courts_online 1"));

@@ -83,7 +83,10 @@ read -r -a broker_cmd <<<"$(exec_start weituo-broker.service)"
 "${broker_cmd[@]}" 2>"$root/broker.log" &
 pids+=($!)
 broker_pid=$!
-ctl() { "$root/usr/local/bin/weituoctl" --url "http://127.0.0.1:$http_port" "$@"; }
+ctl() {
+  "$root/usr/local/bin/weituoctl" --url "http://127.0.0.1:$http_port" \
+    --token-file "$root/var/lib/weituo/broker/store/read.token" "$@"
+}
 for _ in $(seq 100); do
   ctl status >/dev/null 2>&1 && break
   sleep 0.1
@@ -125,6 +128,7 @@ mode() { stat -c %a "$1"; }
 [ "$(mode "$conf/keys/broker.key_secret")" = 600 ] || fail "broker secret key readable by others"
 [ "$(mode "$root/var/lib/weituo/broker/store")" = 700 ] || fail "store folder is open"
 [ "$(mode "$root/var/lib/weituo/broker/store/admin.token")" = 600 ] || fail "admin token open"
+[ "$(mode "$root/var/lib/weituo/broker/store/read.token")" = 600 ] || fail "read token open"
 [ "$(mode "$root/var/lib/weituo/broker/backups")" = 700 ] || fail "backups folder is open"
 
 # SIGTERM, as systemctl stop sends: each exits 0 well inside TimeoutStopSec.

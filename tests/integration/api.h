@@ -32,17 +32,29 @@ inline int RawHttp(int port, const std::string& request, std::string* body = nul
 inline int Request(Zone& zone, const std::string& method, const std::string& target,
                    const std::string& token, std::string* body = nullptr) {
   std::string auth = token.empty() ? "" : "Authorization: Bearer " + token + "\r\n";
-  return RawHttp(
-      zone.http_port(),
-      method + " " + target + " HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: 0\r\n\r\n",
-      body);
+  return RawHttp(zone.http_port(),
+                 method + " " + target + " HTTP/1.1\r\n" + HostHeader(zone.http_port()) + auth +
+                     "Content-Length: 0\r\n\r\n",
+                 body);
+}
+
+// One exchange with an HTTP API on loopback (the agent's local API):
+// "<status code> <body>". `host` is the Host header's value, by default the
+// address itself.
+inline std::string Api(int port, const std::string& method, const std::string& path,
+                       const std::string& token, const std::string& body = "",
+                       const std::string& host = "") {
+  std::string req = method + " " + path + " HTTP/1.1\r\n" +
+                    (host.empty() ? HostHeader(port) : "Host: " + host + "\r\n");
+  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::string res = HttpExchange(port, req);
+  if (res.size() < 12) return "no answer";
+  size_t at = res.find("\r\n\r\n");
+  return res.substr(9, 3) + " " + (at == std::string::npos ? "" : res.substr(at + 4));
 }
 
 // The broker's admin token, from its data folder.
-inline std::string AdminToken(Zone& zone) {
-  std::string token = ReadFile(zone.dir() + "/broker/admin.token");
-  while (!token.empty() && token.back() == '\n') token.pop_back();
-  return token;
-}
+inline std::string AdminToken(Zone& zone) { return zone.AdminToken(); }
 
 }  // namespace weituo::testing

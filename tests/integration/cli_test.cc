@@ -138,11 +138,11 @@ TEST(CliTest, ASecondBrokerOnTheSameStoreIsRefusedAndTheFirstKeepsServing) {
 TEST(CliTest, BrokerReadsItsSettingsFromAConfigFile) {
   TempDir dir;
   int port = FreePort(), http = FreePort();
-  WriteFile(dir.path() + "/broker.toml", "endpoint = \"tcp://127.0.0.1:" + std::to_string(port) +
-                                             "\"\n" + "data_dir = \"" + dir.path() + "/db\"\n" +
-                                             "directory = \"" + Courts() + "\"\n" +
-                                             "http = \"127.0.0.1:" + std::to_string(http) + "\"\n" +
-                                             "log_level = \"warn\"\n" + "dev_plaintext = true\n");
+  WriteFile(dir.path() + "/broker.toml",
+            "endpoint = \"tcp://127.0.0.1:" + std::to_string(port) + "\"\n" + "data_dir = \"" +
+                dir.path() + "/db\"\n" + "directory = \"" + Courts() + "\"\n" +
+                "http = \"127.0.0.1:" + std::to_string(http) + "\"\n" + "log_level = \"warn\"\n" +
+                "dev_plaintext = true\n" + "read_token_file = \"" + dir.path() + "/read.tok\"\n");
   Process broker = Process::Spawn({BrokerBin(), "--config", dir.path() + "/broker.toml"}, {},
                                   dir.path() + "/broker.log");
   std::string status;
@@ -150,7 +150,8 @@ TEST(CliTest, BrokerReadsItsSettingsFromAConfigFile) {
       [&] {
         // Ready once bound; the status page answers (not ready) before.
         if (HttpGet(http, "/readyz").empty()) return false;
-        status = HttpGet(http, "/api/status");
+        std::string token = ReadFile(dir.path() + "/read.tok");
+        status = HttpGet(http, "/api/status", token.substr(0, token.find('\n')));
         return !status.empty();
       },
       std::chrono::seconds(10)))
@@ -181,7 +182,8 @@ TEST(CliTest, CourtCommandsSayWhenTheAgentIsNotRunning) {
   // A misspelt key, at the top or in [responder], is refused by name.
   auto load = [&](const std::string& text) {
     WriteFile(zone.dir() + "/typo.toml", "court_id = \"kaihua\"\ndata_dir = \"d\"\n" + text);
-    return RunCommand({"/bin/sh", "-c", AgentBin() + " status -c " + zone.dir() + "/typo.toml 2>&1"});
+    return RunCommand(
+        {"/bin/sh", "-c", AgentBin() + " status -c " + zone.dir() + "/typo.toml 2>&1"});
   };
   CommandResult top = load("heartbeat_msec = 200\n");
   EXPECT_EQ(top.exit_code, 2);

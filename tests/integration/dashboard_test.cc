@@ -6,10 +6,12 @@
 // superiors, liaisons and offline flags, both commissions (the overdue one
 // marked), the supervision panel's counts and the campaign's outcome, and
 // the completed commission's trail with its deadline event, and keeps a
-// screenshot of the page as an artifact (WEITUO_DASHBOARD_PNG). Restarted
-// with witnesses, the broker wants a token: the page asks for one. Chromium
-// reaches only loopback: the page loads nothing from elsewhere and the
-// browser's own traffic is off.
+// screenshot of the page as an artifact (WEITUO_DASHBOARD_PNG). The page
+// gets the operator's read token in its address (#token=...); without one
+// it asks for a token and shows no data; restarted with witnesses, a
+// witness's token shows the trails and statistics only. Chromium reaches
+// only loopback: the page loads nothing from elsewhere and the browser's own
+// traffic is off.
 #include "dashboard.h"
 
 #include <google/protobuf/util/json_util.h>
@@ -117,12 +119,10 @@ std::string Field(const std::string& row, const std::string& field) {
 
 // Moves the broker's clock (--test-clock); returns once every deadline then due is applied.
 void Advance(Zone& zone, int64_t ms) {
-  std::string token = ReadFile(zone.dir() + "/broker/admin.token");
-  while (!token.empty() && token.back() == '\n') token.pop_back();
-  const std::string answer =
-      HttpExchange(zone.http_port(), "POST /api/test/clock?advance_ms=" + std::to_string(ms) +
-                                         " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
-                                         "\r\nContent-Length: 0\r\n\r\n");
+  const std::string answer = HttpExchange(
+      zone.http_port(), "POST /api/test/clock?advance_ms=" + std::to_string(ms) + " HTTP/1.1\r\n" +
+                            HostHeader(zone.http_port()) + "Authorization: Bearer " +
+                            zone.AdminToken() + "\r\nContent-Length: 0\r\n\r\n");
   ASSERT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
 }
 
@@ -198,14 +198,16 @@ TEST(DashboardTest, ChromiumShowsCourtsCommissionsSupervisionAndATrail) {
 
   const std::string stderr_log = zone.dir() + "/chromium/stderr.log";
   const std::string base = "http://127.0.0.1:" + std::to_string(zone.http_port()) + "/";
-  CommandResult page = RunChromium(zone, chromium, base, {"--dump-dom"});
+  const std::string with_token = base + "#token=" + zone.ReadToken();
+  CommandResult page = RunChromium(zone, chromium, with_token, {"--dump-dom"});
   ASSERT_EQ(page.exit_code, 0) << ReadFile(stderr_log);
   const std::string& dom = page.out;
-  // Every fetch of the last refresh answered; no token was asked for.
+  // Every fetch of the last refresh answered with the token of the address.
   const std::string connection = Section(dom, "id=\"conn\"", "</span>");
   EXPECT_NE(connection.find(">updated "), std::string::npos) << connection;
-  EXPECT_NE(Section(dom, "id=\"auth\"", ">").find(" hidden"), std::string::npos)
-      << "this broker has no witnesses: no token box";
+  const std::string token_box = Section(dom, "id=\"auth\"", "</div>");
+  EXPECT_EQ(token_box.substr(0, token_box.find('>')), "<div id=\"auth\" class=\"ok\"") << token_box;
+  EXPECT_NE(token_box.find("A token is in use for this tab."), std::string::npos) << token_box;
 
   // Courts: connection, superior, liaison (phone shown, office and person
   // on hover) and the offline flag.
@@ -298,7 +300,7 @@ TEST(DashboardTest, ChromiumShowsCourtsCommissionsSupervisionAndATrail) {
   std::filesystem::create_directories(png.parent_path());
   std::filesystem::remove(png);
   CommandResult opened =
-      RunChromium(zone, chromium, base + "#" + id,
+      RunChromium(zone, chromium, with_token + "&" + id,
                   {"--dump-dom", "--screenshot=" + png.string(), "--window-size=1280,900"});
   ASSERT_EQ(opened.exit_code, 0) << ReadFile(stderr_log);
   const std::string trail_html = Section(opened.out, "id=\"trail\"", "</section>");
@@ -339,13 +341,8 @@ TEST(DashboardTest, ChromiumShowsCourtsCommissionsSupervisionAndATrail) {
   EXPECT_EQ(be32(16), 1280u);  // IHDR width
   EXPECT_EQ(be32(20), 900u);   // IHDR height
 
-  // With witnesses configured the page is still served but its API wants a
-  // token: the page asks for one and shows no data, rather than breaking.
-  zone.KillBroker(SIGTERM);
-  const std::string witnesses = zone.dir() + "/witnesses";
-  WriteFile(witnesses, "deputy-wang " + std::string(40, 'w') + "\n");
-  ::chmod(witnesses.c_str(), 0600);
-  zone.StartBroker({"--witness-tokens-file", witnesses});
+  // Without a token the page is still served but its API is not: the page
+  // asks for a token and shows no data, rather than breaking.
   CommandResult locked = RunChromium(zone, chromium, base, {"--dump-dom"});
   ASSERT_EQ(locked.exit_code, 0) << ReadFile(stderr_log);
   const std::string auth = Section(locked.out, "id=\"auth\"", "</div>");
@@ -359,6 +356,26 @@ TEST(DashboardTest, ChromiumShowsCourtsCommissionsSupervisionAndATrail) {
   EXPECT_NE(Section(locked.out, "id=\"stats\"", "</table>").find("needs a token"),
             std::string::npos);
   EXPECT_EQ(locked.out.find(kCaseNumber), std::string::npos) << "no data without a token";
+
+  // With witnesses configured a witness's token opens the commissions and
+  // the statistics, and the page says that courts and status are not its.
+  zone.KillBroker(SIGTERM);
+  const std::string witnesses = zone.dir() + "/witnesses";
+  const std::string witness_token(40, 'w');
+  WriteFile(witnesses, "deputy-wang " + witness_token + "\n");
+  ::chmod(witnesses.c_str(), 0600);
+  zone.StartBroker({"--witness-tokens-file", witnesses});
+  CommandResult witness =
+      RunChromium(zone, chromium, base + "#token=" + witness_token, {"--dump-dom"});
+  ASSERT_EQ(witness.exit_code, 0) << ReadFile(stderr_log);
+  const std::string witness_box = Section(witness.out, "id=\"auth\"", "</div>");
+  EXPECT_EQ(witness_box.substr(0, witness_box.find('>')), "<div id=\"auth\" class=\"witness\"")
+      << witness_box;
+  EXPECT_NE(Section(witness.out, "id=\"commissions\"", "</table>").find(kCaseNumber),
+            std::string::npos)
+      << witness.out;
+  EXPECT_NE(Section(witness.out, "id=\"courts\"", "</table>").find("not available to a witness"),
+            std::string::npos);
 }
 
 }  // namespace

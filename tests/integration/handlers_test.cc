@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "api.h"
 #include "harness.h"
 #include "trail.h"
 
@@ -229,9 +230,9 @@ TEST(HandlersTest, AnHttpHandlerAnswersAndOneThatTakesItAnswersLaterThroughTheLo
   std::string token = ReadFile(zone.dir() + "/wuyuan-data/api.token");
   token.pop_back();
   auto post = [&](const std::string& path, const std::string& body) {
-    return HttpExchange(
-        api_port, "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
-                      "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    return HttpExchange(api_port, "POST " + path + " HTTP/1.1\r\n" + HostHeader(api_port) +
+                                      "Authorization: Bearer " + token + "\r\nContent-Length: " +
+                                      std::to_string(body.size()) + "\r\n\r\n" + body);
   };
   std::string base = "/api/commissions/" + asked + "/updates";
   EXPECT_EQ(post(base, R"({"accept":{"handler":"婺源 执行局 查控组"}})").rfind("HTTP/1.1 202", 0),
@@ -383,18 +384,6 @@ TEST(HandlersTest, AnAnswerTheBrokerRefusesIsShownForAClerkWhoCanHaveItCalledAga
   EXPECT_EQ(zone.Cli("wuyuan", {"retry", id}).exit_code, 1);
   EXPECT_EQ(zone.Cli("wuyuan", {"retry", "01NOSUCHCOMMISSION0000000000"}).exit_code, 1);
   EXPECT_EQ(zone.Cli("dexing", {"retry", id}).exit_code, 1);
-}
-
-// One HTTP exchange with the local API: "<status code> <body>".
-std::string Api(int port, const std::string& method, const std::string& path,
-                const std::string& token, const std::string& body = "") {
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
-  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  std::string res = HttpExchange(port, req);
-  if (res.size() < 12) return "no answer";
-  size_t at = res.find("\r\n\r\n");
-  return res.substr(9, 3) + " " + (at == std::string::npos ? "" : res.substr(at + 4));
 }
 
 TEST(HandlersTest, TheLocalApiRefusesWhatIsWrongByNameAndServesTheRest) {

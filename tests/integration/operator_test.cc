@@ -22,8 +22,9 @@
 namespace weituo::testing {
 namespace {
 
+// GET with the broker's operator read token.
 int Get(Zone& zone, const std::string& target, std::string* body = nullptr) {
-  return RawHttp(zone.http_port(), "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n", body);
+  return Request(zone, "GET", target, zone.ReadToken(), body);
 }
 
 int Post(Zone& zone, const std::string& target, const std::string& token) {

@@ -292,8 +292,10 @@ TEST(StorageTest, TheRunningBrokerWillNotServeAnEditedTrail) {
   }
   zone.StartBroker();
   EXPECT_EQ(HttpGet(zone.http_port(), "/readyz"), "ready\n");
-  std::string answer = HttpExchange(
-      zone.http_port(), "GET /api/commissions/" + ids[0] + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  std::string answer =
+      HttpExchange(zone.http_port(), "GET /api/commissions/" + ids[0] + " HTTP/1.1\r\n" +
+                                         HostHeader(zone.http_port()) +
+                                         "Authorization: Bearer " + zone.ReadToken() + "\r\n\r\n");
   EXPECT_TRUE(Contains(answer, "500")) << answer;
   EXPECT_TRUE(Contains(answer, "fails its check at event " + ids[0] + "#3")) << answer;
   EXPECT_FALSE(Contains(answer, "someone else")) << answer;
@@ -301,7 +303,8 @@ TEST(StorageTest, TheRunningBrokerWillNotServeAnEditedTrail) {
   std::string ready;
   EXPECT_TRUE(WaitFor(
       [&] {
-        ready = HttpExchange(zone.http_port(), "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        ready = HttpExchange(zone.http_port(),
+                             "GET /readyz HTTP/1.1\r\n" + HostHeader(zone.http_port()) + "\r\n");
         return Contains(ready, "503") && Contains(ready, "store damaged");
       },
       std::chrono::seconds(5)))

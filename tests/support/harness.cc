@@ -383,7 +383,22 @@ CommandResult Zone::Cli(const std::string& court, std::vector<std::string> args)
   return RunCommand(args);
 }
 
-std::string Zone::HttpGet(const std::string& path) { return testing::HttpGet(http_port_, path); }
+std::string Zone::HttpGet(const std::string& path) {
+  return testing::HttpGet(http_port_, path, ReadToken());
+}
+
+namespace {
+// The first line of `path`; empty if there is none.
+std::string FirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+}  // namespace
+
+std::string Zone::ReadToken() const { return FirstLine(dir() + "/broker/read.token"); }
+std::string Zone::AdminToken() const { return FirstLine(dir() + "/broker/admin.token"); }
 
 CommandResult Zone::Ctl(std::vector<std::string> args) {
   args.insert(args.begin(), {CtlBin(), "--url", "http://127.0.0.1:" + std::to_string(http_port_),
@@ -418,9 +433,12 @@ std::string HttpExchange(int port, const std::string& request) {
   return resp;
 }
 
-std::string HttpGet(int port, const std::string& path) {
-  std::string resp = HttpExchange(
-      port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+std::string HostHeader(int port) { return "Host: 127.0.0.1:" + std::to_string(port) + "\r\n"; }
+
+std::string HttpGet(int port, const std::string& path, const std::string& token) {
+  std::string auth = token.empty() ? "" : "Authorization: Bearer " + token + "\r\n";
+  std::string resp = HttpExchange(port, "GET " + path + " HTTP/1.1\r\n" + HostHeader(port) + auth +
+                                            "Connection: close\r\n\r\n");
   if (resp.rfind("HTTP/1.1 200", 0) != 0) return "";
   auto body = resp.find("\r\n\r\n");
   return body == std::string::npos ? "" : resp.substr(body + 4);

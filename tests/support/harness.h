@@ -74,8 +74,11 @@ int ConnectLoopback(int port);
 // Writes `request` as is and returns all that comes back until the server
 // closes (or 2 s of silence); empty if the port is closed.
 std::string HttpExchange(int port, const std::string& request);
-// GET http://127.0.0.1:<port><path>; the body of a 200 answer, else empty.
-std::string HttpGet(int port, const std::string& path);
+// "Host: 127.0.0.1:<port>\r\n", the header line a server on that port answers.
+std::string HostHeader(int port);
+// GET http://127.0.0.1:<port><path>, with "Authorization: Bearer <token>"
+// unless `token` is empty; the body of a 200 answer, else empty.
+std::string HttpGet(int port, const std::string& path, const std::string& token = "");
 
 std::string BrokerBin();
 std::string AgentBin();
@@ -138,8 +141,13 @@ class Zone {
   // Runs `weituo-agent <args...> -c <court config>`.
   CommandResult Cli(const std::string& court, std::vector<std::string> args);
 
-  // GET on the broker's status server; empty on failure.
+  // GET on the broker's status server with its operator read token; empty
+  // on failure.
   std::string HttpGet(const std::string& path);
+  // The broker's operator read token and admin token, from its data folder
+  // (the broker makes them at its first start).
+  std::string ReadToken() const;
+  std::string AdminToken() const;
   // Runs `weituoctl --url <this broker> --token-file <its admin token> <args...>`.
   CommandResult Ctl(std::vector<std::string> args);
 

@@ -1,14 +1,19 @@
 // The broker's operator HTTP server:
-//   GET  /healthz, /readyz, /api/status, /metrics (Prometheus text), / (the
-//        dashboard), /api/commissions?state=&court=&kind=&limit=&after=&order=,
+//   GET  /healthz, /readyz, /metrics (Prometheus text), / (the dashboard):
+//        open to anyone who reaches the port;
+//   GET  /api/status, /api/commissions?state=&court=&kind=&limit=&after=&order=,
 //        /api/commissions/{id} (the trail), /api/parked?limit=,
-//        /api/stats?from=&to=&court=&campaign= (supervision statistics)
-//   POST /api/courts/{court}/pause|resume, /api/parked/{id}/redrive, and
-//        with --test-clock /api/test/clock?advance_ms=, with the header
-//        Authorization: Bearer <admin token>
-// With witnesses configured every read but /healthz, /readyz and the page
-// itself needs a token too: the admin's, or a witness's, which may read
-// trails and statistics (/api/commissions..., /api/stats) and nothing else.
+//        /api/stats?from=&to=&court=&campaign= (supervision statistics):
+//        with the header Authorization: Bearer <token>, the operator's read
+//        token, the admin token, or a witness's (trails and statistics
+//        only), unless reads were opened (HttpAccess::open_reads);
+//   POST /api/courts/{court}/pause|resume, /api/parked/{id}/redrive,
+//        /api/admin/backup and with --test-clock /api/test/clock?advance_ms=,
+//        with the admin token.
+// A request whose Host is not the listen address, a loopback name on its
+// port or an allowed host is refused with 421 (DNS rebinding). Every 4xx
+// answer is counted (counters http_refused_<code> in /api/status,
+// weituo_http_refused_total on /metrics).
 // JSON is protobuf's JSON mapping of status.proto; errors are ApiReply with
 // a 4xx or 5xx status. It runs on its own thread, reads the broker's
 // published snapshot and its store, posts actions to the loop, and never
@@ -18,20 +23,31 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "weituo/broker/broker.h"
 #include "weituo/common/status.h"
 
 namespace weituo::broker {
 
+// Who may use the HTTP API, and under which names it answers.
+struct HttpAccess {
+  std::string admin_token;                            // actions (POST), and every read
+  std::string read_token;                             // the operator's reads; empty: none
+  std::map<std::string, std::string> witness_tokens;  // name -> token: trails, statistics
+  bool open_reads = false;  // reads need no token (a trusted network only)
+  // Host names answered besides the listen address and the loopback names
+  // on its port: "name" (any port) or "name:port".
+  std::vector<std::string> allowed_hosts;
+};
+
 class StatusServer {
  public:
   // Binds `address` ("host:port", port 0 picks one) and starts serving on a
-  // new thread. `broker` must outlive the server. POSTs must carry
-  // `admin_token`; `witness_tokens` maps a witness's name to its token.
-  static StatusOr<std::unique_ptr<StatusServer>> Start(
-      const std::string& address, Broker& broker, std::string admin_token,
-      std::map<std::string, std::string> witness_tokens = {});
+  // new thread. `broker` must outlive the server. INVALID_ARGUMENT for a
+  // malformed address or allowed host, UNAVAILABLE if it cannot listen.
+  static StatusOr<std::unique_ptr<StatusServer>> Start(const std::string& address, Broker& broker,
+                                                       HttpAccess access);
   ~StatusServer();
   // Stops accepting and joins the thread. Idempotent.
   void Stop();

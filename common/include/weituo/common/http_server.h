@@ -2,7 +2,9 @@
 // agent's local API: one request per connection, read with a deadline and
 // size limits (a client that connects and says nothing, or sends too much,
 // gets an answer or is dropped without holding anyone up), answered by one
-// function on the server's own thread.
+// function on the server's own thread. A request whose Host header is not
+// one the server answers to (AllowedHosts: DNS rebinding) is refused before
+// the handler sees it.
 #pragma once
 
 #include <boost/beast/http.hpp>
@@ -10,7 +12,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "weituo/common/allowed_hosts.h"
 #include "weituo/common/status.h"
 
 namespace weituo {
@@ -20,31 +24,38 @@ using HttpResponse = boost::beast::http::response<boost::beast::http::string_bod
 
 class HttpServer {
  public:
-  struct Limits {
+  struct Options {
     size_t header_bytes = 8 * 1024;
     size_t body_bytes = 64 * 1024;
+    // Names the server answers to besides its listen address and the
+    // loopback names on its port: "name" (any port) or "name:port".
+    std::vector<std::string> allowed_hosts;
   };
   // Answers one request. `res` comes with the request's version and
   // keep-alive off; the server prepares the payload.
   using Handler = std::function<void(const HttpRequest& req, HttpResponse& res)>;
-  // Answers what could not be read (malformed, over a limit) with `status`
-  // and `message`.
+  // Answers what could not be read or may not be answered with `status` and
+  // `message`: malformed (400), over a limit (413, 431), no Host header
+  // (400), a Host the server does not answer to (421 Misdirected Request).
   using ErrorWriter =
       std::function<void(HttpResponse& res, boost::beast::http::status status, const std::string&)>;
 
   // Binds `address` ("host:port", port 0 picks one; IPv6 as [::1]:port) and
-  // serves on a new thread.
+  // serves on a new thread. INVALID_ARGUMENT for a malformed address or
+  // allowed host, UNAVAILABLE if it cannot listen.
   static StatusOr<std::unique_ptr<HttpServer>> Start(const std::string& address, Handler handler,
-                                                     ErrorWriter error_writer, Limits limits);
+                                                     ErrorWriter error_writer, Options options);
   static StatusOr<std::unique_ptr<HttpServer>> Start(const std::string& address, Handler handler,
                                                      ErrorWriter error_writer) {
-    return Start(address, std::move(handler), std::move(error_writer), Limits());
+    return Start(address, std::move(handler), std::move(error_writer), Options());
   }
   ~HttpServer();
   // Stops accepting and joins the thread. Idempotent.
   void Stop();
   // "127.0.0.1:8080", with the port actually bound.
   std::string address() const;
+  // What it answers to, with the port actually bound.
+  const AllowedHosts& allowed_hosts() const;
 
  private:
   struct Rep;
