@@ -424,7 +424,7 @@ void Agent::Impl::HandleBroker(const zmq::message_t& msg) {
   weituo::v1::Error error;
   if (!ParseEnvelope(std::string_view(static_cast<const char*>(msg.data()), msg.size()), 64 << 20,
                      &env, &error)) {
-    spdlog::warn("msg=\"bad frame from broker\" error=\"{}\"", error.message());
+    spdlog::warn("msg=\"bad frame from broker\" error=\"{}\"", LogValue(error.message()));
     return;
   }
   switch (env.body_case()) {
@@ -467,8 +467,15 @@ void Agent::Impl::PutRecord(const AgentCommission& record) {
 
 void Agent::Impl::HandleDeliver(const weituo::v1::Deliver& deliver) {
   // Only what is recorded is acknowledged: a kind of item this agent does
-  // not know stays pending at the broker, where operators see it parked.
-  if (deliver.has_commission()) {
+  // not know stays pending at the broker, where operators see it parked. A
+  // commission id names store keys, spool files and log lines: only a ULID
+  // (as the broker checks at submission) is taken.
+  const std::string& about =
+      deliver.has_commission() ? deliver.commission().id() : deliver.event().commission_id();
+  if ((deliver.has_commission() || deliver.has_event()) && !IsUlid(about)) {
+    spdlog::warn("msg=\"delivery with a malformed commission id left unacknowledged\" delivery={}",
+                 deliver.delivery_id());
+  } else if (deliver.has_commission()) {
     const Commission& c = deliver.commission();
     auto existing = LoadRecord(c.id());
     if (!existing.ok()) return;  // not recorded: the broker resends
@@ -488,21 +495,22 @@ void Agent::Impl::HandleDeliver(const weituo::v1::Deliver& deliver) {
     batch_->Put(kCfPendingHandlers, c.id(), "");
     batch_->Put(kCfDefault, "received", EncodeCounter(++received_));
     new_commissions_.push_back(c);
-    spdlog::info("msg=\"commission received\" commission={} origin={} kind={}", c.id(),
-                 c.origin_court(), weituo::v1::Kind_Name(KindOf(c)));
+    spdlog::info("msg=\"commission received\" commission={} origin=\"{}\" kind={}", c.id(),
+                 LogValue(c.origin_court()), weituo::v1::Kind_Name(KindOf(c)));
   } else if (deliver.has_event()) {
     if (RecordEvent(deliver.event(), true)) acks_.push_back(deliver.delivery_id());
   } else if (deliver.has_notice()) {
     // About a court, not a commission (a supervisor learns that one of its
     // courts is offline): kept under its delivery id, so a redelivery
-    // writes the same entry again.
+    // writes the same entry again. The liaison's phone and name are shown
+    // by `status`, not logged.
     std::string key = "notice/";
     AppendBigEndian64(&key, deliver.delivery_id());
     batch_->Put(kCfDefault, key, deliver.notice().SerializeAsString());
     acks_.push_back(deliver.delivery_id());
-    spdlog::warn("msg=\"court notice\" court={} what={} since=\"{}\" liaison_phone=\"{}\"",
-                 deliver.notice().court(), deliver.notice().what(),
-                 FormatTimeMs(deliver.notice().since_ms()), deliver.notice().liaison().phone());
+    spdlog::warn("msg=\"court notice\" court=\"{}\" what=\"{}\" since=\"{}\"",
+                 LogValue(deliver.notice().court()), LogValue(deliver.notice().what()),
+                 FormatTimeMs(deliver.notice().since_ms()));
   } else {
     spdlog::warn("msg=\"delivery of an unknown kind left unacknowledged\" delivery={}",
                  deliver.delivery_id());
@@ -563,8 +571,9 @@ void Agent::Impl::HandleSubmitReceipt(const weituo::v1::SubmitReceipt& receipt) 
     PutRecord(record);
   }
   RecordEvent(receipt.event(), true);
-  spdlog::info("msg=\"submission receipted\" commission={} target={} duplicate={}",
-               receipt.commission_id(), receipt.target_court(), receipt.duplicate());
+  spdlog::info("msg=\"submission receipted\" commission=\"{}\" target=\"{}\" duplicate={}",
+               LogValue(receipt.commission_id()), LogValue(receipt.target_court()),
+               receipt.duplicate());
 }
 
 void Agent::Impl::HandleUpdateReceipt(const weituo::v1::UpdateReceipt& receipt) {
