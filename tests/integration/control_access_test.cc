@@ -12,11 +12,14 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <sstream>
 #include <zmq.hpp>
 
 #include "harness.h"
 #include "trail.h"
+#include "weituo/agent/control_client.h"
 
 namespace weituo::testing {
 namespace {
@@ -26,19 +29,12 @@ struct Account {
   gid_t gid;
 };
 
-// One ControlRequest to `endpoint` from a child process running as
-// `account`; the reply, or why there is none.
-struct Answer {
-  bool replied = false;
-  weituo::v1::ControlReply reply;
-  std::string failure;
-};
-
-Answer AskAs(const Account& account, const std::string& endpoint,
-             const weituo::v1::ControlRequest& request) {
+// What `body` gives, run in a child process as `account`; nullopt if the
+// child could not become that account or `body` gave nothing.
+std::optional<std::string> RunAs(const Account& account,
+                                 const std::function<std::optional<std::string>()>& body) {
   int out[2];
-  if (::pipe(out) != 0) return {false, {}, "pipe failed"};
-  const std::string bytes = request.SerializeAsString();
+  if (::pipe(out) != 0) return std::nullopt;
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(out[0]);
@@ -46,16 +42,9 @@ Answer AskAs(const Account& account, const std::string& endpoint,
         ::setresuid(account.uid, account.uid, account.uid) != 0) {
       _exit(3);
     }
-    zmq::context_t context(1);
-    zmq::socket_t req(context, zmq::socket_type::req);
-    req.set(zmq::sockopt::linger, 0);
-    req.set(zmq::sockopt::rcvtimeo, 5000);
-    req.connect(endpoint);
-    req.send(zmq::buffer(bytes), zmq::send_flags::none);
-    zmq::message_t got;
-    if (!req.recv(got, zmq::recv_flags::none)) _exit(2);
-    (void)!::write(out[1], got.data(), got.size());
-    _exit(0);
+    std::optional<std::string> result = body();
+    if (result) (void)!::write(out[1], result->data(), result->size());
+    _exit(result ? 0 : 2);
   }
   ::close(out[1]);
   std::string got;
@@ -65,14 +54,27 @@ Answer AskAs(const Account& account, const std::string& endpoint,
   ::close(out[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  Answer answer;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    answer.failure = "the caller as uid " + std::to_string(account.uid) + " got no reply (exit " +
-                     std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")";
-    return answer;
-  }
-  answer.replied = answer.reply.ParseFromString(got);
-  return answer;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  return got;
+}
+
+// One ControlRequest to `endpoint` over a raw REQ socket, as `account`.
+std::optional<weituo::v1::ControlReply> AskAs(const Account& account, const std::string& endpoint,
+                                              const weituo::v1::ControlRequest& request) {
+  auto got = RunAs(account, [&]() -> std::optional<std::string> {
+    zmq::context_t context(1);
+    zmq::socket_t req(context, zmq::socket_type::req);
+    req.set(zmq::sockopt::linger, 0);
+    req.set(zmq::sockopt::rcvtimeo, 5000);
+    req.connect(endpoint);
+    req.send(zmq::buffer(request.SerializeAsString()), zmq::send_flags::none);
+    zmq::message_t reply;
+    if (!req.recv(reply, zmq::recv_flags::none)) return std::nullopt;
+    return reply.to_string();
+  });
+  weituo::v1::ControlReply reply;
+  if (!got || !reply.ParseFromString(*got)) return std::nullopt;
+  return reply;
 }
 
 // The log lines of `log` that contain `text`.
@@ -113,30 +115,41 @@ TEST(ControlAccessTest, AnotherAccountIsRefusedByTheAgentItselfCountedAndNothing
   struct stat st {};
   ASSERT_EQ(::stat(socket_path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u) << "the agent leaves its socket file to its owner";
-  ASSERT_EQ(::chmod(socket_path.c_str(), 0666), 0);
   const std::string endpoint = "ipc://" + socket_path;
+  // While the file is the agent's alone, the client library says so
+  // rather than waiting for an answer that cannot come.
+  auto fenced = RunAs(stranger, [&]() -> std::optional<std::string> {
+    weituo::v1::ControlRequest status;
+    status.set_status(true);
+    auto r = weituo::agent::ControlClient(endpoint).Call(status, 1000);
+    return r.ok() ? "answered" : r.status().ToString();
+  });
+  ASSERT_TRUE(fenced.has_value());
+  EXPECT_EQ(fenced->rfind("PERMISSION_DENIED: this account may not reach the control socket", 0),
+            0u)
+      << *fenced;
+  ASSERT_EQ(::chmod(socket_path.c_str(), 0666), 0);
 
   // nobody asks for the inbox (debtors' names and ID numbers), then
   // accepts the commission in the court's name.
   weituo::v1::ControlRequest list;
   list.mutable_list()->set_inbox_only(false);
-  Answer listed = AskAs(stranger, endpoint, list);
-  ASSERT_TRUE(listed.replied) << listed.failure;
-  EXPECT_FALSE(listed.reply.ok());
-  EXPECT_EQ(listed.reply.commissions_size(), 0);
-  EXPECT_EQ(
-      listed.reply.error().rfind("PERMISSION_DENIED: this agent answers only its own account", 0),
-      0u)
-      << listed.reply.error();
-  EXPECT_NE(listed.reply.error().find("not uid " + std::to_string(stranger.uid)), std::string::npos)
-      << listed.reply.error();
+  auto listed = AskAs(stranger, endpoint, list);
+  ASSERT_TRUE(listed.has_value()) << "nobody got no reply: the file mode still stops it";
+  EXPECT_FALSE(listed->ok());
+  EXPECT_EQ(listed->commissions_size(), 0);
+  EXPECT_EQ(listed->error().rfind("PERMISSION_DENIED: this agent answers only its own account", 0),
+            0u)
+      << listed->error();
+  EXPECT_NE(listed->error().find("not uid " + std::to_string(stranger.uid)), std::string::npos)
+      << listed->error();
   weituo::v1::ControlRequest accept;
   accept.mutable_update()->set_commission_id(id);
   accept.mutable_update()->mutable_accept()->set_handler("nobody");
-  Answer accepted = AskAs(stranger, endpoint, accept);
-  ASSERT_TRUE(accepted.replied) << accepted.failure;
-  EXPECT_FALSE(accepted.reply.ok());
-  EXPECT_TRUE(accepted.reply.request_id().empty());
+  auto accepted = AskAs(stranger, endpoint, accept);
+  ASSERT_TRUE(accepted.has_value());
+  EXPECT_FALSE(accepted->ok());
+  EXPECT_TRUE(accepted->request_id().empty());
 
   // The agent's own account is answered as before. Its accept is the first
   // to reach the broker (the outbox is in order, and a second accept would
