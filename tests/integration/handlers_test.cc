@@ -329,6 +329,19 @@ TEST(HandlersTest, WhatAFailingHandlerSaysStaysOutOfTheLogAndTheClerkSeesItEscap
         return ShowView(zone, "wuyuan", id).handler().state() == weituo::v1::HANDLER_RETRYING;
       },
       std::chrono::seconds(20)));
+  // The log says that the handler failed, and nothing it said.
+  std::string log = ReadFile(zone.dir() + "/wuyuan.log");
+  EXPECT_NE(log.find("msg=\"handler failed\" commission=" + id), std::string::npos) << log;
+  EXPECT_NE(log.find("error=\"exit status 3\""), std::string::npos) << log;
+  for (const char* leaked : {"330824199001011234", "解放街", "FORGED LINE", "\x1b"}) {
+    EXPECT_EQ(log.find(leaked), std::string::npos) << leaked << " in the log:\n" << log;
+  }
+  std::istringstream lines(log);
+  std::string line;
+  while (std::getline(lines, line)) {
+    EXPECT_EQ(line.rfind("ts=", 0), 0u) << "a line the agent did not write: " << line;
+  }
+
   // The status keeps the last lines, escaped; the error is the agent's.
   weituo::v1::HandlerStatus h = ShowView(zone, "wuyuan", id).handler();
   EXPECT_EQ(h.last_error(), "exit status 3");
@@ -346,19 +359,6 @@ TEST(HandlersTest, WhatAFailingHandlerSaysStaysOutOfTheLogAndTheClerkSeesItEscap
       << shown.out;
   EXPECT_NE(shown.out.find("\n    | \\x1b[2Jgone\n"), std::string::npos) << shown.out;
   EXPECT_NE(zone.Cli("wuyuan", {"inbox"}).out.find("\n      | \\x1b[2Jgone\n"), std::string::npos);
-
-  // The log says that the handler failed, and nothing it said.
-  std::string log = ReadFile(zone.dir() + "/wuyuan.log");
-  EXPECT_NE(log.find("msg=\"handler failed\" commission=" + id), std::string::npos) << log;
-  EXPECT_NE(log.find("error=\"exit status 3\""), std::string::npos) << log;
-  for (const char* leaked : {"330824199001011234", "解放街", "FORGED LINE", "\x1b"}) {
-    EXPECT_EQ(log.find(leaked), std::string::npos) << leaked << " in the log:\n" << log;
-  }
-  std::istringstream lines(log);
-  std::string line;
-  while (std::getline(lines, line)) {
-    EXPECT_EQ(line.rfind("ts=", 0), 0u) << "a line the agent did not write: " << line;
-  }
 }
 
 TEST(HandlersTest, AnAgentKilledDuringAHandlerCallResumesItAfterRestart) {
