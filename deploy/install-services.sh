@@ -2,7 +2,7 @@
 # Installs Weituo as system services: the broker, an agent per court, and a
 # daily backup, under systemd, hardened (see docs/operations.md).
 #
-#   deploy/install-services.sh [--root DIR] [--prefix /usr/local]
+#   deploy/install-services.sh [--root DIR [--accounts]] [--prefix /usr/local]
 #       [--endpoint tcp://127.0.0.1:5555] [--http 127.0.0.1:8080]
 #       [--courts "kaihua chunan ..."] [--no-build] [--start]
 #
@@ -12,10 +12,17 @@
 #     deadlines.toml, keys/ (CURVE pairs, made if missing), agent/<court>.toml
 #   /etc/systemd/system/weituo-broker.service, weituo-agent@.service,
 #     weituo-backup.service and .timer
-#   /etc/sysusers.d/weituo.conf, and the account 'weituo' if it is missing
-# All of it under --root DIR if given (a staging folder: then every path in
-# the files names DIR too, no account is made and systemd is not told), so
-# the result can be inspected or run without systemd, as tests/deploy does.
+#   /etc/sysusers.d/weituo.conf, and the accounts it lists if missing: 'weituo'
+#     for the broker and its backup, and one per court, 'weituo-<court>', for
+#     that court's agent and handlers
+# Each account owns its own secret key (0600), state folder (0700) and reads
+# its own config (0640 root:<account>): one court's agent or handler cannot
+# read another court's key or the broker's. All of it under --root DIR if
+# given (a staging folder: then every path in the files names DIR too, no
+# account is made and systemd is not told), so the result can be inspected
+# or run without systemd, as tests/deploy does; with --accounts as well (as
+# root) the accounts are made in DIR/etc/passwd and DIR/etc/group
+# (systemd-sysusers --root) and the files given to them, as on a real host.
 # With --start (root / only) it enables and starts the services.
 #
 # The zone's eight courts and their four superiors run on this host by
@@ -26,7 +33,7 @@ cd "$(dirname "$0")/.."
 src=$(pwd)
 
 root="" prefix=/usr/local endpoint=tcp://127.0.0.1:5555 http=127.0.0.1:8080
-build=1 start=0 courts=""
+build=1 start=0 courts="" accounts=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --root) root=$(realpath -m "$2"); shift 2 ;;
@@ -36,6 +43,7 @@ while [ $# -gt 0 ]; do
     --courts) courts=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --start) start=1; shift ;;
+    --accounts) accounts=1; shift ;;
     *) echo "install-services.sh: unknown option $1 (see the comment at the top)" >&2; exit 2 ;;
   esac
 done
@@ -43,11 +51,27 @@ if [ -n "$root" ] && [ $start -eq 1 ]; then
   echo "install-services.sh: --start installs into / only, not into --root" >&2
   exit 2
 fi
+if [ $accounts -eq 1 ] && { [ -z "$root" ] || [ "$(id -u)" -ne 0 ]; }; then
+  echo "install-services.sh: --accounts stages the accounts under --root DIR, as root" \
+    "(an install into / always makes them)" >&2
+  exit 2
+fi
 
 . "$src/deploy/lib/zone-keys.sh"
 if [ -z "$courts" ]; then
   courts="${ZONE_COURTS[*]} ${ZONE_SUPERVISORS[*]}"
 fi
+# The accounts: the broker's, and one per court (its agent and handlers).
+broker_user=weituo
+court_user() { echo "weituo-$1"; }
+for court in $courts; do
+  # systemd and useradd take at most 31 characters.
+  if [ ${#court} -gt 24 ]; then
+    echo "install-services.sh: court id '$court' is too long for its account" \
+      "'$(court_user "$court")' (at most 24 characters, 31 for the account)" >&2
+    exit 2
+  fi
+done
 
 if [ $build -eq 1 ]; then
   deploy/install-deps.sh
@@ -65,7 +89,7 @@ install -m 0644 docs/operations.md "$doc/"
 
 echo "== configuration in $conf"
 install -d -m 0755 "$conf" "$conf/agent"
-install -d -m 0750 "$conf/keys"
+install -d -m 0755 "$conf/keys"  # the secret keys in it are 0600, each its account's
 [ -f "$conf/courts.toml" ] || install -m 0644 deploy/zone/courts.toml "$conf/courts.toml"
 [ -f "$conf/deadlines.toml" ] || install -m 0644 deploy/zone/deadlines.toml "$conf/deadlines.toml"
 # shellcheck disable=SC2086
@@ -87,7 +111,9 @@ connect=${endpoint/0.0.0.0/127.0.0.1}
 for court in $courts; do
   [ -f "$conf/agent/$court.toml" ] && continue
   cat >"$conf/agent/$court.toml" <<TOML
-# weituo-agent run -c $conf/agent/$court.toml (unit weituo-agent@$court)
+# weituo-agent run -c $conf/agent/$court.toml (unit weituo-agent@$court),
+# as the account $(court_user "$court"); so do the clerk's commands:
+#   runuser -u $(court_user "$court") -- weituo-agent inbox -c $conf/agent/$court.toml
 court_id = "$court"
 broker = "$connect"
 data_dir = "$state/agent/$court"
@@ -102,29 +128,84 @@ for unit in deploy/systemd/*.service deploy/systemd/*.timer; do
     -e "s#@DOC@#$doc#g" -e "s#@HTTP@#$http#g" "$unit" >"$units/$(basename "$unit")"
 done
 install -d -m 0755 "$root/etc/sysusers.d"
-install -m 0644 deploy/systemd/weituo.sysusers "$root/etc/sysusers.d/weituo.conf"
+{
+  cat deploy/systemd/weituo.sysusers
+  for court in $courts; do
+    echo "u $(court_user "$court") - \"Weituo agent of court $court\" /var/lib/weituo/agent/$court /usr/sbin/nologin"
+  done
+} >"$root/etc/sysusers.d/weituo.conf"
+chmod 0644 "$root/etc/sysusers.d/weituo.conf"
 
-if [ -n "$root" ]; then
+if [ -n "$root" ] && [ $accounts -eq 0 ]; then
   echo "== staged under $root (no account made, systemd not told)"
   exit 0
 fi
-if ! id weituo >/dev/null 2>&1; then
-  if command -v systemd-sysusers >/dev/null; then
-    systemd-sysusers /etc/sysusers.d/weituo.conf
-  else
-    useradd --system --home-dir /var/lib/weituo --shell /usr/sbin/nologin weituo
+if [ -n "$root" ]; then
+  install -d -m 0755 "$root/etc"
+  if ! made=$(systemd-sysusers --root "$root" "$root/etc/sysusers.d/weituo.conf" 2>&1); then
+    echo "$made" >&2
+    exit 1
   fi
+elif command -v systemd-sysusers >/dev/null; then
+  systemd-sysusers /etc/sysusers.d/weituo.conf
+else
+  for user in $broker_user $(for court in $courts; do court_user "$court"; done); do
+    id "$user" >/dev/null 2>&1 && continue
+    home=/var/lib/weituo
+    [ "$user" = "$broker_user" ] || home=/var/lib/weituo/agent/${user#weituo-}
+    useradd --system --user-group --home-dir "$home" --shell /usr/sbin/nologin "$user"
+  done
 fi
-# The services read their keys. A secret key file must be its reader's
-# alone (mode 0600: the agents and the broker refuse anything wider), so the
-# secret halves belong to weituo; the folder stays root's.
-chgrp weituo "$conf/keys"
-chown weituo:weituo "$conf/keys"/*.key_secret
-chmod 0600 "$conf/keys"/*.key_secret
+# "uid:gid" of an account: the staged one's under --root, else this host's.
+ids_of() {
+  local entry
+  if [ -n "$root" ]; then
+    entry=$(awk -F: -v u="$1" '$1 == u { print $3 ":" $4 }' "$root/etc/passwd")
+  else
+    entry="$(id -u "$1"):$(id -g "$1")"
+  fi
+  [ -n "$entry" ] || { echo "install-services.sh: no account $1" >&2; exit 1; }
+  echo "$entry"
+}
+# Each service reads only its own secret key (0600: the agents and the
+# broker refuse anything wider) and config; the folders stay root's, open
+# to pass through, and the public keys are for all.
+give() { # ACCOUNT MODE FILE...
+  local owner mode=$2
+  owner=$(ids_of "$1")
+  shift 2
+  chown "$owner" "$@"
+  chmod "$mode" "$@"
+}
+chown root:root "$conf" "$conf/agent" "$conf/keys"
+chmod 0755 "$conf" "$conf/agent" "$conf/keys"
+chmod 0644 "$conf/keys"/*.key "$conf/courts.toml" "$conf/deadlines.toml"
+give $broker_user 0600 "$conf/keys/broker.key_secret"
+owner=$(ids_of $broker_user)
+chown "root:${owner#*:}" "$conf/broker.toml"
+chmod 0640 "$conf/broker.toml"
 # systemd makes the state folders (StateDirectory=); without it, they are
-# made here, the service account's alone.
-install -d -o weituo -g weituo -m 0700 "$state" "$state/broker" "$state/agent"
-for court in $courts; do install -d -o weituo -g weituo -m 0700 "$state/agent/$court"; done
+# made here, each its account's alone; a store made by an earlier install's
+# shared account is handed over whole.
+install -d "$state" "$state/agent" "$state/broker"
+chown root:root "$state" "$state/agent"
+chmod 0755 "$state" "$state/agent"
+chown -R "$owner" "$state/broker"
+chmod 0700 "$state/broker"
+for court in $courts; do
+  user=$(court_user "$court")
+  give "$user" 0600 "$conf/keys/$court.key_secret"
+  owner=$(ids_of "$user")
+  chown "root:${owner#*:}" "$conf/agent/$court.toml"
+  chmod 0640 "$conf/agent/$court.toml"
+  install -d "$state/agent/$court"
+  chown -R "$owner" "$state/agent/$court"
+  chmod 0700 "$state/agent/$court"
+done
+if [ -n "$root" ]; then
+  echo "== staged under $root with its accounts (systemd not told)"
+  exit 0
+fi
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
   if [ $start -eq 1 ]; then

@@ -3,7 +3,6 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +17,7 @@
 #include <zmq.hpp>
 
 #include "agent_store.h"
+#include "control_server.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/curve.h"
 #include "weituo/common/ids.h"
@@ -129,7 +129,6 @@ class Agent::Impl {
   void HandleError(const weituo::v1::Error& error);
   // Handshake outcomes of the DEALER: why the broker would not talk to us.
   void HandleMonitorEvents();
-  void HandleControl();
   ControlReply Control(const ControlRequest& request);
   // Records a new event in this turn's batch; false if the store could not
   // be read (then nothing is recorded and it must not be acknowledged).
@@ -145,7 +144,7 @@ class Agent::Impl {
   std::unique_ptr<zmq::socket_t> dealer_;
   std::unique_ptr<zmq::socket_t> monitor_;  // events of dealer_
   int connections_made_ = 0;
-  std::unique_ptr<zmq::socket_t> control_;
+  std::unique_ptr<ControlServer> control_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> connected_{false};
@@ -206,26 +205,15 @@ Status Agent::Impl::Init() {
 Status Agent::Impl::Start() {
   if (thread_.joinable()) return Status::FailedPrecondition("agent already started");
   if (!options_.control_endpoint.empty()) {
-    control_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::rep);
-    control_->set(zmq::sockopt::linger, 0);
-    control_->set(zmq::sockopt::maxmsgsize, int64_t{16} << 20);
-    try {
-      control_->bind(options_.control_endpoint);
-    } catch (const zmq::error_t& e) {
-      control_.reset();
-      return Status::Unavailable("cannot bind control endpoint " + options_.control_endpoint +
-                                 ": " + e.what());
-    }
-    // Whoever can reach the control socket speaks for the court: only the
-    // agent's own user may.
-    if (options_.control_endpoint.rfind("ipc://", 0) == 0) {
-      ::chmod(options_.control_endpoint.substr(6).c_str(), 0600);
-    }
+    // Whoever reaches the control socket speaks for the court: it answers
+    // only the account this agent runs as.
+    auto control = ControlServer::Bind(context_, options_.control_endpoint, ::geteuid());
+    if (!control.ok()) return control.status();
+    control_ = std::move(control).value();
   }
   // The sockets are made here and handed to the I/O thread; starting a
   // thread is the full memory barrier ZeroMQ asks for when a socket moves.
   if (Status s = Connect(); !s.ok()) {
-    if (control_) control_->close();
     control_.reset();
     dealer_.reset();
     return s;
@@ -351,7 +339,10 @@ void Agent::Impl::ThreadMain() {
     CommitTurn();
     RunHandlers();
     if (monitor_ && (items[2].revents & ZMQ_POLLIN)) HandleMonitorEvents();
-    if (control_ && (items[3].revents & ZMQ_POLLIN)) HandleControl();
+    if (control_ && (items[3].revents & ZMQ_POLLIN)) {
+      control_->Drain([this](const ControlRequest& r) { return Control(r); },
+                      [this] { self_->Count("control_refused_uid"); });
+    }
 
     int64_t now = MonotonicMs();
     if (connected_) {
@@ -374,7 +365,7 @@ void Agent::Impl::ThreadMain() {
   }
   if (monitor_) monitor_->close();
   if (dealer_) dealer_->close();
-  if (control_) control_->close();
+  if (control_) control_->Close();
 }
 
 void Agent::Impl::HandleMonitorEvents() {
@@ -439,7 +430,7 @@ void Agent::Impl::HandleBroker(const zmq::message_t& msg) {
   weituo::v1::Error error;
   if (!ParseEnvelope(std::string_view(static_cast<const char*>(msg.data()), msg.size()), 64 << 20,
                      &env, &error)) {
-    spdlog::warn("msg=\"bad frame from broker\" error=\"{}\"", error.message());
+    spdlog::warn("msg=\"bad frame from broker\" error=\"{}\"", LogValue(error.message()));
     return;
   }
   switch (env.body_case()) {
@@ -482,8 +473,15 @@ void Agent::Impl::PutRecord(const AgentCommission& record) {
 
 void Agent::Impl::HandleDeliver(const weituo::v1::Deliver& deliver) {
   // Only what is recorded is acknowledged: a kind of item this agent does
-  // not know stays pending at the broker, where operators see it parked.
-  if (deliver.has_commission()) {
+  // not know stays pending at the broker, where operators see it parked. A
+  // commission id names store keys, spool files and log lines: only a ULID
+  // (as the broker checks at submission) is taken.
+  const std::string& about =
+      deliver.has_commission() ? deliver.commission().id() : deliver.event().commission_id();
+  if ((deliver.has_commission() || deliver.has_event()) && !IsUlid(about)) {
+    spdlog::warn("msg=\"delivery with a malformed commission id left unacknowledged\" delivery={}",
+                 deliver.delivery_id());
+  } else if (deliver.has_commission()) {
     const Commission& c = deliver.commission();
     auto existing = LoadRecord(c.id());
     if (!existing.ok()) return;  // not recorded: the broker resends
@@ -503,21 +501,22 @@ void Agent::Impl::HandleDeliver(const weituo::v1::Deliver& deliver) {
     batch_->Put(kCfPendingHandlers, c.id(), "");
     batch_->Put(kCfDefault, "received", EncodeCounter(++received_));
     new_commissions_.push_back(c);
-    spdlog::info("msg=\"commission received\" commission={} origin={} kind={}", c.id(),
-                 c.origin_court(), weituo::v1::Kind_Name(KindOf(c)));
+    spdlog::info("msg=\"commission received\" commission={} origin=\"{}\" kind={}", c.id(),
+                 LogValue(c.origin_court()), weituo::v1::Kind_Name(KindOf(c)));
   } else if (deliver.has_event()) {
     if (RecordEvent(deliver.event(), true)) acks_.push_back(deliver.delivery_id());
   } else if (deliver.has_notice()) {
     // About a court, not a commission (a supervisor learns that one of its
     // courts is offline): kept under its delivery id, so a redelivery
-    // writes the same entry again.
+    // writes the same entry again. The liaison's phone and name are shown
+    // by `status`, not logged.
     std::string key = "notice/";
     AppendBigEndian64(&key, deliver.delivery_id());
     batch_->Put(kCfDefault, key, deliver.notice().SerializeAsString());
     acks_.push_back(deliver.delivery_id());
-    spdlog::warn("msg=\"court notice\" court={} what={} since=\"{}\" liaison_phone=\"{}\"",
-                 deliver.notice().court(), deliver.notice().what(),
-                 FormatTimeMs(deliver.notice().since_ms()), deliver.notice().liaison().phone());
+    spdlog::warn("msg=\"court notice\" court=\"{}\" what=\"{}\" since=\"{}\"",
+                 LogValue(deliver.notice().court()), LogValue(deliver.notice().what()),
+                 FormatTimeMs(deliver.notice().since_ms()));
   } else {
     spdlog::warn("msg=\"delivery of an unknown kind left unacknowledged\" delivery={}",
                  deliver.delivery_id());
@@ -580,8 +579,9 @@ void Agent::Impl::HandleSubmitReceipt(const weituo::v1::SubmitReceipt& receipt) 
     PutRecord(record);
   }
   RecordEvent(receipt.event(), true);
-  spdlog::info("msg=\"submission receipted\" commission={} target={} duplicate={}",
-               receipt.commission_id(), receipt.target_court(), receipt.duplicate());
+  spdlog::info("msg=\"submission receipted\" commission=\"{}\" target=\"{}\" duplicate={}",
+               LogValue(receipt.commission_id()), LogValue(receipt.target_court()),
+               receipt.duplicate());
 }
 
 void Agent::Impl::HandleUpdateReceipt(const weituo::v1::UpdateReceipt& receipt) {
@@ -681,31 +681,6 @@ void Agent::Impl::RunHandlers() {
   }
   // Losing this write only means a handler runs again after a crash.
   if (done.Count() > 0) (void)store_->kv().Commit(done, false);
-}
-
-void Agent::Impl::HandleControl() {
-  for (;;) {
-    zmq::message_t msg;
-    zmq::recv_result_t got;
-    try {
-      got = control_->recv(msg, zmq::recv_flags::dontwait);
-    } catch (const zmq::error_t&) {
-      return;
-    }
-    if (!got) return;
-    ControlRequest request;
-    ControlReply reply;
-    if (!request.ParseFromArray(msg.data(), static_cast<int>(msg.size()))) {
-      reply.set_error("INVALID_ARGUMENT: not a weituo.v1.ControlRequest");
-    } else {
-      reply = Control(request);
-    }
-    std::string bytes = reply.SerializeAsString();
-    try {
-      (void)control_->send(zmq::buffer(bytes), zmq::send_flags::dontwait);
-    } catch (const zmq::error_t&) {
-    }
-  }
 }
 
 ControlReply Agent::Impl::Control(const ControlRequest& request) {

@@ -1,6 +1,9 @@
 #include "weituo/agent/control_client.h"
 
+#include <unistd.h>
+
 #include <filesystem>
+#include <system_error>
 #include <zmq.hpp>
 
 namespace weituo::agent {
@@ -18,11 +21,22 @@ ControlClient::~ControlClient() = default;
 
 StatusOr<weituo::v1::ControlReply> ControlClient::Call(const weituo::v1::ControlRequest& request,
                                                        int timeout_ms) {
-  // An ipc endpoint with no socket file has no agent behind it: say so now
-  // rather than after the timeout.
+  // An ipc endpoint with no socket file has no agent behind it, and one this
+  // account may not open answers it never: say so now rather than after
+  // the timeout.
   const std::string& ep = rep_->endpoint;
-  if (ep.rfind("ipc://", 0) == 0 && !std::filesystem::exists(ep.substr(6))) {
-    return Status::Unavailable("no agent at " + ep + " (is `weituo-agent run` running?)");
+  if (ep.rfind("ipc://", 0) == 0) {
+    const std::string path = ep.substr(6);
+    std::error_code ec;
+    const bool there = std::filesystem::exists(path, ec);
+    if (ec == std::errc::permission_denied || (there && ::access(path.c_str(), W_OK) != 0)) {
+      return Status::PermissionDenied("this account may not reach the control socket " + path +
+                                      ": run the command as the account the agent runs as "
+                                      "(runuser -u weituo-<court> -- weituo-agent ...)");
+    }
+    if (!there) {
+      return Status::Unavailable("no agent at " + ep + " (is `weituo-agent run` running?)");
+    }
   }
   // A fresh REQ per call: a timed-out REQ cannot be reused.
   zmq::socket_t socket(rep_->context, zmq::socket_type::req);

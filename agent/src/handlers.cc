@@ -3,28 +3,24 @@
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <sstream>
 #include <thread>
 
 #include "files.h"
+#include "handler_command.h"
+#include "handler_output.h"
 #include "weituo/common/clock.h"
+#include "weituo/common/ids.h"
 #include "weituo/common/json_lines.h"
 #include "weituo/common/lifecycle.h"
+#include "weituo/common/logging.h"
 #include "weituo/common/validation.h"
-
-extern char** environ;
 
 namespace weituo::agent {
 
@@ -39,23 +35,6 @@ using weituo::v1::Update;
 namespace {
 
 constexpr size_t kMaxAnswerBytes = 1 << 20;
-constexpr size_t kErrorTailBytes = 400;
-
-// Handler commands running now, by process group, so that stopping the agent
-// need not wait for them.
-std::mutex g_children_mu;
-std::set<pid_t> g_children;
-
-void KillRunningCommands() {
-  std::lock_guard<std::mutex> lock(g_children_mu);
-  for (pid_t pgid : g_children) ::kill(-pgid, SIGTERM);
-}
-
-std::string Tail(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  if (text.size() > kErrorTailBytes) text = "..." + text.substr(text.size() - kErrorTailBytes);
-  return text;
-}
 
 std::string CommissionJson(const Commission& c) {
   std::string json;
@@ -65,164 +44,33 @@ std::string CommissionJson(const Commission& c) {
   return json;
 }
 
-// A call that ended well: what it answered, if that parses.
-HandlerOutcome Answered(const std::string& text) {
+// A call that ended well: what it answered, if that parses, and what it
+// said on the side (`said`: a command may warn on standard error). Why an
+// answer does not parse may quote it, so that goes with the output too.
+HandlerOutcome Answered(const std::string& text, const std::string& said = "") {
   HandlerOutcome out;
   auto updates = ParseHandlerAnswer(text);
   if (!updates.ok()) {
-    out.error = "answer: " + updates.status().message();
+    out.error = "the answer is not Updates (the handler's output says why)";
+    out.output = LastOutputLines(said + "\nanswer: " + updates.status().message());
     return out;
   }
   out.ok = true;
   out.updates = std::move(*updates);
+  out.output = LastOutputLines(said);
   return out;
 }
 
-// Runs argv with `input` on its standard input; kills its process group
-// after timeout_ms.
-HandlerOutcome RunCommand(const HandlerConfig& h, const std::string& input,
-                          const std::vector<std::string>& env_extra) {
+// What a command's run gave: its answer if it exited 0, else why not, with
+// the end of its standard error for the clerk.
+HandlerOutcome FromCommand(const CommandRun& run) {
+  if (run.failure.empty() && run.exit_code == 0) return Answered(run.answer, run.errors);
   HandlerOutcome out;
-  int in_pipe[2], out_pipe[2], err_pipe[2];
-  if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 ||
-      ::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    out.error = std::string("cannot make pipes: ") + std::strerror(errno);
-    return out;
-  }
-  // Everything the child needs is built before fork: after it, in a threaded
-  // process, only async-signal-safe calls are allowed.
-  std::vector<char*> argv;
-  for (const auto& a : h.command) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
-  for (const auto& e : env_extra) env_strings.push_back(e);
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  const char* workdir = h.workdir.empty() ? nullptr : h.workdir.c_str();
-
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    out.error = std::string("cannot fork: ") + std::strerror(errno);
-    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
-      ::close(fd);
-    return out;
-  }
-  if (pid == 0) {
-    // The agent ignores SIGPIPE; an ignored signal would stay ignored
-    // across exec, so the handler gets the default back.
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    ::sigaction(SIGPIPE, &dfl, nullptr);
-    ::setpgid(0, 0);
-    ::dup2(in_pipe[0], 0);
-    ::dup2(out_pipe[1], 1);
-    ::dup2(err_pipe[1], 2);
-    if (workdir && ::chdir(workdir) != 0) _exit(126);
-    ::execvpe(argv[0], argv.data(), envp.data());
-    const char msg[] = "cannot run the handler command\n";
-    (void)!::write(2, msg, sizeof msg - 1);
-    _exit(127);
-  }
-  ::setpgid(pid, pid);
-  {
-    std::lock_guard<std::mutex> lock(g_children_mu);
-    g_children.insert(pid);
-  }
-  ::close(in_pipe[0]);
-  ::close(out_pipe[1]);
-  ::close(err_pipe[1]);
-  ::fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
-
-  std::string stdout_text, stderr_text;
-  size_t written = 0;
-  int fds[3] = {in_pipe[1], out_pipe[0], err_pipe[0]};
-  if (input.empty()) {
-    ::close(fds[0]);
-    fds[0] = -1;
-  }
-  const int64_t deadline = MonotonicMs() + h.timeout_ms;
-  bool timed_out = false, too_big = false;
-  while (fds[1] >= 0 || fds[2] >= 0) {
-    int64_t left = deadline - MonotonicMs();
-    if (left <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd p[3];
-    for (int i = 0; i < 3; ++i) p[i] = {fds[i], static_cast<short>(i == 0 ? POLLOUT : POLLIN), 0};
-    int n = ::poll(p, 3, static_cast<int>(std::min<int64_t>(left, 1000)));
-    if (n < 0 && errno != EINTR) break;
-    if (fds[0] >= 0 && (p[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
-      ssize_t w = ::write(fds[0], input.data() + written, input.size() - written);
-      if (w > 0) written += static_cast<size_t>(w);
-      if (w < 0 && errno != EAGAIN && errno != EINTR)
-        written = input.size();  // the child quit reading
-      if (written == input.size()) {
-        ::close(fds[0]);
-        fds[0] = -1;
-      }
-    }
-    for (int i : {1, 2}) {
-      if (fds[i] < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buf[8192];
-      ssize_t r = ::read(fds[i], buf, sizeof buf);
-      if (r > 0) {
-        std::string& dst = i == 1 ? stdout_text : stderr_text;
-        dst.append(buf, static_cast<size_t>(r));
-        if (i == 2 && dst.size() > 4 * kErrorTailBytes) dst.erase(0, dst.size() - kErrorTailBytes);
-        if (i == 1 && dst.size() > kMaxAnswerBytes) too_big = true;
-      } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-        ::close(fds[i]);
-        fds[i] = -1;
-      }
-    }
-    if (too_big) break;
-  }
-  for (int fd : fds)
-    if (fd >= 0) ::close(fd);
-  int status = 0;
-  // A child may close its output and go on running: the timeout holds for
-  // its exit too.
-  while (!timed_out && !too_big) {
-    pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid || (done < 0 && errno != EINTR)) break;
-    if (MonotonicMs() >= deadline) {
-      timed_out = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  if (timed_out || too_big) {
-    ::kill(-pid, SIGKILL);
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
-  {
-    std::lock_guard<std::mutex> lock(g_children_mu);
-    g_children.erase(pid);
-  }
-  if (timed_out) {
-    out.error = "no answer within " + std::to_string(h.timeout_ms) + " ms; killed";
-    return out;
-  }
-  if (too_big) {
-    out.error = "answer over " + std::to_string(kMaxAnswerBytes) + " bytes";
-    return out;
-  }
-  if (WIFSIGNALED(status)) {
-    out.error = "killed by signal " + std::to_string(WTERMSIG(status));
-    if (!stderr_text.empty()) out.error += ": " + Tail(stderr_text);
-    return out;
-  }
-  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (code != 0) {
-    out.error = "exit status " + std::to_string(code);
-    if (!stderr_text.empty()) out.error += ": " + Tail(stderr_text);
-    return out;
-  }
-  return Answered(stdout_text);
+  out.error = !run.failure.empty() ? run.failure
+              : run.signal         ? "killed by signal " + std::to_string(run.signal)
+                                   : "exit status " + std::to_string(run.exit_code);
+  out.output = LastOutputLines(run.errors);
+  return out;
 }
 
 struct Url {
@@ -329,7 +177,7 @@ HandlerOutcome PostJson(const HandlerConfig& h, const Commission& c, uint32_t at
   }
   if (code / 100 != 2) {
     out.error = "HTTP " + std::to_string(code);
-    if (!res.body().empty()) out.error += ": " + Tail(res.body());
+    out.output = LastOutputLines(res.body());
     return out;
   }
   return Answered(res.body());
@@ -384,10 +232,16 @@ StatusOr<std::vector<Update>> ParseHandlerAnswer(const std::string& text) {
 HandlerOutcome CallHandler(const HandlerConfig& handler, const Commission& commission,
                            uint32_t attempt, const std::string& court_id) {
   if (!handler.url.empty()) return PostJson(handler, commission, attempt, court_id);
-  return RunCommand(handler, CommissionJson(commission) + "\n",
-                    {"WEITUO_COURT=" + court_id, "WEITUO_COMMISSION_ID=" + commission.id(),
-                     "WEITUO_KIND=" + weituo::v1::Kind_Name(KindOf(commission)),
-                     "WEITUO_ATTEMPT=" + std::to_string(attempt)});
+  CommandSpec spec;
+  spec.argv = handler.command;
+  spec.workdir = handler.workdir;
+  spec.env = {"WEITUO_COURT=" + court_id, "WEITUO_COMMISSION_ID=" + commission.id(),
+              "WEITUO_KIND=" + weituo::v1::Kind_Name(KindOf(commission)),
+              "WEITUO_ATTEMPT=" + std::to_string(attempt)};
+  spec.input = CommissionJson(commission) + "\n";
+  spec.timeout_ms = handler.timeout_ms;
+  spec.max_answer_bytes = kMaxAnswerBytes;
+  return FromCommand(RunHandlerCommand(spec));
 }
 
 Dispatcher::Dispatcher(Agent& agent, Options options)
@@ -580,12 +434,10 @@ void Dispatcher::RunOne(const std::string& id) {
   const uint32_t attempt = status.attempts() + 1;
   // Not synced: after a power cut the call is made again either way, only
   // its count may be one short.
-  if (Status s =
-          agent_.SetHandlerStatus(id,
-                                  MakeStatus(h.name, status.round(), weituo::v1::HANDLER_RUNNING,
-                                             attempt, status.last_error()),
-                                  /*sync=*/false);
-      !s.ok()) {
+  HandlerStatus running =
+      MakeStatus(h.name, status.round(), weituo::v1::HANDLER_RUNNING, attempt, status.last_error());
+  *running.mutable_last_output() = status.last_output();
+  if (Status s = agent_.SetHandlerStatus(id, running, /*sync=*/false); !s.ok()) {
     spdlog::error("msg=\"cannot record the handler status\" commission={} error=\"{}\"", id,
                   s.ToString());
     Enqueue(id, NowMs() + h.retry_ms);
@@ -593,24 +445,34 @@ void Dispatcher::RunOne(const std::string& id) {
   }
   const int64_t started = MonotonicMs();
   agent_.Count("handler_calls");
-  HandlerOutcome outcome = CallHandler(h, c, attempt, agent_.court_id());
+  Settle(c, h, status.round(), attempt, CallHandler(h, c, attempt, agent_.court_id()), started);
+}
+
+void Dispatcher::Settle(const Commission& c, const HandlerConfig& h, uint32_t round,
+                        uint32_t attempt, const HandlerOutcome& outcome, int64_t started) {
+  const std::string& id = c.id();
   std::string error = outcome.error;
-  bool ok = outcome.ok && SendAnswer(c, h, status.round(), outcome.updates, &error);
+  const bool ok = outcome.ok && SendAnswer(c, h, round, outcome.updates, &error);
   const int64_t took = MonotonicMs() - started;
+  // What the handler said is its own text: logged only if asked, escaped.
+  const std::string said = h.log_output && !outcome.output.empty()
+                               ? " output=\"" + OutputLogValue(outcome.output) + "\""
+                               : "";
   if (ok) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      unsettled_[id] = AnswerRequestIds(id, status.round(), outcome.updates.size());
+      unsettled_[id] = AnswerRequestIds(id, round, outcome.updates.size());
     }
     auto done = outcome.handed_over ? weituo::v1::HANDLER_HANDED_OVER : weituo::v1::HANDLER_DONE;
+    HandlerStatus status = MakeStatus(h.name, round, done, attempt);
+    for (const std::string& line : outcome.output) status.add_last_output(line);
     // Not synced: the answer's updates are (SendUpdate syncs them); if this
     // is lost, the call is made again and its answer is dropped as sent.
-    (void)agent_.SetHandlerStatus(id, MakeStatus(h.name, status.round(), done, attempt),
-                                  /*sync=*/false);
+    (void)agent_.SetHandlerStatus(id, status, /*sync=*/false);
     spdlog::info(
         "msg=\"handler answered\" commission={} handler=\"{}\" attempt={} updates={} "
-        "handed_over={} ms={}",
-        id, h.name, attempt, outcome.updates.size(), outcome.handed_over, took);
+        "handed_over={} ms={}{}",
+        id, LogValue(h.name), attempt, outcome.updates.size(), outcome.handed_over, took, said);
     return;
   }
   agent_.Count("handler_failures");
@@ -619,12 +481,14 @@ void Dispatcher::RunOne(const std::string& id) {
   for (uint32_t i = 1; i < attempt && delay < h.retry_max_ms; ++i) delay *= 2;
   delay = std::min<int64_t>(delay, h.retry_max_ms);
   const int64_t next = NowMs() + delay;
-  (void)agent_.SetHandlerStatus(
-      id, MakeStatus(h.name, status.round(), weituo::v1::HANDLER_RETRYING, attempt, error, next));
+  HandlerStatus status =
+      MakeStatus(h.name, round, weituo::v1::HANDLER_RETRYING, attempt, error, next);
+  for (const std::string& line : outcome.output) status.add_last_output(line);
+  (void)agent_.SetHandlerStatus(id, status);
   spdlog::warn(
       "msg=\"handler failed\" commission={} handler=\"{}\" attempt={} error=\"{}\" "
-      "retry_in_ms={}",
-      id, h.name, attempt, error, delay);
+      "retry_in_ms={}{}",
+      id, LogValue(h.name), attempt, LogValue(error), delay, said);
   Enqueue(id, next);
 }
 
@@ -636,7 +500,11 @@ bool Dispatcher::SendAnswer(const Commission& c, const HandlerConfig& h, uint32_
   bool has_accept = false;
   for (const Update& u : updates) {
     if (!u.commission_id().empty() && u.commission_id() != c.id()) {
-      *error = "the answer is about commission " + u.commission_id() + ", not " + c.id();
+      // Its id is quoted only if it is one: the answer is the handler's text.
+      *error = "the answer is about " +
+               (IsUlid(u.commission_id()) ? "commission " + u.commission_id()
+                                          : std::string("an id that is not a commission id")) +
+               ", not " + c.id();
       return false;
     }
     if (u.action_case() == Update::ACTION_NOT_SET) {
@@ -705,7 +573,8 @@ void Dispatcher::CheckAnswers() {
       status.set_updated_at_ms(NowMs());
       (void)agent_.SetHandlerStatus(id, status);
       agent_.Count("handler_answers_refused");
-      spdlog::warn("msg=\"handler answer refused\" commission={} error=\"{}\"", id, refused);
+      spdlog::warn("msg=\"handler answer refused\" commission={} error=\"{}\"", id,
+                   LogValue(refused));
     }
     if (!refused.empty() || !pending) {
       std::lock_guard<std::mutex> lock(mu_);

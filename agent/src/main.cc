@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cli_print.h"
 #include "weituo/agent/agent.h"
 #include "weituo/agent/auto_responder.h"
 #include "weituo/agent/control_client.h"
@@ -35,6 +36,9 @@ namespace {
 
 using weituo::Status;
 using weituo::agent::ControlClient;
+using weituo::agent::EventLine;
+using weituo::agent::HandlerLine;
+using weituo::agent::PrintView;
 using weituo::v1::ControlReply;
 using weituo::v1::ControlRequest;
 namespace pbjson = google::protobuf::util;
@@ -366,92 +370,6 @@ int Call(const Config& config, const ControlRequest& request, ControlReply* repl
   return kOk;
 }
 
-std::string EventLine(const weituo::v1::Event& e) {
-  std::ostringstream out;
-  out << "#" << e.seq() << "  " << weituo::FormatTimeMs(e.at_ms()) << "  " << std::left
-      << std::setw(17) << weituo::v1::EventType_Name(e.type()).substr(3) << " "
-      << (e.actor_court().empty() ? "broker" : e.actor_court());
-  const auto& u = e.update();
-  switch (u.action_case()) {
-    case weituo::v1::Update::kAccept:
-      out << "  handler " << u.accept().handler();
-      if (!u.accept().expected_date().empty()) out << ", expected " << u.accept().expected_date();
-      break;
-    case weituo::v1::Update::kProgress:
-      out << "  " << u.progress().text();
-      break;
-    case weituo::v1::Update::kComplete:
-      out << "  result " << ToJson(u.complete().result());
-      break;
-    case weituo::v1::Update::kReturn:
-      out << "  " << weituo::v1::ReturnReason_Name(u.return_().reason()) << ": "
-          << u.return_().text();
-      break;
-    case weituo::v1::Update::kWithdraw:
-      out << "  " << u.withdraw().reason();
-      break;
-    case weituo::v1::Update::kForward:
-      out << "  to " << u.forward().to_court() << " as " << e.child_commission_id();
-      if (!u.forward().text().empty()) out << ": " << u.forward().text();
-      break;
-    case weituo::v1::Update::kRequestInfo:
-      out << "  " << u.request_info().text();
-      break;
-    case weituo::v1::Update::kSupplyInfo:
-      out << "  " << u.supply_info().text();
-      break;
-    default:
-      break;
-  }
-  if (e.has_deadline()) {
-    const auto& d = e.deadline();
-    out << "  " << weituo::StageName(d.stage());
-    if (d.round() > 1) out << " #" << d.round();
-    if (d.due_at_ms() > 0) out << ", due " << weituo::FormatTimeMs(d.due_at_ms());
-    if (!d.supervisor().empty()) out << ", escalated to " << d.supervisor();
-  }
-  return out.str();
-}
-
-// "handler NAME: RETRYING after 3 attempts, next at ...: exit status 1: ..."
-std::string HandlerLine(const weituo::v1::HandlerStatus& h) {
-  std::ostringstream out;
-  out << "handler " << h.handler() << ": " << weituo::v1::HandlerState_Name(h.state()).substr(8);
-  if (h.attempts() > 0)
-    out << " (" << h.attempts() << (h.attempts() == 1 ? " call" : " calls") << ")";
-  if (h.state() == weituo::v1::HANDLER_RETRYING && h.next_attempt_at_ms() > 0) {
-    out << ", next call " << weituo::FormatTimeMs(h.next_attempt_at_ms());
-  }
-  if (!h.last_error().empty()) out << ", last error: " << h.last_error();
-  return out.str();
-}
-
-void PrintView(const weituo::v1::CommissionView& v) {
-  const auto& r = v.record();
-  const auto& c = r.commission();
-  std::cout << "commission " << c.id() << "  " << c.case_number() << "\n"
-            << "  " << c.origin_court() << " -> "
-            << (c.target_court().empty() ? "?" : c.target_court()) << "  state "
-            << weituo::v1::State_Name(r.state()) << (r.is_origin() ? "  (sent)" : "  (received)")
-            << "\n";
-  if (c.has_debtor()) {
-    std::cout << "  debtor " << c.debtor().name() << "  region " << c.debtor().region_code()
-              << "\n";
-  }
-  if (r.has_error()) {
-    std::cout << "  refused by the broker: " << weituo::v1::ErrorCode_Name(r.error().code()) << ": "
-              << r.error().message() << "\n";
-  } else if (r.is_origin() && !r.receipted() && v.has_waiting()) {
-    std::cout << "  queued: the broker refused it for now, "
-              << weituo::v1::ErrorCode_Name(v.waiting().code()) << ": " << v.waiting().message()
-              << " (resent until it is stored)\n";
-  } else if (r.is_origin() && !r.receipted()) {
-    std::cout << "  queued: waiting for the broker's receipt\n";
-  }
-  if (v.has_handler()) std::cout << "  " << HandlerLine(v.handler()) << "\n";
-  for (const auto& e : v.events()) std::cout << "  " << EventLine(e) << "\n";
-}
-
 // The whole file, or false after saying why.
 bool ReadText(const std::string& path, std::string* text) {
   std::ifstream in(path);
@@ -655,7 +573,7 @@ int main(int argc, char** argv) {
                   << (v.record().is_origin() ? "to   " + c.target_court()
                                              : "from " + c.origin_court())
                   << "  " << c.case_number() << "  " << c.debtor().name() << "\n";
-        if (v.has_handler()) std::cout << "    " << HandlerLine(v.handler()) << "\n";
+        if (v.has_handler()) std::cout << "    " << HandlerLine(v.handler(), "      ", 3) << "\n";
       }
     }
     return kOk;

@@ -9,6 +9,7 @@
 #include "files.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/ids.h"
+#include "weituo/common/logging.h"
 #include "weituo/common/trail_hash.h"
 
 namespace weituo::agent {
@@ -19,6 +20,13 @@ namespace pbjson = google::protobuf::util;
 namespace {
 
 constexpr uintmax_t kMaxFileBytes = 1 << 20;
+
+// A refusal for the log: its first line, escaped. A JSON parser's message
+// goes on to quote the file around the error, which may name a debtor; the
+// whole of it is in the .reason file beside the refused one.
+std::string ReasonForLog(const std::string& reason) {
+  return LogValue(std::string_view(reason).substr(0, reason.find('\n')));
+}
 
 std::string Json(const google::protobuf::Message& m, bool pretty) {
   pbjson::JsonPrintOptions options;
@@ -108,12 +116,12 @@ void Spool::Take(const std::string& name, uintmax_t size) {
       auto r = agent_.SendUpdate(u, request_id);
       if (!r.ok()) return Fail("outgoing", name, r.status().message());
       if (Status s = MoveFileDurably(path, dir_ + "/sent/" + stem + "." + *r + ".json"); !s.ok()) {
-        spdlog::error("msg=\"spool cannot move the file\" error=\"{}\"", s.ToString());
+        spdlog::error("msg=\"spool cannot move the file\" error=\"{}\"", LogValue(s.ToString()));
         return;
       }
       agent_.Count("spool_sent");
-      spdlog::info("msg=\"spool file sent as an update\" file={} commission={} request={}", name,
-                   u.commission_id(), *r);
+      spdlog::info("msg=\"spool file sent as an update\" file=\"{}\" commission={} request={}",
+                   LogValue(name), u.commission_id(), *r);
       return;
     }
     return Fail("outgoing", name,
@@ -124,8 +132,8 @@ void Spool::Take(const std::string& name, uintmax_t size) {
     // The id goes into the file before the commission is queued.
     c.set_id(NewUlid(NowMs()));
     if (Status s = WriteFileAtomically(path, Json(c, true)); !s.ok()) {
-      spdlog::error("msg=\"spool cannot write the id into the file\" file={} error=\"{}\"", path,
-                    s.ToString());
+      spdlog::error("msg=\"spool cannot write the id into the file\" file=\"{}\" error=\"{}\"",
+                    LogValue(path), LogValue(s.ToString()));
       return;
     }
   }
@@ -133,12 +141,12 @@ void Spool::Take(const std::string& name, uintmax_t size) {
   if (!id.ok()) return Fail("outgoing", name, id.status().message());
   const std::string sent = stem + "." + *id + ".json";
   if (Status s = MoveFileDurably(path, dir_ + "/sent/" + sent); !s.ok()) {
-    spdlog::error("msg=\"spool cannot move the file\" error=\"{}\"", s.ToString());
+    spdlog::error("msg=\"spool cannot move the file\" error=\"{}\"", LogValue(s.ToString()));
     return;
   }
   unreceipted_[*id] = sent;
   agent_.Count("spool_sent");
-  spdlog::info("msg=\"spool file submitted\" file={} commission={}", name, *id);
+  spdlog::info("msg=\"spool file submitted\" file=\"{}\" commission={}", LogValue(name), *id);
 }
 
 // A submission the broker refused after it left is moved from sent/ to
@@ -172,15 +180,16 @@ void Spool::Fail(const std::string& from, const std::string& name, const std::st
          ".json";
   }
   if (Status s = WriteFileAtomically(to + ".reason", reason + "\n"); !s.ok()) {
-    spdlog::error("msg=\"spool cannot write the reason\" error=\"{}\"", s.ToString());
+    spdlog::error("msg=\"spool cannot write the reason\" error=\"{}\"", LogValue(s.ToString()));
     return;
   }
   if (Status s = MoveFileDurably(dir_ + "/" + from + "/" + name, to); !s.ok()) {
-    spdlog::error("msg=\"spool cannot move the file\" error=\"{}\"", s.ToString());
+    spdlog::error("msg=\"spool cannot move the file\" error=\"{}\"", LogValue(s.ToString()));
     return;
   }
   agent_.Count("spool_failed");
-  spdlog::warn("msg=\"spool file refused\" file={} moved_to={} reason=\"{}\"", name, to, reason);
+  spdlog::warn("msg=\"spool file refused\" file=\"{}\" moved_to=\"{}\" reason=\"{}\"",
+               LogValue(name), LogValue(to), ReasonForLog(reason));
 }
 
 // On the agent's I/O thread, once the event is recorded.

@@ -1467,9 +1467,9 @@ void Broker::Loop::CheckOffline(int64_t now) {
     Count("offline_flags");
     spdlog::warn(
         "msg=\"court offline too long\" court={} since=\"{}\" supervisor={} "
-        "liaison_phone=\"{}\"",
+        "liaison_office=\"{}\"",
         entry.id, FormatTimeMs(since), entry.superior.empty() ? "-" : entry.superior,
-        LogValue(entry.liaison_phone));
+        LogValue(entry.liaison_office));
   }
 }
 

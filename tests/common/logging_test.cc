@@ -16,6 +16,23 @@ TEST(LogValueTest, APeerCannotSplitOrForgeALogLine) {
   EXPECT_EQ(LogValue(std::string("nul\0byte", 8)), "nul\\x00byte");
 }
 
+TEST(LogValueTest, BytesThatAreNotUtf8AndC1ControlsAreEscaped) {
+  EXPECT_EQ(LogValue("ok\xff\xfe"), "ok\\xff\\xfe");
+  EXPECT_EQ(LogValue("\xe5\xbc"), "\\xe5\\xbc");           // a character cut off
+  EXPECT_EQ(LogValue("\xc0\xaf"), "\\xc0\\xaf");           // an overlong '/'
+  EXPECT_EQ(LogValue("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate
+  EXPECT_EQ(LogValue("\xc2\x9b[2J"), "\\xc2\\x9b[2J");     // CSI, as a terminal reads it
+  EXPECT_EQ(LogValue("\x1b[31mred"), "\\x1b[31mred");
+  EXPECT_EQ(LogValue("\xf0\x9f\x98\x80 \xc2\xa0"), "\xf0\x9f\x98\x80 \xc2\xa0");
+}
+
+TEST(LogValueTest, TheCutNeverSplitsACharacter) {
+  // 255 bytes, then a three-byte character that would end past byte 256.
+  std::string text = std::string(255, 'a') + "开化";
+  EXPECT_EQ(LogValue(text), std::string(255, 'a') + "...");
+  EXPECT_EQ(LogValue(std::string(253, 'a') + "开"), std::string(253, 'a') + "开");
+}
+
 TEST(LogValueTest, LongTextIsCutAt256Bytes) {
   std::string logged = LogValue(std::string(1000, 'a'));
   EXPECT_EQ(logged, std::string(256, 'a') + "...");

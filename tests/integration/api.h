@@ -57,4 +57,13 @@ inline std::string Api(int port, const std::string& method, const std::string& p
 // The broker's admin token, from its data folder.
 inline std::string AdminToken(Zone& zone) { return zone.AdminToken(); }
 
+// Moves a --test-clock broker's clock forward by `ms`.
+inline void Advance(Zone& zone, int64_t ms) {
+  std::string body;
+  ASSERT_EQ(Request(zone, "POST", "/api/test/clock?advance_ms=" + std::to_string(ms),
+                    AdminToken(zone), &body),
+            200)
+      << body;
+}
+
 }  // namespace weituo::testing

@@ -1,10 +1,12 @@
 // Bad input gets a clear error frame, is counted, changes nothing, and the
 // broker keeps serving. The test speaks the wire protocol itself through a
-// raw DEALER socket, as a hostile or buggy agent would.
+// raw DEALER socket, as a hostile or buggy agent would, and through a raw
+// ROUTER as a broker gone wrong would, to an agent.
 #include <gtest/gtest.h>
 
 #include <signal.h>
 
+#include <filesystem>
 #include <zmq.hpp>
 
 #include "harness.h"
@@ -158,6 +160,93 @@ TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
     EXPECT_NE(status.find(e), std::string::npos) << e << " in " << status;
   }
   EXPECT_TRUE(zone.BrokerRunning());
+}
+
+// Whatever answers on the broker's port stands in for it here.
+class RawBroker {
+ public:
+  RawBroker(zmq::context_t& ctx, const std::string& endpoint)
+      : socket_(ctx, zmq::socket_type::router) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.set(zmq::sockopt::rcvtimeo, 10000);
+    socket_.bind(endpoint);
+  }
+  // The next message that is not a heartbeat; an empty envelope on timeout.
+  Envelope Receive() {
+    for (;;) {
+      zmq::message_t route, body;
+      if (!socket_.recv(route) || !socket_.recv(body)) return Envelope();
+      route_ = route.to_string();
+      Envelope env;
+      if (env.ParseFromArray(body.data(), static_cast<int>(body.size())) && !env.has_heartbeat()) {
+        return env;
+      }
+    }
+  }
+  void Send(Envelope env) {
+    std::string bytes = SerializeEnvelope(env);
+    (void)socket_.send(zmq::buffer(route_), zmq::send_flags::sndmore);
+    (void)socket_.send(zmq::buffer(bytes), zmq::send_flags::none);
+  }
+
+ private:
+  zmq::socket_t socket_;
+  std::string route_;
+};
+
+TEST(BadInputTest, AnAgentTakesNoDeliveryWhoseCommissionIdIsNotAUlid) {
+  Zone zone(/*plaintext=*/true);
+  zmq::context_t ctx;
+  RawBroker broker(ctx, zone.endpoint());
+  zone.SetAgentConfigExtra("wuyuan", "[spool]\ndir = \"spool\"\n");
+  zone.StartAgent("wuyuan", false);
+  ASSERT_TRUE(broker.Receive().has_hello());
+  Envelope welcome;
+  welcome.mutable_welcome()->set_court_id("wuyuan");
+  broker.Send(welcome);
+
+  // An id that would climb out of the spool and forge a log line, then a
+  // good commission after it.
+  auto deliver = [&](uint64_t delivery_id, const std::string& id) {
+    Envelope env;
+    weituo::v1::Commission* c = env.mutable_deliver()->mutable_commission();
+    env.mutable_deliver()->set_delivery_id(delivery_id);
+    c->set_id(id);
+    c->set_origin_court("dexing");
+    c->set_target_court("wuyuan");
+    c->set_case_number("（2026）赣1181执0001号");
+    c->mutable_debtor()->set_name("汪某");
+    c->mutable_asset_query()->add_classes(weituo::v1::DEPOSITS);
+    broker.Send(env);
+  };
+  deliver(1, "../escaped\nts=2026-11-28T08:00:00.000Z level=critical msg=\"FORGED LINE\"");
+  const std::string good = NewUlid(NowMs());
+  deliver(2, good);
+  // The good one is acknowledged, the bad one never.
+  bool good_acked = false;
+  while (!good_acked) {
+    Envelope env = broker.Receive();
+    ASSERT_NE(env.body_case(), Envelope::BODY_NOT_SET) << "delivery 2 was never acknowledged";
+    for (uint64_t id : env.ack().delivery_ids()) {
+      EXPECT_NE(id, 1u) << "the malformed delivery was taken";
+      good_acked |= id == 2;
+    }
+  }
+
+  // The good one lands in the spool (after its acknowledgement); alone.
+  const std::string landed = zone.dir() + "/spool/incoming/" + good + ".json";
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(landed); }, std::chrono::seconds(10)));
+  std::vector<std::string> spooled;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(zone.dir() + "/spool")) {
+    if (f.is_regular_file()) spooled.push_back(f.path().string());
+  }
+  EXPECT_EQ(spooled, std::vector<std::string>{landed});
+  std::string log = ReadFile(zone.dir() + "/wuyuan.log");
+  EXPECT_NE(log.find("msg=\"delivery with a malformed commission id left unacknowledged\" "
+                     "delivery=1"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("FORGED LINE"), std::string::npos) << log;
 }
 
 }  // namespace

@@ -310,6 +310,58 @@ TEST(HandlersTest, AHandlerThatHangsIsKilledRetriedAndItsErrorShownInTheInbox) {
   EXPECT_EQ(ShowView(zone, "dexing", id).record().state(), weituo::v1::DELIVERED);
 }
 
+TEST(HandlersTest, WhatAFailingHandlerSaysStaysOutOfTheLogAndTheClerkSeesItEscaped) {
+  Zone zone;
+  zone.StartBroker();
+  // A debtor's ID number and address, a forged log line and a terminal
+  // escape on standard error, then a failure.
+  std::string script = Script(zone, "leaks.sh",
+                              "cat > /dev/null\n"
+                              "echo 'debtor 330824199001011234 at 开化县城关镇解放街12号' >&2\n"
+                              "printf '\\nts=2026-11-28T08:00:00.000Z level=critical "
+                              "prog=weituo-agent.wuyuan msg=\"FORGED LINE\"\\n' >&2\n"
+                              "printf '\\033[2Jgone\\n' >&2\n"
+                              "exit 3\n");
+  StartWuyuanWith(zone, "[handlers.ASSET_QUERY]\nname = \"register\"\ncommand = [\"" + script +
+                            "\"]\nretry_ms = 60000\n");
+  std::string id = DexingAsksWuyuan(zone);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return ShowView(zone, "wuyuan", id).handler().state() == weituo::v1::HANDLER_RETRYING;
+      },
+      std::chrono::seconds(20)));
+  // The log says that the handler failed, and nothing it said.
+  std::string log = ReadFile(zone.dir() + "/wuyuan.log");
+  EXPECT_NE(log.find("msg=\"handler failed\" commission=" + id), std::string::npos) << log;
+  EXPECT_NE(log.find("error=\"exit status 3\""), std::string::npos) << log;
+  for (const char* leaked : {"330824199001011234", "解放街", "FORGED LINE", "\x1b"}) {
+    EXPECT_EQ(log.find(leaked), std::string::npos) << leaked << " in the log:\n" << log;
+  }
+  std::istringstream lines(log);
+  std::string line;
+  while (std::getline(lines, line)) {
+    EXPECT_EQ(line.rfind("ts=", 0), 0u) << "a line the agent did not write: " << line;
+  }
+
+  // The status keeps the last lines, escaped; the error is the agent's.
+  weituo::v1::HandlerStatus h = ShowView(zone, "wuyuan", id).handler();
+  EXPECT_EQ(h.last_error(), "exit status 3");
+  ASSERT_EQ(h.last_output_size(), 3) << h.DebugString();
+  EXPECT_EQ(h.last_output(0), "debtor 330824199001011234 at 开化县城关镇解放街12号");
+  EXPECT_EQ(h.last_output(1),
+            "ts=2026-11-28T08:00:00.000Z level=critical prog=weituo-agent.wuyuan "
+            "msg=\\\"FORGED LINE\\\"");
+  EXPECT_EQ(h.last_output(2), "\\x1b[2Jgone");
+  CommandResult shown = zone.Cli("wuyuan", {"show", id});
+  EXPECT_NE(shown.out.find("  handler register: RETRYING (1 call), next call "), std::string::npos)
+      << shown.out;
+  EXPECT_NE(shown.out.find("\n    | debtor 330824199001011234 at 开化县城关镇解放街12号\n"),
+            std::string::npos)
+      << shown.out;
+  EXPECT_NE(shown.out.find("\n    | \\x1b[2Jgone\n"), std::string::npos) << shown.out;
+  EXPECT_NE(zone.Cli("wuyuan", {"inbox"}).out.find("\n      | \\x1b[2Jgone\n"), std::string::npos);
+}
+
 TEST(HandlersTest, AnAgentKilledDuringAHandlerCallResumesItAfterRestart) {
   Zone zone;
   zone.StartBroker();

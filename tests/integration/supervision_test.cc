@@ -32,14 +32,6 @@ using weituo::v1::EventType;
 constexpr int64_t kHourMs = 3600 * 1000;
 
 // Moves the broker's clock; returns once every deadline then due is applied.
-void Advance(Zone& zone, int64_t ms) {
-  std::string body;
-  ASSERT_EQ(Request(zone, "POST", "/api/test/clock?advance_ms=" + std::to_string(ms),
-                    AdminToken(zone), &body),
-            200)
-      << body;
-}
-
 CommissionTrail TrailOf(Zone& zone, const std::string& id) {
   return Parse<CommissionTrail>(zone.HttpGet("/api/commissions/" + id));
 }
@@ -372,6 +364,13 @@ TEST(SupervisionTest, ACourtOfflineTooLongIsFlaggedToItsSupervisorWithItsLiaison
   EXPECT_EQ(supervisor.notices(0).what(), "offline");
   EXPECT_EQ(supervisor.notices(0).liaison().phone(), "0570-5550001");
   EXPECT_FALSE(supervisor.notices(0).liaison().office().empty());
+  // Both logs say so; neither gives the liaison's phone or name.
+  const std::string logs =
+      ReadFile(zone.dir() + "/broker.log") + ReadFile(zone.dir() + "/quzhou-intermediate.log");
+  EXPECT_NE(logs.find("msg=\"court offline too long\" court=kaihua"), std::string::npos) << logs;
+  EXPECT_NE(logs.find("msg=\"court notice\" court=\"kaihua\""), std::string::npos) << logs;
+  EXPECT_EQ(logs.find("0570-5550001"), std::string::npos) << logs;
+  EXPECT_EQ(logs.find("联络员 1"), std::string::npos) << logs;
   // The published snapshot follows within a few hundred milliseconds.
   weituo::v1::BrokerStatus status;
   auto kaihua_flagged = [&] {

@@ -19,7 +19,9 @@ class ControlClient {
   ~ControlClient();
 
   // UNAVAILABLE if the agent does not answer within timeout_ms (not
-  // running, or busy). The reply may itself carry ok=false and an error.
+  // running, or busy); PERMISSION_DENIED at once if this account may not
+  // open the agent's ipc socket. The reply may itself carry ok=false and an
+  // error (PERMISSION_DENIED from an agent that answers another account).
   StatusOr<weituo::v1::ControlReply> Call(const weituo::v1::ControlRequest& request,
                                           int timeout_ms = 5000);
 

@@ -12,7 +12,11 @@
 // threads of its own, so a slow handler never holds up heartbeats or
 // deliveries. A failed or timed-out call is retried with exponential backoff
 // for as long as the commission stays open; the error is kept in the status,
-// where `weituo-agent inbox` shows it. A call under way when the agent stops
+// where `weituo-agent inbox` shows it, with the last lines of what the
+// handler said besides its answer (its standard error, an HTTP error body),
+// escaped and capped. Those lines are the handler's text and may name a
+// debtor: they stay out of the agent's log unless the handler's log_output
+// asks for them (escaped and capped there too). A call under way when the agent stops
 // or is killed is made again after restart, so handlers must be idempotent;
 // the updates of an answer carry request ids derived from the commission id,
 // so an answer sent twice takes effect once. An answer the broker refuses
@@ -43,6 +47,8 @@ struct HandlerConfig {
   int timeout_ms = 30000;
   int retry_ms = 1000;  // the first retry's delay; doubling up to retry_max_ms
   int retry_max_ms = 300000;
+  // Also write the handler's output (escaped, capped) to the agent's log.
+  bool log_output = false;
 };
 
 // What one call of a handler gave.
@@ -50,7 +56,12 @@ struct HandlerOutcome {
   bool ok = false;
   bool handed_over = false;  // HTTP 202/204: the court's system answers later
   std::vector<weituo::v1::Update> updates;
-  std::string error;  // when !ok: why, for the inbox
+  // When !ok: why, in the agent's own words, never quoting the handler:
+  // for the inbox and the log.
+  std::string error;
+  // The last lines the handler said besides its answer, and why its answer
+  // did not parse: escaped and capped (handler_output.h), for the clerk.
+  std::vector<std::string> output;
 };
 
 // INVALID_ARGUMENT saying what makes `handler` unusable: not exactly one of
@@ -95,6 +106,10 @@ class Dispatcher {
   void Enqueue(const std::string& commission_id, int64_t due_ms);
   void WorkerMain();
   void RunOne(const std::string& commission_id);
+  // Sends what a call answered (started at monotonic `started_ms`), or
+  // schedules the next call; records either in the handler status.
+  void Settle(const weituo::v1::Commission& c, const HandlerConfig& handler, uint32_t round,
+              uint32_t attempt, const HandlerOutcome& outcome, int64_t started_ms);
   bool SendAnswer(const weituo::v1::Commission& c, const HandlerConfig& handler, uint32_t round,
                   const std::vector<weituo::v1::Update>& updates, std::string* error);
   // The request ids an answer of `updates_sent` updates used.

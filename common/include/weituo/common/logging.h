@@ -13,9 +13,11 @@ namespace weituo {
 void InitLogging(const std::string& program, const std::string& level);
 
 // Text from the outside (a court id, an agent's version, a refusal that
-// quotes input) made safe to put between quotes in a log line: quotes,
-// backslashes and control characters escaped, at most 256 bytes kept, so
-// a peer cannot forge or split log lines.
+// quotes input) made safe to put between quotes in a log line: quotes and
+// backslashes escaped, control characters (C0, DEL, C1) and bytes that are
+// not UTF-8 written as \xNN, at most 256 bytes kept (never half a
+// character), so a peer cannot forge or split log lines and the result is
+// valid UTF-8. Put it between quotes: spaces are kept.
 std::string LogValue(std::string_view text);
 
 // Lets through at most `per_second` lines a second and counts the ones held
