@@ -343,7 +343,7 @@ TEST(DashboardTest, ChromiumShowsCourtsCommissionsSupervisionAndATrail) {
   // token: the page asks for one and shows no data, rather than breaking.
   zone.KillBroker(SIGTERM);
   const std::string witnesses = zone.dir() + "/witnesses";
-  WriteFile(witnesses, "deputy-wang " + std::string(40, 'w') + "\n");
+  WriteFile(witnesses, "deputy-wang 3f6b2c9d41e8a07c5d2e9b14f6a3c8e0deputywang\n");
   ::chmod(witnesses.c_str(), 0600);
   zone.StartBroker({"--witness-tokens-file", witnesses});
   CommandResult locked = RunChromium(zone, chromium, base, {"--dump-dom"});
