@@ -19,6 +19,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "fifo_watchdog.h"
 #include "status_matchers.h"
 
 namespace weituo {
@@ -611,13 +612,10 @@ TEST(DeadlinePolicyTest, RefusesValuesOfTheWrongTypeSayingWhatTheyAre) {
 }
 
 TEST(DeadlinePolicyTest, LoadFileRefusesWhatIsNotASmallRegularFile) {
-  const std::string fifo = ::testing::TempDir() + "deadlines_test_fifo.toml";
-  std::remove(fifo.c_str());
-  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  EXPECT_THAT(DeadlinePolicy::LoadFile(fifo),
+  testing::FifoWatchdog fifo(::testing::TempDir() + "deadlines_test_fifo.toml");
+  EXPECT_THAT(DeadlinePolicy::LoadFile(fifo.path()),
               StatusIs(StatusCode::kInvalidArgument,
-                       HasSubstr("cannot read deadlines file " + fifo + ": it is a FIFO")));
-  std::remove(fifo.c_str());
+                       HasSubstr("cannot read deadlines file " + fifo.path() + ": it is a FIFO")));
   EXPECT_THAT(DeadlinePolicy::LoadFile("/dev/zero"),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("it is a character device")));
 }

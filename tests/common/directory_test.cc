@@ -11,6 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "fifo_watchdog.h"
 #include "status_matchers.h"
 
 namespace weituo {
@@ -282,7 +283,7 @@ TEST(CourtDirectoryTest, APathThatIsNotASmallRegularFileIsRefusedBeforeReading) 
   char templ[] = "/tmp/weituo-directory-XXXXXX";
   ASSERT_NE(mkdtemp(templ), nullptr);
   const std::string dir = templ;
-  ASSERT_EQ(::mkfifo((dir + "/courts.fifo").c_str(), 0600), 0);
+  testing::FifoWatchdog fifo(dir + "/courts.fifo");
   { std::ofstream(dir + "/huge.toml") << std::string((1 << 20) + 1, '#'); }
   struct Row {
     std::string path, says;

@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "fifo_watchdog.h"
 #include "status_matchers.h"
 
 namespace weituo {
@@ -55,9 +56,9 @@ TEST_F(SmallFileTest, AMissingFileIsNotFoundNamingIt) {
 
 TEST_F(SmallFileTest, WhatIsNotARegularFileIsRefusedWithoutReadingOrWaiting) {
   // A FIFO with no writer: opening it to read would block without O_NONBLOCK.
-  ASSERT_EQ(::mkfifo((dir_ + "/fifo").c_str(), 0600), 0);
+  testing::FifoWatchdog fifo(dir_ + "/fifo");
   EXPECT_THAT(
-      ReadSmallFile(dir_ + "/fifo", "key file", kMaxKeyFileBytes),
+      ReadSmallFile(fifo.path(), "key file", kMaxKeyFileBytes),
       StatusIs(StatusCode::kInvalidArgument, HasSubstr("it is a FIFO, not a regular file")));
   // /dev/zero never ends: reading it whole would exhaust memory.
   EXPECT_THAT(ReadSmallFile("/dev/zero", "court directory", kMaxConfigFileBytes),
