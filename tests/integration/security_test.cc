@@ -335,7 +335,7 @@ TEST(SecurityTest, ADirectoryThatDoesNotLoadOnReloadChangesNothing) {
   };
   std::optional<FifoWatchdog> fifo;  // a broker that waited on it would hang the test
   std::vector<Row> rows = {
-      {"a malformed key", "'short' is not 40 characters of Z85",
+      {"a malformed key", "is not 40 characters of Z85",
        [&] {
          WriteFile(zone.DirectoryPath(), "[[court]]\nid = \"kaihua\"\ncurve_keys = [\"short\"]\n");
        }},
@@ -349,7 +349,7 @@ TEST(SecurityTest, ADirectoryThatDoesNotLoadOnReloadChangesNothing) {
     SCOPED_TRACE(row.what);
     row.write();
     zone.ReloadBroker();
-    ASSERT_TRUE(WaitForCounter(zone, "directory_reloads_failed", ++failed));
+    EXPECT_TRUE(WaitForCounter(zone, "directory_reloads_failed", ++failed));
     EXPECT_EQ(CounterOf(zone, "connections_dropped"), 0u);
     kaihua.Send(SubmitOf(Valid("kaihua")));  // to itself: refused, but answered
     EXPECT_REFUSED(kaihua.Receive(), ErrorCode::INVALID_ARGUMENT, "cannot commission itself");
