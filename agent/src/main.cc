@@ -7,7 +7,6 @@
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
-#include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <csignal>
@@ -18,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "agent_config.h"
 #include "cli_print.h"
 #include "weituo/agent/agent.h"
 #include "weituo/agent/auto_responder.h"
@@ -45,219 +45,7 @@ namespace pbjson = google::protobuf::util;
 
 enum Exit { kOk = 0, kRefused = 1, kUsage = 2, kNoAgent = 3, kPending = 4 };
 
-struct Config {
-  weituo::agent::AgentOptions agent;
-  std::string log_level = "info";
-  std::string responder = "off";  // "auto": the demo responder answers
-  std::string responder_handler = "auto-responder";
-  weituo::agent::Dispatcher::Options dispatch;
-  weituo::agent::LocalApiOptions api;  // listen empty: no local API
-  std::string spool_dir;               // empty: no spool
-  bool spool_incoming = true;
-};
-
-// Every key of `table` is one of `keys`; else says which is not, and where.
-bool KnownKeys(const std::string& path, const toml::table& table, const std::string& prefix,
-               const std::set<std::string>& keys) {
-  for (const auto& [key, value] : table) {
-    if (keys.count(std::string(key.str()))) continue;
-    std::string list;
-    for (const auto& k : keys) list += (list.empty() ? "" : ", ") + k;
-    std::cerr << "weituo-agent: " << path << ": unknown key '" << prefix << key.str() << "'"
-              << (prefix.empty()
-                      ? " (see the config keys in README.md)"
-                      : " (" + prefix.substr(0, prefix.size() - 1) + " takes " + list + ")")
-              << "\n";
-    return false;
-  }
-  return true;
-}
-
-// [handlers.KIND]: a command or an HTTP endpoint per commission kind.
-bool LoadHandlers(const std::string& path, const toml::table& handlers,
-                  const std::function<std::string(const std::string&)>& resolve, Config* config) {
-  const std::string folder = std::filesystem::path(resolve(".")).string();
-  for (const auto& [key, value] : handlers) {
-    const std::string kind_name(key.str());
-    weituo::v1::Kind kind;
-    if (!weituo::v1::Kind_Parse(kind_name, &kind) || kind == weituo::v1::KIND_UNSPECIFIED) {
-      std::cerr << "weituo-agent: " << path << ": [handlers." << kind_name
-                << "]: not a commission kind (DEBTOR_LOCATE, ASSET_QUERY or VEHICLE_SEIZURE)\n";
-      return false;
-    }
-    const toml::table* t = value.as_table();
-    const std::string where = "handlers." + kind_name + ".";
-    if (!t) {
-      std::cerr << "weituo-agent: " << path << ": handlers." << kind_name << " must be a table\n";
-      return false;
-    }
-    if (!KnownKeys(path, *t, where,
-                   {"name", "command", "url", "timeout_ms", "retry_ms", "retry_max_ms"})) {
-      return false;
-    }
-    weituo::agent::HandlerConfig h;
-    h.workdir = folder;
-    h.url = (*t)["url"].value_or(std::string());
-    if (const toml::array* argv = (*t)["command"].as_array()) {
-      for (const auto& arg : *argv) {
-        auto text = arg.value<std::string>();
-        if (!text) {
-          std::cerr << "weituo-agent: " << path << ": " << where
-                    << "command must be an array of strings\n";
-          return false;
-        }
-        h.command.push_back(*text);
-      }
-    } else if ((*t)["command"]) {
-      std::cerr << "weituo-agent: " << path << ": " << where
-                << "command must be an array of strings, e.g. [\"/usr/bin/python3\", "
-                   "\"answer.py\"] (no shell is used)\n";
-      return false;
-    }
-    h.timeout_ms = (*t)["timeout_ms"].value_or(h.timeout_ms);
-    h.retry_ms = (*t)["retry_ms"].value_or(h.retry_ms);
-    h.retry_max_ms = (*t)["retry_max_ms"].value_or(h.retry_max_ms);
-    if (Status s = weituo::agent::ValidateHandlerConfig(h); !s.ok()) {
-      std::cerr << "weituo-agent: " << path << ": [handlers." << kind_name << "] " << s.message()
-                << "\n";
-      return false;
-    }
-    h.name = (*t)["name"].value_or(
-        h.url.empty() ? std::filesystem::path(h.command.back()).filename().string() : h.url);
-    config->dispatch.handlers[kind] = std::move(h);
-  }
-  return true;
-}
-
-bool LoadConfig(const std::string& path, Config* config) {
-  // Relative paths in the file are relative to the file.
-  auto resolve = [&](const std::string& p) {
-    return std::filesystem::absolute(std::filesystem::path(path).parent_path() / p)
-        .lexically_normal()
-        .string();
-  };
-  std::string secret_key_file, broker_key_file;
-  try {
-    toml::table t = toml::parse_file(path);
-    // A misspelt key would be a setting silently lost: every key is known.
-    if (!KnownKeys(
-            path, t, "",
-            {"dev_plaintext", "curve_secret_key_file", "broker_public_key_file", "court_id",
-             "broker", "data_dir", "control", "heartbeat_ms", "broker_silence_ms", "resend_ms",
-             "log_level", "responder", "handlers", "handler_workers", "api", "spool"})) {
-      return false;
-    }
-    for (const char* section : {"responder", "handlers", "api", "spool"}) {
-      if (t[section] && !t[section].is_table()) {
-        std::cerr << "weituo-agent: " << path << ": " << section << " must be a table\n";
-        return false;
-      }
-    }
-    if (const toml::table* r = t["responder"].as_table();
-        r && !KnownKeys(path, *r, "responder.", {"mode", "handler"})) {
-      return false;
-    }
-    if (const toml::table* api = t["api"].as_table()) {
-      if (!KnownKeys(path, *api, "api.", {"listen", "token_file", "allowed_hosts"})) return false;
-      config->api.listen = (*api)["listen"].value_or(std::string());
-      config->api.token_file = (*api)["token_file"].value_or(std::string());
-      if (const toml::array* hosts = (*api)["allowed_hosts"].as_array()) {
-        for (const auto& h : *hosts) {  // not a string: refused by name at start
-          config->api.allowed_hosts.push_back(h.value_or(std::string("<not text>")));
-        }
-      } else if ((*api)["allowed_hosts"]) {
-        std::cerr << "weituo-agent: " << path << ": api.allowed_hosts must be a list of strings\n";
-        return false;
-      }
-      if (config->api.listen.empty()) {
-        std::cerr << "weituo-agent: " << path
-                  << ": [api] needs listen = \"127.0.0.1:PORT\" (loopback unless the court's "
-                     "network is trusted)\n";
-        return false;
-      }
-    }
-    if (const toml::table* spool = t["spool"].as_table()) {
-      if (!KnownKeys(path, *spool, "spool.", {"dir", "incoming"})) return false;
-      config->spool_dir = (*spool)["dir"].value_or(std::string());
-      config->spool_incoming = (*spool)["incoming"].value_or(true);
-      if (config->spool_dir.empty()) {
-        std::cerr << "weituo-agent: " << path << ": [spool] needs dir = \"FOLDER\"\n";
-        return false;
-      }
-      config->spool_dir = resolve(config->spool_dir);
-      if (config->spool_incoming) config->dispatch.incoming_dir = config->spool_dir + "/incoming";
-    }
-    if (const toml::table* handlers = t["handlers"].as_table();
-        handlers && !LoadHandlers(path, *handlers, resolve, config)) {
-      return false;
-    }
-    config->dispatch.workers = t["handler_workers"].value_or(config->dispatch.workers);
-    if (config->dispatch.workers < 1 || config->dispatch.workers > 64) {
-      std::cerr << "weituo-agent: " << path << ": handler_workers must be 1 to 64\n";
-      return false;
-    }
-    auto& a = config->agent;
-    a.plaintext = t["dev_plaintext"].value_or(false);
-    secret_key_file = t["curve_secret_key_file"].value_or(std::string());
-    broker_key_file = t["broker_public_key_file"].value_or(std::string());
-    a.court_id = t["court_id"].value_or(std::string());
-    a.broker_endpoint = t["broker"].value_or(std::string());
-    a.data_dir = t["data_dir"].value_or(std::string());
-    if (!a.data_dir.empty()) a.data_dir = resolve(a.data_dir);
-    a.control_endpoint = t["control"].value_or("ipc://" + a.data_dir + "/control.sock");
-    a.heartbeat_ms = t["heartbeat_ms"].value_or(a.heartbeat_ms);
-    a.broker_silence_ms = t["broker_silence_ms"].value_or(a.broker_silence_ms);
-    a.resend_ms = t["resend_ms"].value_or(a.resend_ms);
-    config->log_level = t["log_level"].value_or(config->log_level);
-    config->responder = t["responder"]["mode"].value_or(config->responder);
-    config->responder_handler = t["responder"]["handler"].value_or(config->responder_handler);
-  } catch (const toml::parse_error& e) {
-    std::cerr << "weituo-agent: " << path << ":" << e.source().begin.line << ": " << e.description()
-              << "\n";
-    return false;
-  }
-  if (!config->api.listen.empty()) {
-    config->api.token_file = config->api.token_file.empty() ? config->agent.data_dir + "/api.token"
-                                                            : resolve(config->api.token_file);
-  }
-  if (config->agent.court_id.empty() || config->agent.data_dir.empty()) {
-    std::cerr << "weituo-agent: " << path << ": court_id and data_dir are required\n";
-    return false;
-  }
-  if (!config->agent.plaintext) {
-    if (secret_key_file.empty() || broker_key_file.empty()) {
-      std::cerr << "weituo-agent: " << path
-                << ": curve_secret_key_file and broker_public_key_file are required (make keys "
-                   "with weituoctl keygen); dev_plaintext = true runs unencrypted, for "
-                   "development only\n";
-      return false;
-    }
-    auto mine = weituo::ReadCertificate(resolve(secret_key_file));
-    auto broker = weituo::ReadCertificate(resolve(broker_key_file));
-    for (const auto* keys : {&mine, &broker}) {
-      if (!keys->ok()) {
-        std::cerr << "weituo-agent: " << keys->status().ToString() << "\n";
-        return false;
-      }
-    }
-    if (mine->secret_key.empty()) {
-      std::cerr << "weituo-agent: " << secret_key_file
-                << " holds no secret-key (give the .key_secret file)\n";
-      return false;
-    }
-    config->agent.curve_secret_key = mine->secret_key;
-    config->agent.broker_public_key = broker->public_key;
-  }
-  // Linux limits a unix socket path to 107 bytes.
-  const std::string& control = config->agent.control_endpoint;
-  if (control.rfind("ipc://", 0) == 0 && control.size() - 6 > 107) {
-    std::cerr << "weituo-agent: " << path << ": the control socket path " << control.substr(6)
-              << " is too long for a unix socket; set control = \"ipc:///short/path.sock\" or a "
-                 "tcp://127.0.0.1 endpoint\n";
-    return false;
-  }
-  return true;
-}
+using Config = weituo::agent::AgentConfig;
 
 std::string ToJson(const google::protobuf::Message& m) {
   std::string out;
@@ -286,17 +74,9 @@ int Run(const Config& config) {
   }
   const bool dispatching =
       !config.dispatch.handlers.empty() || !config.dispatch.incoming_dir.empty();
-  if (config.responder == "auto") {
-    if (dispatching) {
-      std::cerr << "weituo-agent: responder.mode = \"auto\" answers every kind itself; it cannot "
-                   "be combined with [handlers] or an incoming spool\n";
-      return kUsage;
-    }
+  // LoadAgentConfig refused "auto" with handlers or an incoming spool.
+  if (config.responder == "auto")
     weituo::agent::InstallAutoResponder(**agent, config.responder_handler);
-  } else if (config.responder != "off") {
-    std::cerr << "weituo-agent: responder.mode must be \"off\" or \"auto\"\n";
-    return kUsage;
-  }
   // The court's own systems: handlers, the local API, the spool folder.
   std::unique_ptr<weituo::agent::Dispatcher> dispatcher;
   std::unique_ptr<weituo::agent::Spool> spool;
@@ -465,7 +245,7 @@ int main(int argc, char** argv) {
   auto* run = with_config(app.add_subcommand("run", "run the agent until SIGINT/SIGTERM"));
   bool accept_data_loss = false;
   run->add_flag("--accept-data-loss", accept_data_loss,
-                "start on a store that lost acknowledged writes, keeping what is left");
+                "start once on a store that lost acknowledged writes, keeping what is left");
   auto* submit = with_config(app.add_subcommand("submit", "queue commissions from a JSON file"));
   submit->add_option("--file,-f", file, "Commission JSON, or one JSON object per line")->required();
   submit->add_option("--wait", wait_s, "seconds to wait for the broker's receipts");
@@ -507,10 +287,19 @@ int main(int argc, char** argv) {
   auto* forward = update_cmd("forward", "send on to the competent court (a child commission)");
   forward->add_option("--to", to_court, "the competent court's id")->required();
   forward->add_option("--text", text);
-  CLI11_PARSE(app, argc, argv);
+  run->footer(weituo::agent::AgentConfigHelp());
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; anything else that does not parse is a usage error.
+    return app.exit(e) == 0 ? kOk : kUsage;
+  }
 
   Config config;
-  if (!LoadConfig(config_path, &config)) return kUsage;
+  if (Status s = weituo::agent::LoadAgentConfig(config_path, run->parsed(), &config); !s.ok()) {
+    std::cerr << "weituo-agent: " << s.message() << "\n";
+    return kUsage;
+  }
   config.agent.accept_data_loss = accept_data_loss;
   if (*run) return Run(config);
 

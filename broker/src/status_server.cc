@@ -25,6 +25,8 @@
 #include "weituo/common/http_server.h"
 #include "weituo/common/ids.h"
 #include "weituo/common/logging.h"
+#include "weituo/common/small_file.h"
+#include "weituo/common/tokens.h"
 #include "weituo/common/wire.h"
 #include "weituo/v1/status.pb.h"
 
@@ -201,16 +203,16 @@ StatusOr<int64_t> ParseStatsTime(const std::string& text, bool end) {
   return end ? *expiry : *expiry - kDayMs;
 }
 
-StatusOr<std::map<std::string, std::string>> ReadWitnessTokens(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return Status::InvalidArgument("cannot read witness tokens file " + path);
-  }
-  if (st.st_mode & 077) {
+StatusOr<std::map<std::string, std::string>> ReadWitnessTokens(const std::string& path,
+                                                               const std::string& admin_token) {
+  auto file = ReadSmallFile(path, "witness tokens file", kMaxConfigFileBytes);
+  if (!file.ok()) return Status::InvalidArgument(file.status().message());
+  if (file->mode & 077) {
     return Status::PermissionDenied(path + " may be read by group or others; chmod 600 it");
   }
-  std::ifstream in(path);
+  std::istringstream in(file->text);
   std::map<std::string, std::string> tokens;
+  std::map<std::string, std::pair<std::string, int>> holder;  // token -> witness, line
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
     if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
@@ -221,10 +223,22 @@ StatusOr<std::map<std::string, std::string>> ReadWitnessTokens(const std::string
     if (!(fields >> token) || (fields >> extra)) {
       return Status::InvalidArgument(where + "expected 'name token'");
     }
-    if (token.size() < 32)
-      return Status::InvalidArgument(where + "a token has 32 characters or more");
+    if (Status s = CheckToken(token, 32); !s.ok()) {
+      return Status::InvalidArgument(where + "witness '" + name + "': " + s.message());
+    }
     if (!tokens.emplace(name, token).second) {
       return Status::InvalidArgument(where + "witness '" + name + "' is listed twice");
+    }
+    if (!admin_token.empty() && token == admin_token) {
+      return Status::InvalidArgument(where + "witness '" + name +
+                                     "' has the admin token; give each witness a token of its own");
+    }
+    auto [other, fresh] = holder.emplace(token, std::make_pair(name, n));
+    if (!fresh) {
+      return Status::InvalidArgument(where + "witness '" + name + "' has the same token as '" +
+                                     other->second.first + "' (line " +
+                                     std::to_string(other->second.second) +
+                                     "); give each witness a token of its own");
     }
   }
   return tokens;

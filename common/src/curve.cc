@@ -8,8 +8,9 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <sstream>
+
+#include "weituo/common/small_file.h"
 
 namespace weituo {
 namespace {
@@ -105,8 +106,9 @@ Status WriteCertificate(const std::string& base, const CurveKeyPair& keys,
 }
 
 StatusOr<CurveKeyPair> ReadCertificate(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::InvalidArgument("cannot read key file " + path);
+  auto file = ReadSmallFile(path, "key file", kMaxKeyFileBytes);
+  if (!file.ok()) return Status::InvalidArgument(file.status().message());
+  std::istringstream in(file->text);
   CurveKeyPair keys;
   std::string line, section;
   int number = 0;
@@ -138,8 +140,7 @@ StatusOr<CurveKeyPair> ReadCertificate(const std::string& path) {
     return Status::InvalidArgument(path + ": no valid public-key in its curve section");
   }
   if (keys.secret_key.empty()) return keys;
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+  if ((file->mode & 077) != 0) {
     return Status::PermissionDenied(
         path + " holds a secret key but others may read it; run chmod 600 " + path);
   }

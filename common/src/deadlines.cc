@@ -1,14 +1,13 @@
 #include "weituo/common/deadlines.h"
 
-#include <toml++/toml.h>
 #include <algorithm>
 #include <cctype>
 #include <limits>
 #include <set>
 #include <tuple>
 
-#include "toml_text.h"
 #include "weituo/common/clock.h"
+#include "weituo/common/config_table.h"
 #include "weituo/common/validation.h"
 
 namespace weituo {
@@ -129,122 +128,122 @@ std::string_view StageName(DeadlineStage stage) {
 
 namespace {
 
-Status ReadRule(const toml::node& node, const std::string& where, bool allow_every, StageRule* rule,
-                int64_t* every) {
-  const toml::table* t = node.as_table();
-  if (!t) {
-    if (auto s = node.value<std::string>(); s && *s == "off") {
-      *rule = StageRule{};
-      return Status::Ok();
-    }
-    return Status::InvalidArgument(
-        where + ": expected a table like { warn = \"5d\", due = \"7d\" } or \"off\"");
+constexpr int64_t kHourMs = 60LL * 60 * 1000;
+
+// A stage's duration key; problems recorded in `t`.
+void ReadDuration(ConfigTable& t, const char* key, int64_t* ms) {
+  std::string text;
+  if (t.Has(key) && t.TypeOf(key) != ConfigTable::Type::kString) {
+    t.Expect(key, "a duration such as \"7d\", \"36h\", \"90m\" or \"off\"");
   }
+  if (!t.String(key, &text)) return;
+  auto parsed = ParseDuration(text);
+  if (!parsed.ok()) {
+    t.Fail(key, parsed.status().message());
+    return;
+  }
+  *ms = *parsed;
+}
+
+// The stage `key` of `t`: "off", or a table { warn, due } (and every, for
+// progress) changing the points it names. Problems recorded in `t`.
+void ReadRule(ConfigTable& t, const std::string& key, bool allow_every, StageRule* rule,
+              int64_t* every) {
+  const ConfigTable::Type type = t.TypeOf(key);
+  std::string off;
+  if (type == ConfigTable::Type::kString && t.String(key, &off) && off == "off") {
+    *rule = StageRule{};
+    return;
+  }
+  if (type != ConfigTable::Type::kTable) {
+    if (type != ConfigTable::Type::kAbsent) {
+      t.Expect(key, "a table like { warn = \"5d\", due = \"7d\" } or \"off\"");
+    }
+    t.Known(key);
+    return;
+  }
+  std::optional<ConfigTable> stage = t.Table(key);
   StageRule next = *rule;
-  for (const auto& [key, value] : *t) {
-    std::string k(key.str());
-    auto text = value.value<std::string>();
-    if (!text) return Status::InvalidArgument(where + "." + k + ": expected a duration string");
-    auto ms = ParseDuration(*text);
-    if (!ms.ok()) return Status::InvalidArgument(where + "." + k + ": " + ms.status().message());
-    if (k == "warn") {
-      next.warn_ms = *ms;
-    } else if (k == "due") {
-      next.due_ms = *ms;
-    } else if (k == "every" && allow_every) {
-      *every = *ms;
-    } else {
-      return Status::InvalidArgument(where + ": unknown key '" + k + "'");
-    }
-  }
+  int64_t next_every = every ? *every : 0;
+  ReadDuration(*stage, "warn", &next.warn_ms);
+  ReadDuration(*stage, "due", &next.due_ms);
+  if (allow_every) ReadDuration(*stage, "every", &next_every);
+  if (!t.ok()) return;
   if (!next.enabled() && next.warn_ms > 0) {
-    return Status::InvalidArgument(where + ": a warning (" + FormatDuration(next.warn_ms) +
-                                   ") needs a due point; add due = \"...\"");
+    t.Fail(key,
+           "a warning (" + FormatDuration(next.warn_ms) + ") needs a due point; add due = \"...\"");
+  } else if (next.enabled() && next.warn_ms >= next.due_ms) {
+    t.Fail(key, "warn (" + FormatDuration(next.warn_ms) + ") must come before due (" +
+                    FormatDuration(next.due_ms) + ")");
+  } else if (next_every > 0 && next.enabled() &&
+             next_every < std::max(kHourMs, next.due_ms - next.warn_ms)) {
+    // Shorter, and the rounds' warnings and overdue points would pile up.
+    t.Fail(key, "every (" + FormatDuration(next_every) +
+                    ") must be \"off\" or at least an hour and at least the warning's lead (" +
+                    FormatDuration(next.due_ms - next.warn_ms) + ")");
   }
-  if (next.enabled() && next.warn_ms >= next.due_ms) {
-    return Status::InvalidArgument(where + ": warn (" + FormatDuration(next.warn_ms) +
-                                   ") must come before due (" + FormatDuration(next.due_ms) + ")");
-  }
+  if (!t.ok()) return;
   if (!next.enabled()) next.warn_ms = 0;
   *rule = next;
-  return Status::Ok();
+  if (every) *every = next_every;
 }
 
-Status ReadKind(const toml::table& t, const std::string& where, KindDeadlines* k) {
-  for (const auto& [key, value] : t) {
-    std::string name(key.str());
-    std::string at = where + "." + name;
-    int64_t unused = 0;
-    if (name == "acknowledge") {
-      WEITUO_RETURN_IF_ERROR(ReadRule(value, at, false, &k->acknowledge, &unused));
-    } else if (name == "start") {
-      WEITUO_RETURN_IF_ERROR(ReadRule(value, at, false, &k->start, &unused));
-    } else if (name == "progress") {
-      WEITUO_RETURN_IF_ERROR(ReadRule(value, at, true, &k->progress, &k->progress_every_ms));
-    } else if (name == "complete") {
-      WEITUO_RETURN_IF_ERROR(ReadRule(value, at, false, &k->complete, &unused));
-    } else if (name == "complete_urgent") {
-      WEITUO_RETURN_IF_ERROR(ReadRule(value, at, false, &k->complete_urgent, &unused));
-    } else if (name == "long_stop") {
-      WEITUO_RETURN_IF_ERROR(ReadRule(value, at, false, &k->long_stop, &unused));
-    } else {
-      return Status::InvalidArgument(at +
-                                     ": unknown stage (acknowledge, start, progress, "
-                                     "complete, complete_urgent, long_stop)");
-    }
-  }
-  return Status::Ok();
+void ReadKind(ConfigTable& t, KindDeadlines* k) {
+  ReadRule(t, "acknowledge", false, &k->acknowledge, nullptr);
+  ReadRule(t, "start", false, &k->start, nullptr);
+  ReadRule(t, "progress", true, &k->progress, &k->progress_every_ms);
+  ReadRule(t, "complete", false, &k->complete, nullptr);
+  ReadRule(t, "complete_urgent", false, &k->complete_urgent, nullptr);
+  ReadRule(t, "long_stop", false, &k->long_stop, nullptr);
 }
 
-}  // namespace
-
-StatusOr<DeadlinePolicy> DeadlinePolicy::LoadString(const std::string& text,
-                                                    const std::string& origin) {
-  auto parsed = ParseToml(text, origin);
-  if (!parsed.ok()) return parsed.status();
-  const toml::table& table = *parsed;
-  DeadlinePolicy policy = Defaults();
+StatusOr<DeadlinePolicy> Load(ConfigTable& table) {
+  DeadlinePolicy policy = DeadlinePolicy::Defaults();
   // [default] first, so that per-kind tables override it whatever the order.
-  if (const toml::node* d = table.get("default")) {
-    const toml::table* t = d->as_table();
-    if (!t) return Status::InvalidArgument(origin + ": [default] is not a table");
+  if (std::optional<ConfigTable> d = table.Table("default")) {
     KindDeadlines base = policy.kinds[weituo::v1::KIND_UNSPECIFIED];
-    WEITUO_RETURN_IF_ERROR(ReadKind(*t, origin + ": default", &base));
+    ReadKind(*d, &base);
+    if (!table.ok()) return table.Finish();
     for (auto& [kind, k] : policy.kinds) {
       StageRule complete = k.complete, urgent = k.complete_urgent;
       k = base;
-      if (!t->contains("complete")) k.complete = complete;
-      if (!t->contains("complete_urgent")) k.complete_urgent = urgent;
+      if (!d->Has("complete")) k.complete = complete;
+      if (!d->Has("complete_urgent")) k.complete_urgent = urgent;
     }
   }
-  for (const auto& [key, value] : table) {
-    std::string name(key.str());
+  for (const std::string& name : table.Keys()) {
     if (name == "default") continue;
     if (name == "supply_info") {
-      int64_t unused = 0;
-      WEITUO_RETURN_IF_ERROR(
-          ReadRule(value, origin + ": supply_info", false, &policy.supply_info, &unused));
+      ReadRule(table, name, false, &policy.supply_info, nullptr);
       continue;
     }
     std::string upper = name;
     for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     Kind kind;
     if (!weituo::v1::Kind_Parse(upper, &kind) || kind == weituo::v1::KIND_UNSPECIFIED) {
-      return Status::InvalidArgument(origin + ": unknown table [" + name +
-                                     "] (default, supply_info, debtor_locate, asset_query, "
-                                     "vehicle_seizure)");
+      table.Fail("", "unknown table [" + name +
+                         "] (default, supply_info, debtor_locate, asset_query, vehicle_seizure)");
+      break;
     }
-    const toml::table* t = value.as_table();
-    if (!t) return Status::InvalidArgument(origin + ": [" + name + "] is not a table");
-    WEITUO_RETURN_IF_ERROR(ReadKind(*t, origin + ": " + name, &policy.kinds[kind]));
+    if (std::optional<ConfigTable> t = table.Table(name)) ReadKind(*t, &policy.kinds[kind]);
   }
+  WEITUO_RETURN_IF_ERROR(table.Finish());
   return policy;
 }
 
+}  // namespace
+
+StatusOr<DeadlinePolicy> DeadlinePolicy::LoadString(const std::string& text,
+                                                    const std::string& origin) {
+  auto table = ConfigTable::Parse(text, origin);
+  if (!table.ok()) return table.status();
+  return Load(*table);
+}
+
 StatusOr<DeadlinePolicy> DeadlinePolicy::LoadFile(const std::string& path) {
-  auto text = ReadTextFile(path, "deadlines file");
-  if (!text.ok()) return text.status();
-  return LoadString(*text, path);
+  auto table = ConfigTable::ReadFile(path, "deadlines file");
+  if (!table.ok()) return Status::InvalidArgument(table.status().message());
+  return Load(*table);
 }
 
 // ---- Review ----------------------------------------------------------------

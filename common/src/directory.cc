@@ -1,12 +1,11 @@
 #include "weituo/common/directory.h"
 
-#include "toml_text.h"
+#include <algorithm>
+
+#include "weituo/common/config_table.h"
 #include "weituo/common/curve.h"
-
-#include <toml++/toml.h>
-
-#include <fstream>
-#include <sstream>
+#include "weituo/common/logging.h"
+#include "weituo/common/wire.h"
 
 namespace weituo {
 namespace {
@@ -51,55 +50,98 @@ Status AddEntry(std::vector<CourtEntry>* entries, std::map<std::string, size_t>*
   return Status::Ok();
 }
 
+constexpr char kCourtIdRule[] = "a court id (1 to 64 characters of a-z, 0-9 and -)";
+
+bool IsRegionCode(const std::string& code) {
+  return code.size() == 6 &&
+         std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// One [[court]] or [[supervisor]] table; problems are recorded in `t`.
+CourtEntry ReadEntry(ConfigTable& t, bool supervisor) {
+  CourtEntry e;
+  e.is_supervisor = supervisor;
+  t.Known("id");
+  if (!t.Has("id")) {
+    t.Fail("", "has no id (id = \"...\", " + std::string(kCourtIdRule) + ")");
+  } else if (t.TypeOf("id") != ConfigTable::Type::kString || !t.String("id", &e.id) ||
+             !IsValidCourtId(e.id)) {
+    t.Expect("id", kCourtIdRule);
+  } else {
+    t.SetLabel(std::string(supervisor ? "supervisor" : "court") + " \"" + e.id + "\"");
+  }
+  t.String("name", &e.name);
+  t.String("name_en", &e.name_en);
+  t.String("province", &e.province);
+  // A supervisor serves no region and answers to no one in the directory.
+  if (!supervisor) {
+    if (t.String("superior", &e.superior) && !IsValidCourtId(e.superior)) {
+      t.Expect("superior", "the id of a [[supervisor]] in this directory");
+    }
+    t.StringArray("region_codes", &e.region_codes);
+    for (const std::string& code : e.region_codes) {
+      if (!IsRegionCode(code)) {
+        t.Fail("region_codes",
+               "expected region codes of six digits (GB/T 2260), got \"" + LogValue(code) + "\"");
+        break;
+      }
+    }
+  }
+  t.StringArray("curve_keys", &e.curve_keys);
+  for (const std::string& key : e.curve_keys) {
+    if (!IsCurveKey(key)) {
+      t.Fail("curve_keys", "'" + LogValue(key) + "' is not 40 characters of Z85");
+      break;
+    }
+  }
+  if (auto liaison = t.Table("liaison")) {
+    liaison->String("office", &e.liaison_office);
+    liaison->String("phone", &e.liaison_phone);
+    liaison->String("person", &e.liaison_person);
+  }
+  return e;
+}
+
 }  // namespace
 
 StatusOr<CourtDirectory> CourtDirectory::LoadFile(const std::string& path) {
-  auto text = ReadTextFile(path, "court directory");
-  if (!text.ok()) return text.status();
-  return LoadString(*text, path);
+  auto table = ConfigTable::ReadFile(path, "court directory");
+  if (!table.ok()) return Status::InvalidArgument(table.status().message());
+  return Load(*table);
 }
 
 StatusOr<CourtDirectory> CourtDirectory::LoadString(const std::string& text,
                                                     const std::string& origin) {
-  auto parsed = ParseToml(text, origin);
-  if (!parsed.ok()) return parsed.status();
-  const toml::table& table = *parsed;
+  auto table = ConfigTable::Parse(text, origin);
+  if (!table.ok()) return table.status();
+  return Load(*table);
+}
+
+StatusOr<CourtDirectory> CourtDirectory::Load(ConfigTable& table) {
+  const std::string& origin = table.origin();
   CourtDirectory dir;
-  auto read = [&](const char* array_name, bool supervisor) -> Status {
-    const toml::array* list = table[array_name].as_array();
-    if (!list) return Status::Ok();
-    for (const toml::node& node : *list) {
-      const toml::table* t = node.as_table();
-      if (!t) return Status::InvalidArgument(origin + ": [[" + array_name + "]] is not a table");
-      CourtEntry e;
-      e.id = (*t)["id"].value_or(std::string());
-      e.name = (*t)["name"].value_or(std::string());
-      e.name_en = (*t)["name_en"].value_or(std::string());
-      e.province = (*t)["province"].value_or(std::string());
-      e.superior = (*t)["superior"].value_or(std::string());
-      e.is_supervisor = supervisor;
-      if (const toml::table* liaison = (*t)["liaison"].as_table()) {
-        e.liaison_office = (*liaison)["office"].value_or(std::string());
-        e.liaison_phone = (*liaison)["phone"].value_or(std::string());
-        e.liaison_person = (*liaison)["person"].value_or(std::string());
-      }
-      if (const toml::array* codes = (*t)["region_codes"].as_array()) {
-        for (const toml::node& c : *codes) {
-          if (auto s = c.value<std::string>()) e.region_codes.push_back(*s);
-        }
-      }
-      if (const toml::array* keys = (*t)["curve_keys"].as_array()) {
-        for (const toml::node& k : *keys) {
-          if (auto s = k.value<std::string>()) e.curve_keys.push_back(*s);
-        }
-      }
+  std::vector<ConfigTable> tables;
+  for (bool supervisor : {false, true}) {
+    for (ConfigTable& t : table.TableArray(supervisor ? "supervisor" : "court")) {
+      CourtEntry e = ReadEntry(t, supervisor);
+      if (!t.ok()) return t.Finish();
       WEITUO_RETURN_IF_ERROR(AddEntry(&dir.entries_, &dir.by_id_, &dir.by_region_, &dir.by_key_,
                                       std::move(e), origin));
+      tables.push_back(std::move(t));
     }
-    return Status::Ok();
-  };
-  WEITUO_RETURN_IF_ERROR(read("court", false));
-  WEITUO_RETURN_IF_ERROR(read("supervisor", true));
+  }
+  WEITUO_RETURN_IF_ERROR(table.Finish());
+  // Escalations go to a court's superior: it must be a supervisor listed here.
+  for (size_t i = 0; i < dir.entries_.size(); ++i) {
+    const CourtEntry& e = dir.entries_[i];
+    if (e.superior.empty()) continue;
+    const CourtEntry* superior = dir.Find(e.superior);
+    if (!superior || !superior->is_supervisor) {
+      tables[i].Fail("superior", "'" + e.superior + "' is not a [[supervisor]] in this directory" +
+                                     (superior ? " (it is a [[court]])" : ""));
+      return tables[i].Finish();
+    }
+  }
   bool has_court = false;
   for (const CourtEntry& e : dir.entries_) has_court = has_court || !e.is_supervisor;
   if (!has_court) return Status::InvalidArgument(origin + ": no [[court]] entries");

@@ -14,6 +14,9 @@
 #include <sstream>
 #include <thread>
 
+#include "weituo/common/small_file.h"
+#include "weituo/common/tokens.h"
+
 namespace weituo {
 
 namespace asio = boost::asio;
@@ -213,21 +216,20 @@ std::string_view BearerToken(const HttpRequest& req) {
 }
 
 StatusOr<std::string> ReadOrMakeToken(const std::string& path, const std::string& what) {
-  std::error_code ec;
-  if (std::filesystem::exists(path, ec)) {
-    std::ifstream in(path);
-    std::string token;
-    if (!in || !std::getline(in, token) || token.size() < 16) {
-      return Status::InvalidArgument("the " + what + " in " + path +
-                                     " must be one line of at least 16 characters (delete the "
-                                     "file to get a new one)");
+  auto file = ReadSmallFile(path, what + " file", kMaxConfigFileBytes);
+  if (file.ok()) {
+    std::string token = file->text.substr(0, file->text.find('\n'));
+    if (Status s = CheckToken(token); !s.ok()) {
+      return Status::InvalidArgument("the " + what + " in " + path + ": " + s.message() +
+                                     " (delete the file to get a new one)");
     }
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    if ((file->mode & 077) != 0) {
       return Status::PermissionDenied(path + " may be read by others; run chmod 600 " + path);
     }
     return token;
   }
+  if (file.status().code() != StatusCode::kNotFound) return file.status();
+  std::error_code ec;
   std::random_device random;
   std::ostringstream hex;
   for (int i = 0; i < 8; ++i) hex << std::hex << std::setw(8) << std::setfill('0') << random();

@@ -207,9 +207,12 @@ inline std::string RenderDirectory(
     if (!e.name_en.empty()) t.insert("name_en", e.name_en);
     if (!e.province.empty()) t.insert("province", e.province);
     if (!e.superior.empty()) t.insert("superior", e.superior);
-    toml::array region_codes;
-    for (const std::string& code : e.region_codes) region_codes.push_back(code);
-    t.insert("region_codes", std::move(region_codes));
+    // A supervisor serves no region: the directory refuses region_codes there.
+    if (!e.is_supervisor) {
+      toml::array region_codes;
+      for (const std::string& code : e.region_codes) region_codes.push_back(code);
+      t.insert("region_codes", std::move(region_codes));
+    }
     toml::array curve_keys;
     for (const std::string& key : e.curve_keys) curve_keys.push_back(key);
     t.insert("curve_keys", std::move(curve_keys));

@@ -1,5 +1,7 @@
 #include "weituo/common/deadlines.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -17,6 +19,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "fifo_watchdog.h"
 #include "status_matchers.h"
 
 namespace weituo {
@@ -517,23 +520,25 @@ TEST(DeadlinePolicyTest, RefusesUnknownTablesNamingThem) {
 TEST(DeadlinePolicyTest, RefusesUnknownStagesNamingThem) {
   EXPECT_THAT(Load("[asset_query]\nfinish = { due = \"7d\" }\n"),
               StatusIs(StatusCode::kInvalidArgument,
-                       HasSubstr("t.toml: asset_query.finish: unknown stage")));
+                       HasSubstr("t.toml: unknown key 'asset_query.finish' (asset_query takes "
+                                 "acknowledge, start, progress, complete")));
   EXPECT_THAT(Load("[default]\nsupply_info = { due = \"7d\" }\n"),
               StatusIs(StatusCode::kInvalidArgument,
-                       HasSubstr("t.toml: default.supply_info: unknown stage")));
+                       HasSubstr("t.toml: unknown key 'default.supply_info'")));
 }
 
 TEST(DeadlinePolicyTest, RefusesUnknownKeysNamingThem) {
   EXPECT_THAT(Load("[asset_query]\ncomplete = { warn = \"1d\", due = \"2d\", grace = \"1d\" }\n"),
               StatusIs(StatusCode::kInvalidArgument,
-                       HasSubstr("t.toml: asset_query.complete: unknown key 'grace'")));
+                       HasSubstr("t.toml: unknown key 'asset_query.complete.grace' "
+                                 "(asset_query.complete takes warn, due)")));
   // `every` belongs to progress only.
   EXPECT_THAT(Load("[default]\nacknowledge = { every = \"7d\" }\n"),
               StatusIs(StatusCode::kInvalidArgument,
-                       HasSubstr("t.toml: default.acknowledge: unknown key 'every'")));
-  EXPECT_THAT(Load("[supply_info]\nevery = \"7d\"\n"),
-              StatusIs(StatusCode::kInvalidArgument,
-                       HasSubstr("t.toml: supply_info: unknown key 'every'")));
+                       HasSubstr("t.toml: unknown key 'default.acknowledge.every'")));
+  EXPECT_THAT(
+      Load("[supply_info]\nevery = \"7d\"\n"),
+      StatusIs(StatusCode::kInvalidArgument, HasSubstr("t.toml: unknown key 'supply_info.every'")));
 }
 
 TEST(DeadlinePolicyTest, RefusesWarningNotBeforeItsDue) {
@@ -567,15 +572,52 @@ TEST(DeadlinePolicyTest, RefusesMalformedValuesNamingTheKey) {
                        HasSubstr("t.toml: default.acknowledge.warn: 'soon' is not a duration")));
   EXPECT_THAT(Load("[default]\nacknowledge = { due = 7 }\n"),
               StatusIs(StatusCode::kInvalidArgument,
-                       HasSubstr("t.toml: default.acknowledge.due: expected a duration string")));
+                       HasSubstr("t.toml: default.acknowledge.due: expected a duration such as "
+                                 "\"7d\", \"36h\", \"90m\" or \"off\", got the integer 7")));
   EXPECT_THAT(Load("[asset_query]\ncomplete = \"7d\"\n"),
               StatusIs(StatusCode::kInvalidArgument,
                        HasSubstr("t.toml: asset_query.complete: expected a table")));
-  EXPECT_THAT(Load("default = 3\n"), StatusIs(StatusCode::kInvalidArgument,
-                                              HasSubstr("t.toml: [default] is not a table")));
+  EXPECT_THAT(Load("default = 3\n"),
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("t.toml: default: expected a table, got the integer 3")));
+  EXPECT_THAT(Load("asset_query = 3\n"),
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("t.toml: asset_query: expected a table, got the integer 3")));
+}
+
+// A progress interval shorter than the warning's lead (or than an hour)
+// would pile up rounds, each with its own warning and overdue events.
+TEST(DeadlinePolicyTest, RefusesAProgressIntervalThatWouldPileUpRounds) {
   EXPECT_THAT(
-      Load("asset_query = 3\n"),
-      StatusIs(StatusCode::kInvalidArgument, HasSubstr("t.toml: [asset_query] is not a table")));
+      Load("[default]\nprogress = { every = \"1ms\" }\n"),
+      StatusIs(StatusCode::kInvalidArgument,
+               HasSubstr("t.toml: default.progress: every (1ms) must be \"off\" or at least "
+                         "an hour and at least the warning's lead (3d)")));
+  EXPECT_THAT(Load("[asset_query]\nprogress = { warn = \"1h\", due = \"5h\", every = \"2h\" }\n"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("every (2h) must be")));
+  EXPECT_THAT(Load("[asset_query]\nprogress = { warn = \"1h\", due = \"5h\", every = \"4h\" }\n"),
+              IsOk());
+}
+
+TEST(DeadlinePolicyTest, RefusesValuesOfTheWrongTypeSayingWhatTheyAre) {
+  EXPECT_THAT(Load("[default]\nacknowledge = { warn = [\"5d\"] }\n"),
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("t.toml: default.acknowledge.warn: expected a duration such as "
+                                 "\"7d\", \"36h\", \"90m\" or \"off\", got an array")));
+  EXPECT_THAT(
+      Load("supply_info = true\n"),
+      StatusIs(StatusCode::kInvalidArgument,
+               HasSubstr("t.toml: supply_info: expected a table like { warn = \"5d\", due = "
+                         "\"7d\" } or \"off\", got the boolean true")));
+}
+
+TEST(DeadlinePolicyTest, LoadFileRefusesWhatIsNotASmallRegularFile) {
+  testing::FifoWatchdog fifo(::testing::TempDir() + "deadlines_test_fifo.toml");
+  EXPECT_THAT(DeadlinePolicy::LoadFile(fifo.path()),
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("cannot read deadlines file " + fifo.path() + ": it is a FIFO")));
+  EXPECT_THAT(DeadlinePolicy::LoadFile("/dev/zero"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("it is a character device")));
 }
 
 TEST(DeadlinePolicyTest, RefusesTomlSyntaxErrorsWithTheLine) {

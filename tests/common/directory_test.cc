@@ -1,5 +1,9 @@
 #include "weituo/common/directory.h"
 
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -7,6 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "fifo_watchdog.h"
 #include "status_matchers.h"
 
 namespace weituo {
@@ -170,7 +175,9 @@ region_codes = ["100001"]
                                  "noid.toml"),
       StatusIs(StatusCode::kInvalidArgument, AllOf(HasSubstr("noid.toml"), HasSubstr("no id"))));
   EXPECT_THAT(CourtDirectory::LoadString("[[court]]\nid = 7\n", "intid.toml"),
-              StatusIs(StatusCode::kInvalidArgument, HasSubstr("no id")));
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("intid.toml: court #1: id: expected a court id (1 to 64 "
+                                 "characters of a-z, 0-9 and -), got the integer 7")));
 }
 
 TEST(CourtDirectoryTest, BadTomlNamesTheLine) {
@@ -182,7 +189,9 @@ TEST(CourtDirectoryTest, BadTomlNamesTheLine) {
 
 TEST(CourtDirectoryTest, CourtThatIsNotATableIsRefused) {
   EXPECT_THAT(CourtDirectory::LoadString("court = [\"a\"]\n", "shape.toml"),
-              StatusIs(StatusCode::kInvalidArgument, HasSubstr("[[court]] is not a table")));
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("shape.toml: court: expected an array of tables ([[court]]), "
+                                 "got an array holding the string \"a\"")));
 }
 
 TEST(CourtDirectoryTest, NoCourtsIsRefused) {
@@ -190,10 +199,105 @@ TEST(CourtDirectoryTest, NoCourtsIsRefused) {
               StatusIs(StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("empty.toml"), HasSubstr("no [[court]] entries"))));
   EXPECT_THAT(CourtDirectory::LoadString("title = \"zone\"\n", "empty.toml"),
-              StatusIs(StatusCode::kInvalidArgument, HasSubstr("no [[court]] entries")));
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("empty.toml: unknown key 'title' (known keys: court, "
+                                 "supervisor)")));
   // Supervisors alone serve no region: still no courts.
   EXPECT_THAT(CourtDirectory::LoadString("[[supervisor]]\nid = \"s\"\n", "sup.toml"),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("no [[court]] entries")));
+}
+
+// Each row is one mistake an operator makes in courts.toml; each is refused
+// whole, naming the file, the court and the key.
+TEST(CourtDirectoryTest, EveryValueIsCheckedNamingTheCourtAndTheKey) {
+  const std::string key(40, 'k');
+  const std::string kaihua = "[[court]]\nid = \"kaihua\"\nregion_codes = [\"330824\"]\n";
+  const std::string quzhou = "[[supervisor]]\nid = \"quzhou-intermediate\"\n";
+  struct Row {
+    std::string toml, says;
+  };
+  for (const Row& row : std::vector<Row>{
+           {kaihua + "curve_key = [\"" + key + "\"]\n",
+            "z.toml: court \"kaihua\": unknown key 'curve_key' (court \"kaihua\" takes id, name, "
+            "name_en, province, superior, region_codes, curve_keys, liaison)"},
+           {kaihua + "curve_keys = \"" + key + "\"\n",
+            "z.toml: court \"kaihua\": curve_keys: expected an array of strings, got the string "
+            "\"" +
+                key + "\""},
+           {"[[court]]\nid = \"kaihua\"\nregion_codes = [330824]\n",
+            "z.toml: court \"kaihua\": region_codes: expected an array of strings, got an array "
+            "holding the integer 330824"},
+           {"[[court]]\nid = \"kaihua\"\nregion_codes = [\"abc\"]\n",
+            "z.toml: court \"kaihua\": region_codes: expected region codes of six digits (GB/T "
+            "2260), got \"abc\""},
+           {"[[court]]\nid = \"kaihua\"\nregion_codes = [\"3308240\"]\n", "got \"3308240\""},
+           {"[[court]]\nid = \"Kai Hua\"\n",
+            "z.toml: court #1: id: expected a court id (1 to 64 characters of a-z, 0-9 and -), got "
+            "the string \"Kai Hua\""},
+           {kaihua + "superior = \"atlantis\"\n" + quzhou,
+            "z.toml: court \"kaihua\": superior: 'atlantis' is not a [[supervisor]] in this "
+            "directory"},
+           {kaihua + "superior = \"chunan\"\n[[court]]\nid = \"chunan\"\n",
+            "superior: 'chunan' is not a [[supervisor]] in this directory (it is a [[court]])"},
+           {kaihua + "superior = \"\"\n",
+            "z.toml: court \"kaihua\": superior: expected the id of a "
+            "[[supervisor]] in this directory, got the string \"\""},
+           {kaihua + "[[courts]]\nid = \"chunan\"\n",
+            "z.toml: unknown key 'courts' (known keys: court, supervisor)"},
+           {kaihua + quzhou + "region_codes = [\"330800\"]\n",
+            "z.toml: supervisor \"quzhou-intermediate\": unknown key 'region_codes' (supervisor "
+            "\"quzhou-intermediate\" takes id, name, name_en, province, curve_keys, liaison)"},
+           {kaihua + "name = 5\n",
+            "z.toml: court \"kaihua\": name: expected a string, got the "
+            "integer 5"},
+           {kaihua + "liaison = { phone = 5705550001 }\n",
+            "z.toml: court \"kaihua\": liaison.phone: expected a string, got the integer "
+            "5705550001"},
+           {kaihua + "liaison = { mobile = \"1\" }\n",
+            "z.toml: court \"kaihua\": unknown key 'liaison.mobile' (liaison takes office, phone, "
+            "person)"},
+           {kaihua + "liaison = \"0570-5550001\"\n",
+            "z.toml: court \"kaihua\": liaison: expected a table, got the string"},
+           {"supervisor = 3\n" + kaihua,
+            "z.toml: supervisor: expected an array of tables ([[supervisor]]), got the integer 3"},
+       }) {
+    SCOPED_TRACE(row.toml);
+    EXPECT_THAT(CourtDirectory::LoadString(row.toml, "z.toml"),
+                StatusIs(StatusCode::kInvalidArgument, HasSubstr(row.says)));
+  }
+}
+
+TEST(CourtDirectoryTest, ACourtsSuperiorIsASupervisorOfTheDirectory) {
+  auto dir = CourtDirectory::LoadString(
+      "[[court]]\nid = \"kaihua\"\nsuperior = \"quzhou-intermediate\"\n"
+      "[[court]]\nid = \"chunan\"\n"  // no superior: no supervisor
+      "[[supervisor]]\nid = \"quzhou-intermediate\"\nliaison = { phone = \"0570-1\" }\n",
+      "z.toml");
+  ASSERT_THAT(dir, IsOk());
+  EXPECT_EQ(dir->Find("kaihua")->superior, "quzhou-intermediate");
+  EXPECT_EQ(dir->Find("chunan")->superior, "");
+  EXPECT_EQ(dir->Find("quzhou-intermediate")->liaison_phone, "0570-1");
+}
+
+TEST(CourtDirectoryTest, APathThatIsNotASmallRegularFileIsRefusedBeforeReading) {
+  char templ[] = "/tmp/weituo-directory-XXXXXX";
+  ASSERT_NE(mkdtemp(templ), nullptr);
+  const std::string dir = templ;
+  testing::FifoWatchdog fifo(dir + "/courts.fifo");
+  { std::ofstream(dir + "/huge.toml") << std::string((1 << 20) + 1, '#'); }
+  struct Row {
+    std::string path, says;
+  };
+  for (const Row& row : std::vector<Row>{
+           {"/dev/zero", "cannot read court directory /dev/zero: it is a character device"},
+           {dir + "/courts.fifo", "courts.fifo: it is a FIFO, not a regular file"},
+           {dir, "it is a directory, not a regular file"},
+           {dir + "/huge.toml", "it is larger than 1 MiB"},
+       }) {
+    EXPECT_THAT(CourtDirectory::LoadFile(row.path),
+                StatusIs(StatusCode::kInvalidArgument, HasSubstr(row.says)));
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(DirectoryTest, FindsTheCourtOfEachCurveKey) {

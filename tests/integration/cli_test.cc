@@ -104,19 +104,21 @@ TEST(CliTest, TheAdminTokenMustBeLongEnoughAndTheOwnersAlone) {
                                    "--admin-token-file",
                                    zone.dir() + "/token"};
   std::string err;
+  // Config errors, found before the store is opened: exit code 2.
   WriteFile(zone.dir() + "/token", "changeme\n");
   ::chmod((zone.dir() + "/token").c_str(), 0600);
-  EXPECT_EQ(RunBroker(args, zone.dir() + "/short.log", &err).exit_code, 1);
-  EXPECT_NE(err.find("at least 16 characters"), std::string::npos) << err;
+  EXPECT_EQ(RunBroker(args, zone.dir() + "/short.log", &err).exit_code, 2);
+  EXPECT_NE(err.find("the token has 8 characters; it needs at least 16"), std::string::npos)
+      << err;
   EXPECT_EQ(ReadFile(zone.dir() + "/token"), "changeme\n");  // not replaced behind our back
-  WriteFile(zone.dir() + "/token", std::string(32, 'a') + "\n");
+  WriteFile(zone.dir() + "/token", "0f3a9c1e7b52d4684e1f0f3a9c1e7b52\n");
   ::chmod((zone.dir() + "/token").c_str(), 0644);
-  EXPECT_EQ(RunBroker(args, zone.dir() + "/open.log", &err).exit_code, 1);
+  EXPECT_EQ(RunBroker(args, zone.dir() + "/open.log", &err).exit_code, 2);
   EXPECT_NE(err.find("chmod 600"), std::string::npos) << err;
   ::chmod((zone.dir() + "/token").c_str(), 0600);
   args[7] = "127.0.0.1:http";
-  EXPECT_EQ(RunBroker(args, zone.dir() + "/port.log", &err).exit_code, 1);
-  EXPECT_NE(err.find("is not a port number"), std::string::npos) << err;
+  EXPECT_EQ(RunBroker(args, zone.dir() + "/port.log", &err).exit_code, 2);
+  EXPECT_NE(err.find("--http: expected an address HOST:PORT"), std::string::npos) << err;
 }
 
 TEST(CliTest, ASecondBrokerOnTheSameStoreIsRefusedAndTheFirstKeepsServing) {

@@ -361,7 +361,7 @@ TEST(DashboardTest, ChromiumShowsCourtsCommissionsSupervisionAndATrail) {
   // the statistics, and the page says that courts and status are not its.
   zone.KillBroker(SIGTERM);
   const std::string witnesses = zone.dir() + "/witnesses";
-  const std::string witness_token(40, 'w');
+  const std::string witness_token = "3f6b2c9d41e8a07c5d2e9b14f6a3c8e0deputywang";
   WriteFile(witnesses, "deputy-wang " + witness_token + "\n");
   ::chmod(witnesses.c_str(), 0600);
   zone.StartBroker({"--witness-tokens-file", witnesses});

@@ -221,8 +221,9 @@ TEST(HttpAccessTest, TheAgentsLocalApiAnswersItsAllowedHosts) {
   const std::string config = ReadFile(zone.ConfigPath("dexing"));
   const std::string without_api = config.substr(0, config.find("[api]"));
   const std::vector<std::pair<std::string, std::string>> bad = {
-      {"allowed_hosts = \"case-system.dexing.example\"", "must be a list of strings"},
-      {"allowed_hosts = [7801]", "allowed host '<not text>'"},
+      {"allowed_hosts = \"case-system.dexing.example\"",
+       "api.allowed_hosts: expected an array of strings, got the string"},
+      {"allowed_hosts = [7801]", "api.allowed_hosts: expected an array of strings"},
       {"allowed_hosts = [\"a b\"]", "allowed host 'a b'"}};
   for (const auto& [line, says] : bad) {
     WriteFile(zone.ConfigPath("dexing"),

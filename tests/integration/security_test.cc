@@ -10,16 +10,21 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <zmq.hpp>
 
 #include "api.h"
+#include "fifo_watchdog.h"
 #include "harness.h"
 #include "raw_agent.h"
 #include "trail.h"
@@ -317,16 +322,40 @@ TEST(SecurityTest, ADirectoryThatDoesNotLoadOnReloadChangesNothing) {
   zmq::context_t ctx;
   RawAgent kaihua(ctx, zone, "kaihua");
   ASSERT_TRUE(kaihua.Hello("kaihua").has_welcome());
-  WriteFile(zone.DirectoryPath(), "[[court]]\nid = \"kaihua\"\ncurve_keys = [\"short\"]\n");
-  zone.ReloadBroker();
-  ASSERT_TRUE(WaitForCounter(zone, "directory_reloads_failed", 1));
-  EXPECT_EQ(CounterOf(zone, "connections_dropped"), 0u);
-  Envelope hb;
-  hb.mutable_heartbeat();
-  kaihua.Send(SubmitOf(Valid("kaihua")));  // to itself: refused, but answered
-  EXPECT_REFUSED(kaihua.Receive(), ErrorCode::INVALID_ARGUMENT, "cannot commission itself");
-  std::string log = ReadFile(zone.dir() + "/broker.log");
-  EXPECT_NE(log.find("not 40 characters of Z85"), std::string::npos) << log;
+  // Each of these would leave Kaihua without its key (or the broker stuck
+  // reading) if the reload took it; each is refused whole instead.
+  std::string good = ReadFile(zone.DirectoryPath());
+  size_t kaihua_keys = good.find("curve_keys", good.find("id = \"kaihua\""));
+  ASSERT_NE(kaihua_keys, std::string::npos);
+  std::string typo = good;
+  typo.replace(kaihua_keys, std::string("curve_keys").size(), "curve_key");
+  struct Row {
+    std::string what, says;
+    std::function<void()> write;
+  };
+  std::optional<FifoWatchdog> fifo;  // a broker that waited on it would hang the test
+  std::vector<Row> rows = {
+      {"a malformed key", "is not 40 characters of Z85",
+       [&] {
+         WriteFile(zone.DirectoryPath(), "[[court]]\nid = \"kaihua\"\ncurve_keys = [\"short\"]\n");
+       }},
+      {"a misspelt curve_keys", "court \\\"kaihua\\\": unknown key 'curve_key'",
+       [&] { WriteFile(zone.DirectoryPath(), typo); }},
+      {"a FIFO in its place", "it is a FIFO, not a regular file",
+       [&] { fifo.emplace(zone.DirectoryPath(), std::chrono::seconds(3)); }},
+  };
+  uint64_t failed = 0;
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.what);
+    row.write();
+    zone.ReloadBroker();
+    EXPECT_TRUE(WaitForCounter(zone, "directory_reloads_failed", ++failed));
+    EXPECT_EQ(CounterOf(zone, "connections_dropped"), 0u);
+    kaihua.Send(SubmitOf(Valid("kaihua")));  // to itself: refused, but answered
+    EXPECT_REFUSED(kaihua.Receive(), ErrorCode::INVALID_ARGUMENT, "cannot commission itself");
+    std::string log = ReadFile(zone.dir() + "/broker.log");
+    EXPECT_NE(log.find(row.says), std::string::npos) << log;
+  }
 }
 
 // One court flooding the broker is held to its allowance; another court's

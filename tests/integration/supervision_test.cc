@@ -416,7 +416,7 @@ TEST(SupervisionTest, ACourtOfflineTooLongIsFlaggedToItsSupervisorWithItsLiaison
 
 TEST(SupervisionTest, AWitnessReadsTrailsAndStatisticsAndNothingElse) {
   Zone zone;
-  const std::string witness_token(40, 'w');
+  const std::string witness_token = "deputy-wang-3f6b2c9d41e8a07c5d2e9b14f6a3c8e0";
   std::string tokens = zone.dir() + "/witnesses";
   WriteFile(tokens, "# invited deputies\ndeputy-wang " + witness_token + "\n");
   ::chmod(tokens.c_str(), 0644);

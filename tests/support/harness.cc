@@ -223,11 +223,17 @@ void Zone::WriteDirectory() {
   std::ostringstream t;
   for (const CourtEntry& e : directory->entries()) {
     t << (e.is_supervisor ? "[[supervisor]]" : "[[court]]") << "\nid = \"" << e.id
-      << "\"\nname = \"" << e.name << "\"\nsuperior = \"" << e.superior << "\"\nregion_codes = [";
-    for (size_t i = 0; i < e.region_codes.size(); ++i) {
-      t << (i ? ", " : "") << '"' << e.region_codes[i] << '"';
+      << "\"\nname = \"" << e.name << "\"\n";
+    // A supervisor serves no region and has no superior in the directory.
+    if (!e.is_supervisor) {
+      if (!e.superior.empty()) t << "superior = \"" << e.superior << "\"\n";
+      t << "region_codes = [";
+      for (size_t i = 0; i < e.region_codes.size(); ++i) {
+        t << (i ? ", " : "") << '"' << e.region_codes[i] << '"';
+      }
+      t << "]\n";
     }
-    t << "]\nliaison = { office = \"" << e.liaison_office << "\", phone = \"" << e.liaison_phone
+    t << "liaison = { office = \"" << e.liaison_office << "\", phone = \"" << e.liaison_phone
       << "\", person = \"" << e.liaison_person << "\" }";
     t << "\ncurve_keys = [";
     const std::vector<std::string>& keys = directory_keys_[e.id];

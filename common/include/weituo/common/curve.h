@@ -39,7 +39,9 @@ Status WriteCertificate(const std::string& base, const CurveKeyPair& keys,
 
 // Reads a certificate file: the public key, and the secret key if the file
 // holds one (which must then match the public key). INVALID_ARGUMENT naming
-// the file and the problem for a missing or malformed key; PERMISSION_DENIED
+// the file and the problem for a missing or malformed key, or a path that is
+// not a regular file of at most kMaxKeyFileBytes (small_file.h: a FIFO or
+// a device is refused before it is read); PERMISSION_DENIED
 // for a file holding a secret key that its group or others may read.
 StatusOr<CurveKeyPair> ReadCertificate(const std::string& path);
 

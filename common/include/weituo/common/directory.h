@@ -12,6 +12,8 @@
 
 namespace weituo {
 
+class ConfigTable;
+
 struct CourtEntry {
   std::string id;
   std::string name;
@@ -32,10 +34,18 @@ struct CourtEntry {
 
 class CourtDirectory {
  public:
-  // Parses the [[court]] and [[supervisor]] tables. INVALID_ARGUMENT with the
-  // file and the problem if the file is unreadable, a court lacks an id, an
-  // id repeats, two courts claim one region code, or a curve key is
-  // malformed or listed twice.
+  // Parses the [[court]] and [[supervisor]] tables, checked whole.
+  // INVALID_ARGUMENT "FILE: court \"ID\": KEY: expected ..., got ..." (or
+  // "FILE: court #N: ..." before the id is known) for the first problem: a
+  // path that is not a regular file of at most 1 MiB or not TOML, a table or
+  // key other than those below, a value of the wrong type, an id that is not
+  // a court id (IsValidCourtId) or that repeats, a region code that is not
+  // six digits or that two courts claim, a curve key that is not 40
+  // characters of Z85 or is listed twice, a superior that is not a
+  // [[supervisor]] here, or no [[court]] at all.
+  //   [[court]]      id, name, name_en, province, region_codes, superior,
+  //                  curve_keys, liaison = { office, phone, person }
+  //   [[supervisor]] id, name, name_en, province, curve_keys, liaison
   static StatusOr<CourtDirectory> LoadFile(const std::string& path);
   static StatusOr<CourtDirectory> LoadString(const std::string& toml, const std::string& origin);
 
@@ -49,6 +59,8 @@ class CourtDirectory {
   const std::vector<CourtEntry>& entries() const { return entries_; }
 
  private:
+  static StatusOr<CourtDirectory> Load(ConfigTable& table);
+
   std::vector<CourtEntry> entries_;
   std::map<std::string, size_t> by_id_;
   std::map<std::string, size_t> by_region_;

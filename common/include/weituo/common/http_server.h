@@ -80,9 +80,12 @@ bool TokenMatches(std::string_view given, const std::string& expected);
 // The token of "Authorization: Bearer <token>", empty if none.
 std::string_view BearerToken(const HttpRequest& req);
 
-// Reads the token in `path` (one line, at least 16 characters, a file only
-// its owner may read) or, if there is no such file, writes 32 random bytes in
-// hex there, owner-only. `what` names the token in errors.
+// Reads the token in `path` (its first line, a token CheckToken accepts, in
+// a regular file of at most kMaxConfigFileBytes only its owner may read) or,
+// if there is no such file, writes 32 random bytes in hex there, owner-only.
+// `what` names the token in errors: INVALID_ARGUMENT for a weak token or a
+// file that is not a small regular one, PERMISSION_DENIED for a file others
+// may read, INTERNAL if the new file cannot be written.
 StatusOr<std::string> ReadOrMakeToken(const std::string& path, const std::string& what);
 
 }  // namespace weituo
