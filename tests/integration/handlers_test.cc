@@ -360,6 +360,23 @@ TEST(HandlersTest, WhatAFailingHandlerSaysStaysOutOfTheLogAndTheClerkSeesItEscap
       << shown.out;
   EXPECT_NE(shown.out.find("\n    | \\x1b[2Jgone\n"), std::string::npos) << shown.out;
   EXPECT_NE(zone.Cli("wuyuan", {"inbox"}).out.find("\n      | \\x1b[2Jgone\n"), std::string::npos);
+
+  // With log_output the court asks for it in the log: escaped, one line.
+  zone.KillAgent("wuyuan", SIGTERM);
+  zone.SetAgentConfigExtra("wuyuan", "[handlers.ASSET_QUERY]\nname = \"register\"\ncommand = [\"" +
+                                         script + "\"]\nretry_ms = 60000\nlog_output = true\n");
+  zone.StartAgent("wuyuan", false);
+  ASSERT_EQ(zone.Cli("wuyuan", {"retry", id}).exit_code, 0);
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(zone.dir() + "/wuyuan.log").find("output=\"") != std::string::npos; },
+      std::chrono::seconds(20)));
+  log = ReadFile(zone.dir() + "/wuyuan.log");
+  EXPECT_NE(log.find("330824199001011234"), std::string::npos) << "asked for: " << log;
+  std::istringstream logged(log);
+  while (std::getline(logged, line)) {
+    EXPECT_EQ(line.rfind("ts=", 0), 0u) << "a line the agent did not write: " << line;
+  }
+  EXPECT_EQ(log.find("\x1b"), std::string::npos);
 }
 
 TEST(HandlersTest, AnAgentKilledDuringAHandlerCallResumesItAfterRestart) {
