@@ -612,6 +612,7 @@ void Agent::Impl::HandleError(const weituo::v1::Error& error) {
   if (!seq.ok() || !seq->has_value()) return;
   if (IsRetryable(error.code())) {
     // Resent as usual; shown to the clerk meanwhile (status, show).
+    self_->Count("broker_refused_for_now");
     std::lock_guard<std::mutex> lock(waiting_mu_);
     waiting_[error.ref()] = error;
     last_waiting_ = error;

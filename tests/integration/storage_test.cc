@@ -375,6 +375,7 @@ TEST(StorageTest, AFullDiskIsARefusalThatEndsWhenSpaceIsFreed) {
   EXPECT_TRUE(Contains(late.out, "STORAGE_FULL")) << late.out;
   const std::string late_id = SubmittedId(late);
   EXPECT_TRUE(Contains(zone.Cli("chunan", {"status"}).out, "the broker refuses for now"));
+  EXPECT_GE(AgentStatusOf(zone, "chunan").counters().at("broker_refused_for_now"), 1u);
   EXPECT_TRUE(Contains(zone.Cli("chunan", {"show", late_id}).out, "STORAGE_FULL"));
   EXPECT_TRUE(Contains(zone.HttpGet("/metrics"), "weituo_storage_refusing 1"));
 
