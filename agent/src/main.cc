@@ -3,7 +3,8 @@
 // `progress`, `complete`, `return`, `withdraw`, `status`).
 //
 // Exit codes: 0 done; 1 refused (by the agent or the broker); 2 usage or
-// config error; 3 the agent did not answer; 4 still pending at --wait's end.
+// config error; 3 the agent did not answer (with `run`: its store is damaged);
+// 4 still pending at --wait's end.
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
@@ -43,7 +44,9 @@ using weituo::v1::ControlReply;
 using weituo::v1::ControlRequest;
 namespace pbjson = google::protobuf::util;
 
-enum Exit { kOk = 0, kRefused = 1, kUsage = 2, kNoAgent = 3, kPending = 4 };
+// `run` exits 3 (kDamaged) on a store that is damaged or lost what it
+// acknowledged; the court's commands use 3 for an agent that did not answer.
+enum Exit { kOk = 0, kRefused = 1, kUsage = 2, kNoAgent = 3, kPending = 4, kDamaged = 3 };
 
 using Config = weituo::agent::AgentConfig;
 
@@ -69,6 +72,8 @@ int Run(const Config& config) {
       std::cerr << "weituo-agent: the agent does not start on a store that is damaged or lost "
                    "what it acknowledged. Restore the court's backup of its data_dir, or, knowing "
                    "that what was lost is gone, start once with --accept-data-loss.\n";
+      // As the broker's: the unit does not restart on it.
+      return kDamaged;
     }
     return kRefused;
   }

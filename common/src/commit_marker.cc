@@ -52,7 +52,12 @@ StatusOr<std::optional<uint64_t>> CommitMarker::Read(const std::string& path) {
   char buf[kLineSize + 1] = {};
   ssize_t n = -1;
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) n = ::pread(fd, buf, sizeof buf, 0);
+  const int read_errno = errno;
   ::close(fd);
+  if (n < 0 && S_ISREG(st.st_mode)) {
+    errno = read_errno;
+    return Errno("cannot read the commit marker", path);
+  }
   const std::string bad = "the commit marker " + path + " is damaged";
   if (n != static_cast<ssize_t>(kLineSize) || std::memcmp(buf, kPrefix, sizeof(kPrefix) - 1) != 0) {
     return Status::DataLoss(bad);
@@ -84,6 +89,14 @@ Status CommitMarker::WriteNow(const std::string& path, uint64_t commit) {
     ::unlink(tmp.c_str());
     return s;
   }
+  // The rename is durable only once its folder is synced: else a power cut
+  // could leave a numbered store without its marker.
+  const std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return Errno("cannot sync the folder of", path);
+  const bool synced = ::fsync(dir_fd) == 0;
+  ::close(dir_fd);
+  if (!synced) return Errno("cannot sync the folder of", path);
   return Status::Ok();
 }
 

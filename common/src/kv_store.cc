@@ -244,6 +244,8 @@ Status KvStore::Rep::CheckMarker(const StatusOr<std::optional<uint64_t>>& marked
   }
   commit = numbered ? ReadBigEndian64(value) : 0;
   std::string loss;
+  // A marker that cannot be read (permissions, I/O) says nothing of loss.
+  if (!marked.ok() && marked.status().code() != StatusCode::kDataLoss) return marked.status();
   if (!marked.ok()) {
     loss = marked.status().message();
   } else if (!marked->has_value() && numbered) {

@@ -196,6 +196,29 @@ TEST(StorageTest, ADamagedWriteAheadLogStopsTheBrokerNamingIt) {
   EXPECT_TRUE(zone.BrokerRunning());
 }
 
+// An agent's store is held to the same rule: its write-ahead log cut short
+// after a kill, `weituo-agent run` stops with exit code 3 and says why.
+TEST(StorageTest, AnAgentWillNotRunOnAStoreThatLostWhatItAcknowledged) {
+  Zone zone;
+  zone.StartBroker();
+  zone.StartAgent("kaihua", /*auto_responder=*/true);
+  zone.StartAgent("chunan", false);
+  CompletedStories(zone, 10);
+  zone.KillAgent("chunan", SIGKILL);
+  const std::string log = NewestLog(zone.dir() + "/chunan-data");
+  ASSERT_FALSE(log.empty());
+  fs::resize_file(log, fs::file_size(log) / 2);
+  Process agent = Process::Spawn({AgentBin(), "run", "-c", zone.ConfigPath("chunan")}, {},
+                                 zone.dir() + "/chunan-damaged.log");
+  ASSERT_TRUE(WaitFor([&] { return !agent.running(); }, std::chrono::seconds(20)))
+      << "the agent started on a damaged store";
+  EXPECT_EQ(agent.Wait(), 3);
+  const std::string out = ReadFile(zone.dir() + "/chunan-damaged.log");
+  EXPECT_TRUE(Contains(out, "DATA_LOSS")) << out;
+  EXPECT_TRUE(Contains(out, fs::path(log).filename().string())) << out;
+  EXPECT_TRUE(Contains(out, "--accept-data-loss")) << out;
+}
+
 // Someone with the disk removes the newest event with its chain link, the
 // newest commission entirely, or an event in the middle: verify finds each
 // (exit 1) and the broker will not start on a store whose newest links are
@@ -294,8 +317,8 @@ TEST(StorageTest, TheRunningBrokerWillNotServeAnEditedTrail) {
   EXPECT_EQ(HttpGet(zone.http_port(), "/readyz"), "ready\n");
   std::string answer =
       HttpExchange(zone.http_port(), "GET /api/commissions/" + ids[0] + " HTTP/1.1\r\n" +
-                                         HostHeader(zone.http_port()) +
-                                         "Authorization: Bearer " + zone.ReadToken() + "\r\n\r\n");
+                                         HostHeader(zone.http_port()) + "Authorization: Bearer " +
+                                         zone.ReadToken() + "\r\n\r\n");
   EXPECT_TRUE(Contains(answer, "500")) << answer;
   EXPECT_TRUE(Contains(answer, "fails its check at event " + ids[0] + "#3")) << answer;
   EXPECT_FALSE(Contains(answer, "someone else")) << answer;
