@@ -2,7 +2,7 @@
 # Installs Weituo as system services: the broker, an agent per court, and a
 # daily backup, under systemd, hardened (see docs/operations.md).
 #
-#   deploy/install-services.sh [--root DIR [--accounts]] [--prefix /usr/local]
+#   deploy/install-services.sh [--root DIR [--accounts | --owners]] [--prefix /usr/local]
 #       [--endpoint tcp://127.0.0.1:5555] [--http 127.0.0.1:8080]
 #       [--courts "kaihua chunan ..."] [--no-build] [--start]
 #
@@ -22,7 +22,11 @@
 # account is made and systemd is not told), so the result can be inspected
 # or run without systemd, as tests/deploy does; with --accounts as well (as
 # root) the accounts are made in DIR/etc/passwd and DIR/etc/group
-# (systemd-sysusers --root) and the files given to them, as on a real host.
+# (systemd-sysusers --root) and the files given to them, as on a real host;
+# with --owners instead (as root) the files under DIR are given to the
+# accounts of those names that already exist on this host (the container
+# image makes them, with fixed uids, so that each service of the compose file
+# runs as its own).
 # With --start (root / only) it enables and starts the services.
 #
 # The zone's eight courts and their four superiors run on this host by
@@ -44,6 +48,7 @@ while [ $# -gt 0 ]; do
     --no-build) build=0; shift ;;
     --start) start=1; shift ;;
     --accounts) accounts=1; shift ;;
+    --owners) accounts=2; shift ;;
     *) echo "install-services.sh: unknown option $1 (see the comment at the top)" >&2; exit 2 ;;
   esac
 done
@@ -51,9 +56,9 @@ if [ -n "$root" ] && [ $start -eq 1 ]; then
   echo "install-services.sh: --start installs into / only, not into --root" >&2
   exit 2
 fi
-if [ $accounts -eq 1 ] && { [ -z "$root" ] || [ "$(id -u)" -ne 0 ]; }; then
-  echo "install-services.sh: --accounts stages the accounts under --root DIR, as root" \
-    "(an install into / always makes them)" >&2
+if [ $accounts -ne 0 ] && { [ -z "$root" ] || [ "$(id -u)" -ne 0 ]; }; then
+  echo "install-services.sh: --accounts and --owners stage under --root DIR, as root" \
+    "(an install into / always makes the accounts)" >&2
   exit 2
 fi
 
@@ -140,7 +145,9 @@ if [ -n "$root" ] && [ $accounts -eq 0 ]; then
   echo "== staged under $root (no account made, systemd not told)"
   exit 0
 fi
-if [ -n "$root" ]; then
+if [ $accounts -eq 2 ]; then
+  : # the accounts are this host's: ids_of finds them
+elif [ -n "$root" ]; then
   install -d -m 0755 "$root/etc"
   if ! made=$(systemd-sysusers --root "$root" "$root/etc/sysusers.d/weituo.conf" 2>&1); then
     echo "$made" >&2
@@ -159,9 +166,9 @@ fi
 # "uid:gid" of an account: the staged one's under --root, else this host's.
 ids_of() {
   local entry
-  if [ -n "$root" ]; then
+  if [ -n "$root" ] && [ $accounts -eq 1 ]; then
     entry=$(awk -F: -v u="$1" '$1 == u { print $3 ":" $4 }' "$root/etc/passwd")
-  else
+  elif id "$1" >/dev/null 2>&1; then
     entry="$(id -u "$1"):$(id -g "$1")"
   fi
   [ -n "$entry" ] || { echo "install-services.sh: no account $1" >&2; exit 1; }
