@@ -76,6 +76,20 @@ bool StorageGuard::ShouldRefuse(uint64_t free_bytes, const StorageLimits& limits
   return free_bytes < limits.reserve + (refusing ? limits.margin : 0);
 }
 
+bool StorageGuard::WouldRefuse(uint64_t pending_bytes) const {
+  if (refusing_) return true;
+  if (limits_.reserve == 0 || free_bytes_ == 0) return false;  // not read yet
+  const uint64_t counted = free_bytes_ + (ballast_held_ ? limits_.ballast : 0);
+  const uint64_t coming = 2 * (written_since_read_ + pending_bytes);
+  return counted < limits_.reserve + coming;
+}
+
+void StorageGuard::Committed(uint64_t bytes) {
+  written_since_read_ += bytes;
+  // A sixteenth of the reserve written: read the disk at the next turn.
+  if (written_since_read_ > limits_.reserve / 16) next_check_ms_ = 0;
+}
+
 std::string StorageGuard::Check(int64_t now_ms) {
   if (limits_.reserve == 0 || now_ms < next_check_ms_) return "";
   next_check_ms_ = now_ms + check_every_ms_;
@@ -83,6 +97,7 @@ std::string StorageGuard::Check(int64_t now_ms) {
   // A file system that cannot be asked is not taken for a full one.
   if (!free.ok()) return "";
   free_bytes_ = *free;
+  written_since_read_ = 0;
   std::string changed;
   if (ballast_held_ && free_bytes_ < limits_.critical) {
     // Others are filling the disk: the store gets the ballast's room.

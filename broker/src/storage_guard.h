@@ -51,6 +51,13 @@ class StorageGuard {
   std::string Check(int64_t now_ms);
 
   bool refusing() const { return refusing_; }
+  // Whether new work of `pending_bytes` (the turn's batch so far) would take
+  // the store below the reserve, counting what was committed since the last
+  // reading twice (its WAL, then its flush into tables): a burst within one
+  // second is refused before the next reading. Refusing() included.
+  bool WouldRefuse(uint64_t pending_bytes) const;
+  // `bytes` were committed; many of them bring the next reading forward.
+  void Committed(uint64_t bytes);
   uint64_t free_bytes() const { return free_bytes_; }  // real, without the ballast
   uint64_t reserve_bytes() const { return limits_.reserve; }
   bool ballast_held() const { return ballast_held_; }
@@ -73,6 +80,7 @@ class StorageGuard {
   uint64_t free_bytes_ = 0;
   bool refusing_ = false;
   bool ballast_held_ = false;
+  uint64_t written_since_read_ = 0;
 };
 
 }  // namespace weituo::broker

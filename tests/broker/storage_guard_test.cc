@@ -76,7 +76,24 @@ TEST_F(GuardInFolder, MakesTheBallastWithRoomAndGivesItUpAtTheEdge) {
   EXPECT_FALSE(guard.refusing());
 }
 
-TEST_F(GuardInFolder, RoomToOpenGivesUpTheBallastOfAFullDisk) {
+TEST_F(GuardInFolder, ABurstWithinASecondIsRefusedBeforeTheNextReading) {
+  StorageGuard guard = Guard(16 * kMiB);
+  free_ = 19 * kMiB;  // no room for a ballast beside the reserve: none made
+  EXPECT_EQ(guard.Check(0), "");
+  EXPECT_FALSE(guard.WouldRefuse(0));
+  // What was written since the reading counts twice (WAL, then tables).
+  guard.Committed(kMiB);
+  EXPECT_FALSE(guard.WouldRefuse(0)) << "19 - 2 is still above 16";
+  EXPECT_TRUE(guard.WouldRefuse(kMiB)) << "19 - 4 is not";
+  EXPECT_EQ(guard.Check(500), "") << "read at most once a second";
+  // Past a sixteenth of the reserve written, the next turn reads the disk.
+  guard.Committed(kMiB);
+  free_ = 15 * kMiB;
+  EXPECT_NE(guard.Check(501).find("refusing"), std::string::npos);
+  EXPECT_TRUE(guard.WouldRefuse(0));
+}
+
+TEST_F(GuardInFolder, ASpaceCheckWithNoRoomToOpenSaysSo) {
   // A real file system with plenty of room: there is room to open.
   std::string note;
   auto room = StorageGuard::RoomToOpen(dir_ + "/not-yet-made", 16 * kMiB, &note);
