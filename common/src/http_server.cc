@@ -96,6 +96,12 @@ struct HttpServer::Rep {
       auto value = req[http::field::host];
       std::string_view host(value.data(), value.size());
       if (rep->hosts.Allows(host)) return true;
+      if (req.method() == http::verb::get) {
+        const std::string_view path = SplitTarget(req).path;
+        for (const std::string& open : rep->options.any_host_paths) {
+          if (path == open) return true;
+        }
+      }
       rep->error_writer(response, http::status::misdirected_request,
                         "Host '" + std::string(host.substr(0, 100)) +
                             "' is not a name this server answers to (a guard against DNS "

@@ -30,6 +30,9 @@ class HttpServer {
     // Names the server answers to besides its listen address and the
     // loopback names on its port: "name" (any port) or "name:port".
     std::vector<std::string> allowed_hosts;
+    // GET paths answered whatever the Host (health checks and metrics from
+    // another host carry no personal data): "/healthz", "/metrics".
+    std::vector<std::string> any_host_paths;
   };
   // Answers one request. `res` comes with the request's version and
   // keep-alive off; the server prepares the payload.
