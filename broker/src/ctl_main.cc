@@ -12,6 +12,7 @@
 // token (--token-file): the operator's read token for reads, the admin
 // token for actions and reads, or a witness's. Exit codes: 0 done,
 // 1 refused or not found, 2 usage, 3 broker not reachable.
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <CLI/CLI.hpp>
@@ -285,13 +286,22 @@ int Parked(const Api& api, bool json, int limit) {
   return kOk;
 }
 
+// `text` as a JSON string, quotes included.
+std::string Quoted(const std::string& text) {
+  google::protobuf::Value value;
+  value.set_string_value(text);
+  std::string quoted;
+  (void)google::protobuf::util::MessageToJsonString(value, &quoted);
+  return quoted;
+}
+
 // Reads the store directly (read-only, safe beside the running broker).
 // Exit 0 intact, 1 a break (damage RocksDB finds counts as one), 2 the
 // store could not be read.
 int Verify(const std::string& data_dir, bool json) {
   auto print_damage = [&](const weituo::Status& s) {
     if (json) {
-      std::cout << "{\"ok\":false,\"broken\":\"" << s.message() << "\"}\n";
+      std::cout << "{\"ok\":false,\"broken\":" << Quoted(s.message()) << "}\n";
     } else {
       std::cout << "BROKEN: " << s.message() << "\n";
     }
@@ -313,7 +323,7 @@ int Verify(const std::string& data_dir, bool json) {
     std::cout << "{\"ok\":" << (audit->broken.empty() ? "true" : "false")
               << ",\"events\":" << audit->events << ",\"commissions\":" << audit->records
               << ",\"links\":" << audit->links << ",\"unchained\":" << audit->unchained
-              << ",\"broken\":\"" << audit->broken << "\"}\n";
+              << ",\"broken\":" << Quoted(audit->broken) << "}\n";
   } else if (audit->broken.empty()) {
     std::cout << "verified: " << audit->events << " events of " << audit->records
               << " commissions, " << audit->links << " links of the global chain"
@@ -344,7 +354,7 @@ int VerifyOne(const Api& api, bool json, const std::string& id) {
   if (json) {
     std::cout << "{\"ok\":" << (broken.empty() ? "true" : "false")
               << ",\"events\":" << trail.events_size() << ",\"head\":\"" << head
-              << "\",\"broken\":\"" << broken << "\"}\n";
+              << "\",\"broken\":" << Quoted(broken) << "}\n";
   } else if (broken.empty()) {
     std::cout << "verified: " << trail.events_size() << " events of " << id << ", head " << head
               << "\n";

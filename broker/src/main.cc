@@ -100,11 +100,12 @@ bool ReadFiles(weituo::broker::BrokerConfig* config, Files* files) {
     files->read_token = *read_token;
   }
   if (!config->witness_tokens_file.empty()) {
-    auto read = weituo::broker::ReadWitnessTokens(config->witness_tokens_file, files->admin_token);
+    auto read = weituo::broker::ReadWitnessTokens(config->witness_tokens_file, files->admin_token,
+                                                  files->read_token);
     if (!read.ok()) return Refuse(read.status().message());
     files->witnesses = std::move(read).value();
     if (files->witnesses.empty()) {
-      spdlog::warn("msg=\"no witnesses listed; reads stay open\" file=\"{}\"",
+      spdlog::warn("msg=\"no witnesses listed\" file=\"{}\"",
                    weituo::LogValue(config->witness_tokens_file));
     } else {
       spdlog::info("msg=\"witnesses\" count={} reads_need_token=true", files->witnesses.size());

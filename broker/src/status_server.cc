@@ -204,7 +204,8 @@ StatusOr<int64_t> ParseStatsTime(const std::string& text, bool end) {
 }
 
 StatusOr<std::map<std::string, std::string>> ReadWitnessTokens(const std::string& path,
-                                                               const std::string& admin_token) {
+                                                               const std::string& admin_token,
+                                                               const std::string& read_token) {
   auto file = ReadSmallFile(path, "witness tokens file", kMaxConfigFileBytes);
   if (!file.ok()) return Status::InvalidArgument(file.status().message());
   if (file->mode & 077) {
@@ -232,6 +233,11 @@ StatusOr<std::map<std::string, std::string>> ReadWitnessTokens(const std::string
     if (!admin_token.empty() && token == admin_token) {
       return Status::InvalidArgument(where + "witness '" + name +
                                      "' has the admin token; give each witness a token of its own");
+    }
+    if (!read_token.empty() && token == read_token) {
+      return Status::InvalidArgument(where + "witness '" + name +
+                                     "' has the operator's read token; give each witness a token "
+                                     "of its own");
     }
     auto [other, fresh] = holder.emplace(token, std::make_pair(name, n));
     if (!fresh) {

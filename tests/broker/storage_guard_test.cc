@@ -93,7 +93,7 @@ TEST_F(GuardInFolder, ABurstWithinASecondIsRefusedBeforeTheNextReading) {
   EXPECT_TRUE(guard.WouldRefuse(0));
 }
 
-TEST_F(GuardInFolder, ASpaceCheckWithNoRoomToOpenSaysSo) {
+TEST_F(GuardInFolder, ThereIsRoomToOpenOnADiskWithRoom) {
   // A real file system with plenty of room: there is room to open.
   std::string note;
   auto room = StorageGuard::RoomToOpen(dir_ + "/not-yet-made", 16 * kMiB, &note);

@@ -220,6 +220,16 @@ TEST_F(BrokerConfigTest, AWeakOrSharedTokenIsRefusedNamingTheFileAndLine) {
                  {},
                  witnesses + ":1: witness 'deputy-wang' has the admin token"},
                 with(good, "deputy-wang " + good + "\n"), Path("broker.log"));
+  const std::string reader = "0b7c4e19a2f85d36c0b7c4e19a2f85d3";
+  const std::string read_file = Path("read.token");
+  WriteFile(read_file, reader + "\n");
+  ::chmod(read_file.c_str(), 0600);
+  std::vector<std::string> with_reader = with(good, "deputy-wang " + reader + "\n");
+  with_reader.insert(with_reader.end(), {"--read-token-file", read_file});
+  ExpectRefused({"a witness with the read token",
+                 {},
+                 witnesses + ":1: witness 'deputy-wang' has the operator's read token"},
+                with_reader, Path("broker.log"));
   ExpectRefused({"a witness token of 40 w",
                  {},
                  witnesses + ":1: witness 'deputy-wang': the token "

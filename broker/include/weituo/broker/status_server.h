@@ -63,11 +63,12 @@ class StatusServer {
 // Reads a witness tokens file: one "name token" per line, '#' comments.
 // INVALID_ARGUMENT naming the line for a malformed one, a token CheckToken
 // refuses or shorter than 32 characters, a repeated name, a token two
-// witnesses share or one equal to `admin_token`, or a path that is not a
+// witnesses share or one equal to `admin_token` or `read_token`, or a path that is not a
 // regular file of at most 1 MiB; PERMISSION_DENIED if group or others may
 // read the file.
 StatusOr<std::map<std::string, std::string>> ReadWitnessTokens(const std::string& path,
-                                                               const std::string& admin_token = "");
+                                                               const std::string& admin_token = "",
+                                                               const std::string& read_token = "");
 
 // A "from"/"to" of /api/stats: milliseconds since the epoch, or a date
 // YYYY-MM-DD in China Standard Time (UTC+8), its first moment (`end`
