@@ -134,8 +134,8 @@ struct Connection {
   std::string key;      // that key (Z85)
   int fd = -1;          // its socket, to drop it
   std::string peer;     // its IP address
-  // Refused (its court has too many connections): nothing it sends is
-  // taken; it is dropped a moment later, once the refusal has gone out.
+  // Let go (its court has newer connections): nothing it sends is taken;
+  // it is dropped a moment later, once the refusal has gone out.
   bool refused = false;
 };
 
@@ -203,8 +203,12 @@ class Broker::Loop {
   bool Admit(const std::string& routing_id, const zmq::message_t& frame);
   bool KeyValid(const Connection& connection) const;
   // Closes the connection under libzmq (the peer sees it end and must
-  // handshake again) and forgets its route.
-  void Drop(const std::string& routing_id, const char* why);
+  // handshake again) and forgets its route. `throttled`: its log line is
+  // one of a storm's, held to the connection limits' rate.
+  void Drop(const std::string& routing_id, const char* why, bool throttled = false);
+  // `fd`, one of `court`'s connections, makes room for a newer one: told
+  // why (RATE_LIMITED), then dropped once that has had time to leave.
+  void LetGo(int fd, const std::string& court);
   void Unbind(const std::string& routing_id, const char* why);
   // One token of the court's rate limit; false if it has none left.
   bool TakeToken(CourtSession& session, int64_t now);
@@ -361,8 +365,9 @@ class Broker::Loop {
   // Who holds how many connections; memory given back after a storm.
   ConnectionLimits limits_;
   LogThrottle limits_log_{20};
-  // Refused connections and when to drop them (their refusal sent first).
+  // Connections let go and when to drop them (their refusal sent first).
   std::vector<std::pair<std::string, int64_t>> closing_;
+  int port_ = -1;  // the ROUTER's TCP port: only its connections are shut down
   size_t live_high_since_trim_ = 0;
   int64_t next_trim_check_ = 0;
   // Submissions of this turn, by when their message was read: their
@@ -381,6 +386,13 @@ Status Broker::Loop::Run() {
     // by libzmq instead of stealing that court's deliveries.
     socket_->set(zmq::sockopt::linger, 0);
     socket_->set(zmq::sockopt::handshake_ivl, options_.handshake_ms);
+    // ZMTP heartbeats, answered by the peer's libzmq: a connection whose
+    // machine died without closing it ends within seconds instead of
+    // holding one of its court's connections for the TCP timeout.
+    const int ping_ms = std::max(options_.heartbeat_ms, 1000);
+    socket_->set(zmq::sockopt::heartbeat_ivl, ping_ms);
+    socket_->set(zmq::sockopt::heartbeat_timeout,
+                 std::max({options_.offline_after_ms, 3 * ping_ms, 10000}));
     socket_->set(zmq::sockopt::sndhwm, 100000);
     socket_->set(zmq::sockopt::rcvhwm, 100000);
     // Frames a little over the limit get a TOO_LARGE answer; far over it the
@@ -388,6 +400,7 @@ Status Broker::Loop::Run() {
     socket_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_frame_bytes * 4));
     socket_->bind(options_.endpoint);
     endpoint_ = socket_->get(zmq::sockopt::last_endpoint);
+    port_ = EndpointPort(endpoint_);
     // Connection events: handshake failures and disconnects, for counters
     // and for forgetting a connection's route the moment it ends.
     constexpr int kEvents = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
@@ -570,7 +583,7 @@ void Broker::Loop::LimitAccepted(int fd) {
   }
   const bool handshakes = verdict == ConnectionLimits::Verdict::kTooManyHandshakes;
   Count(handshakes ? "connections_refused_unidentified" : "connections_refused_per_address");
-  (void)ShutdownPeer(fd, address);
+  (void)ShutdownPeer(fd, address, port_);
   uint64_t suppressed = 0;
   if (limits_log_.Allow(MonotonicMs(), &suppressed)) {
     spdlog::warn("msg=\"connection refused\" peer={} reason=\"{}\" suppressed={}",
@@ -584,7 +597,7 @@ void Broker::Loop::LimitAccepted(int fd) {
 void Broker::Loop::LimitSilentAndTrim(int64_t now) {
   std::erase_if(closing_, [&](const auto& entry) {
     if (entry.second > now) return false;
-    Drop(entry.first, "too many connections for the court");
+    Drop(entry.first, "the court has newer connections", /*throttled=*/true);
     return true;
   });
   // libzmq ends a handshake not done in handshake_ms; a connection that
@@ -592,7 +605,7 @@ void Broker::Loop::LimitSilentAndTrim(int64_t now) {
   for (int fd : limits_.Silent(now, 2 * int64_t{options_.handshake_ms})) {
     auto routed = routing_by_fd_.find(fd);
     if (routed != routing_by_fd_.end()) continue;  // it did speak
-    if (ShutdownPeer(fd, PeerAddress(fd))) Count("connections_silent_dropped");
+    if (ShutdownPeer(fd, limits_.AddressOf(fd), port_)) Count("connections_silent_dropped");
   }
   // libzmq's buffers of thousands of ended connections stay with the
   // allocator unless given back: the broker's memory returns after a storm.
@@ -617,6 +630,7 @@ bool Broker::Loop::Admit(const std::string& routing_id, const zmq::message_t& fr
   const char* user = zmq_msg_gets(frame.handle(), "User-Id");
   const char* key = zmq_msg_gets(frame.handle(), ZapHandler::kKeyProperty);
   int fd = zmq_msg_get(frame.handle(), ZMQ_SRCFD);
+  const int64_t now = MonotonicMs();
   auto it = connections_.find(routing_id);
   if (it != connections_.end() && (it->second.user_id != (user ? user : "") ||
                                    it->second.key != (key ? key : "") || it->second.fd != fd)) {
@@ -639,22 +653,18 @@ bool Broker::Loop::Admit(const std::string& routing_id, const zmq::message_t& fr
     }
     if (c.fd >= 0) routing_by_fd_[c.fd] = routing_id;
     it = connections_.emplace(routing_id, std::move(c)).first;
-    if (!it->second.user_id.empty() && !limits_.Spoke(fd, it->second.user_id)) {
-      Count("connections_refused_per_court");
-      (void)SendTo(routing_id, Refusal(it->second.user_id, ErrorCode::RATE_LIMITED,
-                                       "court '" + it->second.user_id + "' already has " +
-                                           std::to_string(options_.max_connections_per_court) +
-                                           " connections; this one is closed",
-                                       ""));
-      it->second.refused = true;
-      closing_.emplace_back(routing_id, MonotonicMs() + kRefusalFlushMs);
-      return false;
+    // With CURVE the key names the court from the first message on; in
+    // plaintext the Hello does (HandleHello).
+    if (!it->second.user_id.empty()) {
+      const std::string court = it->second.user_id;
+      if (int gone = limits_.Spoke(fd, court, now); gone >= 0) LetGo(gone, court);
     }
   }
   if (it->second.refused) {
     Count("messages_after_drop");
     return false;
   }
+  limits_.Heard(fd, now);
   if (options_.plaintext || KeyValid(it->second)) return true;
   // Sent now, not after the turn's commit: it states no stored fact.
   (void)SendTo(routing_id, Refusal(it->second.user_id, ErrorCode::PERMISSION_DENIED,
@@ -670,7 +680,27 @@ bool Broker::Loop::KeyValid(const Connection& connection) const {
   return entry && entry->id == connection.user_id;
 }
 
-void Broker::Loop::Drop(const std::string& routing_id, const char* why) {
+void Broker::Loop::LetGo(int fd, const std::string& court) {
+  Count("connections_evicted_per_court");
+  auto routed = routing_by_fd_.find(fd);
+  if (routed == routing_by_fd_.end()) {
+    (void)ShutdownPeer(fd, limits_.AddressOf(fd), port_);
+    return;
+  }
+  const std::string routing_id = routed->second;
+  Connection& c = connections_[routing_id];
+  if (c.refused) return;
+  c.refused = true;
+  (void)SendTo(routing_id, Refusal(court, ErrorCode::RATE_LIMITED,
+                                   "court '" + court + "' has " +
+                                       std::to_string(options_.max_connections_per_court) +
+                                       " newer connections; this one, heard from least "
+                                       "recently, is closed",
+                                   ""));
+  closing_.emplace_back(routing_id, MonotonicMs() + kRefusalFlushMs);
+}
+
+void Broker::Loop::Drop(const std::string& routing_id, const char* why, bool throttled) {
   auto it = connections_.find(routing_id);
   if (it == connections_.end()) return;
   Connection c = std::move(it->second);
@@ -682,10 +712,13 @@ void Broker::Loop::Drop(const std::string& routing_id, const char* why) {
   dropped_until_[routing_id] = MonotonicMs() + kDroppedRouteMemoryMs;
   if (c.fd < 0) return;
   routing_by_fd_.erase(c.fd);
-  if (!ShutdownPeer(c.fd, c.peer)) return;
+  if (!ShutdownPeer(c.fd, c.peer, port_)) return;
   Count("connections_dropped");
-  spdlog::warn("msg=\"connection dropped\" court={} peer={} reason=\"{}\"",
-               c.user_id.empty() ? "-" : c.user_id, LogValue(c.peer), why);
+  uint64_t suppressed = 0;
+  if (throttled && !limits_log_.Allow(MonotonicMs(), &suppressed)) return;
+  spdlog::warn("msg=\"connection dropped\" court={} peer={} reason=\"{}\"{}",
+               c.user_id.empty() ? "-" : c.user_id, LogValue(c.peer), why,
+               throttled ? " suppressed=" + std::to_string(suppressed) : std::string());
 }
 
 void Broker::Loop::Unbind(const std::string& routing_id, const char* why) {
@@ -854,6 +887,12 @@ void Broker::Loop::HandleHello(const std::string& routing_id, const weituo::v1::
   }
   session.routing_id = routing_id;
   court_by_routing_id_[routing_id] = court;
+  if (options_.plaintext) {
+    const int fd = connections_[routing_id].fd;
+    if (int gone = limits_.Spoke(fd, court, MonotonicMs()); gone >= 0 && gone != fd) {
+      LetGo(gone, court);
+    }
+  }
   session.online = true;
   session.last_seen_mono = MonotonicMs();
   session.last_seen_wall = Now();
@@ -941,11 +980,6 @@ void Broker::Loop::HandleSubmit(const std::string& routing_id, const std::string
     Refuse(routing_id, court, ErrorCode::UNAVAILABLE, existing.status().message(), id);
     return;
   }
-  if (storage_.refusing()) {
-    Refuse(routing_id, court, ErrorCode::STORAGE_FULL, storage_.RefusalMessage(), id);
-    return;
-  }
-
   // Route: a named court, else the court serving the debtor's region code.
   const CourtEntry* target = nullptr;
   if (!commission.target_court().empty()) {
@@ -972,6 +1006,12 @@ void Broker::Loop::HandleSubmit(const std::string& routing_id, const std::string
   if (target->id == court) {
     Refuse(routing_id, court, ErrorCode::INVALID_ARGUMENT,
            "a court cannot commission itself (target resolved to '" + court + "')", id);
+    return;
+  }
+  // Refused for want of room only once nothing else would refuse it, so a
+  // clerk retrying after space is freed meets no other surprise.
+  if (storage_.WouldRefuse(batch_.bytes())) {
+    Refuse(routing_id, court, ErrorCode::STORAGE_FULL, storage_.RefusalMessage(), id);
     return;
   }
   commission.set_target_court(target->id);
@@ -1122,11 +1162,6 @@ void Broker::Loop::HandleUpdate(const std::string& routing_id, const std::string
     Reply(routing_id, env);
     return;
   }
-  if (storage_.refusing()) {
-    Refuse(routing_id, court, ErrorCode::STORAGE_FULL, storage_.RefusalMessage(), request_id);
-    return;
-  }
-
   if (!IsUlid(update.commission_id())) {
     Refuse(routing_id, court, ErrorCode::INVALID_ARGUMENT, "commission_id must be a ULID",
            request_id);
@@ -1178,6 +1213,12 @@ void Broker::Loop::HandleUpdate(const std::string& routing_id, const std::string
       return;
     }
     child_id = NewUlid(Now());
+  }
+  // As for a submission: refused for want of room once all else is checked
+  // but the lifecycle, which is checked as the update is applied.
+  if (storage_.WouldRefuse(batch_.bytes())) {
+    Refuse(routing_id, court, ErrorCode::STORAGE_FULL, storage_.RefusalMessage(), request_id);
+    return;
   }
   auto event = ApplyAction(*record, action, role, court, &update, child_id);
   if (!event.ok()) {
@@ -1591,10 +1632,12 @@ Status Broker::Loop::CommitTurn() {
   if (chain_advanced_) batch_.PutChainHead(chain_position_, chain_head_);
   if (!batch_.empty()) {
     size_t writes = batch_.count();
+    const uint64_t bytes = batch_.bytes();
     Status s = store_->Commit(batch_, options_.sync);
     // Nothing of this turn has been sent: it waits for its commit, never
     // answering from a state the store does not hold.
     if (!s.ok()) WEITUO_RETURN_IF_ERROR(HoldUntilCommitted(std::move(s)));
+    storage_.Committed(bytes);
     Count("batches");
     Count("batch_writes", writes);
   }
@@ -1618,6 +1661,7 @@ Status Broker::Loop::HoldUntilCommitted(Status failed) {
   while (!stop_.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     PublishSnapshot();  // operators see the hold, and the loop is not taken for stuck
+    CheckStorage();     // at the edge, the ballast's room goes to the store
     Status s = store_->Resume();
     if (s.ok()) s = store_->Commit(batch_, options_.sync);
     if (s.ok()) {
@@ -2111,31 +2155,27 @@ StatusOr<weituo::v1::CommissionPage> Broker::ListCommissions(const CommissionQue
 StatusOr<weituo::v1::CommissionTrail> Broker::Trail(const std::string& commission_id) const {
   if (!IsUlid(commission_id)) return Status::InvalidArgument("a commission id is a ULID");
   const BrokerStore& store = loop_->store();
-  // The record, the events, the record again: the loop may commit between
-  // two reads, and the record's last_seq moves with every event, so a
-  // record read twice alike is consistent with the events read between.
-  for (int attempt = 0;; ++attempt) {
-    auto record = store.GetCommission(commission_id);
-    if (!record.ok()) return record.status();
-    if (!record->has_value()) return Status::NotFound("no commission " + commission_id);
-    auto events = store.Events(commission_id);
-    if (!events.ok()) return events.status();
-    auto again = store.GetCommission(commission_id);
-    if (!again.ok()) return again.status();
-    if (again->has_value() && (*again)->last_seq() != (**record).last_seq() && attempt < 3) {
-      continue;
-    }
-    // The same check as weituoctl verify: a trail edited in the store is
-    // reported, never served as if whole.
-    TrailCheck check = CheckTrail(*events, (**record).last_seq(), (**record).last_hash());
-    if (!check.broken.empty()) {
-      return store.Damaged("the trail fails its check at " + check.Where(commission_id));
-    }
-    weituo::v1::CommissionTrail trail;
-    *trail.mutable_record() = std::move(**record);
-    for (Event& e : *events) *trail.add_events() = std::move(e);
-    return trail;
+  // The record, then the events: an event and the record naming it as the
+  // last are written in one batch, and events are only ever added, so every
+  // event up to the record's last_seq is there when the events are read;
+  // events the loop committed since are left for the next read.
+  auto record = store.GetCommission(commission_id);
+  if (!record.ok()) return record.status();
+  if (!record->has_value()) return Status::NotFound("no commission " + commission_id);
+  auto events = store.Events(commission_id);
+  if (!events.ok()) return events.status();
+  const uint64_t last_seq = (**record).last_seq();
+  std::erase_if(*events, [last_seq](const Event& e) { return e.seq() > last_seq; });
+  // The same check as weituoctl verify: a trail edited in the store is
+  // reported, never served as if whole.
+  TrailCheck check = CheckTrail(*events, last_seq, (**record).last_hash());
+  if (!check.broken.empty()) {
+    return store.Damaged("the trail fails its check at " + check.Where(commission_id));
   }
+  weituo::v1::CommissionTrail trail;
+  *trail.mutable_record() = std::move(**record);
+  for (Event& e : *events) *trail.add_events() = std::move(e);
+  return trail;
 }
 
 StatusOr<weituo::v1::ParkedPage> Broker::Parked(size_t limit) const {

@@ -19,17 +19,32 @@ std::string PeerAddress(int fd) {
   return host;
 }
 
-bool ShutdownPeer(int fd, const std::string& peer) {
-  // The fd belongs to libzmq's I/O thread. shutdown() does not close it, so
-  // it cannot be reused under libzmq's feet; libzmq sees the end and tears
-  // the connection down. Check it is still that peer's socket on our port.
+bool ShutdownPeer(int fd, const std::string& peer, int local_port) {
+  if (fd < 0 || peer.empty()) return false;
   sockaddr_storage local{};
   socklen_t local_len = sizeof local;
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0) return false;
-  const std::string host = PeerAddress(fd);
-  if (host.empty() || host != peer) return false;
+  int port = -1;
+  if (local.ss_family == AF_INET) {
+    port = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
+  } else if (local.ss_family == AF_INET6) {
+    port = ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
+  }
+  if (port != local_port || PeerAddress(fd) != peer) return false;
   ::shutdown(fd, SHUT_RDWR);
   return true;
+}
+
+int EndpointPort(const std::string& endpoint) {
+  if (endpoint.rfind("tcp://", 0) != 0) return -1;
+  const size_t colon = endpoint.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= endpoint.size()) return -1;
+  int port = 0;
+  for (size_t i = colon + 1; i < endpoint.size(); ++i) {
+    if (endpoint[i] < '0' || endpoint[i] > '9' || port > 65535) return -1;
+    port = port * 10 + (endpoint[i] - '0');
+  }
+  return port <= 65535 ? port : -1;
 }
 
 void ConnectionLimits::Decrement(std::map<std::string, size_t>& counts, const std::string& key) {
@@ -74,30 +89,39 @@ void ConnectionLimits::Closed(int fd) {
   by_fd_.erase(it);
 }
 
-bool ConnectionLimits::Spoke(int fd, const std::string& court) {
-  auto it = by_fd_.find(fd);
-  if (it == by_fd_.end()) {
-    // Its monitor event is still on the way: Accepted completes the entry.
-    if (CourtConnections(court) >= options_.per_court) return false;
-    Peer peer;
-    peer.handshaking = false;
-    peer.court = court;
-    by_fd_[fd] = std::move(peer);
-    by_court_[court]++;
-    return true;
-  }
+void ConnectionLimits::Heard(int fd, int64_t now_ms) {
+  if (fd < 0) return;  // no socket to count (libzmq gave none)
+  auto [it, fresh] = by_fd_.try_emplace(fd);
   Peer& peer = it->second;
+  // A fresh entry: its monitor event is still on the way, and Accepted
+  // completes it.
+  if (!fresh && peer.handshaking) Decrement(handshakes_by_address_, peer.address);
+  peer.handshaking = false;
   peer.quiet_since_ms = 0;
-  if (peer.handshaking) {
-    peer.handshaking = false;
-    Decrement(handshakes_by_address_, peer.address);
-  }
-  if (peer.court == court) return true;
-  if (CourtConnections(court) >= options_.per_court) return false;
+  peer.heard_ms = now_ms;
+}
+
+int ConnectionLimits::Spoke(int fd, const std::string& court, int64_t now_ms) {
+  if (fd < 0) return -1;
+  Heard(fd, now_ms);
+  Peer& peer = by_fd_[fd];
+  if (peer.court == court) return -1;
   if (!peer.court.empty()) Decrement(by_court_, peer.court);
   peer.court = court;
-  by_court_[court]++;
-  return true;
+  if (++by_court_[court] <= options_.per_court) return -1;
+  int oldest = -1;
+  int64_t oldest_ms = 0;
+  for (const auto& [other, p] : by_fd_) {
+    if (other == fd || p.court != court) continue;
+    if (oldest < 0 || p.heard_ms < oldest_ms) {
+      oldest = other;
+      oldest_ms = p.heard_ms;
+    }
+  }
+  if (oldest < 0) return -1;  // per_court is 0: nothing else to let go
+  by_fd_[oldest].court.clear();
+  Decrement(by_court_, court);
+  return oldest;
 }
 
 std::vector<int> ConnectionLimits::Silent(int64_t now_ms, int64_t silence_ms) {
@@ -118,6 +142,11 @@ size_t ConnectionLimits::LiveFrom(const std::string& address) const {
 size_t ConnectionLimits::HandshakesFrom(const std::string& address) const {
   auto it = handshakes_by_address_.find(address);
   return it == handshakes_by_address_.end() ? 0 : it->second;
+}
+
+std::string ConnectionLimits::AddressOf(int fd) const {
+  auto it = by_fd_.find(fd);
+  return it == by_fd_.end() ? "" : it->second.address;
 }
 
 size_t ConnectionLimits::CourtConnections(const std::string& court) const {

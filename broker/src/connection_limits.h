@@ -1,12 +1,14 @@
 // Connection limits: how much of the broker one peer address and one court
 // can hold. An address gets at most so many live connections, and of them
 // so many not yet identified (still shaking hands, or silent after); a
-// court (the key it proved) at most so many connections that have spoken;
-// a connection that has not spoken some time after it was accepted is let
-// go. (libzmq's handshake events carry no fd, so "identified" means "its
-// first message came".) The bookkeeping is pure: the caller feeds it the
-// ROUTER's accept and disconnect events and first messages, and drops what
-// it is told to.
+// connection that has not spoken some time after it was accepted is let
+// go. A court (the key it proved) keeps at most so many connections that
+// have spoken: its newest always gets in, and the one heard from least
+// recently goes, so connections left half-open by a dead machine can never
+// lock the court out. (libzmq's handshake events carry no fd, so
+// "identified" means "its first message came".) The bookkeeping is pure:
+// the caller feeds it the ROUTER's accept and disconnect events and
+// messages, and ends what it is told to.
 //
 // Threading: owned by the broker's loop thread; not thread-safe.
 #pragma once
@@ -36,9 +38,14 @@ class ConnectionLimits {
   Verdict Accepted(int fd, const std::string& address, int64_t now_ms);
   // Its end (ZMQ_EVENT_DISCONNECTED).
   void Closed(int fd);
-  // A message came on `fd` for `court`: false if the court already has
-  // per_court connections that spoke (this one is then not counted).
-  bool Spoke(int fd, const std::string& court);
+  // A message came on `fd` at monotonic `now_ms`: it is identified, and
+  // heard from at `now_ms`.
+  void Heard(int fd, int64_t now_ms);
+  // `fd` speaks for `court` from now on (and was heard at `now_ms`). If the
+  // court then has more than per_court connections, returns the one of the
+  // others heard from least recently, no longer counted for the court, for
+  // the caller to end; else -1.
+  int Spoke(int fd, const std::string& court, int64_t now_ms);
   // Connections accepted before now_ms - silence_ms that have not spoken
   // since; each is reported once.
   std::vector<int> Silent(int64_t now_ms, int64_t silence_ms);
@@ -47,12 +54,16 @@ class ConnectionLimits {
   size_t LiveFrom(const std::string& address) const;
   size_t HandshakesFrom(const std::string& address) const;
   size_t CourtConnections(const std::string& court) const;
+  // The address `fd` was accepted from ("" if its accept event has not
+  // come, or it is not live).
+  std::string AddressOf(int fd) const;
 
  private:
   struct Peer {
     std::string address;
     bool handshaking = true;     // not identified: nothing heard yet
     int64_t quiet_since_ms = 0;  // accepted, nothing heard yet; 0 once reported or heard
+    int64_t heard_ms = 0;        // its last message
     std::string court;           // once it spoke
   };
   static void Decrement(std::map<std::string, size_t>& counts, const std::string& key);
@@ -68,7 +79,11 @@ class ConnectionLimits {
 std::string PeerAddress(int fd);
 // Shuts down `fd` (a socket of libzmq's I/O thread: shutdown, not close, so
 // the number cannot be reused under libzmq's feet; libzmq then tears the
-// connection down) if it is still a connection from `peer`; true if it was.
-bool ShutdownPeer(int fd, const std::string& peer);
+// connection down) if it is still a TCP connection from `peer` to
+// `local_port`; true if it was. The checks keep a number reused since (by
+// a file, or the HTTP server's socket) from being shut down instead.
+bool ShutdownPeer(int fd, const std::string& peer, int local_port);
+// The port of a bound "tcp://host:port" endpoint; -1 for any other.
+int EndpointPort(const std::string& endpoint);
 
 }  // namespace weituo::broker

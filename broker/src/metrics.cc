@@ -71,7 +71,7 @@ constexpr std::string_view kKnownEvents[] = {
     "connections_closed",
     "connections_dropped",
     "connections_refused_per_address",
-    "connections_refused_per_court",
+    "connections_evicted_per_court",
     "connections_refused_unidentified",
     "connections_silent_dropped",
     "courts_paused",

@@ -2,6 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+
 namespace weituo::broker {
 namespace {
 
@@ -17,8 +24,8 @@ TEST(ConnectionLimitsTest, AnAddressHoldsAtMostSoManyConnectionsAndUnidentifiedO
   EXPECT_EQ(limits.Accepted(12, "10.0.0.1", 0), Verdict::kTooManyHandshakes);
   EXPECT_EQ(limits.Accepted(20, "10.0.0.2", 0), Verdict::kAdmit) << "another address";
   limits.Closed(12);
-  EXPECT_TRUE(limits.Spoke(10, "kaihua"));
-  EXPECT_TRUE(limits.Spoke(11, "chunan"));
+  EXPECT_EQ(limits.Spoke(10, "kaihua", 0), -1);
+  EXPECT_EQ(limits.Spoke(11, "chunan", 0), -1);
   EXPECT_EQ(limits.HandshakesFrom("10.0.0.1"), 0u);
   EXPECT_EQ(limits.Accepted(13, "10.0.0.1", 0), Verdict::kAdmit);
   EXPECT_EQ(limits.Accepted(14, "10.0.0.1", 0), Verdict::kTooManyFromAddress);
@@ -33,24 +40,49 @@ TEST(ConnectionLimitsTest, AnAddressHoldsAtMostSoManyConnectionsAndUnidentifiedO
   EXPECT_EQ(limits.CourtConnections("kaihua"), 0u);
 }
 
-TEST(ConnectionLimitsTest, ACourtHoldsAtMostSoManyConnectionsThatSpoke) {
+TEST(ConnectionLimitsTest, ACourtsNewestConnectionGetsInAndItsLeastRecentlyHeardGoes) {
   ConnectionLimits limits = Small();
-  for (int fd : {1, 2, 3}) limits.Accepted(fd, "10.0.0." + std::to_string(fd), 0);
-  EXPECT_TRUE(limits.Spoke(1, "kaihua"));
-  EXPECT_TRUE(limits.Spoke(1, "kaihua")) << "the same connection again";
-  EXPECT_TRUE(limits.Spoke(2, "kaihua"));
-  EXPECT_FALSE(limits.Spoke(3, "kaihua"));
-  EXPECT_TRUE(limits.Spoke(3, "chunan"));
+  for (int fd : {1, 2, 3, 4}) limits.Accepted(fd, "10.0.0." + std::to_string(fd), 0);
+  EXPECT_EQ(limits.Spoke(1, "kaihua", 100), -1);
+  EXPECT_EQ(limits.Spoke(1, "kaihua", 150), -1) << "the same connection again";
+  EXPECT_EQ(limits.Spoke(2, "kaihua", 200), -1);
+  limits.Heard(1, 300);  // 2 is now the one heard from least recently
+  EXPECT_EQ(limits.Spoke(3, "kaihua", 400), 2);
+  EXPECT_EQ(limits.CourtConnections("kaihua"), 2u);
+  EXPECT_EQ(limits.Spoke(4, "chunan", 400), -1) << "another court has its own cap";
+  // The one let go is no longer the court's, though still live until its
+  // end is reported: the next newcomer takes another.
+  limits.Accepted(5, "10.0.0.5", 500);
+  EXPECT_EQ(limits.Spoke(5, "kaihua", 500), 1);
+  limits.Closed(2);
   limits.Closed(1);
+  EXPECT_EQ(limits.CourtConnections("kaihua"), 2u);
+  limits.Closed(3);
   EXPECT_EQ(limits.CourtConnections("kaihua"), 1u);
-  limits.Accepted(4, "10.0.0.4", 0);
-  EXPECT_TRUE(limits.Spoke(4, "kaihua"));
+}
+
+TEST(ConnectionLimitsTest, ConnectionsLeftHalfOpenNeverLockACourtOut) {
+  // A court whose machine died five times without a FIN: each restart's
+  // connection gets in, and the dead ones are the ones let go.
+  ConnectionLimits limits({256, 32, 2});
+  int64_t now = 0;
+  std::vector<int> let_go;
+  for (int fd = 1; fd <= 6; ++fd) {
+    limits.Accepted(fd, "10.0.0.1", now);
+    const int gone = limits.Spoke(fd, "kaihua", now);
+    if (gone >= 0) let_go.push_back(gone);
+    now += 10000;  // silent from here on: its machine is gone
+  }
+  EXPECT_EQ(let_go, (std::vector<int>{1, 2, 3, 4}));
+  EXPECT_EQ(limits.CourtConnections("kaihua"), 2u);
 }
 
 TEST(ConnectionLimitsTest, AFirstMessageBeforeItsAcceptEventIsCountedOnce) {
   ConnectionLimits limits = Small();
-  EXPECT_TRUE(limits.Spoke(7, "kaihua"));
+  EXPECT_EQ(limits.Spoke(7, "kaihua", 0), -1);
+  EXPECT_EQ(limits.AddressOf(7), "");
   EXPECT_EQ(limits.Accepted(7, "10.0.0.1", 0), Verdict::kAdmit);
+  EXPECT_EQ(limits.AddressOf(7), "10.0.0.1");
   EXPECT_EQ(limits.LiveFrom("10.0.0.1"), 1u);
   EXPECT_EQ(limits.HandshakesFrom("10.0.0.1"), 0u);
   EXPECT_EQ(limits.CourtConnections("kaihua"), 1u);
@@ -64,7 +96,7 @@ TEST(ConnectionLimitsTest, AConnectionThatSaysNothingIsReportedOnce) {
   ConnectionLimits limits = Small();
   limits.Accepted(5, "10.0.0.1", 1000);
   limits.Accepted(6, "10.0.0.1", 1000);
-  EXPECT_TRUE(limits.Spoke(6, "kaihua"));
+  limits.Heard(6, 1200);
   EXPECT_TRUE(limits.Silent(1500, 1000).empty());
   EXPECT_EQ(limits.Silent(2000, 1000), std::vector<int>{5});
   EXPECT_TRUE(limits.Silent(3000, 1000).empty());
@@ -73,11 +105,51 @@ TEST(ConnectionLimitsTest, AConnectionThatSaysNothingIsReportedOnce) {
 TEST(ConnectionLimitsTest, AReusedNumberEndsTheConnectionThatHadIt) {
   ConnectionLimits limits = Small();
   limits.Accepted(9, "10.0.0.1", 0);
-  EXPECT_TRUE(limits.Spoke(9, "kaihua"));
+  EXPECT_EQ(limits.Spoke(9, "kaihua", 0), -1);
   EXPECT_EQ(limits.Accepted(9, "10.0.0.2", 0), Verdict::kAdmit);
   EXPECT_EQ(limits.LiveFrom("10.0.0.1"), 0u);
   EXPECT_EQ(limits.CourtConnections("kaihua"), 0u);
   EXPECT_EQ(limits.HandshakesFrom("10.0.0.2"), 1u);
+}
+
+TEST(ConnectionLimitsTest, AnEndpointsPortIsReadOnlyFromATcpEndpoint) {
+  EXPECT_EQ(EndpointPort("tcp://127.0.0.1:18980"), 18980);
+  EXPECT_EQ(EndpointPort("tcp://[::1]:5555"), 5555);
+  EXPECT_EQ(EndpointPort("ipc:///run/weituo/broker.sock"), -1);
+  EXPECT_EQ(EndpointPort("tcp://127.0.0.1:99999"), -1);
+  EXPECT_EQ(EndpointPort("tcp://127.0.0.1:"), -1);
+}
+
+TEST(ConnectionLimitsTest, OnlyALiveConnectionFromThatPeerToThatPortIsShutDown) {
+  EXPECT_FALSE(ShutdownPeer(-1, "127.0.0.1", 1));
+  // A file is no connection.
+  FILE* file = std::tmpfile();
+  ASSERT_NE(file, nullptr);
+  EXPECT_FALSE(ShutdownPeer(fileno(file), "127.0.0.1", 1));
+  std::fclose(file);
+
+  // A real connection on loopback: only the right peer and port end it.
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in at{};
+  at.sin_family = AF_INET;
+  at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t at_len = sizeof at;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&at), sizeof at), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&at), &at_len), 0);
+  const int port = ntohs(at.sin_port);
+  int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&at), sizeof at), 0);
+  int served = ::accept(listener, nullptr, nullptr);
+  ASSERT_GE(served, 0);
+  EXPECT_EQ(PeerAddress(served), "127.0.0.1");
+  EXPECT_FALSE(ShutdownPeer(served, "127.0.0.1", port + 1)) << "another port";
+  EXPECT_FALSE(ShutdownPeer(served, "10.0.0.9", port)) << "another peer";
+  EXPECT_FALSE(ShutdownPeer(listener, "127.0.0.1", port)) << "no peer at all";
+  EXPECT_TRUE(ShutdownPeer(served, "127.0.0.1", port));
+  char byte = 0;
+  EXPECT_EQ(::recv(client, &byte, 1, 0), 0) << "the client sees the end";
+  for (int fd : {client, served, listener}) ::close(fd);
 }
 
 }  // namespace

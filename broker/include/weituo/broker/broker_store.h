@@ -105,6 +105,7 @@ class BrokerStore {
     void PutOfflineFlag(const std::string& court, int64_t since_ms);
     bool empty() const { return batch_.Count() == 0; }
     size_t count() const { return batch_.Count(); }
+    size_t bytes() const { return batch_.ByteSize(); }  // its size as written to the WAL
 
    private:
     friend class BrokerStore;
