@@ -14,10 +14,13 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "harness.h"
+#include "raw_agent.h"
 #include "trail.h"
 #include "weituo/common/keys.h"
 #include "weituo/v1/commission.pb.h"
@@ -334,6 +337,61 @@ TEST(StorageTest, TheRunningBrokerWillNotServeAnEditedTrail) {
       << ready;
   EXPECT_TRUE(Contains(zone.HttpGet("/metrics"), "weituo_store_damage_total 1")) << "counted";
   EXPECT_TRUE(Contains(ReadFile(zone.dir() + "/broker.log"), "store damaged"));
+}
+
+TEST(StorageTest, ABusyCommissionsTrailIsServedWholeWhileItGrows) {
+  // The broker checks every trail it serves; one read while the loop
+  // commits the commission's next events must not be taken for damage.
+  Zone zone;
+  zone.StartBroker();
+  zmq::context_t ctx;
+  RawAgent chunan(ctx, zone, "chunan");
+  ASSERT_TRUE(chunan.Hello("chunan").has_welcome());
+  weituo::v1::Commission c = Valid("chunan");
+  chunan.Send(SubmitOf(c));
+  ASSERT_TRUE(chunan.Receive().has_submit_receipt());
+  RawAgent kaihua(ctx, zone, "kaihua");
+  kaihua.skip_deliveries();
+  ASSERT_TRUE(kaihua.Hello("kaihua").has_welcome());
+  weituo::v1::Update accept;
+  accept.set_commission_id(c.id());
+  accept.mutable_accept()->set_handler("clerk");
+  kaihua.Send(UpdateOf("accept", accept));
+  ASSERT_TRUE(kaihua.Receive().has_update_receipt());
+
+  constexpr int kProgress = 1000;
+  std::atomic<bool> done{false};
+  std::thread target([&] {
+    for (int i = 0; i < kProgress; ++i) {
+      weituo::v1::Update progress;
+      progress.set_commission_id(c.id());
+      progress.mutable_progress()->set_text("step " + std::to_string(i));
+      kaihua.Send(UpdateOf("p" + std::to_string(i), progress));
+    }
+    for (int i = 0; i < kProgress; ++i) {
+      if (!kaihua.Receive().has_update_receipt()) break;
+    }
+    done = true;
+  });
+  int reads = 0, refused = 0;
+  const std::string request = "GET /api/commissions/" + c.id() + " HTTP/1.1\r\n" +
+                              HostHeader(zone.http_port()) + "Authorization: Bearer " +
+                              zone.ReadToken() + "\r\n\r\n";
+  while (!done) {
+    std::string answer = HttpExchange(zone.http_port(), request);
+    ++reads;
+    if (!Contains(answer, "200 OK")) {
+      ++refused;
+      ADD_FAILURE() << answer.substr(0, 400);
+    }
+  }
+  target.join();
+  EXPECT_EQ(refused, 0) << "of " << reads << " reads";
+  EXPECT_GT(reads, 0);
+  const std::string trail = zone.HttpGet("/api/commissions/" + c.id());
+  EXPECT_TRUE(Contains(trail, "step " + std::to_string(kProgress - 1))) << "all were applied";
+  EXPECT_TRUE(Contains(zone.HttpGet("/metrics"), "weituo_store_damage_total 0"));
+  EXPECT_EQ(HttpGet(zone.http_port(), "/readyz"), "ready\n");
 }
 
 // A tmpfs of its own, unmounted (lazily) at the end.
