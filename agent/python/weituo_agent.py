@@ -15,23 +15,36 @@ Generate the protobuf modules first (agent/python/README.md):
 
 import os
 import sqlite3
+import sys
 import time
 
 import zmq
 from google.protobuf.message import DecodeError
 from zmq.auth import load_certificate
+from zmq.utils.monitor import recv_monitor_message
 
 from weituo.v1 import commission_pb2, wire_pb2
 
 PROTOCOL = 1
-MAX_FRAME_BYTES = 128 * 1024  # section 13: the broker refuses larger frames
+MAX_MESSAGE_BYTES = 128 * 1024  # section 13: a commission or update, encoded
 HEARTBEAT_MS = 1000           # replaced by Welcome.heartbeat_ms
 SILENCE_MS = 3500             # reconnect after this long without a word
+HELLO_EVERY_MS = 200          # at most one Hello per 200 ms on NOT_IDENTIFIED
 RESEND_FIRST_MS, RESEND_MAX_MS = 3000, 48000
-# Refusals that say "try again": the entry stays in the outbox.
+# Refusals that say "try again": the entry stays in the outbox. By number,
+# so that modules generated from an older schema know them too.
+STORAGE_FULL, TOO_LARGE = 15, 11
 RETRYABLE = {wire_pb2.UNAVAILABLE, wire_pb2.INTERNAL, wire_pb2.NOT_IDENTIFIED,
-             wire_pb2.RATE_LIMITED}
+             wire_pb2.RATE_LIMITED, STORAGE_FULL}
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def name_of_code(code):
+    """The error code's name, or its number if this schema is older than the broker's."""
+    try:
+        return wire_pb2.ErrorCode.Name(code)
+    except ValueError:
+        return str(code)
 
 
 def now_ms():
@@ -70,6 +83,8 @@ class Agent:
             ref TEXT, code TEXT, message TEXT, at_ms INTEGER);""")
         self.ctx, self.sock = zmq.Context(), None
         self.heartbeat_ms = HEARTBEAT_MS
+        self.max_frame_bytes = 0  # from Welcome.max_frame_bytes; 0: not announced
+        self.last_hello = 0
 
     # -- What the court's system calls. Each returns once it is on disk.
 
@@ -113,8 +128,11 @@ class Agent:
     def _queue(self, ref, env):
         env.protocol = PROTOCOL
         raw = env.SerializeToString()
-        if len(raw) > MAX_FRAME_BYTES:
-            raise ValueError(f"{ref}: {len(raw)} bytes, over the {MAX_FRAME_BYTES}-byte limit")
+        if len(raw) > MAX_MESSAGE_BYTES:
+            raise ValueError(f"{ref}: {len(raw)} bytes, over the {MAX_MESSAGE_BYTES}-byte limit")
+        if self.max_frame_bytes and len(raw) > self.max_frame_bytes:
+            raise ValueError(f"{ref}: {len(raw)} bytes in its frame, over the broker's limit of "
+                             f"{self.max_frame_bytes} (Welcome.max_frame_bytes); nothing queued")
         self.db.execute("INSERT OR IGNORE INTO outbox VALUES(?, "
                         "(SELECT IFNULL(MAX(seq), 0) + 1 FROM outbox), ?)", (ref, raw))
 
@@ -122,8 +140,17 @@ class Agent:
 
     def _connect(self):
         if self.sock is not None:
+            self.sock.disable_monitor()
+            self.monitor.close(linger=0)
             self.sock.close(linger=0)
         self.sock = self.ctx.socket(zmq.DEALER)
+        # A refused handshake is no message, only a monitor event (section 2):
+        # AUTH with status 400 for a key the directory does not list,
+        # NO_DETAIL for a wrong broker key (or, with some libzmq, any refusal).
+        self.monitor = self.sock.get_monitor_socket(
+            zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+            | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
+        self.handshake_logged = False
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.curve_publickey, self.sock.curve_secretkey = self.public, self.secret
         self.sock.curve_serverkey = self.broker_public      # before connect()
@@ -144,13 +171,29 @@ class Agent:
     def _send_hello(self):
         env = wire_pb2.Envelope()
         env.hello.court_id, env.hello.agent_version = self.court, self.version
+        self.last_hello = now_ms()
         self._send(env)
+
+    def _refuse(self, ref, code, message):
+        """A final refusal: the entry leaves the outbox, the refusal is kept
+        for the court's users to see."""
+        self.db.execute("DELETE FROM outbox WHERE ref = ?", (ref,))
+        self.db.execute("INSERT INTO refusals VALUES(?, ?, ?, ?)",
+                        (ref, name_of_code(code), message, int(time.time() * 1000)))
+        sys.stderr.write(f"refused {ref} {name_of_code(code)}: {message}\n")
 
     def _resend_due(self):
         now = now_ms()
-        for ref, raw in self.db.execute("SELECT ref, envelope FROM outbox ORDER BY seq"):
+        for ref, raw in self.db.execute("SELECT ref, envelope FROM outbox ORDER BY seq").fetchall():
             due, backoff = self.next_send.get(ref, (0, RESEND_FIRST_MS))
             if now < due:
+                continue
+            if self.max_frame_bytes and len(raw) > self.max_frame_bytes:
+                # The broker would answer TOO_LARGE with no ref, matching no
+                # entry: refused here instead, finally, as it would be.
+                self._refuse(ref, TOO_LARGE,
+                             f"not sent: {len(raw)} bytes in its frame, over the broker's "
+                             f"limit of {self.max_frame_bytes} (Welcome.max_frame_bytes)")
                 continue
             try:
                 self.sock.send(raw, zmq.DONTWAIT)
@@ -193,7 +236,9 @@ class Agent:
                         continue  # not a frame of this protocol (section 3): ignored
                     self._handle(env, acks, fresh)
                 self.db.execute("COMMIT")
-            if acks:  # only what is on disk (rule 2)
+            # Before Welcome nothing but Hello goes out; deliveries recorded
+            # meanwhile come again after it and are acknowledged then.
+            if acks and self.welcomed:  # only what is on disk (rule 2)
                 ack = wire_pb2.Envelope()
                 ack.ack.delivery_ids.extend(acks)
                 self._send(ack)
@@ -204,13 +249,30 @@ class Agent:
                     on_event(item)
             if self.welcomed:
                 self._resend_due()
-            if now_ms() - last_heartbeat >= self.heartbeat_ms:
+            if self.welcomed and now_ms() - last_heartbeat >= self.heartbeat_ms:
                 hb = wire_pb2.Envelope()
                 hb.heartbeat.at_ms = int(time.time() * 1000)
                 self._send(hb)
                 last_heartbeat = now_ms()
+            self._check_handshake()
             if now_ms() - self.last_heard > SILENCE_MS:
                 self._connect()  # new socket, new routing id, Hello (rule 7)
+
+    def _check_handshake(self):
+        """Logs, once per socket, why the broker would not shake hands. The
+        socket is replaced after SILENCE_MS, so retries keep a modest pace."""
+        while self.monitor.poll(0):
+            event = recv_monitor_message(self.monitor)
+            if self.handshake_logged:
+                continue
+            self.handshake_logged = True
+            if event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                why = (f"the broker refused this court's key (status {event['value']}): is its "
+                       "public key in the broker's directory?")
+            else:
+                why = ("handshake with the broker failed: is the broker key file the broker's "
+                       "public key, and is this court's public key in the broker's directory?")
+            sys.stderr.write(f"cannot connect to {self.endpoint}: {why}\n")
 
     def _handle_commission(self, cid, body, on_commission):
         commission = commission_pb2.Commission()
@@ -224,6 +286,8 @@ class Agent:
             self.welcomed, self.next_send = True, {}  # the whole outbox, now, in order
             if env.welcome.heartbeat_ms:
                 self.heartbeat_ms = env.welcome.heartbeat_ms
+            # Absent from schemas older than the field: then not announced.
+            self.max_frame_bytes = getattr(env.welcome, "max_frame_bytes", 0)
             self.on_welcome(env.welcome)
         elif body == "deliver":
             d = env.deliver
@@ -251,15 +315,18 @@ class Agent:
         elif body == "error":
             e = env.error
             if e.code == wire_pb2.NOT_IDENTIFIED:
+                # Say Hello again; one Hello answers every NOT_IDENTIFIED of
+                # the messages still in flight.
                 self.welcomed = False
-                self._send_hello()
-            elif e.code not in RETRYABLE and e.ref:
-                # Final: the entry leaves the outbox, the refusal is kept for
-                # the court's users to see.
-                self.db.execute("DELETE FROM outbox WHERE ref = ?", (e.ref,))
-                self.db.execute("INSERT INTO refusals VALUES(?, ?, ?, ?)",
-                                (e.ref, wire_pb2.ErrorCode.Name(e.code), e.message,
-                                 int(time.time() * 1000)))
+                if now_ms() - self.last_hello > HELLO_EVERY_MS:
+                    self._send_hello()
+            elif e.code in RETRYABLE:
+                # Kept in the outbox and resent on the timer (STORAGE_FULL,
+                # RATE_LIMITED, UNAVAILABLE, INTERNAL): shown, not dropped.
+                sys.stderr.write(f"broker refused {e.ref or '-'} for now, "
+                                 f"{name_of_code(e.code)}: {e.message}\n")
+            elif e.ref:
+                self._refuse(e.ref, e.code, e.message)
 
     def _record_event(self, event, fresh):
         if not event.commission_id:

@@ -136,6 +136,9 @@ class Agent::Impl {
   StatusOr<std::optional<AgentCommission>> LoadRecord(const std::string& id);
   void PutRecord(const AgentCommission& record);
   void RemoveFromOutbox(const std::string& request_id);
+  // A final refusal of the queued message error.ref(), by the broker or by
+  // this agent: out of the outbox, recorded on its request or commission.
+  void GiveUp(const weituo::v1::Error& error);
   void CommitTurn();
   void RunHandlers();
   void Wake();
@@ -148,6 +151,9 @@ class Agent::Impl {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> connected_{false};
+  // The largest frame the broker takes, from its last Welcome; 0 until one
+  // announces it. Read by Queue on callers' threads.
+  std::atomic<uint64_t> max_frame_bytes_{0};
   int wake_fd_ = -1;
 
   std::mutex write_mu_;  // serialises Submit and SendUpdate
@@ -352,7 +358,8 @@ void Agent::Impl::ThreadMain() {
     }
     int64_t heartbeat_ms = options_.heartbeat_ms;
     if (welcome_heartbeat_ms_ > 0) heartbeat_ms = std::min(heartbeat_ms, welcome_heartbeat_ms_);
-    if (now - last_heartbeat_ >= heartbeat_ms) {
+    // Before Welcome the connection carries nothing but our Hello.
+    if (connected_ && now - last_heartbeat_ >= heartbeat_ms) {
       last_heartbeat_ = now;
       Envelope hb;
       hb.mutable_heartbeat()->set_at_ms(NowMs());
@@ -380,11 +387,14 @@ void Agent::Impl::HandleMonitorEvents() {
               "): is its public key in the broker's directory?";
     } else if (type == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
                type == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+      // libzmq 4.3.4 says NO_DETAIL for a wrong broker key; other versions
+      // may say it for a refused key too (docs/protocol.md section 2).
       error = options_.plaintext
                   ? "handshake with the broker failed: does it run with CURVE (then give this "
                     "agent keys)?"
                   : "handshake with the broker failed: is broker_public_key the broker's key, "
-                    "and does the broker run with CURVE?";
+                    "and does the broker run with CURVE? (with some libzmq versions also: is "
+                    "this court's public key in the broker's directory?)";
     } else {
       continue;
     }
@@ -414,9 +424,30 @@ void Agent::Impl::SendPending(bool all) {
     }
     return true;
   });
+  const uint64_t limit = max_frame_bytes_;
   for (auto& [seq, raw] : to_send) {
     AgentOutboxEntry entry;
     if (!entry.ParseFromString(raw)) continue;
+    const size_t bytes = entry.envelope().ByteSizeLong();
+    if (limit > 0 && bytes > limit) {
+      // The broker would refuse it with TOO_LARGE and no ref, which matches
+      // no entry: it would be resent for ever. Refused here instead, as the
+      // broker's final TOO_LARGE would be.
+      self_->Count("outbox_too_large");
+      spdlog::error(
+          "msg=\"not sent: over the broker's frame limit\" ref=\"{}\" bytes={} "
+          "max_frame_bytes={}",
+          LogValue(entry.request_id()), bytes, limit);
+      weituo::v1::Error error;
+      error.set_code(ErrorCode::TOO_LARGE);
+      error.set_message("not sent: " + std::to_string(bytes) + " bytes in its frame, over the " +
+                        "broker's limit of " + std::to_string(limit) +
+                        " (Welcome.max_frame_bytes)");
+      error.set_ref(entry.request_id());
+      GiveUp(error);
+      scan_from_ = std::max(scan_from_, seq + 1);
+      continue;
+    }
     SendToBroker(*entry.mutable_envelope());
     Sent& sent = sent_[seq];
     sent.at = now;
@@ -437,6 +468,7 @@ void Agent::Impl::HandleBroker(const zmq::message_t& msg) {
     case Envelope::kWelcome:
       connected_ = true;
       welcome_heartbeat_ms_ = env.welcome().heartbeat_ms();
+      max_frame_bytes_ = env.welcome().max_frame_bytes();
       spdlog::info("msg=\"connected to broker\" court={} broker=\"{}\"", options_.court_id,
                    LogValue(env.welcome().broker_version()));
       sent_.clear();
@@ -618,6 +650,10 @@ void Agent::Impl::HandleError(const weituo::v1::Error& error) {
     last_waiting_ = error;
     return;
   }
+  GiveUp(error);
+}
+
+void Agent::Impl::GiveUp(const weituo::v1::Error& error) {
   RemoveFromOutbox(error.ref());
   auto request = store_->GetRequest(error.ref());
   if (request.ok() && request->has_value()) {
@@ -657,9 +693,14 @@ void Agent::Impl::CommitTurn() {
   turn_events_.clear();
   if (!acks_.empty()) {
     MaybeCrash("agent_after_record");
-    Envelope env;
-    for (uint64_t id : acks_) env.mutable_ack()->add_delivery_ids(id);
-    SendToBroker(env);
+    // Not welcomed (the broker forgot us, the Hello is out): nothing but
+    // Hello is sent. These deliveries are recorded; the broker sends them
+    // again after its Welcome, and they are acknowledged as duplicates.
+    if (connected_) {
+      Envelope env;
+      for (uint64_t id : acks_) env.mutable_ack()->add_delivery_ids(id);
+      SendToBroker(env);
+    }
     acks_.clear();
   }
 }
@@ -781,6 +822,15 @@ Status Agent::Impl::Queue(WriteBatch& batch, const std::string& request_id, Enve
   AgentOutboxEntry entry;
   entry.set_request_id(request_id);
   envelope.set_protocol(kProtocolVersion);
+  // Refused now rather than sent to be refused with TOO_LARGE and no ref.
+  const uint64_t limit = max_frame_bytes_;
+  if (const size_t bytes = envelope.ByteSizeLong(); limit > 0 && bytes > limit) {
+    self_->Count("outbox_too_large");
+    return Status::ResourceExhausted(
+        std::string(envelope.has_submit() ? "the commission" : "the update") + " is " +
+        std::to_string(bytes) + " bytes in its frame, over the broker's limit of " +
+        std::to_string(limit) + " (Welcome.max_frame_bytes); nothing was queued");
+  }
   *entry.mutable_envelope() = std::move(envelope);
   entry.set_queued_at_ms(NowMs());
   uint64_t seq = next_seq_++;

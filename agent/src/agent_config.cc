@@ -48,15 +48,18 @@ void Register(SettingList& s, AgentConfig& c, Names& n) {
   s.String("data_dir", &a.data_dir, "the agent's store (relative paths: to this file's folder)")
       .required = true;
   s.String("curve_secret_key_file", &n.secret_key_file,
-           "this court's CURVE key pair (weituoctl keygen); required unless dev_plaintext");
+           "this court's CURVE key pair (weituoctl keygen); required unless dev_plaintext")
+      .default_text = "none";
   s.String("broker_public_key_file", &n.broker_key_file,
-           "the broker's public key file; required unless dev_plaintext");
+           "the broker's public key file; required unless dev_plaintext")
+      .default_text = "none";
   s.Bool("dev_plaintext", &a.plaintext,
          "development only: no encryption, to a --dev-plaintext broker");
   s.String("control", &n.control,
-           "the clerk's control socket [default: ipc://<data_dir>/control.sock]; only an ipc:// "
-           "socket file in a folder only the agent's user may write",
-           "ipc://PATH");
+           "the clerk's control socket; only an ipc:// socket file in a folder only the agent's "
+           "user may write",
+           "ipc://PATH")
+      .default_text = "ipc://<data_dir>/control.sock";
   s.Int("heartbeat_ms", &a.heartbeat_ms, 10, 60 * kSecondMs,
         "send something to the broker this often");
   s.Int("broker_silence_ms", &a.broker_silence_ms, 20, 600 * kSecondMs,
@@ -72,25 +75,31 @@ void Register(SettingList& s, AgentConfig& c, Names& n) {
   s.String("api.listen", &c.api.listen,
            "the local HTTP/JSON API's address (required in [api]; loopback unless the court's "
            "network is trusted)",
-           "HOST:PORT", ExpectHostPort);
-  s.String("api.token_file", &c.api.token_file,
-           "the API's bearer token, made (0600) if missing [default: <data_dir>/api.token]");
+           "HOST:PORT", ExpectHostPort)
+      .default_text = "none (no [api] table: no local API)";
+  s.String("api.token_file", &c.api.token_file, "the API's bearer token, made (0600) if missing")
+      .default_text = "<data_dir>/api.token";
   s.StringArray("api.allowed_hosts", &c.api.allowed_hosts,
                 "Host names the API answers to besides its listen address and the loopback "
-                "names on its port: \"name\" (any port) or \"name:port\"");
+                "names on its port: \"name\" (any port) or \"name:port\"")
+      .default_text = "none";
   s.String("spool.dir", &c.spool_dir,
-           "the spool folder for systems that only read and write files (required in [spool])");
+           "the spool folder for systems that only read and write files (required in [spool])")
+      .default_text = "none (no [spool] table: no spool)";
   s.Bool("spool.incoming", &c.spool_incoming,
          "also write received commissions, and the trail of those sent, to <dir>/incoming");
 }
 
 void RegisterHandler(SettingList& s, HandlerConfig& h) {
-  s.String("name", &h.name, "the handler named in the accept [default: the program or the url]");
+  s.String("name", &h.name, "the handler named in the accept").default_text =
+      "the program or the url";
   s.StringArray("command", &h.command,
                 "the program and its arguments, run in the config's folder without a shell; "
-                "or url");
+                "or url")
+      .default_text = "none";
   s.String("url", &h.url, "or an HTTP endpoint the commission is POSTed to",
-           "http://HOST[:PORT]/PATH");
+           "http://HOST[:PORT]/PATH")
+      .default_text = "none";
   s.Int("timeout_ms", &h.timeout_ms, 10, kDayMs,
         "a call still running after this is stopped and retried");
   s.Int("retry_ms", &h.retry_ms, 10, kDayMs,

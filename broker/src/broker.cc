@@ -911,10 +911,18 @@ void Broker::Loop::HandleHello(const std::string& routing_id, const weituo::v1::
   welcome->set_broker_version(kBrokerVersion);
   welcome->set_heartbeat_ms(static_cast<uint32_t>(options_.heartbeat_ms));
   welcome->set_server_time_ms(Now());
+  welcome->set_max_frame_bytes(options_.max_frame_bytes);
   Reply(routing_id, env);
 }
 
 namespace {
+
+// A store read that failed: a damaged record (DATA_LOSS) is the broker's own
+// fault, INTERNAL; anything else (the store busy or closing) UNAVAILABLE.
+// Both are retryable: the agent keeps the message.
+ErrorCode StoreReadRefusal(const Status& status) {
+  return status.code() == StatusCode::kDataLoss ? ErrorCode::INTERNAL : ErrorCode::UNAVAILABLE;
+}
 
 // The EV_SUBMITTED event: made the same way for the first receipt and for
 // every duplicate, so a resend gets the very same receipt.
@@ -977,7 +985,7 @@ void Broker::Loop::HandleSubmit(const std::string& routing_id, const std::string
     return;
   }
   if (existing.status().code() != StatusCode::kNotFound) {
-    Refuse(routing_id, court, ErrorCode::UNAVAILABLE, existing.status().message(), id);
+    Refuse(routing_id, court, StoreReadRefusal(existing.status()), existing.status().message(), id);
     return;
   }
   // Route: a named court, else the court serving the debtor's region code.
@@ -1143,7 +1151,8 @@ void Broker::Loop::HandleUpdate(const std::string& routing_id, const std::string
   } else {
     auto stored = store_->GetRequest(court, request_id);
     if (!stored.ok()) {
-      Refuse(routing_id, court, ErrorCode::UNAVAILABLE, stored.status().message(), request_id);
+      Refuse(routing_id, court, StoreReadRefusal(stored.status()), stored.status().message(),
+             request_id);
       return;
     }
     seen = *stored;
@@ -1171,7 +1180,7 @@ void Broker::Loop::HandleUpdate(const std::string& routing_id, const std::string
   if (!record.ok()) {
     Refuse(routing_id, court,
            record.status().code() == StatusCode::kNotFound ? ErrorCode::NOT_FOUND
-                                                           : ErrorCode::UNAVAILABLE,
+                                                           : StoreReadRefusal(record.status()),
            record.status().message(), request_id);
     return;
   }

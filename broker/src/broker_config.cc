@@ -29,13 +29,15 @@ void Register(SettingList& s, BrokerConfig& c) {
            ExpectZmqEndpoint);
   s.String("data_dir", &o.data_dir, "folder of the RocksDB store").required = true;
   s.String("backup_dir", &o.backup_dir,
-           "where POST /api/admin/backup (weituoctl backup) writes checkpoints [default: "
-           "<data-dir>-backups]");
+           "where POST /api/admin/backup (weituoctl backup) writes checkpoints")
+      .default_text = "<data-dir>-backups";
   s.String("directory", &o.directory_path,
            "court directory (courts.toml) with each court's curve_keys; reread on SIGHUP")
       .required = true;
   s.String("curve_secret_key_file", &c.secret_key_file,
-           "the broker's CURVE certificate with its secret key (weituoctl keygen)");
+           "the broker's CURVE certificate with its secret key (weituoctl keygen); required "
+           "unless dev_plaintext")
+      .default_text = "none";
   s.Bool("dev_plaintext", &o.plaintext,
          "development only: no encryption, courts identified by what they claim")
       .is_switch = true;
@@ -56,25 +58,30 @@ void Register(SettingList& s, BrokerConfig& c) {
         "a delivery pending this long counts as overdue");
   s.String("admin_token_file", &c.admin_token_file,
            "token operator actions (POST) must present, and that reads too; made (0600) if "
-           "missing [default: <data-dir>/admin.token]");
+           "missing")
+      .default_text = "<data-dir>/admin.token";
   s.String("read_token_file", &c.read_token_file,
            "the operator's token for HTTP reads (commissions, trails, parked, status, stats); "
-           "made (0600) if missing [default: <data-dir>/read.token]");
+           "made (0600) if missing")
+      .default_text = "<data-dir>/read.token";
   s.Bool("open_reads", &c.open_reads,
          "HTTP reads need no token: anyone who reaches the port reads debtors' personal data. "
          "Only on a network where everyone may")
       .is_switch = true;
   s.String("http_allowed_hosts", &c.http_allowed_hosts,
            "Host names the HTTP API answers to besides its listen address and localhost on its "
-           "port, comma-separated: name (any port) or name:port");
+           "port, comma-separated: name (any port) or name:port")
+      .default_text = "none";
   s.String("http", &c.http, "status HTTP address host:port (port 0 picks one, 'off' disables)",
            "HOST:PORT or off", ExpectHttp);
   s.String("deadlines", &c.deadlines_file,
-           "deadlines per kind and stage (TOML, deploy/zone/deadlines.toml); default: the law's");
+           "deadlines per kind and stage (TOML, deploy/zone/deadlines.toml)")
+      .default_text = "none: the law's";
   s.Int("offline_flag_after_ms", &o.offline_flag_after_ms, 0, 365 * kDayMs,
         "tell a court's supervisor when it has been offline this long (0: never)");
   s.String("witness_tokens_file", &c.witness_tokens_file,
-           "witnesses' tokens ('name token' lines): they read trails and statistics only");
+           "witnesses' tokens ('name token' lines): they read trails and statistics only")
+      .default_text = "none: no witnesses";
   s.Int("heartbeat_ms", &o.heartbeat_ms, 10, 60 * kSecondMs,
         "send, and expect, something on every connection this often");
   s.Int("offline_after_ms", &o.offline_after_ms, 20, 600 * kSecondMs,
@@ -100,12 +107,15 @@ void Register(SettingList& s, BrokerConfig& c) {
 BrokerFlags::BrokerFlags(CLI::App& app, BrokerConfig* config) : app_(app), config_(config) {
   app.add_option("--config", config->config_path,
                  "TOML config file: keys as the long flags with _ (data_dir = ...); flags given "
-                 "override it");
+                 "override it")
+      ->default_str("none");
   Register(settings_, *config);
   for (const SettingList::Setting& s : settings_.settings()) {
+    // Every flag says its default: a value, a placeholder, none or required.
     std::string help = s.help + (s.range.empty() ? "" : "; " + s.range);
+    if (s.required) help += "; required (as a flag or in --config)";
     if (s.is_switch) {
-      app.add_flag(FlagOf(s.key), switch_[s.key], help);
+      app.add_flag(FlagOf(s.key), switch_[s.key], help + "; default off");
       continue;
     }
     std::string shown = s.default_text;
@@ -119,9 +129,11 @@ BrokerFlags::BrokerFlags(CLI::App& app, BrokerConfig* config) : app_(app), confi
   // A flag only, never a config key: a file would accept every later loss too.
   app.add_flag("--accept-data-loss", config->options.accept_data_loss,
                "start once on a store that lost acknowledged writes, keeping what is left (the "
-               "lost commissions are gone for good; restore a backup instead if there is one)");
+               "lost commissions are gone for good; restore a backup instead if there is one); "
+               "default off");
   app.add_flag("--test-clock", config->options.test_clock,
-               "TESTS ONLY: POST /api/test/clock?advance_ms=N moves the broker's clock forward");
+               "TESTS ONLY: POST /api/test/clock?advance_ms=N moves the broker's clock forward; "
+               "default off");
 }
 
 Status BrokerFlags::Resolve() {

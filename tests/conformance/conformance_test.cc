@@ -266,6 +266,8 @@ class Conformance : public ::testing::TestWithParam<Adapter> {
         true, [&](const Envelope& e) { return e.has_submit() && m(e.submit().commission()); });
   }
 
+  void RetriedAfter(weituo::v1::ErrorCode code);
+
   Zone zone_;
   std::unique_ptr<Relay> relay_;
   Process agent_;
@@ -366,15 +368,15 @@ TEST_P(Conformance, S14_1_OutboxSurvivesABrokerCrash) {
   for (const auto& s : SubmitsOf(ours)) EXPECT_EQ(s.env.submit().commission().id(), id);
 }
 
-// §12, §14 rule 1: a retryable refusal (UNAVAILABLE) keeps the submission
-// queued and it is sent again.
-TEST_P(Conformance, S12_RetryableRefusalIsRetried) {
+// §12, §14 rule 1: a retryable refusal keeps the submission queued and it
+// is sent again.
+void Conformance::RetriedAfter(weituo::v1::ErrorCode code) {
   std::atomic<bool> refused{false};
   relay_->OnToAgent([&](const Envelope& e) -> std::vector<Envelope> {
     if (e.has_submit_receipt() && !refused.exchange(true)) {
       Envelope error;
       error.set_protocol(1);
-      error.mutable_error()->set_code(weituo::v1::UNAVAILABLE);
+      error.mutable_error()->set_code(code);
       error.mutable_error()->set_message("conformance: try again");
       error.mutable_error()->set_ref(e.submit_receipt().commission_id());
       return {error};
@@ -386,9 +388,75 @@ TEST_P(Conformance, S12_RetryableRefusalIsRetried) {
   Submit(Story("chunan-locate-kaihua.json"));
   auto any = [](const weituo::v1::Commission&) { return true; };
   ASSERT_TRUE(WaitFor([&] { return SubmitsOf(any).size() >= 2; }, std::chrono::seconds(20)))
-      << "not sent again after UNAVAILABLE\n"
+      << "not sent again after " << weituo::v1::ErrorCode_Name(code) << "\n"
       << AgentLog();
   EXPECT_TRUE(refused);
+  relay_->OnToAgent(nullptr);
+}
+
+TEST_P(Conformance, S12_RetryableRefusalIsRetried) { RetriedAfter(weituo::v1::UNAVAILABLE); }
+
+// §12: STORAGE_FULL (the broker's disk is below its reserve) is retryable too.
+TEST_P(Conformance, S12_StorageFullIsRetried) { RetriedAfter(weituo::v1::STORAGE_FULL); }
+
+// §4: on a new connection the agent sends one Hello and nothing else until
+// Welcome. The relay keeps everything from the broker back until the agent
+// gives up on that connection (silence, §10) and says Hello on a new one.
+TEST_P(Conformance, S4_NothingButHelloBeforeWelcome) {
+  std::atomic<int> hellos{0};
+  relay_->OnFromAgent([&](const Envelope& e) {
+    if (e.has_hello()) ++hellos;
+    return false;
+  });
+  relay_->OnToAgent([&](const Envelope& e) -> std::vector<Envelope> {
+    if (hellos < 2) return {};
+    return {e};
+  });
+  StartAgent();
+  ASSERT_TRUE(WaitFor([&] { return Connected(); }, std::chrono::seconds(20))) << AgentLog();
+  int64_t welcomed_at =
+      relay_->Find(false, [](const Envelope& e) { return e.has_welcome(); })[0].at_ms;
+  int before = 0;
+  for (const auto& s : relay_->Find(true, [](const Envelope&) { return true; })) {
+    if (s.at_ms >= welcomed_at) break;
+    ++before;
+    EXPECT_TRUE(s.env.has_hello()) << "sent before Welcome: " << s.env.ShortDebugString();
+  }
+  EXPECT_GE(before, 2) << "one Hello on each of two connections";
+  EXPECT_LE(before, 4) << "a Hello per connection, not a stream of them";
+}
+
+// §2, §5.1: a message larger than Welcome.max_frame_bytes is never sent (the
+// broker's TOO_LARGE would carry no ref); the agent refuses it itself, at
+// once or when it would send it, and what was queued after it still goes.
+TEST_P(Conformance, S5_1_NothingOverTheAnnouncedFrameLimitIsSent) {
+  constexpr uint64_t kLimit = 4096;
+  relay_->OnToAgent([&](const Envelope& e) -> std::vector<Envelope> {
+    if (!e.has_welcome()) return {e};
+    Envelope smaller = e;
+    smaller.mutable_welcome()->set_max_frame_bytes(kLimit);
+    return {smaller};
+  });
+  StartAgent();
+  ASSERT_TRUE(WaitFor([&] { return Connected(); }, std::chrono::seconds(10))) << AgentLog();
+  const std::string address(3000, 'x');
+  WriteFile(work() + "/big.json", R"({"caseNumber":"（2026）赣1181执7号","targetCourt":"kaihua",)"
+                                  R"("debtor":{"name":"某","regionCode":"330824","addresses":[")" +
+                                      address + R"(",")" + address + R"("]},"debtorLocate":{}})");
+  Submit(work() + "/big.json");
+  Submit(Story("chunan-locate-kaihua.json"));
+  auto small = [](const weituo::v1::Commission& c) {
+    return c.case_number() == "（2026）浙0127执1234号";
+  };
+  ASSERT_TRUE(WaitFor([&] { return !SubmitsOf(small).empty(); }, std::chrono::seconds(15)))
+      << AgentLog();
+  ASSERT_TRUE(Completed(SubmitsOf(small)[0].env.submit().commission().id(), 30)) << AgentLog();
+  for (const auto& s : relay_->Find(true, [](const Envelope&) { return true; })) {
+    EXPECT_LE(s.env.ByteSizeLong(), kLimit) << "sent over the announced limit";
+  }
+  EXPECT_TRUE(SubmitsOf([](const weituo::v1::Commission& c) {
+                return c.case_number() == "（2026）赣1181执7号";
+              }).empty());
 }
 
 // §12, §14 rule 1: a final refusal takes the submission out of the outbox:

@@ -4,6 +4,7 @@
 // ROUTER as a broker gone wrong would, to an agent.
 #include <gtest/gtest.h>
 
+#include <rocksdb/db.h>
 #include <signal.h>
 
 #include <filesystem>
@@ -62,7 +63,10 @@ TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
   zone.StartBroker();
 
   RawAgent chunan(ctx, zone, "chunan");
-  ASSERT_TRUE(chunan.Hello("chunan").has_welcome());
+  Envelope welcome = chunan.Hello("chunan");
+  ASSERT_TRUE(welcome.has_welcome());
+  // The broker announces its frame limit (protocol section 5.1).
+  EXPECT_EQ(welcome.welcome().max_frame_bytes(), 262144u);
   EXPECT_REFUSED(chunan.Hello("kaihua"), ErrorCode::PERMISSION_DENIED,
                  "this connection's key is court 'chunan'");
   // Identity comes from the connection: Chun'an cannot submit as Kaihua.
@@ -118,6 +122,16 @@ TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
   accept.mutable_accept()->set_handler("x");
   chunan.Send(UpdateOf("r2", accept));
   EXPECT_REFUSED(chunan.Receive(), ErrorCode::PERMISSION_DENIED, "origin may not accept");
+  // The role comes before a forward's to_court (section 6.4): the origin
+  // learns nothing about courts, whichever it names.
+  weituo::v1::Update forward;
+  forward.set_commission_id(good.id());
+  forward.mutable_forward()->set_to_court("atlantis");
+  chunan.Send(UpdateOf("r2f", forward));
+  EXPECT_REFUSED(chunan.Receive(), ErrorCode::PERMISSION_DENIED, "origin may not forward");
+  forward.mutable_forward()->set_to_court("chunan");
+  chunan.Send(UpdateOf("r2g", forward));
+  EXPECT_REFUSED(chunan.Receive(), ErrorCode::PERMISSION_DENIED, "origin may not forward");
   RawAgent kaihua(ctx, zone, "kaihua");
   ASSERT_TRUE(kaihua.Hello("kaihua").has_welcome());
   Envelope delivered = kaihua.Receive();
@@ -151,14 +165,92 @@ TEST(BadInputTest, EachRefusalIsClearCountedAndHarmless) {
   kaihua.Send(UpdateOf("r5", other));
   EXPECT_REFUSED(kaihua.Receive(), ErrorCode::CONFLICT, "different update");
 
+  // A named target wins over the debtor's region code (section 6.2): Kaihua's
+  // code, Shexian named, Shexian it is.
+  auto named = Valid("chunan");
+  named.set_target_court("shexian");
+  ASSERT_EQ(named.debtor().region_code(), "330824");
+  chunan.skip_deliveries();  // Kaihua's accept, delivered to the origin
+  chunan.Send(SubmitOf(named));
+  Envelope routed = chunan.Receive();
+  ASSERT_TRUE(routed.has_submit_receipt()) << routed.DebugString();
+  EXPECT_EQ(routed.submit_receipt().target_court(), "shexian");
+  RawAgent shexian(ctx, zone, "shexian");
+  ASSERT_TRUE(shexian.Hello("shexian").has_welcome());
+  Envelope to_shexian = shexian.Receive();
+  ASSERT_TRUE(to_shexian.has_deliver()) << to_shexian.DebugString();
+  EXPECT_EQ(to_shexian.deliver().commission().id(), named.id());
+  EXPECT_EQ(to_shexian.deliver().commission().debtor().region_code(), "330824");
+
   // Counted since the restart.
   const std::vector<std::string> expected_counts = {
-      "\"PERMISSION_DENIED\":\"4\"", "\"INVALID_ARGUMENT\":\"2\"", "\"UNKNOWN_TARGET\":\"3\"",
+      "\"PERMISSION_DENIED\":\"6\"", "\"INVALID_ARGUMENT\":\"2\"", "\"UNKNOWN_TARGET\":\"3\"",
       "\"NOT_FOUND\":\"1\"",         "\"CONFLICT\":\"2\"",         "\"ILLEGAL_TRANSITION\":\"1\""};
   std::string status = StatusShowing(zone, expected_counts);
   for (const std::string& e : expected_counts) {
     EXPECT_NE(status.find(e), std::string::npos) << e << " in " << status;
   }
+  EXPECT_TRUE(zone.BrokerRunning());
+}
+
+// Overwrites `key` of column family `cf` in the stopped broker's store, as
+// damage on the disk would.
+void Overwrite(const std::string& path, const std::string& cf, const std::string& key,
+               const std::string& value) {
+  std::vector<std::string> families;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &families).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& f : families) descriptors.emplace_back(f, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &db).ok());
+  for (size_t i = 0; i < families.size(); ++i) {
+    if (families[i] == cf)
+      EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[i], key, value).ok());
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  delete db;
+}
+
+// A stored record found damaged while a Submit or SendUpdate is handled is
+// the broker's own fault: INTERNAL (retryable, protocol section 12), not
+// UNAVAILABLE, and nothing changes. The other commissions are served.
+TEST(BadInputTest, ADamagedRecordIsRefusedAsInternal) {
+  Zone zone;
+  zone.StartBroker();
+  zmq::context_t ctx;
+  auto damaged = Valid("chunan");
+  {
+    RawAgent chunan(ctx, zone, "chunan");
+    ASSERT_TRUE(chunan.Hello("chunan").has_welcome());
+    chunan.Send(SubmitOf(damaged));
+    ASSERT_TRUE(chunan.Receive().has_submit_receipt());
+  }
+  zone.KillBroker(SIGTERM);
+  Overwrite(zone.dir() + "/broker", "commissions", damaged.id(), "\xff\xff\xff not a record");
+  zone.StartBroker();
+
+  RawAgent chunan(ctx, zone, "chunan");
+  chunan.skip_deliveries();
+  ASSERT_TRUE(chunan.Hello("chunan").has_welcome());
+  chunan.Send(SubmitOf(damaged));
+  EXPECT_REFUSED(chunan.Receive(), ErrorCode::INTERNAL, "corrupt");
+  weituo::v1::Update withdraw;
+  withdraw.set_commission_id(damaged.id());
+  withdraw.mutable_withdraw()->set_reason("settled");
+  chunan.Send(UpdateOf("w1", withdraw));
+  Envelope refused = chunan.Receive();
+  EXPECT_REFUSED(refused, ErrorCode::INTERNAL, "corrupt");
+  EXPECT_EQ(refused.error().ref(), "w1");
+  EXPECT_TRUE(IsRetryable(ErrorCode::INTERNAL));
+
+  auto other = Valid("chunan");
+  chunan.Send(SubmitOf(other));
+  Envelope receipt = chunan.Receive();
+  ASSERT_TRUE(receipt.has_submit_receipt()) << receipt.DebugString();
+  const std::vector<std::string> counted = {"\"INTERNAL\":\"2\""};
+  std::string status = StatusShowing(zone, counted);
+  EXPECT_NE(status.find(counted[0]), std::string::npos) << status;
   EXPECT_TRUE(zone.BrokerRunning());
 }
 
