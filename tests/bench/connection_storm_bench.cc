@@ -77,6 +77,7 @@ struct StormOptions {
   int sample_ms = 50;
   int io_threads = 2;     // the clients' libzmq I/O threads
   int broker_nofile = 0;  // the broker's RLIMIT_NOFILE (0: inherited)
+  std::string broker_bin = WEITUO_BROKER_BIN;
   std::string tmp = "/tmp";
   bool keep = false;
 };
@@ -209,6 +210,7 @@ struct Answers {
   uint64_t refused_other = 0;      // any other Error (the rate limit, ...)
   uint64_t unanswered = 0;         // the broker ended it first, or never answered
   uint64_t hello_unsent = 0;       // libzmq never took the Hello
+  std::string first_other;         // the first other refusal: code and message
 };
 
 // The one court's key pair every connection uses, and the broker's key.
@@ -296,6 +298,11 @@ bool Cycle(const StormOptions& opt, zmq::context_t& ctx, const StolenKey& key,
         ++answers->refused_court_cap;
       } else {
         ++answers->refused_other;
+        if (answers->first_other.empty()) {
+          answers->first_other = env.has_error() ? weituo::v1::ErrorCode_Name(env.error().code()) +
+                                                       " " + env.error().message()
+                                                 : "an envelope neither Welcome nor Error";
+        }
       }
     }
     if (open == 0) break;
@@ -367,7 +374,7 @@ RunResult RunOnce(const StormOptions& opt, const std::string& caps, int run) {
   if (opt.broker_nofile > 0) {
     argv = {"/usr/bin/prlimit", "--nofile=" + std::to_string(opt.broker_nofile), "--"};
   }
-  argv.insert(argv.end(), {WEITUO_BROKER_BIN, "--data-dir", dir.path() + "/broker", "--directory",
+  argv.insert(argv.end(), {opt.broker_bin, "--data-dir", dir.path() + "/broker", "--directory",
                            keys.directory_path, "--endpoint", endpoint, "--http",
                            "127.0.0.1:" + std::to_string(http_port), "--log-level", "warn",
                            "--curve-secret-key-file", keys.broker_secret_file});
@@ -452,6 +459,9 @@ RunResult RunOnce(const StormOptions& opt, const std::string& caps, int run) {
   line << "},\"exit\":" << exit_code << ",\"ok\":" << (r.ok ? "true" : "false") << "}";
   std::cout << line.str() << std::endl;
   if (!why.empty()) std::cerr << "connection_storm_bench: " << why << "\n";
+  if (!r.answers.first_other.empty()) {
+    std::cerr << "connection_storm_bench: first other refusal: " << r.answers.first_other << "\n";
+  }
   if (!caps_held) std::cerr << "connection_storm_bench: the default caps refused nothing\n";
   if (!alive || exit_code != 0) {
     std::cerr << "connection_storm_bench: broker exited with " << exit_code << "; log:\n"
@@ -524,6 +534,10 @@ int main(int argc, char** argv) {
                  "the broker's open-files limit (via prlimit; 0: this process's, raised to its "
                  "hard limit)")
       ->check(CLI::Range(0, 10000000));
+  app.add_option("--broker-bin", opt.broker_bin,
+                 "the weituo-broker executable (default: this build's), e.g. another build's")
+      ->check(CLI::ExistingFile)
+      ->capture_default_str();
   app.add_option("--tmp", opt.tmp, "where the temporary folders go");
   app.add_flag("--keep", opt.keep, "keep the temporary folders (broker log and store)");
   CLI11_PARSE(app, argc, argv);

@@ -152,5 +152,34 @@ TEST(ConnectionLimitsTest, OnlyALiveConnectionFromThatPeerToThatPortIsShutDown) 
   for (int fd : {client, served, listener}) ::close(fd);
 }
 
+TEST(ConnectionLimitsTest, MemoryIsGivenBackOnceManyConnectionsEndedThoughFewWereLive) {
+  ConnectionLimitOptions options{3, 2, 2};
+  options.trim_after_ended = 10;
+  options.trim_every_ms = 1000;
+  ConnectionLimits limits(options);
+  EXPECT_FALSE(limits.TrimDue(0)) << "nothing ended yet";
+  // A storm through the caps: never more than two live at once.
+  for (int i = 0; i < 9; ++i) {
+    limits.Accepted(100 + i, "10.0.0.1", 0);
+    limits.Accepted(200 + i, "10.0.0.1", 0);
+    limits.Closed(100 + i);
+    limits.Closed(200 + i);
+  }
+  EXPECT_EQ(limits.live(), 0u);
+  EXPECT_EQ(limits.ended_since_trim(), 18u);
+  EXPECT_FALSE(limits.TrimDue(999)) << "looked at 0: not again before 1000";
+  EXPECT_TRUE(limits.TrimDue(1000));
+  EXPECT_EQ(limits.ended_since_trim(), 0u);
+  for (int i = 0; i < 9; ++i) {
+    limits.Accepted(300 + i, "10.0.0.1", 1000);
+    limits.Closed(300 + i);
+  }
+  EXPECT_FALSE(limits.TrimDue(2000)) << "nine ended: fewer than ten";
+  limits.Accepted(400, "10.0.0.1", 2000);
+  limits.Closed(400);
+  EXPECT_FALSE(limits.TrimDue(2500)) << "looked at 2000: not before 3000";
+  EXPECT_TRUE(limits.TrimDue(3000));
+}
+
 }  // namespace
 }  // namespace weituo::broker
