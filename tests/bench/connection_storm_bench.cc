@@ -94,7 +94,7 @@ const std::vector<std::string> kEvents = {"connections_accepted",
                                           "connections_closed",
                                           "connections_refused_per_address",
                                           "connections_refused_unidentified",
-                                          "connections_refused_per_court",
+                                          "connections_evicted_per_court",
                                           "connections_silent_dropped",
                                           "connections_dropped",
                                           "handshakes_succeeded",
@@ -206,7 +206,7 @@ class RssSampler {
 // What the connections of all cycles of a run were told.
 struct Answers {
   uint64_t welcomed = 0;
-  uint64_t refused_court_cap = 0;  // RATE_LIMITED: the court already has its connections
+  uint64_t refused_court_cap = 0;  // RATE_LIMITED for the court's cap before any Welcome
   uint64_t refused_other = 0;      // any other Error (the rate limit, ...)
   uint64_t unanswered = 0;         // the broker ended it first, or never answered
   uint64_t hello_unsent = 0;       // libzmq never took the Hello
@@ -436,7 +436,7 @@ RunResult RunOnce(const StormOptions& opt, const std::string& caps, int run) {
   const int exit_code = broker.Stop(std::chrono::seconds(30));
   const double refused = Get(r.metrics, "connections_refused_per_address") +
                          Get(r.metrics, "connections_refused_unidentified") +
-                         Get(r.metrics, "connections_refused_per_court");
+                         Get(r.metrics, "connections_evicted_per_court");
   const bool caps_held = caps != "default" || refused > 0;
   r.ok = cycles_ok && alive && exit_code == 0 && caps_held;
 
@@ -491,7 +491,7 @@ void PrintMedians(const std::string& caps, const std::vector<RunResult>& results
     unanswered.push_back(static_cast<double>(r.answers.unanswered));
     refused.push_back(Get(r.metrics, "connections_refused_per_address") +
                       Get(r.metrics, "connections_refused_unidentified") +
-                      Get(r.metrics, "connections_refused_per_court"));
+                      Get(r.metrics, "connections_evicted_per_court"));
   }
   if (before.empty()) return;
   std::cout << "{\"median_of_runs\":" << before.size() << ",\"caps\":\"" << caps
