@@ -12,8 +12,10 @@
 // (ZMQ_RECONNECT_IVL -1), so every socket is one TCP connection and one
 // ZMQ_EVENT_ACCEPTED at the broker: a cycle is over when the broker's
 // connections_accepted has grown by --connections and its live connections
-// are only the answered ones (a positive sign, read from /metrics; a cycle
-// that takes longer than --cycle-timeout fails the run).
+// are only the answered ones (a positive sign, read from /metrics). A cycle
+// still waiting at --cycle-timeout (connections whose SYNs the broker's
+// listen queue dropped are retried by TCP at 1, 3, 7, 15, 31 s) counts the
+// rest as unanswered and closes them (cycles_timed_out).
 //
 // Memory is the broker's VmRSS from /proc/<pid>/status: "before" once it is
 // ready and idle, "peak" the largest of readings every --sample-ms from a
@@ -24,8 +26,8 @@
 // or more than any storm here); --caps both alternates the two, run by run.
 // One JSON line per run, then one line of medians per caps setting.
 //
-// Exit code: 0 if every run's broker stayed up, every cycle ended within its
-// timeout, and with --caps default the limits refused something.
+// Exit code: 0 if every run's broker stayed up, saw every closed connection
+// end, and with --caps default the limits refused something.
 //
 // Threading: the main thread runs the broker and the cycles (it owns every
 // socket); one sampler thread reads /proc while a run lasts.
@@ -73,7 +75,7 @@ struct StormOptions {
   int runs = 1;                  // per caps setting
   uint64_t seed = 1;             // routing ids
   std::string court = "kaihua";  // whose key every connection uses
-  double cycle_timeout_s = 120;
+  double cycle_timeout_s = 30;
   int sample_ms = 50;
   int io_threads = 2;     // the clients' libzmq I/O threads
   int broker_nofile = 0;  // the broker's RLIMIT_NOFILE (0: inherited)
@@ -211,6 +213,7 @@ struct Answers {
   uint64_t unanswered = 0;         // the broker ended it first, or never answered
   uint64_t hello_unsent = 0;       // libzmq never took the Hello
   std::string first_other;         // the first other refusal: code and message
+  int cycles_timed_out = 0;        // cycles that ended at --cycle-timeout
 };
 
 // The one court's key pair every connection uses, and the broker's key.
@@ -266,8 +269,10 @@ bool Cycle(const StormOptions& opt, zmq::context_t& ctx, const StolenKey& key,
   bool done = false;
   while (!done) {
     if (Clock::now() > deadline) {
-      *why = "cycle timed out with " + std::to_string(open) + " connections neither answered " +
-             "nor ended by the broker";
+      // Some connections still wait for the broker's accept (a listen queue
+      // overflowed: their SYNs are retried at 1, 3, 7, 15, 31 s) or for its
+      // answer: counted unanswered, and closed with the rest.
+      ++answers->cycles_timed_out;
       break;
     }
     items.clear();
@@ -452,7 +457,8 @@ RunResult RunOnce(const StormOptions& opt, const std::string& caps, int run) {
        << ",\"refused_court_cap\":" << r.answers.refused_court_cap
        << ",\"refused_other\":" << r.answers.refused_other
        << ",\"unanswered\":" << r.answers.unanswered
-       << ",\"hello_unsent\":" << r.answers.hello_unsent << ",\"metrics\":{";
+       << ",\"hello_unsent\":" << r.answers.hello_unsent
+       << ",\"cycles_timed_out\":" << r.answers.cycles_timed_out << ",\"metrics\":{";
   for (size_t i = 0; i < kEvents.size(); ++i) {
     line << (i ? "," : "") << "\"" << kEvents[i] << "\":" << Fixed(Get(r.metrics, kEvents[i]), 0);
   }
