@@ -93,9 +93,13 @@ void ConnectionLimits::Closed(int fd) {
 bool ConnectionLimits::TrimDue(int64_t now_ms) {
   if (now_ms < next_trim_check_ms_) return false;
   next_trim_check_ms_ = now_ms + options_.trim_every_ms;
-  if (ended_since_trim_ < options_.trim_after_ended) return false;
-  ended_since_trim_ = 0;
-  return true;
+  // After a trim, whatever ended since is trimmed too: a storm's tail,
+  // fewer than trim_after_ended, would otherwise stay with the allocator.
+  const bool due = ended_since_trim_ >= options_.trim_after_ended ||
+                   (trimmed_last_check_ && ended_since_trim_ > 0);
+  trimmed_last_check_ = due;
+  if (due) ended_since_trim_ = 0;
+  return due;
 }
 
 void ConnectionLimits::Heard(int fd, int64_t now_ms) {

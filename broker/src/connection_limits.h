@@ -56,7 +56,8 @@ class ConnectionLimits {
 
   // Whether the caller should give the allocator's free memory back to the
   // system now (malloc_trim): true at most every trim_every_ms, and only if
-  // trim_after_ended connections ended since it last said so. Counted by
+  // trim_after_ended connections ended since it last said so, or any did
+  // and it said so at the check before (the tail of a storm). Counted by
   // connections ended rather than by a fall from a peak of live ones: with
   // the caps holding live connections low, a storm passes thousands through
   // them, and libzmq's buffers of each stay with the allocator.
@@ -88,6 +89,7 @@ class ConnectionLimits {
   std::map<std::string, size_t> by_court_;
   size_t ended_since_trim_ = 0;
   int64_t next_trim_check_ms_ = 0;
+  bool trimmed_last_check_ = false;
 };
 
 // The IP address of a TCP peer ("" if `fd` is no connected socket).

@@ -174,11 +174,18 @@ TEST(ConnectionLimitsTest, MemoryIsGivenBackOnceManyConnectionsEndedThoughFewWer
     limits.Accepted(300 + i, "10.0.0.1", 1000);
     limits.Closed(300 + i);
   }
-  EXPECT_FALSE(limits.TrimDue(2000)) << "nine ended: fewer than ten";
-  limits.Accepted(400, "10.0.0.1", 2000);
-  limits.Closed(400);
-  EXPECT_FALSE(limits.TrimDue(2500)) << "looked at 2000: not before 3000";
-  EXPECT_TRUE(limits.TrimDue(3000));
+  // The tail of the storm, fewer than ten, is trimmed at the next check.
+  EXPECT_TRUE(limits.TrimDue(2000)) << "nine ended since the trim at 1000";
+  EXPECT_FALSE(limits.TrimDue(3000)) << "nothing ended since";
+  for (int i = 0; i < 9; ++i) {
+    limits.Accepted(400 + i, "10.0.0.1", 3000);
+    limits.Closed(400 + i);
+  }
+  EXPECT_FALSE(limits.TrimDue(4000)) << "nine ended, and the last check did not trim";
+  limits.Accepted(500, "10.0.0.1", 4000);
+  limits.Closed(500);
+  EXPECT_FALSE(limits.TrimDue(4500)) << "looked at 4000: not before 5000";
+  EXPECT_TRUE(limits.TrimDue(5000)) << "ten ended";
 }
 
 }  // namespace
