@@ -214,6 +214,7 @@ struct Answers {
   uint64_t hello_unsent = 0;       // libzmq never took the Hello
   std::string first_other;         // the first other refusal: code and message
   int cycles_timed_out = 0;        // cycles that ended at --cycle-timeout
+  uint64_t heartbeats_first = 0;   // Heartbeats that came before the answer
 };
 
 // The one court's key pair every connection uses, and the broker's key.
@@ -294,6 +295,12 @@ bool Cycle(const StormOptions& opt, zmq::context_t& ctx, const StolenKey& key,
       if (!c.socket.recv(msg, zmq::recv_flags::dontwait)) continue;
       Envelope env;
       if (!env.ParseFromArray(msg.data(), static_cast<int>(msg.size()))) continue;
+      // The court's heartbeat can reach its newest connection before that
+      // connection's Welcome (sent after the turn's commit): no answer yet.
+      if (env.has_heartbeat()) {
+        ++answers->heartbeats_first;
+        continue;
+      }
       c.answered = true;
       --open;
       if (env.has_welcome()) {
@@ -304,9 +311,13 @@ bool Cycle(const StormOptions& opt, zmq::context_t& ctx, const StolenKey& key,
       } else {
         ++answers->refused_other;
         if (answers->first_other.empty()) {
-          answers->first_other = env.has_error() ? weituo::v1::ErrorCode_Name(env.error().code()) +
-                                                       " " + env.error().message()
-                                                 : "an envelope neither Welcome nor Error";
+          answers->first_other =
+              env.has_error()
+                  ? weituo::v1::ErrorCode_Name(env.error().code()) + " " + env.error().message()
+                  : "a " +
+                        std::string(
+                            Envelope::descriptor()->FindFieldByNumber(env.body_case())->name()) +
+                        " before any Welcome or Error";
         }
       }
     }
@@ -458,7 +469,8 @@ RunResult RunOnce(const StormOptions& opt, const std::string& caps, int run) {
        << ",\"refused_other\":" << r.answers.refused_other
        << ",\"unanswered\":" << r.answers.unanswered
        << ",\"hello_unsent\":" << r.answers.hello_unsent
-       << ",\"cycles_timed_out\":" << r.answers.cycles_timed_out << ",\"metrics\":{";
+       << ",\"cycles_timed_out\":" << r.answers.cycles_timed_out
+       << ",\"heartbeats_before_answer\":" << r.answers.heartbeats_first << ",\"metrics\":{";
   for (size_t i = 0; i < kEvents.size(); ++i) {
     line << (i ? "," : "") << "\"" << kEvents[i] << "\":" << Fixed(Get(r.metrics, kEvents[i]), 0);
   }
