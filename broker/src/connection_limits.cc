@@ -87,6 +87,19 @@ void ConnectionLimits::Closed(int fd) {
   if (peer.handshaking) Decrement(handshakes_by_address_, peer.address);
   if (!peer.court.empty()) Decrement(by_court_, peer.court);
   by_fd_.erase(it);
+  ++ended_since_trim_;
+}
+
+bool ConnectionLimits::TrimDue(int64_t now_ms) {
+  if (now_ms < next_trim_check_ms_) return false;
+  next_trim_check_ms_ = now_ms + options_.trim_every_ms;
+  // After a trim, whatever ended since is trimmed too: a storm's tail,
+  // fewer than trim_after_ended, would otherwise stay with the allocator.
+  const bool due = ended_since_trim_ >= options_.trim_after_ended ||
+                   (trimmed_last_check_ && ended_since_trim_ > 0);
+  trimmed_last_check_ = due;
+  if (due) ended_since_trim_ = 0;
+  return due;
 }
 
 void ConnectionLimits::Heard(int fd, int64_t now_ms) {

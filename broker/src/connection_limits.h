@@ -26,6 +26,10 @@ struct ConnectionLimitOptions {
   size_t per_address = 256;            // live connections from one IP address
   size_t handshakes_per_address = 32;  // of them, not identified yet
   size_t per_court = 8;                // connections that spoke for one court
+  // Give memory back (malloc_trim) once this many connections have ended,
+  // looking at most every trim_every_ms.
+  size_t trim_after_ended = 256;
+  int64_t trim_every_ms = 10000;
 };
 
 class ConnectionLimits {
@@ -50,7 +54,17 @@ class ConnectionLimits {
   // since; each is reported once.
   std::vector<int> Silent(int64_t now_ms, int64_t silence_ms);
 
+  // Whether the caller should give the allocator's free memory back to the
+  // system now (malloc_trim): true at most every trim_every_ms, and only if
+  // trim_after_ended connections ended since it last said so, or any did
+  // and it said so at the check before (the tail of a storm). Counted by
+  // connections ended rather than by a fall from a peak of live ones: with
+  // the caps holding live connections low, a storm passes thousands through
+  // them, and libzmq's buffers of each stay with the allocator.
+  bool TrimDue(int64_t now_ms);
+
   size_t live() const { return by_fd_.size(); }
+  size_t ended_since_trim() const { return ended_since_trim_; }
   size_t LiveFrom(const std::string& address) const;
   size_t HandshakesFrom(const std::string& address) const;
   size_t CourtConnections(const std::string& court) const;
@@ -73,6 +87,9 @@ class ConnectionLimits {
   std::map<std::string, size_t> live_by_address_;
   std::map<std::string, size_t> handshakes_by_address_;
   std::map<std::string, size_t> by_court_;
+  size_t ended_since_trim_ = 0;
+  int64_t next_trim_check_ms_ = 0;
+  bool trimmed_last_check_ = false;
 };
 
 // The IP address of a TCP peer ("" if `fd` is no connected socket).

@@ -2,7 +2,7 @@
 // temporary folder, a free loopback port, the broker as a child process,
 // and CURVE key pairs for the broker and every court with a copy of the
 // court directory that lists them. Shared by weituo_bench,
-// weituo_wire_bench and scale_bench.
+// weituo_wire_bench, scale_bench and connection_storm_bench.
 //
 // Threading: TempDir and BrokerProcess are owned by one thread (the
 // bench's main thread); the free functions are thread-safe.
@@ -272,6 +272,7 @@ inline weituo::StatusOr<ZoneKeys> MakeZoneKeys(const weituo::CourtDirectory& dir
 struct HttpReply {
   unsigned status = 0;  // the HTTP status code
   size_t body_bytes = 0;
+  std::string body;
 };
 
 // GETs `target` from 127.0.0.1:`port` over a fresh HTTP/1.1 connection,
@@ -321,7 +322,7 @@ inline weituo::StatusOr<HttpReply> HttpGet(int port, const std::string& target,
   }
   beast::error_code ignored;
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  return HttpReply{response.result_int(), response.body().size()};
+  return HttpReply{response.result_int(), response.body().size(), std::move(response.body())};
 }
 
 }  // namespace weituo::bench

@@ -152,5 +152,41 @@ TEST(ConnectionLimitsTest, OnlyALiveConnectionFromThatPeerToThatPortIsShutDown) 
   for (int fd : {client, served, listener}) ::close(fd);
 }
 
+TEST(ConnectionLimitsTest, MemoryIsGivenBackOnceManyConnectionsEndedThoughFewWereLive) {
+  ConnectionLimitOptions options{3, 2, 2};
+  options.trim_after_ended = 10;
+  options.trim_every_ms = 1000;
+  ConnectionLimits limits(options);
+  EXPECT_FALSE(limits.TrimDue(0)) << "nothing ended yet";
+  // A storm through the caps: never more than two live at once.
+  for (int i = 0; i < 9; ++i) {
+    limits.Accepted(100 + i, "10.0.0.1", 0);
+    limits.Accepted(200 + i, "10.0.0.1", 0);
+    limits.Closed(100 + i);
+    limits.Closed(200 + i);
+  }
+  EXPECT_EQ(limits.live(), 0u);
+  EXPECT_EQ(limits.ended_since_trim(), 18u);
+  EXPECT_FALSE(limits.TrimDue(999)) << "looked at 0: not again before 1000";
+  EXPECT_TRUE(limits.TrimDue(1000));
+  EXPECT_EQ(limits.ended_since_trim(), 0u);
+  for (int i = 0; i < 9; ++i) {
+    limits.Accepted(300 + i, "10.0.0.1", 1000);
+    limits.Closed(300 + i);
+  }
+  // The tail of the storm, fewer than ten, is trimmed at the next check.
+  EXPECT_TRUE(limits.TrimDue(2000)) << "nine ended since the trim at 1000";
+  EXPECT_FALSE(limits.TrimDue(3000)) << "nothing ended since";
+  for (int i = 0; i < 9; ++i) {
+    limits.Accepted(400 + i, "10.0.0.1", 3000);
+    limits.Closed(400 + i);
+  }
+  EXPECT_FALSE(limits.TrimDue(4000)) << "nine ended, and the last check did not trim";
+  limits.Accepted(500, "10.0.0.1", 4000);
+  limits.Closed(500);
+  EXPECT_FALSE(limits.TrimDue(4500)) << "looked at 4000: not before 5000";
+  EXPECT_TRUE(limits.TrimDue(5000)) << "ten ended";
+}
+
 }  // namespace
 }  // namespace weituo::broker
