@@ -368,8 +368,6 @@ class Broker::Loop {
   // Connections let go and when to drop them (their refusal sent first).
   std::vector<std::pair<std::string, int64_t>> closing_;
   int port_ = -1;  // the ROUTER's TCP port: only its connections are shut down
-  size_t live_high_since_trim_ = 0;
-  int64_t next_trim_check_ = 0;
   // Submissions of this turn, by when their message was read: their
   // receipts go out after the commit.
   std::vector<std::chrono::steady_clock::time_point> turn_submits_;
@@ -577,10 +575,7 @@ void Broker::Loop::HandleMonitorEvents() {
 void Broker::Loop::LimitAccepted(int fd) {
   const std::string address = PeerAddress(fd);
   const ConnectionLimits::Verdict verdict = limits_.Accepted(fd, address, MonotonicMs());
-  if (verdict == ConnectionLimits::Verdict::kAdmit) {
-    live_high_since_trim_ = std::max(live_high_since_trim_, limits_.live());
-    return;
-  }
+  if (verdict == ConnectionLimits::Verdict::kAdmit) return;
   const bool handshakes = verdict == ConnectionLimits::Verdict::kTooManyHandshakes;
   Count(handshakes ? "connections_refused_unidentified" : "connections_refused_per_address");
   (void)ShutdownPeer(fd, address, port_);
@@ -608,13 +603,11 @@ void Broker::Loop::LimitSilentAndTrim(int64_t now) {
     if (ShutdownPeer(fd, limits_.AddressOf(fd), port_)) Count("connections_silent_dropped");
   }
   // libzmq's buffers of thousands of ended connections stay with the
-  // allocator unless given back: the broker's memory returns after a storm.
-  if (now < next_trim_check_) return;
-  next_trim_check_ = now + 10000;
-  if (live_high_since_trim_ > limits_.live() + 256) {
+  // allocator unless given back: the broker's memory returns after a storm,
+  // also when the caps kept few of them live at once.
+  if (limits_.TrimDue(now)) {
     ::malloc_trim(0);
     Count("memory_trims");
-    live_high_since_trim_ = limits_.live();
   }
 }
 
