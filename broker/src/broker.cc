@@ -623,7 +623,6 @@ bool Broker::Loop::Admit(const std::string& routing_id, const zmq::message_t& fr
   const char* user = zmq_msg_gets(frame.handle(), "User-Id");
   const char* key = zmq_msg_gets(frame.handle(), ZapHandler::kKeyProperty);
   int fd = zmq_msg_get(frame.handle(), ZMQ_SRCFD);
-  const int64_t now = MonotonicMs();
   auto it = connections_.find(routing_id);
   if (it != connections_.end() && (it->second.user_id != (user ? user : "") ||
                                    it->second.key != (key ? key : "") || it->second.fd != fd)) {
@@ -650,14 +649,14 @@ bool Broker::Loop::Admit(const std::string& routing_id, const zmq::message_t& fr
     // plaintext the Hello does (HandleHello).
     if (!it->second.user_id.empty()) {
       const std::string court = it->second.user_id;
-      if (int gone = limits_.Spoke(fd, court, now); gone >= 0) LetGo(gone, court);
+      if (int gone = limits_.Spoke(fd, court); gone >= 0) LetGo(gone, court);
     }
   }
   if (it->second.refused) {
     Count("messages_after_drop");
     return false;
   }
-  limits_.Heard(fd, now);
+  limits_.Heard(fd);
   if (options_.plaintext || KeyValid(it->second)) return true;
   // Sent now, not after the turn's commit: it states no stored fact.
   (void)SendTo(routing_id, Refusal(it->second.user_id, ErrorCode::PERMISSION_DENIED,
@@ -882,7 +881,7 @@ void Broker::Loop::HandleHello(const std::string& routing_id, const weituo::v1::
   court_by_routing_id_[routing_id] = court;
   if (options_.plaintext) {
     const int fd = connections_[routing_id].fd;
-    if (int gone = limits_.Spoke(fd, court, MonotonicMs()); gone >= 0 && gone != fd) {
+    if (int gone = limits_.Spoke(fd, court); gone >= 0 && gone != fd) {
       LetGo(gone, court);
     }
   }

@@ -102,7 +102,7 @@ bool ConnectionLimits::TrimDue(int64_t now_ms) {
   return due;
 }
 
-void ConnectionLimits::Heard(int fd, int64_t now_ms) {
+void ConnectionLimits::Heard(int fd) {
   if (fd < 0) return;  // no socket to count (libzmq gave none)
   auto [it, fresh] = by_fd_.try_emplace(fd);
   Peer& peer = it->second;
@@ -111,24 +111,25 @@ void ConnectionLimits::Heard(int fd, int64_t now_ms) {
   if (!fresh && peer.handshaking) Decrement(handshakes_by_address_, peer.address);
   peer.handshaking = false;
   peer.quiet_since_ms = 0;
-  peer.heard_ms = now_ms;
+  // An order, not a time: two messages in one millisecond are told apart.
+  peer.heard = ++messages_heard_;
 }
 
-int ConnectionLimits::Spoke(int fd, const std::string& court, int64_t now_ms) {
+int ConnectionLimits::Spoke(int fd, const std::string& court) {
   if (fd < 0) return -1;
-  Heard(fd, now_ms);
+  Heard(fd);
   Peer& peer = by_fd_[fd];
   if (peer.court == court) return -1;
   if (!peer.court.empty()) Decrement(by_court_, peer.court);
   peer.court = court;
   if (++by_court_[court] <= options_.per_court) return -1;
   int oldest = -1;
-  int64_t oldest_ms = 0;
+  uint64_t oldest_heard = 0;
   for (const auto& [other, p] : by_fd_) {
     if (other == fd || p.court != court) continue;
-    if (oldest < 0 || p.heard_ms < oldest_ms) {
+    if (oldest < 0 || p.heard < oldest_heard) {
       oldest = other;
-      oldest_ms = p.heard_ms;
+      oldest_heard = p.heard;
     }
   }
   if (oldest < 0) return -1;  // per_court is 0: nothing else to let go

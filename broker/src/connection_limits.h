@@ -42,14 +42,14 @@ class ConnectionLimits {
   Verdict Accepted(int fd, const std::string& address, int64_t now_ms);
   // Its end (ZMQ_EVENT_DISCONNECTED).
   void Closed(int fd);
-  // A message came on `fd` at monotonic `now_ms`: it is identified, and
-  // heard from at `now_ms`.
-  void Heard(int fd, int64_t now_ms);
-  // `fd` speaks for `court` from now on (and was heard at `now_ms`). If the
-  // court then has more than per_court connections, returns the one of the
-  // others heard from least recently, no longer counted for the court, for
-  // the caller to end; else -1.
-  int Spoke(int fd, const std::string& court, int64_t now_ms);
+  // A message came on `fd`: it is identified, and the connection heard
+  // from most recently.
+  void Heard(int fd);
+  // `fd` speaks for `court` from now on (and was just heard). If the court
+  // then has more than per_court connections, returns the one of the others
+  // heard from least recently, no longer counted for the court, for the
+  // caller to end; else -1.
+  int Spoke(int fd, const std::string& court);
   // Connections accepted before now_ms - silence_ms that have not spoken
   // since; each is reported once.
   std::vector<int> Silent(int64_t now_ms, int64_t silence_ms);
@@ -77,7 +77,7 @@ class ConnectionLimits {
     std::string address;
     bool handshaking = true;     // not identified: nothing heard yet
     int64_t quiet_since_ms = 0;  // accepted, nothing heard yet; 0 once reported or heard
-    int64_t heard_ms = 0;        // its last message
+    uint64_t heard = 0;          // when its last message came, in messages heard
     std::string court;           // once it spoke
   };
   static void Decrement(std::map<std::string, size_t>& counts, const std::string& key);
@@ -87,6 +87,7 @@ class ConnectionLimits {
   std::map<std::string, size_t> live_by_address_;
   std::map<std::string, size_t> handshakes_by_address_;
   std::map<std::string, size_t> by_court_;
+  uint64_t messages_heard_ = 0;
   size_t ended_since_trim_ = 0;
   int64_t next_trim_check_ms_ = 0;
   bool trimmed_last_check_ = false;
