@@ -49,6 +49,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_measure.h"
 #include "bench_zone.h"
 #include "weituo/common/curve.h"
 #include "weituo/common/directory.h"
@@ -62,6 +63,7 @@ using Clock = std::chrono::steady_clock;
 using weituo::bench::BrokerProcess;
 using weituo::bench::Fixed;
 using weituo::bench::FreePort;
+using weituo::bench::OpenFds;
 using weituo::bench::Tail;
 using weituo::bench::TempDir;
 using weituo::bench::ZoneKeys;
@@ -127,16 +129,6 @@ std::string OpenFilesLimit(int pid) {
     return soft;
   }
   return "?";
-}
-
-int OpenFds(int pid) {
-  std::error_code ec;
-  int n = 0;
-  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    ++n;
-  }
-  return ec ? -1 : n;
 }
 
 // What /metrics said, by series: "weituo_connections_live" or the event key

@@ -74,6 +74,7 @@ using weituo::bench::FreePort;
 using weituo::bench::JsonPercentiles;
 using weituo::bench::MakeCommission;
 using weituo::bench::Nanos;
+using weituo::bench::OpenFds;
 using weituo::bench::Percentiles;
 using weituo::bench::PercentilesOf;
 using weituo::bench::RenderDirectory;
@@ -109,17 +110,6 @@ struct ScaleOptions {
 };
 
 // ---- Processes and folders (the rest is in bench_zone.h) ----
-
-// Open file descriptors of process `pid`; -1 if unknown.
-int OpenFds(int pid) {
-  std::error_code ec;
-  int n = 0;
-  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    ++n;
-  }
-  return ec ? -1 : n;
-}
 
 // The HTTP status of GET `target` from 127.0.0.1:`port` over a fresh
 // connection; 0 if the connection or the exchange failed within `timeout`.
