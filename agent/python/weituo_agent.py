@@ -176,10 +176,16 @@ class Agent:
 
     def _refuse(self, ref, code, message):
         """A final refusal: the entry leaves the outbox, the refusal is kept
-        for the court's users to see."""
+        for the court's users to see. Both or neither: a kill between them
+        must not lose the entry without its refusal."""
+        own = not self.db.in_transaction
+        if own:
+            self.db.execute("BEGIN")
         self.db.execute("DELETE FROM outbox WHERE ref = ?", (ref,))
         self.db.execute("INSERT INTO refusals VALUES(?, ?, ?, ?)",
                         (ref, name_of_code(code), message, int(time.time() * 1000)))
+        if own:
+            self.db.execute("COMMIT")
         sys.stderr.write(f"refused {ref} {name_of_code(code)}: {message}\n")
 
     def _resend_due(self):

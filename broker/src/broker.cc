@@ -1215,8 +1215,12 @@ void Broker::Loop::HandleUpdate(const std::string& routing_id, const std::string
     }
     child_id = NewUlid(Now());
   }
-  // As for a submission: refused for want of room once all else is checked
-  // but the lifecycle, which is checked as the update is applied.
+  // As for a submission: refused for want of room once all else is checked,
+  // the lifecycle too (ApplyAction checks it again as it applies it).
+  if (auto next = NextState(record->state(), action, role); !next.ok()) {
+    Refuse(routing_id, court, ErrorCodeFor(next.status()), next.status().message(), request_id);
+    return;
+  }
   if (storage_.WouldRefuse(batch_.bytes())) {
     Refuse(routing_id, court, ErrorCode::STORAGE_FULL, storage_.RefusalMessage(), request_id);
     return;
@@ -2166,7 +2170,20 @@ StatusOr<weituo::v1::CommissionTrail> Broker::Trail(const std::string& commissio
   auto events = store.Events(commission_id);
   if (!events.ok()) return events.status();
   const uint64_t last_seq = (**record).last_seq();
-  std::erase_if(*events, [last_seq](const Event& e) { return e.seq() > last_seq; });
+  const uint64_t newest = events->empty() ? 0 : events->back().seq();
+  if (newest > last_seq) {
+    // Committed since the record was read, or a record put back older than
+    // its trail: a record read now names them all unless it is stale.
+    auto again = store.GetCommission(commission_id);
+    if (!again.ok()) return again.status();
+    if (!again->has_value() || (**again).last_seq() < newest) {
+      return store.Damaged("the trail fails its check at commission " + commission_id +
+                           ": its record names event #" + std::to_string(last_seq) +
+                           " as the last but the trail goes on to #" + std::to_string(newest) +
+                           " (the record is stale)");
+    }
+    std::erase_if(*events, [last_seq](const Event& e) { return e.seq() > last_seq; });
+  }
   // The same check as weituoctl verify: a trail edited in the store is
   // reported, never served as if whole.
   TrailCheck check = CheckTrail(*events, last_seq, (**record).last_hash());

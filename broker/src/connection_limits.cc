@@ -90,13 +90,19 @@ void ConnectionLimits::Closed(int fd) {
   ++ended_since_trim_;
 }
 
+namespace {
+// The tail of a storm worth a trim at the check after one.
+constexpr size_t kTailAtLeast = 8;
+}  // namespace
+
 bool ConnectionLimits::TrimDue(int64_t now_ms) {
   if (now_ms < next_trim_check_ms_) return false;
   next_trim_check_ms_ = now_ms + options_.trim_every_ms;
   // After a trim, whatever ended since is trimmed too: a storm's tail,
   // fewer than trim_after_ended, would otherwise stay with the allocator.
+  // (At least a few: a port that scanners touch now and then is no storm.)
   const bool due = ended_since_trim_ >= options_.trim_after_ended ||
-                   (trimmed_last_check_ && ended_since_trim_ > 0);
+                   (trimmed_last_check_ && ended_since_trim_ >= kTailAtLeast);
   trimmed_last_check_ = due;
   if (due) ended_since_trim_ = 0;
   return due;

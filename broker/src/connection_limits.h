@@ -56,8 +56,8 @@ class ConnectionLimits {
 
   // Whether the caller should give the allocator's free memory back to the
   // system now (malloc_trim): true at most every trim_every_ms, and only if
-  // trim_after_ended connections ended since it last said so, or any did
-  // and it said so at the check before (the tail of a storm). Counted by
+  // trim_after_ended connections ended since it last said so, or a few (8)
+  // did and it said so at the check before (the tail of a storm). Counted by
   // connections ended rather than by a fall from a peak of live ones: with
   // the caps holding live connections low, a storm passes thousands through
   // them, and libzmq's buffers of each stay with the allocator.

@@ -186,6 +186,9 @@ TEST(ConnectionLimitsTest, MemoryIsGivenBackOnceManyConnectionsEndedThoughFewWer
   limits.Closed(500);
   EXPECT_FALSE(limits.TrimDue(4500)) << "looked at 4000: not before 5000";
   EXPECT_TRUE(limits.TrimDue(5000)) << "ten ended";
+  limits.Accepted(600, "10.0.0.1", 5000);
+  limits.Closed(600);
+  EXPECT_FALSE(limits.TrimDue(6000)) << "one after a trim is no storm's tail";
 }
 
 }  // namespace

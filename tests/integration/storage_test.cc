@@ -339,6 +339,45 @@ TEST(StorageTest, TheRunningBrokerWillNotServeAnEditedTrail) {
   EXPECT_TRUE(Contains(ReadFile(zone.dir() + "/broker.log"), "store damaged"));
 }
 
+TEST(StorageTest, ARecordPutBackOlderThanItsTrailIsNotServed) {
+  // A record restored from an older copy, consistent with the first events
+  // of its trail: serving only those would show an old state as whole.
+  Zone zone;
+  zone.StartBroker();
+  zone.StartAgent("kaihua", /*auto_responder=*/true);
+  zone.StartAgent("chunan", false);
+  std::vector<std::string> ids = CompletedStories(zone, 1);
+  zone.KillBroker(SIGTERM);
+  {
+    RawStore raw(zone.dir() + "/broker");
+    weituo::v1::CommissionRecord record;
+    ASSERT_TRUE(record.ParseFromString(raw.Get("commissions", ids[0])));
+    ASSERT_GT(record.last_seq(), 2u);
+    weituo::v1::Event before;
+    ASSERT_TRUE(
+        before.ParseFromString(raw.Get("events", PrefixedSeqKey(ids[0], record.last_seq() - 1))));
+    record.set_last_seq(record.last_seq() - 1);
+    record.set_last_hash(before.hash());
+    record.set_state(before.state());
+    raw.Put("commissions", ids[0], record.SerializeAsString());
+  }
+  zone.StartBroker();
+  std::string answer =
+      HttpExchange(zone.http_port(), "GET /api/commissions/" + ids[0] + " HTTP/1.1\r\n" +
+                                         HostHeader(zone.http_port()) + "Authorization: Bearer " +
+                                         zone.ReadToken() + "\r\n\r\n");
+  EXPECT_TRUE(Contains(answer, "500")) << answer;
+  EXPECT_TRUE(Contains(answer, "(the record is stale)")) << answer;
+  std::string metrics;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        metrics = zone.HttpGet("/metrics");
+        return Contains(metrics, "weituo_store_damage_total 1");
+      },
+      std::chrono::seconds(5)))
+      << "counted";
+}
+
 TEST(StorageTest, ABusyCommissionsTrailIsServedWholeWhileItGrows) {
   // The broker checks every trail it serves; one read while the loop
   // commits the commission's next events must not be taken for damage.
