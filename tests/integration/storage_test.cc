@@ -319,9 +319,7 @@ TEST(StorageTest, TheRunningBrokerWillNotServeAnEditedTrail) {
   zone.StartBroker();
   EXPECT_EQ(HttpGet(zone.http_port(), "/readyz"), "ready\n");
   std::string answer =
-      HttpExchange(zone.http_port(), "GET /api/commissions/" + ids[0] + " HTTP/1.1\r\n" +
-                                         HostHeader(zone.http_port()) + "Authorization: Bearer " +
-                                         zone.ReadToken() + "\r\n\r\n");
+      HttpGetAnswer(zone.http_port(), "/api/commissions/" + ids[0], zone.ReadToken());
   EXPECT_TRUE(Contains(answer, "500")) << answer;
   EXPECT_TRUE(Contains(answer, "fails its check at event " + ids[0] + "#3")) << answer;
   EXPECT_FALSE(Contains(answer, "someone else")) << answer;
@@ -329,8 +327,7 @@ TEST(StorageTest, TheRunningBrokerWillNotServeAnEditedTrail) {
   std::string ready;
   EXPECT_TRUE(WaitFor(
       [&] {
-        ready = HttpExchange(zone.http_port(),
-                             "GET /readyz HTTP/1.1\r\n" + HostHeader(zone.http_port()) + "\r\n");
+        ready = HttpGetAnswer(zone.http_port(), "/readyz");
         return Contains(ready, "503") && Contains(ready, "store damaged");
       },
       std::chrono::seconds(5)))
@@ -363,9 +360,7 @@ TEST(StorageTest, ARecordPutBackOlderThanItsTrailIsNotServed) {
   }
   zone.StartBroker();
   std::string answer =
-      HttpExchange(zone.http_port(), "GET /api/commissions/" + ids[0] + " HTTP/1.1\r\n" +
-                                         HostHeader(zone.http_port()) + "Authorization: Bearer " +
-                                         zone.ReadToken() + "\r\n\r\n");
+      HttpGetAnswer(zone.http_port(), "/api/commissions/" + ids[0], zone.ReadToken());
   EXPECT_TRUE(Contains(answer, "500")) << answer;
   EXPECT_TRUE(Contains(answer, "(the record is stale)")) << answer;
   std::string metrics;
@@ -413,11 +408,9 @@ TEST(StorageTest, ABusyCommissionsTrailIsServedWholeWhileItGrows) {
     done = true;
   });
   int reads = 0, refused = 0;
-  const std::string request = "GET /api/commissions/" + c.id() + " HTTP/1.1\r\n" +
-                              HostHeader(zone.http_port()) + "Authorization: Bearer " +
-                              zone.ReadToken() + "\r\n\r\n";
   while (!done) {
-    std::string answer = HttpExchange(zone.http_port(), request);
+    std::string answer =
+        HttpGetAnswer(zone.http_port(), "/api/commissions/" + c.id(), zone.ReadToken());
     ++reads;
     if (!Contains(answer, "200 OK")) {
       ++refused;

@@ -441,10 +441,14 @@ std::string HttpExchange(int port, const std::string& request) {
 
 std::string HostHeader(int port) { return "Host: 127.0.0.1:" + std::to_string(port) + "\r\n"; }
 
-std::string HttpGet(int port, const std::string& path, const std::string& token) {
+std::string HttpGetAnswer(int port, const std::string& path, const std::string& token) {
   std::string auth = token.empty() ? "" : "Authorization: Bearer " + token + "\r\n";
-  std::string resp = HttpExchange(port, "GET " + path + " HTTP/1.1\r\n" + HostHeader(port) + auth +
-                                            "Connection: close\r\n\r\n");
+  return HttpExchange(port, "GET " + path + " HTTP/1.1\r\n" + HostHeader(port) + auth +
+                                "Connection: close\r\n\r\n");
+}
+
+std::string HttpGet(int port, const std::string& path, const std::string& token) {
+  std::string resp = HttpGetAnswer(port, path, token);
   if (resp.rfind("HTTP/1.1 200", 0) != 0) return "";
   auto body = resp.find("\r\n\r\n");
   return body == std::string::npos ? "" : resp.substr(body + 4);
