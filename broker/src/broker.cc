@@ -1,11 +1,7 @@
 #include "weituo/broker/broker.h"
 
-#include <arpa/inet.h>
 #include <google/protobuf/util/message_differencer.h>
-#include <malloc.h>
-#include <netinet/in.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -18,22 +14,21 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
-#include <zmq.hpp>
 
-#include "connection_limits.h"
+#include "counters.h"
 #include "storage_guard.h"
+#include "transport.h"
 #include "weituo/broker/broker_store.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/curve.h"
 #include "weituo/common/deadlines.h"
+#include "weituo/common/event_loop.h"
 #include "weituo/common/ids.h"
 #include "weituo/common/lifecycle.h"
 #include "weituo/common/logging.h"
-#include "weituo/common/socket_events.h"
 #include "weituo/common/trail_hash.h"
 #include "weituo/common/validation.h"
 #include "weituo/common/wire.h"
-#include "zap_handler.h"
 
 namespace weituo::broker {
 
@@ -53,16 +48,10 @@ namespace {
 constexpr char kBrokerVersion[] = "weituo-broker 0.1.0";
 constexpr int64_t kTimerTickMs = 50;
 constexpr int64_t kSnapshotEveryMs = 200;
-constexpr char kMonitorEndpoint[] = "inproc://weituo.broker.monitor";
 constexpr int kMaxAckIds = 4096;
-constexpr int64_t kDroppedRouteMemoryMs = 10000;
 constexpr size_t kMaxOverdueCounted = 10000;
 constexpr int64_t kOldestEveryMs = 1000;
 constexpr int64_t kStuckAfterMs = 5000;
-// How long a refusal is given to leave before its connection is dropped.
-constexpr int64_t kRefusalFlushMs = 200;
-
-enum class SendResult { kSent, kWouldBlock, kUnreachable };
 
 // A message sent to a court and not yet acknowledged.
 struct InFlight {
@@ -128,17 +117,6 @@ struct OperatorAction {
   std::promise<StatusOr<weituo::v1::ApiReply>> done;
 };
 
-// A peer connection of the ROUTER, learnt from its first message.
-struct Connection {
-  std::string user_id;  // the court its CURVE key proved; empty in plaintext
-  std::string key;      // that key (Z85)
-  int fd = -1;          // its socket, to drop it
-  std::string peer;     // its IP address
-  // Let go (its court has newer connections): nothing it sends is taken;
-  // it is dropped a moment later, once the refusal has gone out.
-  bool refused = false;
-};
-
 struct Outgoing {
   std::string routing_id;
   std::string bytes;
@@ -151,17 +129,28 @@ class Broker::Loop {
   Loop(BrokerOptions options, CourtDirectory directory, std::unique_ptr<BrokerStore> store,
        uint64_t next_delivery_id)
       : options_(std::move(options)),
-        directory_(std::move(directory)),
+        directory_(std::make_shared<const CourtDirectory>(std::move(directory))),
+        published_directory_(directory_),
         store_(std::move(store)),
+        transport_(
+            options_, counters_,
+            {.refusal =
+                 [this](const std::string& court, ErrorCode code, const std::string& message) {
+                   return Refusal(court, code, message, "");
+                 },
+             .route_ended = [this](const std::string& routing_id,
+                                   const char* why) { Unbind(routing_id, why); }}),
         next_delivery_id_(next_delivery_id),
         batch_(store_->NewBatch()),
-        storage_(options_.data_dir, options_.storage_reserve_bytes),
-        limits_({options_.max_connections_per_address, options_.max_handshakes_per_address,
-                 options_.max_connections_per_court}) {}
+        storage_(options_.data_dir, options_.storage_reserve_bytes) {}
 
   Status Run();
-  void Stop() { stop_.store(true); }
-  void ReloadDirectory() { reload_.store(true); }
+  // Both safe from a signal handler: a flag and a wake.
+  void Stop() { events_.Stop(); }
+  void ReloadDirectory() {
+    reload_.store(true);
+    events_.Wake();
+  }
   weituo::v1::BrokerStatus Snapshot() const {
     std::lock_guard<std::mutex> lock(snapshot_mu_);
     return snapshot_;
@@ -169,7 +158,9 @@ class Broker::Loop {
   // Queues an action for the loop and waits for its answer.
   StatusOr<weituo::v1::ApiReply> Post(OperatorAction::Kind kind, std::string arg);
   const BrokerStore& store() const { return *store_; }
-  const CourtDirectory& directory() const { return directory_; }
+  // The directory as last loaded, for other threads: an immutable snapshot
+  // that a reload replaces whole.
+  std::shared_ptr<const CourtDirectory> directory() const { return published_directory_.load(); }
   const BrokerOptions& options() const { return options_; }
   // The broker's wall clock: real time, moved forward only by a test clock.
   int64_t Now() const { return NowMs() + clock_offset_ms_.load(); }
@@ -181,8 +172,12 @@ class Broker::Loop {
 
  private:
   // One turn's input.
-  void HandleMessage(const std::string& routing_id, std::vector<zmq::message_t>& frames);
-  void HandleHello(const std::string& routing_id, const weituo::v1::Hello& hello);
+  // Reads up to a batch of messages from the transport and dispatches them.
+  void DrainMessages();
+  void HandleMessage(const Inbound& inbound);
+  // `user`: the court the connection's CURVE key proved ("" in plaintext).
+  void HandleHello(const std::string& routing_id, const std::string& user,
+                   const weituo::v1::Hello& hello);
   // Takes the commission out of `submit`.
   void HandleSubmit(const std::string& routing_id, const std::string& court,
                     weituo::v1::Submit* submit);
@@ -197,32 +192,11 @@ class Broker::Loop {
   // The court bound to this connection by Hello, or nullptr. With CURVE a
   // Hello binds only the court the connection's key proved (its User-Id).
   const std::string* AuthenticatedCourt(const std::string& routing_id) const;
-  Status SetUpSecurity();
-  // Records a connection on its first message; false if its key is no
-  // longer valid (then it has been refused and dropped).
-  bool Admit(const std::string& routing_id, const zmq::message_t& frame);
-  bool KeyValid(const Connection& connection) const;
-  // Closes the connection under libzmq (the peer sees it end and must
-  // handshake again) and forgets its route. `throttled`: its log line is
-  // one of a storm's, held to the connection limits' rate.
-  void Drop(const std::string& routing_id, const char* why, bool throttled = false);
-  // `fd`, one of `court`'s connections, makes room for a newer one: told
-  // why (RATE_LIMITED), then dropped once that has had time to leave.
-  void LetGo(int fd, const std::string& court);
+  // The route no longer names the connection its court said Hello on.
   void Unbind(const std::string& routing_id, const char* why);
   // One token of the court's rate limit; false if it has none left.
   bool TakeToken(CourtSession& session, int64_t now);
-  void HandleMonitorEvents();
-  // A connection accepted on `fd`: ended at once if its address holds too
-  // many connections or handshakes.
-  void LimitAccepted(int fd);
-  // Ends connections silent since their handshake; gives memory back to the
-  // system once many connections have ended.
-  void LimitSilentAndTrim(int64_t now);
   void Reload();
-  // Applies the actions posted since the last turn; answers go out after
-  // the commit.
-  void ApplyActions();
   StatusOr<weituo::v1::ApiReply> ApplyAction(OperatorAction& action);
   StatusOr<weituo::v1::ApiReply> RedriveParked(const std::string& id);
   // Resend everything pending to the court, from its first message.
@@ -274,6 +248,10 @@ class Broker::Loop {
 
   // Timers: heartbeats, offline detection, resend scheduling and parking.
   void Tick(int64_t now);
+  // (Re)arms the tick timer to run `after_ms` from now.
+  void ScheduleTick(int64_t after_ms);
+  // After the turn's input: tick if due, commit, send, publish.
+  void EndTurn();
   Status CommitTurn();
   // After a failed commit: keeps the turn (its batch and unsent replies),
   // makes RocksDB writable again and commits it, retrying until it does or
@@ -284,32 +262,28 @@ class Broker::Loop {
   void SendTurnReplies();
   void Pump(const std::string& court, CourtSession& session);
   void Resend(const std::string& court, CourtSession& session);
-  SendResult SendTo(const std::string& routing_id, const std::string& bytes);
+  SendResult SendTo(const std::string& routing_id, const std::string& bytes) {
+    return transport_.Send(routing_id, bytes);
+  }
   void MarkOffline(const std::string& court, CourtSession& session, const char* why);
   int64_t Backoff(uint32_t attempts) const;
   void PublishSnapshot();
   // The storage health and the reasons the broker is degraded.
   void PublishStorage(weituo::v1::BrokerStatus& s);
-  void Count(const char* name, uint64_t n = 1) { counters_[name] += n; }
+  void Count(const char* name, uint64_t n = 1) { counters_.Add(name, n); }
 
   BrokerOptions options_;
-  CourtDirectory directory_;
+  // The loop's directory, and the same snapshot published to other threads.
+  std::shared_ptr<const CourtDirectory> directory_;
+  std::atomic<std::shared_ptr<const CourtDirectory>> published_directory_;
   std::unique_ptr<BrokerStore> store_;
-  // Two I/O threads: CURVE handshakes and encryption spread over both
-  // cores (a storm of thousands of courts reconnecting, scale_bench).
-  zmq::context_t context_{2};
-  std::unique_ptr<zmq::socket_t> socket_;
-  std::atomic<bool> stop_{false};
+  Counters counters_;
+  EventLoop events_;
+  Transport transport_;
+  Status fatal_;  // why the loop stopped on its own
+  EventLoop::TimerId tick_timer_ = 0;
   std::atomic<bool> reload_{false};
-  std::unique_ptr<ZapHandler> zap_;
-  std::unique_ptr<zmq::socket_t> monitor_;
-  std::unordered_map<std::string, Connection> connections_;  // by routing id
-  std::unordered_map<int, std::string> routing_by_fd_;
-  // Routes dropped lately -> monotonic time until which what is still queued
-  // from them is discarded, not admitted as a new connection.
-  std::unordered_map<std::string, int64_t> dropped_until_;
   LogThrottle refusal_log_{50};
-  LogThrottle handshake_log_{20};
 
   std::unordered_map<std::string, CourtSession> courts_;
   std::unordered_set<std::string> sending_;  // see WantsSending
@@ -334,19 +308,14 @@ class Broker::Loop {
   std::unordered_map<std::string, RequestOutcome> turn_requests_;
   std::vector<Outgoing> replies_;
 
-  std::map<std::string, uint64_t> counters_;
   std::map<std::string, uint64_t> refused_;
-  std::string endpoint_;
   int64_t started_at_ms_ = 0;
-  int64_t next_tick_ = 0;
   int64_t next_snapshot_ = 0;
 
   mutable std::mutex snapshot_mu_;
   weituo::v1::BrokerStatus snapshot_;
 
-  std::mutex actions_mu_;
-  std::vector<std::unique_ptr<OperatorAction>> posted_actions_;
-  std::vector<std::pair<std::unique_ptr<OperatorAction>, StatusOr<weituo::v1::ApiReply>>>
+  std::vector<std::pair<std::shared_ptr<OperatorAction>, StatusOr<weituo::v1::ApiReply>>>
       turn_actions_;
   weituo::v1::StateCounts state_counts_;
   uint64_t chain_position_ = 0;  // of the last link written
@@ -362,12 +331,6 @@ class Broker::Loop {
   std::string write_error_;  // empty unless a commit is held
   uint64_t damage_logged_ = 0;
 
-  // Who holds how many connections; memory given back after a storm.
-  ConnectionLimits limits_;
-  LogThrottle limits_log_{20};
-  // Connections let go and when to drop them (their refusal sent first).
-  std::vector<std::pair<std::string, int64_t>> closing_;
-  int port_ = -1;  // the ROUTER's TCP port: only its connections are shut down
   // Submissions of this turn, by when their message was read: their
   // receipts go out after the commit.
   std::vector<std::chrono::steady_clock::time_point> turn_submits_;
@@ -375,342 +338,93 @@ class Broker::Loop {
 };
 
 Status Broker::Loop::Run() {
-  socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::router);
-  WEITUO_RETURN_IF_ERROR(SetUpSecurity());
-  try {
-    socket_->set(zmq::sockopt::router_mandatory, 1);
-    // No ROUTER_HANDOVER: agents take a fresh random routing id per
-    // connection, so a second connection claiming a live route is refused
-    // by libzmq instead of stealing that court's deliveries.
-    socket_->set(zmq::sockopt::linger, 0);
-    socket_->set(zmq::sockopt::handshake_ivl, options_.handshake_ms);
-    // ZMTP heartbeats, answered by the peer's libzmq: a connection whose
-    // machine died without closing it ends within seconds instead of
-    // holding one of its court's connections for the TCP timeout.
-    const int ping_ms = std::max(options_.heartbeat_ms, 1000);
-    socket_->set(zmq::sockopt::heartbeat_ivl, ping_ms);
-    socket_->set(zmq::sockopt::heartbeat_timeout,
-                 std::max({options_.offline_after_ms, 3 * ping_ms, 10000}));
-    socket_->set(zmq::sockopt::sndhwm, 100000);
-    socket_->set(zmq::sockopt::rcvhwm, 100000);
-    // Frames a little over the limit get a TOO_LARGE answer; far over it the
-    // connection is dropped by libzmq before we ever see the bytes.
-    socket_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_frame_bytes * 4));
-    socket_->bind(options_.endpoint);
-    endpoint_ = socket_->get(zmq::sockopt::last_endpoint);
-    port_ = EndpointPort(endpoint_);
-    // Connection events: handshake failures and disconnects, for counters
-    // and for forgetting a connection's route the moment it ends.
-    constexpr int kEvents = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
-                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
-    if (zmq_socket_monitor(socket_->handle(), kMonitorEndpoint, kEvents) != 0) {
-      throw zmq::error_t();
-    }
-    monitor_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::pair);
-    monitor_->set(zmq::sockopt::linger, 0);
-    monitor_->connect(kMonitorEndpoint);
-  } catch (const zmq::error_t& e) {
-    return Status::Unavailable("cannot bind " + options_.endpoint + ": " + e.what());
-  }
+  WEITUO_RETURN_IF_ERROR(transport_.Bind(directory_));
   started_at_ms_ = Now();
   CheckStorage();
-  spdlog::info("msg=\"broker listening\" endpoint={} sync={} security={}", endpoint_, options_.sync,
-               options_.plaintext ? "plaintext" : "curve");
+  spdlog::info("msg=\"broker listening\" endpoint={} sync={} security={}", transport_.endpoint(),
+               options_.sync, options_.plaintext ? "plaintext" : "curve");
   PublishSnapshot();
-
-  std::vector<zmq::message_t> frames;
-  while (!stop_.load()) {
-    int64_t now = MonotonicMs();
-    bool backlog = std::any_of(sending_.begin(), sending_.end(), [this](const std::string& c) {
-      const CourtSession& s = courts_[c];
-      return s.dirty && s.online && s.in_flight.size() < options_.window;
-    });
-    int64_t timeout = backlog ? 1 : std::clamp<int64_t>(next_tick_ - now, 0, kTimerTickMs);
-    zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0},
-                               {monitor_->handle(), 0, ZMQ_POLLIN, 0}};
-    try {
-      zmq::poll(items, 2, std::chrono::milliseconds(timeout));
-    } catch (const zmq::error_t& e) {
-      if (e.num() == EINTR) continue;
-      return Status::Internal(std::string("poll: ") + e.what());
-    }
-
-    CheckStorage();
-    // Drain what is ready, up to one batch.
-    for (size_t n = 0; n < options_.max_batch; ++n) {
-      frames.clear();
-      zmq::message_t routing;
-      zmq::recv_result_t got;
-      try {
-        got = socket_->recv(routing, zmq::recv_flags::dontwait);
-      } catch (const zmq::error_t& e) {
-        if (e.num() == EINTR) break;
-        return Status::Internal(std::string("recv: ") + e.what());
-      }
-      if (!got) break;
-      bool more = routing.more();
-      while (more) {
-        zmq::message_t part;
-        (void)socket_->recv(part, zmq::recv_flags::none);
-        more = part.more();
-        frames.push_back(std::move(part));
-      }
-      message_read_at_ = std::chrono::steady_clock::now();
-      HandleMessage(routing.to_string(), frames);
-    }
-    HandleMonitorEvents();
-    if (reload_.exchange(false)) Reload();
-    ApplyActions();
-
-    now = MonotonicMs();
-    if (now >= next_tick_ || review_all_) {
-      Tick(now);
-      next_tick_ = now + kTimerTickMs;
-    }
-    WEITUO_RETURN_IF_ERROR(CommitTurn());
-    SendTurnReplies();
-    auto sent_at = std::chrono::steady_clock::now();
-    for (auto read_at : turn_submits_) {
-      submit_to_receipt_.Observe(
-          std::chrono::duration<double, std::milli>(sent_at - read_at).count());
-    }
-    turn_submits_.clear();
-    for (auto& [action, reply] : turn_actions_) action->done.set_value(std::move(reply));
-    turn_actions_.clear();
-    for (auto it = sending_.begin(); it != sending_.end();) {
-      CourtSession& session = courts_[*it];
-      if (!session.resend.empty()) Resend(*it, session);
-      if (session.dirty) Pump(*it, session);
-      // Kept while a next turn could send more; otherwise an ack, a Hello,
-      // a resume or a new message marks the court again.
-      bool more = session.dirty && session.online && !session.paused &&
-                  session.in_flight.size() < options_.window;
-      it = more || !session.resend.empty() ? std::next(it) : sending_.erase(it);
-    }
-    if (now >= next_snapshot_) {
-      PublishSnapshot();
-      next_snapshot_ = now + kSnapshotEveryMs;
-    }
-  }
+  // A turn: the messages waiting (up to a batch), the connection events,
+  // posted operator actions, due timers, then EndTurn: commit and send.
+  transport_.Register(events_, [this] { DrainMessages(); });
+  events_.SetMaxWaitMs(kTimerTickMs);
+  events_.SetTurnEnd([this] { EndTurn(); });
+  ScheduleTick(0);
+  Status ran = events_.Run();
   spdlog::info("msg=\"broker stopping\"");
-  zmq_socket_monitor(socket_->handle(), nullptr, 0);
-  monitor_->close();
-  socket_->close();
-  return Status::Ok();
+  transport_.Close(events_);
+  if (!fatal_.ok()) return fatal_;
+  return ran;
 }
 
-Status Broker::Loop::SetUpSecurity() {
-  if (options_.plaintext) {
-    spdlog::warn(
-        "msg=\"PLAINTEXT MODE: development only. Traffic is not encrypted and any process that "
-        "reaches the port can claim to be any court.\"");
-    return Status::Ok();
-  }
-  // The handler must be bound in this context before the ROUTER binds, and
-  // the domain enforced: a CURVE server that finds no handler accepts any
-  // client key.
-  zap_ = std::make_unique<ZapHandler>(context_);
-  zap_->SetKeys(directory_);
-  WEITUO_RETURN_IF_ERROR(zap_->Start());
-  try {
-    socket_->set(zmq::sockopt::curve_server, 1);
-    socket_->set(zmq::sockopt::curve_secretkey, options_.curve_secret_key);
-    socket_->set(zmq::sockopt::zap_domain, ZapHandler::kDomain);
-    int enforce = 1;  // ZMQ_ZAP_ENFORCE_DOMAIN: in libzmq's draft block, stable since 4.3
-    if (zmq_setsockopt(socket_->handle(), 93, &enforce, sizeof enforce) != 0) {
-      throw zmq::error_t();
+void Broker::Loop::DrainMessages() {
+  Inbound inbound;
+  for (size_t n = 0; n < options_.max_batch; ++n) {
+    StatusOr<bool> got = transport_.Receive(&inbound);
+    if (!got.ok()) {
+      fatal_ = got.status();
+      events_.Stop();
+      return;
     }
-  } catch (const zmq::error_t& e) {
-    return Status::InvalidArgument(std::string("cannot set up CURVE: ") + e.what());
+    if (!*got) return;
+    message_read_at_ = std::chrono::steady_clock::now();
+    HandleMessage(inbound);
   }
-  return Status::Ok();
+  events_.WaitAtMostMs(0);  // a full batch: more may be waiting
 }
 
-void Broker::Loop::HandleMonitorEvents() {
-  while (std::optional<SocketEvent> event = NextSocketEvent(monitor_->handle())) {
-    const auto [type, value] = *event;
-    switch (type) {
-      case ZMQ_EVENT_ACCEPTED:
-        Count("connections_accepted");
-        LimitAccepted(value);
-        break;
-      case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
-        Count("handshakes_succeeded");
-        break;
-      case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-        // The ZAP handler logged which key and why.
-        Count("handshakes_refused");
-        break;
-      case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-      case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: {
-        // A plaintext client meeting the CURVE server, garbage, a wrong
-        // server key, or a client that never finished in time.
-        Count("handshakes_failed");
-        uint64_t suppressed = 0;
-        if (handshake_log_.Allow(MonotonicMs(), &suppressed)) {
-          spdlog::warn("msg=\"handshake failed\" reason=\"{}\" value={} suppressed={}",
-                       type == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "protocol error"
-                                                                   : "timed out or closed",
-                       value, suppressed);
-        }
-        break;
-      }
-      case ZMQ_EVENT_DISCONNECTED:
-        Count("connections_closed");
-        limits_.Closed(value);
-        // A new connection may already hold this fd if its first message
-        // came before this event; it is then admitted again on its next one.
-        if (auto it = routing_by_fd_.find(value); it != routing_by_fd_.end()) {
-          std::string routing_id = std::move(it->second);
-          routing_by_fd_.erase(it);
-          connections_.erase(routing_id);
-          Unbind(routing_id, "disconnected");
-        }
-        break;
-    }
-  }
-}
-
-void Broker::Loop::LimitAccepted(int fd) {
-  const std::string address = PeerAddress(fd);
-  const ConnectionLimits::Verdict verdict = limits_.Accepted(fd, address, MonotonicMs());
-  if (verdict == ConnectionLimits::Verdict::kAdmit) return;
-  const bool handshakes = verdict == ConnectionLimits::Verdict::kTooManyHandshakes;
-  Count(handshakes ? "connections_refused_unidentified" : "connections_refused_per_address");
-  (void)ShutdownPeer(fd, address, port_);
-  uint64_t suppressed = 0;
-  if (limits_log_.Allow(MonotonicMs(), &suppressed)) {
-    spdlog::warn("msg=\"connection refused\" peer={} reason=\"{}\" suppressed={}",
-                 LogValue(address),
-                 handshakes ? "too many connections not yet identified from this address"
-                            : "too many connections from this address",
-                 suppressed);
-  }
-}
-
-void Broker::Loop::LimitSilentAndTrim(int64_t now) {
-  std::erase_if(closing_, [&](const auto& entry) {
-    if (entry.second > now) return false;
-    Drop(entry.first, "the court has newer connections", /*throttled=*/true);
-    return true;
+void Broker::Loop::ScheduleTick(int64_t after_ms) {
+  if (tick_timer_ != 0) events_.CancelTimeout(tick_timer_);
+  tick_timer_ = events_.ScheduleTimeout(after_ms, [this] {
+    tick_timer_ = 0;
+    Tick(MonotonicMs());
+    ScheduleTick(kTimerTickMs);
   });
-  // libzmq ends a handshake not done in handshake_ms; a connection that
-  // has not said Hello in twice that is no court's.
-  for (int fd : limits_.Silent(now, 2 * int64_t{options_.handshake_ms})) {
-    auto routed = routing_by_fd_.find(fd);
-    if (routed != routing_by_fd_.end()) continue;  // it did speak
-    if (ShutdownPeer(fd, limits_.AddressOf(fd), port_)) Count("connections_silent_dropped");
+}
+
+void Broker::Loop::EndTurn() {
+  if (fatal_.ok() && reload_.exchange(false)) Reload();
+  if (!fatal_.ok()) return;
+  if (Status s = CommitTurn(); !s.ok()) {
+    fatal_ = std::move(s);
+    events_.Stop();
+    return;
   }
-  // libzmq's buffers of thousands of ended connections stay with the
-  // allocator unless given back: the broker's memory returns after a storm,
-  // also when the caps kept few of them live at once.
-  if (limits_.TrimDue(now)) {
-    ::malloc_trim(0);
-    Count("memory_trims");
+  SendTurnReplies();
+  auto sent_at = std::chrono::steady_clock::now();
+  for (auto read_at : turn_submits_) {
+    submit_to_receipt_.Observe(
+        std::chrono::duration<double, std::milli>(sent_at - read_at).count());
   }
+  turn_submits_.clear();
+  for (auto& [action, reply] : turn_actions_) action->done.set_value(std::move(reply));
+  turn_actions_.clear();
+  bool backlog = false;
+  for (auto it = sending_.begin(); it != sending_.end();) {
+    CourtSession& session = courts_[*it];
+    if (!session.resend.empty()) Resend(*it, session);
+    if (session.dirty) Pump(*it, session);
+    // Kept while a next turn could send more; otherwise an ack, a Hello,
+    // a resume or a new message marks the court again.
+    bool more = session.dirty && session.online && !session.paused &&
+                session.in_flight.size() < options_.window;
+    backlog = backlog || more;
+    it = more || !session.resend.empty() ? std::next(it) : sending_.erase(it);
+  }
+  // Room in a window with messages waiting: look again soon, not at the
+  // next tick (a millisecond, so a full send queue is not spun on).
+  if (backlog) events_.WaitAtMostMs(1);
+  const int64_t now = MonotonicMs();
+  if (now >= next_snapshot_) {
+    PublishSnapshot();
+    next_snapshot_ = now + kSnapshotEveryMs;
+  }
+  CheckStorage();
 }
 
 const std::string* Broker::Loop::AuthenticatedCourt(const std::string& routing_id) const {
   auto it = court_by_routing_id_.find(routing_id);
   return it == court_by_routing_id_.end() ? nullptr : &it->second;
-}
-
-bool Broker::Loop::Admit(const std::string& routing_id, const zmq::message_t& frame) {
-  // The court and key are read from every message, not remembered per
-  // route: a route can pass to a new connection before the old one's end is
-  // reported, and must not carry the old connection's identity over.
-  const char* user = zmq_msg_gets(frame.handle(), "User-Id");
-  const char* key = zmq_msg_gets(frame.handle(), ZapHandler::kKeyProperty);
-  int fd = zmq_msg_get(frame.handle(), ZMQ_SRCFD);
-  auto it = connections_.find(routing_id);
-  if (it != connections_.end() && (it->second.user_id != (user ? user : "") ||
-                                   it->second.key != (key ? key : "") || it->second.fd != fd)) {
-    routing_by_fd_.erase(it->second.fd);
-    connections_.erase(it);
-    Unbind(routing_id, "route taken by another connection");
-    it = connections_.end();
-  }
-  if (it == connections_.end()) {
-    Connection c;
-    const char* peer = zmq_msg_gets(frame.handle(), "Peer-Address");
-    c.user_id = user ? user : "";
-    c.key = key ? key : "";
-    c.peer = peer ? peer : "";
-    c.fd = fd;
-    if (auto old = routing_by_fd_.find(c.fd); old != routing_by_fd_.end()) {
-      // That fd's last connection ended; its event is still on the way.
-      connections_.erase(old->second);
-      Unbind(old->second, "disconnected");
-    }
-    if (c.fd >= 0) routing_by_fd_[c.fd] = routing_id;
-    it = connections_.emplace(routing_id, std::move(c)).first;
-    // With CURVE the key names the court from the first message on; in
-    // plaintext the Hello does (HandleHello).
-    if (!it->second.user_id.empty()) {
-      const std::string court = it->second.user_id;
-      if (int gone = limits_.Spoke(fd, court); gone >= 0) LetGo(gone, court);
-    }
-  }
-  if (it->second.refused) {
-    Count("messages_after_drop");
-    return false;
-  }
-  limits_.Heard(fd);
-  if (options_.plaintext || KeyValid(it->second)) return true;
-  // Sent now, not after the turn's commit: it states no stored fact.
-  (void)SendTo(routing_id, Refusal(it->second.user_id, ErrorCode::PERMISSION_DENIED,
-                                   "this connection's key is no longer valid for court '" +
-                                       it->second.user_id + "'",
-                                   ""));
-  Drop(routing_id, "key revoked");
-  return false;
-}
-
-bool Broker::Loop::KeyValid(const Connection& connection) const {
-  const CourtEntry* entry = directory_.FindByKey(connection.key);
-  return entry && entry->id == connection.user_id;
-}
-
-void Broker::Loop::LetGo(int fd, const std::string& court) {
-  Count("connections_evicted_per_court");
-  auto routed = routing_by_fd_.find(fd);
-  if (routed == routing_by_fd_.end()) {
-    (void)ShutdownPeer(fd, limits_.AddressOf(fd), port_);
-    return;
-  }
-  const std::string routing_id = routed->second;
-  Connection& c = connections_[routing_id];
-  if (c.refused) return;
-  c.refused = true;
-  (void)SendTo(routing_id, Refusal(court, ErrorCode::RATE_LIMITED,
-                                   "court '" + court + "' has " +
-                                       std::to_string(options_.max_connections_per_court) +
-                                       " newer connections; this one, heard from least "
-                                       "recently, is closed",
-                                   ""));
-  closing_.emplace_back(routing_id, MonotonicMs() + kRefusalFlushMs);
-}
-
-void Broker::Loop::Drop(const std::string& routing_id, const char* why, bool throttled) {
-  auto it = connections_.find(routing_id);
-  if (it == connections_.end()) return;
-  Connection c = std::move(it->second);
-  connections_.erase(it);
-  Unbind(routing_id, why);
-  // Messages of this connection may still be queued after libzmq closed its
-  // fd, which a new connection may then reuse: they must not be admitted
-  // (and their fd shut down) as if they were that new connection's.
-  dropped_until_[routing_id] = MonotonicMs() + kDroppedRouteMemoryMs;
-  if (c.fd < 0) return;
-  routing_by_fd_.erase(c.fd);
-  if (!ShutdownPeer(c.fd, c.peer, port_)) return;
-  Count("connections_dropped");
-  uint64_t suppressed = 0;
-  if (throttled && !limits_log_.Allow(MonotonicMs(), &suppressed)) return;
-  spdlog::warn("msg=\"connection dropped\" court={} peer={} reason=\"{}\"{}",
-               c.user_id.empty() ? "-" : c.user_id, LogValue(c.peer), why,
-               throttled ? " suppressed=" + std::to_string(suppressed) : std::string());
 }
 
 void Broker::Loop::Unbind(const std::string& routing_id, const char* why) {
@@ -746,33 +460,19 @@ void Broker::Loop::Reload() {
                   LogValue(loaded.status().ToString()));
     return;
   }
-  directory_ = std::move(loaded).value();
-  if (zap_) zap_->SetKeys(directory_);
+  directory_ = std::make_shared<const CourtDirectory>(std::move(loaded).value());
+  published_directory_.store(directory_);
   Count("directory_reloads");
-  size_t dropped = 0;
-  if (!options_.plaintext) {
-    std::vector<std::string> revoked;
-    for (const auto& [routing_id, connection] : connections_) {
-      if (!KeyValid(connection)) revoked.push_back(routing_id);
-    }
-    for (const std::string& routing_id : revoked) Drop(routing_id, "key revoked");
-    dropped = revoked.size();
-  }
+  const size_t dropped = transport_.SetDirectory(directory_);
   spdlog::info("msg=\"directory reloaded\" courts={} connections_dropped={}",
-               directory_.entries().size(), dropped);
+               directory_->entries().size(), dropped);
 }
 
-void Broker::Loop::HandleMessage(const std::string& routing_id,
-                                 std::vector<zmq::message_t>& frames) {
-  if (auto it = dropped_until_.find(routing_id);
-      it != dropped_until_.end() && MonotonicMs() < it->second) {
-    Count("messages_after_drop");
-    return;
-  }
-  if (frames.empty() || !Admit(routing_id, frames.back())) return;
+void Broker::Loop::HandleMessage(const Inbound& inbound) {
+  const std::string& routing_id = inbound.routing_id;
   // With CURVE the connection's court is the one its key proved; the court a
   // Hello bound it to must be that one.
-  const std::string& user = connections_[routing_id].user_id;
+  const std::string& user = inbound.user_id;
   const std::string* bound = AuthenticatedCourt(routing_id);
   if (bound && !options_.plaintext && *bound != user) {
     Unbind(routing_id, "route taken by another connection");
@@ -782,14 +482,12 @@ void Broker::Loop::HandleMessage(const std::string& routing_id,
   Envelope env;
   weituo::v1::Error error;
   bool parsed = false;
-  if (frames.size() != 1) {
+  if (inbound.frames != 1) {
     error.set_code(ErrorCode::MALFORMED);
     error.set_message("expected one frame after the routing id, got " +
-                      std::to_string(frames.size()));
+                      std::to_string(inbound.frames));
   } else {
-    parsed = ParseEnvelope(
-        std::string_view(static_cast<const char*>(frames[0].data()), frames[0].size()),
-        options_.max_frame_bytes, &env, &error);
+    parsed = ParseEnvelope(inbound.payload, options_.max_frame_bytes, &env, &error);
   }
   // Heartbeats are free; everything else spends the court's allowance.
   if (!court.empty() && !(parsed && env.has_heartbeat()) &&
@@ -808,7 +506,7 @@ void Broker::Loop::HandleMessage(const std::string& routing_id,
     return;
   }
   if (env.has_hello()) {
-    HandleHello(routing_id, env.hello());
+    HandleHello(routing_id, user, env.hello());
     return;
   }
   if (!bound) {
@@ -826,7 +524,7 @@ void Broker::Loop::HandleMessage(const std::string& routing_id,
     spdlog::info("msg=\"court online\" court={} reason=heard-again", court);
     if (offline_flagged_.erase(court)) {
       batch_.PutOfflineFlag(court, 0);
-      if (const CourtEntry* entry = directory_.Find(court)) {
+      if (const CourtEntry* entry = directory_->Find(court)) {
         NoticeToSupervisor(*entry, "online", session.last_seen_wall);
       }
     }
@@ -852,16 +550,16 @@ void Broker::Loop::HandleMessage(const std::string& routing_id,
   }
 }
 
-void Broker::Loop::HandleHello(const std::string& routing_id, const weituo::v1::Hello& hello) {
+void Broker::Loop::HandleHello(const std::string& routing_id, const std::string& user,
+                               const weituo::v1::Hello& hello) {
   const std::string& court = hello.court_id();
-  if (!options_.plaintext && court != connections_[routing_id].user_id) {
-    Refuse(routing_id, connections_[routing_id].user_id, ErrorCode::PERMISSION_DENIED,
-           "Hello names court '" + court + "' but this connection's key is court '" +
-               connections_[routing_id].user_id + "'",
+  if (!options_.plaintext && court != user) {
+    Refuse(routing_id, user, ErrorCode::PERMISSION_DENIED,
+           "Hello names court '" + court + "' but this connection's key is court '" + user + "'",
            "");
     return;
   }
-  const CourtEntry* entry = IsValidCourtId(court) ? directory_.Find(court) : nullptr;
+  const CourtEntry* entry = IsValidCourtId(court) ? directory_->Find(court) : nullptr;
   if (!entry) {
     Refuse(routing_id, "", ErrorCode::UNKNOWN_COURT,
            "court '" + court + "' is not in the broker's directory", "");
@@ -879,12 +577,7 @@ void Broker::Loop::HandleHello(const std::string& routing_id, const weituo::v1::
   }
   session.routing_id = routing_id;
   court_by_routing_id_[routing_id] = court;
-  if (options_.plaintext) {
-    const int fd = connections_[routing_id].fd;
-    if (int gone = limits_.Spoke(fd, court); gone >= 0 && gone != fd) {
-      LetGo(gone, court);
-    }
-  }
+  transport_.HelloFrom(routing_id, court);
   session.online = true;
   session.last_seen_mono = MonotonicMs();
   session.last_seen_wall = Now();
@@ -983,7 +676,7 @@ void Broker::Loop::HandleSubmit(const std::string& routing_id, const std::string
   // Route: a named court, else the court serving the debtor's region code.
   const CourtEntry* target = nullptr;
   if (!commission.target_court().empty()) {
-    target = directory_.Find(commission.target_court());
+    target = directory_->Find(commission.target_court());
     if (!target) {
       Refuse(routing_id, court, ErrorCode::UNKNOWN_TARGET,
              "target court '" + commission.target_court() + "' is not in the directory", id);
@@ -995,7 +688,7 @@ void Broker::Loop::HandleSubmit(const std::string& routing_id, const std::string
       return;
     }
   } else {
-    target = directory_.FindByRegion(commission.debtor().region_code());
+    target = directory_->FindByRegion(commission.debtor().region_code());
     if (!target) {
       Refuse(routing_id, court, ErrorCode::UNKNOWN_TARGET,
              "no court in the directory serves region code " + commission.debtor().region_code(),
@@ -1198,7 +891,7 @@ void Broker::Loop::HandleUpdate(const std::string& routing_id, const std::string
   // origin is refused by the lifecycle like any other target action.
   if (action == Action::kForward && role == Role::kTarget) {
     const std::string& to = update.forward().to_court();
-    const CourtEntry* entry = directory_.Find(to);
+    const CourtEntry* entry = directory_->Find(to);
     if (!entry || entry->is_supervisor) {
       Refuse(routing_id, court, ErrorCode::UNKNOWN_TARGET,
              entry ? "'" + to + "' is a supervising court, which does not take commissions"
@@ -1346,9 +1039,9 @@ Event Broker::Loop::AppendEvent(CommissionRecord& record, Event event,
 // ---- Deadlines ---------------------------------------------------------------
 
 std::string Broker::Loop::SupervisorOf(const std::string& court) const {
-  const CourtEntry* entry = directory_.Find(court);
+  const CourtEntry* entry = directory_->Find(court);
   if (!entry || entry->superior.empty()) return "";
-  const CourtEntry* superior = directory_.Find(entry->superior);
+  const CourtEntry* superior = directory_->Find(entry->superior);
   return superior ? superior->id : "";
 }
 
@@ -1500,7 +1193,7 @@ void Broker::Loop::NoticeToSupervisor(const CourtEntry& entry, const std::string
 
 void Broker::Loop::CheckOffline(int64_t now) {
   if (options_.offline_flag_after_ms <= 0) return;
-  for (const CourtEntry& entry : directory_.entries()) {
+  for (const CourtEntry& entry : directory_->entries()) {
     if (entry.is_supervisor || offline_flagged_.count(entry.id)) continue;
     auto it = courts_.find(entry.id);
     if (it != courts_.end() && it->second.online) continue;
@@ -1591,8 +1284,7 @@ int64_t Broker::Loop::Backoff(uint32_t attempts) const {
 }
 
 void Broker::Loop::Tick(int64_t now) {
-  std::erase_if(dropped_until_, [now](const auto& kv) { return kv.second <= now; });
-  LimitSilentAndTrim(now);
+  transport_.Tick(now);
   ReviewDue(Now());
   if (now >= next_offline_check_) {
     CheckOffline(Now());
@@ -1663,7 +1355,7 @@ Status Broker::Loop::HoldUntilCommitted(Status failed) {
       LogValue(write_error_));
   const int64_t since = MonotonicMs();
   int64_t logged_at = since;
-  while (!stop_.load()) {
+  while (!events_.stopping()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     PublishSnapshot();  // operators see the hold, and the loop is not taken for stuck
     CheckStorage();     // at the edge, the ballast's room goes to the store
@@ -1703,20 +1395,6 @@ void Broker::Loop::SendTurnReplies() {
     if (SendTo(out.routing_id, out.bytes) != SendResult::kSent) Count("replies_dropped");
   }
   replies_.clear();
-}
-
-SendResult Broker::Loop::SendTo(const std::string& routing_id, const std::string& bytes) {
-  try {
-    if (!socket_->send(zmq::buffer(routing_id),
-                       zmq::send_flags::sndmore | zmq::send_flags::dontwait))
-      return SendResult::kWouldBlock;
-    (void)socket_->send(zmq::buffer(bytes), zmq::send_flags::dontwait);
-    return SendResult::kSent;
-  } catch (const zmq::error_t& e) {
-    if (e.num() == EHOSTUNREACH) return SendResult::kUnreachable;
-    spdlog::error("msg=\"send failed\" error=\"{}\"", e.what());
-    return SendResult::kUnreachable;
-  }
 }
 
 void Broker::Loop::MarkOffline(const std::string& court, CourtSession& session, const char* why) {
@@ -1802,7 +1480,7 @@ void Broker::Loop::Resend(const std::string& court, CourtSession& session) {
 void Broker::Loop::PublishSnapshot() {
   weituo::v1::BrokerStatus s;
   s.set_version(kBrokerVersion);
-  s.set_endpoint(endpoint_);
+  s.set_endpoint(transport_.endpoint());
   s.set_security(options_.plaintext ? "plaintext" : "curve");
   s.set_ready(true);
   s.set_published_at_ms(Now());
@@ -1811,19 +1489,14 @@ void Broker::Loop::PublishSnapshot() {
   s.set_overdue_after_ms(options_.overdue_after_ms);
   s.set_clock_offset_ms(clock_offset_ms_.load());
   auto& counters = *s.mutable_counters();
-  for (const auto& [name, n] : counters_) counters[name] = n;
-  if (zap_) {
-    ZapHandler::Counts zap = zap_->counts();
-    counters["zap_accepted"] = zap.accepted;
-    counters["zap_refused_unknown_key"] = zap.unknown_key;
-    counters["zap_refused_malformed"] = zap.malformed;
-  }
+  for (const auto& [name, n] : counters_.all()) counters[name] = n;
+  transport_.AddZapCounts(counters);
   for (const auto& [code, n] : refused_) (*s.mutable_refused())[code] = n;
   for (const auto& [state, n] : state_counts_.by_state()) {
     (*s.mutable_commissions_by_state())[weituo::v1::State_Name(
         static_cast<weituo::v1::State>(state))] = n;
   }
-  for (const CourtEntry& entry : directory_.entries()) {
+  for (const CourtEntry& entry : directory_->entries()) {
     weituo::v1::CourtState* cs = s.add_courts();
     cs->set_court_id(entry.id);
     cs->set_name(entry.name);
@@ -1850,7 +1523,7 @@ void Broker::Loop::PublishSnapshot() {
   *s.mutable_submit_to_receipt() = submit_to_receipt_.ToProto();
   *s.mutable_submit_to_delivered() = submit_to_delivered_.ToProto();
   PublishStorage(s);
-  s.set_connections_live(limits_.live());
+  s.set_connections_live(transport_.connections_live());
   std::lock_guard<std::mutex> lock(snapshot_mu_);
   snapshot_ = std::move(s);
 }
@@ -1938,10 +1611,12 @@ StatusOr<weituo::v1::ApiReply> Broker::Loop::Post(OperatorAction::Kind kind, std
   action->kind = kind;
   action->arg = std::move(arg);
   std::future<StatusOr<weituo::v1::ApiReply>> done = action->done.get_future();
-  {
-    std::lock_guard<std::mutex> lock(actions_mu_);
-    posted_actions_.push_back(std::move(action));
-  }
+  // Applied in the loop's next turn, which starts now; answered once that
+  // turn is committed. A call the stopping loop drops breaks the promise.
+  events_.RunInEventLoop([this, action = std::shared_ptr<OperatorAction>(std::move(action))] {
+    StatusOr<weituo::v1::ApiReply> reply = ApplyAction(*action);
+    turn_actions_.emplace_back(action, std::move(reply));
+  });
   if (done.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
     return Status::Unavailable("the broker's loop did not answer within 10 s");
   }
@@ -1949,18 +1624,6 @@ StatusOr<weituo::v1::ApiReply> Broker::Loop::Post(OperatorAction::Kind kind, std
     return done.get();
   } catch (const std::future_error&) {
     return Status::Unavailable("the broker stopped before the action was applied");
-  }
-}
-
-void Broker::Loop::ApplyActions() {
-  std::vector<std::unique_ptr<OperatorAction>> actions;
-  {
-    std::lock_guard<std::mutex> lock(actions_mu_);
-    actions.swap(posted_actions_);
-  }
-  for (auto& action : actions) {
-    StatusOr<weituo::v1::ApiReply> reply = ApplyAction(*action);
-    turn_actions_.emplace_back(std::move(action), std::move(reply));
   }
 }
 
@@ -1974,6 +1637,7 @@ StatusOr<weituo::v1::ApiReply> Broker::Loop::ApplyAction(OperatorAction& action)
     int64_t ms = std::strtoll(action.arg.c_str(), nullptr, 10);
     clock_offset_ms_ += ms;
     review_all_ = true;  // this turn's tick reviews everything now due
+    ScheduleTick(0);
     Count("clock_advances");
     spdlog::warn("msg=\"test clock advanced\" by_ms={} offset_ms={} now=\"{}\"", ms,
                  clock_offset_ms_.load(), FormatTimeMs(Now()));
@@ -1984,7 +1648,8 @@ StatusOr<weituo::v1::ApiReply> Broker::Loop::ApplyAction(OperatorAction& action)
     return reply;
   }
   const std::string& court = action.arg;
-  if (!directory_.Find(court)) return Status::NotFound("no court '" + court + "' in the directory");
+  if (!directory_->Find(court))
+    return Status::NotFound("no court '" + court + "' in the directory");
   bool pause = action.kind == OperatorAction::Kind::kPause;
   CourtSession& session = courts_[court];
   weituo::v1::ApiReply reply;
@@ -2260,7 +1925,7 @@ StatusOr<weituo::v1::ApiReply> Broker::Backup() const {
 int64_t Broker::Now() const { return loop_->Now(); }
 
 StatusOr<weituo::v1::SupervisionStats> Broker::Stats(const StatsQuery& query) const {
-  return ComputeStats(loop_->store(), loop_->directory(), query, loop_->Now());
+  return ComputeStats(loop_->store(), *loop_->directory(), query, loop_->Now());
 }
 
 }  // namespace weituo::broker
