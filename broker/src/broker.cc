@@ -16,8 +16,10 @@
 #include <unordered_set>
 
 #include "counters.h"
+#include "delivery.h"
 #include "storage_guard.h"
 #include "transport.h"
+#include "turn.h"
 #include "weituo/broker/broker_store.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/curve.h"
@@ -53,11 +55,6 @@ constexpr size_t kMaxOverdueCounted = 10000;
 constexpr int64_t kOldestEveryMs = 1000;
 constexpr int64_t kStuckAfterMs = 5000;
 
-// A message sent to a court and not yet acknowledged.
-struct InFlight {
-  int64_t due_ms = 0;  // monotonic time of the next resend
-};
-
 // What the loop knows of one court. Only courts that connected or have
 // messages queued get an entry, so memory follows activity.
 struct CourtSession {
@@ -66,20 +63,10 @@ struct CourtSession {
   int64_t last_seen_mono = 0;
   int64_t last_seen_wall = 0;
   int64_t last_heartbeat_sent = 0;
-  std::map<uint64_t, InFlight> in_flight;
-  // Sends per delivery id; survives reconnects so a message nobody
-  // acknowledges is parked eventually. Erased on ack or park.
-  std::unordered_map<uint64_t, uint32_t> attempts;
-  uint64_t scan_from = 0;        // outbox ids below this are in flight or acked
-  bool dirty = false;            // the outbox may hold messages not yet sent
-  std::vector<uint64_t> resend;  // due for resend after this turn's commit
   // Token bucket of the rate limit; tokens < 0 until first used.
   double tokens = -1;
   int64_t tokens_at_mono = 0;
   uint64_t refused = 0;
-  uint64_t pending = 0;  // stored in its outbox
-  uint64_t parked = 0;
-  bool paused = false;  // an operator holds its deliveries
 };
 
 // Latencies in fixed buckets (ms), for /metrics and /api/status.
@@ -117,11 +104,6 @@ struct OperatorAction {
   std::promise<StatusOr<weituo::v1::ApiReply>> done;
 };
 
-struct Outgoing {
-  std::string routing_id;
-  std::string bytes;
-};
-
 }  // namespace
 
 class Broker::Loop {
@@ -140,8 +122,13 @@ class Broker::Loop {
                  },
              .route_ended = [this](const std::string& routing_id,
                                    const char* why) { Unbind(routing_id, why); }}),
-        next_delivery_id_(next_delivery_id),
-        batch_(store_->NewBatch()),
+        turn_(*store_),
+        delivery_(
+            options_, *store_, turn_, counters_, next_delivery_id,
+            [this](const std::string& routing_id, std::string_view bytes) {
+              return transport_.Send(routing_id, bytes);
+            },
+            [this](const std::string& court) { MarkOffline(court, "connection gone"); }),
         storage_(options_.data_dir, options_.storage_reserve_bytes) {}
 
   Status Run();
@@ -199,12 +186,6 @@ class Broker::Loop {
   void Reload();
   StatusOr<weituo::v1::ApiReply> ApplyAction(OperatorAction& action);
   StatusOr<weituo::v1::ApiReply> RedriveParked(const std::string& id);
-  // Resend everything pending to the court, from its first message.
-  void Rescan(const std::string& court, CourtSession& session);
-  // `court` has messages to send or resend: it is looked at after this
-  // turn's commit. Only such courts are, so a turn costs nothing per court
-  // that is idle, however many are connected.
-  void WantsSending(const std::string& court) { sending_.insert(court); }
   // The event's link in the global chain, in this turn's batch.
   void AppendToChain(const Event& event);
 
@@ -221,7 +202,7 @@ class Broker::Loop {
                     const std::vector<std::string>& recipients);
   // Stores a new commission (target resolved) with its EV_SUBMITTED event,
   // queues its delivery and its first deadline review.
-  CommissionRecord& StoreNew(Commission commission, Event* submitted);
+  const CommissionRecord& StoreNew(Commission commission, Event* submitted);
   void Forward(const CommissionRecord& parent, const std::string& to_court,
                const std::string& from_court, const std::string& child_id);
 
@@ -235,9 +216,9 @@ class Broker::Loop {
   // Liaison: tell supervisors of courts offline past the threshold.
   void CheckOffline(int64_t now);
   void NoticeToSupervisor(const CourtEntry& entry, const std::string& what, int64_t since);
-  void Enqueue(const std::string& court, Deliver deliver);
-  void Park(CourtSession& session, const std::string& court, uint64_t delivery_id,
-            const std::string& reason);
+  void Enqueue(const std::string& court, Deliver deliver) {
+    delivery_.Enqueue(court, std::move(deliver), Now());
+  }
 
   void Reply(const std::string& routing_id, Envelope& envelope);
   void Refuse(const std::string& routing_id, const std::string& court, ErrorCode code,
@@ -260,13 +241,10 @@ class Broker::Loop {
   // Reads the disk's free space (once a second) and logs what changed.
   void CheckStorage();
   void SendTurnReplies();
-  void Pump(const std::string& court, CourtSession& session);
-  void Resend(const std::string& court, CourtSession& session);
   SendResult SendTo(const std::string& routing_id, const std::string& bytes) {
     return transport_.Send(routing_id, bytes);
   }
-  void MarkOffline(const std::string& court, CourtSession& session, const char* why);
-  int64_t Backoff(uint32_t attempts) const;
+  void MarkOffline(const std::string& court, const char* why);
   void PublishSnapshot();
   // The storage health and the reasons the broker is degraded.
   void PublishStorage(weituo::v1::BrokerStatus& s);
@@ -286,7 +264,6 @@ class Broker::Loop {
   LogThrottle refusal_log_{50};
 
   std::unordered_map<std::string, CourtSession> courts_;
-  std::unordered_set<std::string> sending_;  // see WantsSending
   std::atomic<int64_t> clock_offset_ms_{0};
   // Deadline timers (CF "timers", by due time): every one due before
   // timer_cursor_ was reviewed; lowest_timer_put_ is the earliest written
@@ -297,16 +274,11 @@ class Broker::Loop {
   int64_t next_offline_check_ = 0;
   std::map<std::string, int64_t> offline_flagged_;  // court -> offline since (wall)
   std::unordered_map<std::string, std::string> court_by_routing_id_;
-  uint64_t next_delivery_id_;
 
   // The turn being built: writes, their effects visible to later messages
   // of the same turn, and what to send once the batch is durable.
-  BrokerStore::Batch batch_;
-  bool delivery_id_advanced_ = false;
-  std::unordered_map<std::string, CommissionRecord> turn_records_;
-  std::unordered_set<std::string> turn_deleted_outbox_;
-  std::unordered_map<std::string, RequestOutcome> turn_requests_;
-  std::vector<Outgoing> replies_;
+  Turn turn_;
+  Delivery delivery_;
 
   std::map<std::string, uint64_t> refused_;
   int64_t started_at_ms_ = 0;
@@ -399,18 +371,7 @@ void Broker::Loop::EndTurn() {
   turn_submits_.clear();
   for (auto& [action, reply] : turn_actions_) action->done.set_value(std::move(reply));
   turn_actions_.clear();
-  bool backlog = false;
-  for (auto it = sending_.begin(); it != sending_.end();) {
-    CourtSession& session = courts_[*it];
-    if (!session.resend.empty()) Resend(*it, session);
-    if (session.dirty) Pump(*it, session);
-    // Kept while a next turn could send more; otherwise an ack, a Hello,
-    // a resume or a new message marks the court again.
-    bool more = session.dirty && session.online && !session.paused &&
-                session.in_flight.size() < options_.window;
-    backlog = backlog || more;
-    it = more || !session.resend.empty() ? std::next(it) : sending_.erase(it);
-  }
+  const bool backlog = delivery_.SendDue();
   // Room in a window with messages waiting: look again soon, not at the
   // next tick (a millisecond, so a full send queue is not spun on).
   if (backlog) events_.WaitAtMostMs(1);
@@ -435,7 +396,7 @@ void Broker::Loop::Unbind(const std::string& routing_id, const char* why) {
   CourtSession& session = courts_[court];
   if (session.routing_id != routing_id) return;
   session.routing_id.clear();
-  if (session.online) MarkOffline(court, session, why);
+  if (session.online) MarkOffline(court, why);
 }
 
 bool Broker::Loop::TakeToken(CourtSession& session, int64_t now) {
@@ -520,10 +481,10 @@ void Broker::Loop::HandleMessage(const Inbound& inbound) {
   if (!session.online) {
     // Heard from again after we gave up on it: resend everything pending.
     session.online = true;
-    Rescan(court, session);
+    delivery_.Connected(court, session.routing_id);
     spdlog::info("msg=\"court online\" court={} reason=heard-again", court);
     if (offline_flagged_.erase(court)) {
-      batch_.PutOfflineFlag(court, 0);
+      turn_.batch().PutOfflineFlag(court, 0);
       if (const CourtEntry* entry = directory_->Find(court)) {
         NoticeToSupervisor(*entry, "online", session.last_seen_wall);
       }
@@ -581,10 +542,10 @@ void Broker::Loop::HandleHello(const std::string& routing_id, const std::string&
   session.online = true;
   session.last_seen_mono = MonotonicMs();
   session.last_seen_wall = Now();
-  Rescan(court, session);
+  delivery_.Connected(court, routing_id);
   Count("hellos");
   if (offline_flagged_.erase(court)) {
-    batch_.PutOfflineFlag(court, 0);
+    turn_.batch().PutOfflineFlag(court, 0);
     NoticeToSupervisor(*entry, "online", session.last_seen_wall);
   }
   spdlog::info("msg=\"court online\" court={} agent=\"{}\"", court,
@@ -703,7 +664,7 @@ void Broker::Loop::HandleSubmit(const std::string& routing_id, const std::string
   }
   // Refused for want of room only once nothing else would refuse it, so a
   // clerk retrying after space is freed meets no other surprise.
-  if (storage_.WouldRefuse(batch_.bytes())) {
+  if (storage_.WouldRefuse(turn_.bytes())) {
     Refuse(routing_id, court, ErrorCode::STORAGE_FULL, storage_.RefusalMessage(), id);
     return;
   }
@@ -712,17 +673,16 @@ void Broker::Loop::HandleSubmit(const std::string& routing_id, const std::string
                weituo::v1::Kind_Name(KindOf(commission)));
 
   Event submitted;
-  CommissionRecord& record = StoreNew(std::move(commission), &submitted);
+  const CommissionRecord& record = StoreNew(std::move(commission), &submitted);
   turn_submits_.push_back(message_read_at_);
   Count("submitted");
   ReplySubmitReceipt(routing_id, record, /*duplicate=*/false);
 }
 
-CommissionRecord& Broker::Loop::StoreNew(Commission commission, Event* submitted) {
+const CommissionRecord& Broker::Loop::StoreNew(Commission commission, Event* submitted) {
   const std::string id = commission.id();
   const std::string target = commission.target_court();
-  // The record of this turn is the one copy kept; the delivery gets another.
-  CommissionRecord& record = turn_records_[id];
+  CommissionRecord record;
   *record.mutable_commission() = std::move(commission);
   record.set_state(weituo::v1::SUBMITTED);
   record.set_last_seq(1);
@@ -734,10 +694,8 @@ CommissionRecord& Broker::Loop::StoreNew(Commission commission, Event* submitted
   DeadlineReview review =
       weituo::ReviewDeadlines(options_.deadlines, record.commission(), {*submitted}, Now());
   Reschedule(record, review.next_check_ms);
-  batch_.PutNewCommission(record);
   AppendToChain(*submitted);
-  batch_.PutEvent(*submitted);
-  batch_.IndexNew(record);
+  turn_.batch().PutEvent(*submitted);
   (*state_counts_.mutable_by_state())[weituo::v1::SUBMITTED]++;
   state_counts_dirty_ = true;
   // The outbox keeps only the commission's id; its body is read back when
@@ -745,7 +703,7 @@ CommissionRecord& Broker::Loop::StoreNew(Commission commission, Event* submitted
   Deliver deliver;
   deliver.mutable_commission()->set_id(id);
   Enqueue(target, std::move(deliver));
-  return record;
+  return turn_.AddRecord(std::move(record));
 }
 
 void Broker::Loop::Forward(const CommissionRecord& parent, const std::string& to_court,
@@ -768,53 +726,21 @@ void Broker::Loop::Forward(const CommissionRecord& parent, const std::string& to
 }
 
 void Broker::Loop::HandleAck(const std::string& court, const weituo::v1::Ack& ack) {
-  CourtSession& session = courts_[court];
   for (uint64_t delivery_id : ack.delivery_ids()) {
-    std::string key = OutboxKey(court, delivery_id);
-    if (turn_deleted_outbox_.count(key)) continue;
-    // Only the id of a commission delivered is needed here, not its body.
-    auto item = store_->GetOutbox(court, delivery_id, /*with_body=*/false);
-    if (!item.ok()) {
-      spdlog::error("msg=\"outbox read failed\" court={} delivery={} error=\"{}\"", court,
-                    delivery_id, item.status().ToString());
-      continue;
-    }
-    if (!item->has_value()) {
-      // Acknowledged twice, or after we parked it: then it did arrive, so it
-      // leaves the parked set and counts as delivered.
-      item = store_->GetParked(court, delivery_id);
-      if (!item.ok() || !item->has_value()) {
-        Count("stale_acks");
-        continue;
-      }
-      batch_.DeleteParked(court, delivery_id);
-      if (session.parked > 0) session.parked--;
-      Count("unparked_by_ack");
-    } else {
-      batch_.DeleteOutbox(court, delivery_id);
-      if (session.pending > 0) session.pending--;
-    }
-    turn_deleted_outbox_.insert(std::move(key));
-    session.in_flight.erase(delivery_id);
-    session.attempts.erase(delivery_id);
-    session.dirty = true;
-    WantsSending(court);
-    Count("acknowledged");
-
-    const Deliver& deliver = (*item)->deliver();
-    if (!deliver.has_commission()) continue;
+    std::optional<std::string> delivered = delivery_.Acknowledged(court, delivery_id);
+    if (!delivered || delivered->empty()) continue;
     // The target's agent recorded the commission: the delivery receipt.
-    auto record = LoadRecord(deliver.commission().id());
+    auto record = LoadRecord(*delivered);
     if (!record.ok()) {
-      spdlog::error("msg=\"delivered commission missing\" commission={} error=\"{}\"",
-                    deliver.commission().id(), record.status().ToString());
+      spdlog::error("msg=\"delivered commission missing\" commission={} error=\"{}\"", *delivered,
+                    record.status().ToString());
       continue;
     }
     auto event = ApplyAction(*record, Action::kDeliver, Role::kBroker, "", nullptr);
     if (event.ok()) {
       submit_to_delivered_.Observe(static_cast<double>(Now() - record->submitted_at_ms()));
       Count("delivered");
-      spdlog::info("msg=delivered commission={} target={}", deliver.commission().id(), court);
+      spdlog::info("msg=delivered commission={} target={}", *delivered, court);
     }
   }
 }
@@ -829,19 +755,13 @@ void Broker::Loop::HandleUpdate(const std::string& routing_id, const std::string
     return;
   }
   // A resent request gets the outcome it got the first time.
-  std::string request_key = RequestKey(court, request_id);
-  std::optional<RequestOutcome> seen;
-  if (auto it = turn_requests_.find(request_key); it != turn_requests_.end()) {
-    seen = it->second;
-  } else {
-    auto stored = store_->GetRequest(court, request_id);
-    if (!stored.ok()) {
-      Refuse(routing_id, court, StoreReadRefusal(stored.status()), stored.status().message(),
-             request_id);
-      return;
-    }
-    seen = *stored;
+  auto stored = turn_.Request(court, request_id);
+  if (!stored.ok()) {
+    Refuse(routing_id, court, StoreReadRefusal(stored.status()), stored.status().message(),
+           request_id);
+    return;
   }
+  const std::optional<RequestOutcome>& seen = *stored;
   if (seen && !google::protobuf::util::MessageDifferencer::Equals(seen->receipt().event().update(),
                                                                   update)) {
     Refuse(routing_id, court, ErrorCode::CONFLICT,
@@ -914,7 +834,7 @@ void Broker::Loop::HandleUpdate(const std::string& routing_id, const std::string
     Refuse(routing_id, court, ErrorCodeFor(next.status()), next.status().message(), request_id);
     return;
   }
-  if (storage_.WouldRefuse(batch_.bytes())) {
+  if (storage_.WouldRefuse(turn_.bytes())) {
     Refuse(routing_id, court, ErrorCode::STORAGE_FULL, storage_.RefusalMessage(), request_id);
     return;
   }
@@ -927,8 +847,7 @@ void Broker::Loop::HandleUpdate(const std::string& routing_id, const std::string
   RequestOutcome outcome;
   outcome.mutable_receipt()->set_request_id(request_id);
   *outcome.mutable_receipt()->mutable_event() = *event;
-  batch_.PutRequest(court, request_id, outcome);
-  turn_requests_[request_key] = outcome;
+  turn_.PutRequest(court, request_id, outcome);
   Count("updates");
   spdlog::info("msg=updated commission={} court={} event={} state={}", commission.id(), court,
                EventType_Name(event->type()), weituo::v1::State_Name(event->state()));
@@ -939,11 +858,7 @@ void Broker::Loop::HandleUpdate(const std::string& routing_id, const std::string
 }
 
 StatusOr<CommissionRecord> Broker::Loop::LoadRecord(const std::string& id) {
-  if (auto it = turn_records_.find(id); it != turn_records_.end()) return it->second;
-  auto stored = store_->GetCommission(id);
-  if (!stored.ok()) return stored.status();
-  if (!stored->has_value()) return Status::NotFound("no commission " + id);
-  return std::move(**stored);
+  return turn_.Record(id);
 }
 
 StatusOr<Event> Broker::Loop::ApplyAction(CommissionRecord& record, Action action, Role role,
@@ -960,7 +875,7 @@ StatusOr<Event> Broker::Loop::ApplyAction(CommissionRecord& record, Action actio
   if (!child_id.empty()) event.set_child_commission_id(child_id);
 
   const std::string id = record.commission().id();
-  batch_.IndexState(id, record.state(), *next);
+  turn_.batch().IndexState(id, record.state(), *next);
   if (record.state() != *next) {
     auto& by_state = *state_counts_.mutable_by_state();
     if (by_state[record.state()] > 0) by_state[record.state()]--;
@@ -1025,9 +940,8 @@ Event Broker::Loop::AppendEvent(CommissionRecord& record, Event event,
   AppendToChain(event);
   record.set_last_seq(event.seq());
   record.set_updated_at_ms(now);
-  batch_.PutCommission(record);
-  batch_.PutEvent(event);
-  turn_records_[commission.id()] = record;
+  turn_.PutRecord(record);
+  turn_.batch().PutEvent(event);
   for (const std::string& court : recipients) {
     Deliver deliver;
     *deliver.mutable_event() = event;
@@ -1048,9 +962,9 @@ std::string Broker::Loop::SupervisorOf(const std::string& court) const {
 void Broker::Loop::Reschedule(CommissionRecord& record, int64_t next_check_ms) {
   if (record.next_check_ms() == next_check_ms) return;
   if (record.next_check_ms() != 0)
-    batch_.DeleteTimer(record.next_check_ms(), record.commission().id());
+    turn_.batch().DeleteTimer(record.next_check_ms(), record.commission().id());
   if (next_check_ms != 0) {
-    batch_.PutTimer(next_check_ms, record.commission().id());
+    turn_.batch().PutTimer(next_check_ms, record.commission().id());
     lowest_timer_put_ = std::min(lowest_timer_put_, next_check_ms);
   }
   record.set_next_check_ms(next_check_ms);
@@ -1072,7 +986,7 @@ void Broker::Loop::ReviewDue(int64_t now) {
   cursor = std::min(cursor, lowest_timer_put_);
   for (const auto& [at, id] : *due) {
     // Changed earlier in this turn: its trail is not in the store yet.
-    if (turn_records_.count(id)) {
+    if (turn_.Changed(id)) {
       cursor = std::min(cursor, at);
       continue;
     }
@@ -1094,8 +1008,7 @@ void Broker::Loop::Review(const std::string& id, int64_t now) {
   if (IsFinal(record->state())) {
     if (record->next_check_ms() == 0) return;
     Reschedule(*record, 0);
-    batch_.PutCommission(*record);
-    turn_records_[id] = *record;
+    turn_.PutRecord(*record);
     return;
   }
   auto events = store_->Events(id);
@@ -1124,8 +1037,7 @@ void Broker::Loop::Review(const std::string& id, int64_t now) {
   }
   Reschedule(*record, review.next_check_ms);
   if (google::protobuf::util::MessageDifferencer::Equals(before, *record)) return;
-  batch_.PutCommission(*record);
-  turn_records_[id] = *record;
+  turn_.PutRecord(*record);
 }
 
 void Broker::Loop::RecordCrossing(CommissionRecord& record, const Crossing& crossing) {
@@ -1201,7 +1113,7 @@ void Broker::Loop::CheckOffline(int64_t now) {
                                                                          : started_at_ms_;
     if (now - since < options_.offline_flag_after_ms) continue;
     offline_flagged_[entry.id] = since;
-    batch_.PutOfflineFlag(entry.id, since);
+    turn_.batch().PutOfflineFlag(entry.id, since);
     NoticeToSupervisor(entry, "offline", since);
     Count("offline_flags");
     spdlog::warn(
@@ -1212,55 +1124,13 @@ void Broker::Loop::CheckOffline(int64_t now) {
   }
 }
 
-void Broker::Loop::Enqueue(const std::string& court, Deliver deliver) {
-  deliver.set_delivery_id(next_delivery_id_++);
-  delivery_id_advanced_ = true;
-  OutboxItem item;
-  item.set_court(court);
-  *item.mutable_deliver() = std::move(deliver);
-  item.set_enqueued_at_ms(Now());
-  batch_.PutOutbox(item);
-  CourtSession& session = courts_[court];
-  session.dirty = true;
-  session.pending++;
-  WantsSending(court);
-}
-
-void Broker::Loop::Park(CourtSession& session, const std::string& court, uint64_t delivery_id,
-                        const std::string& reason) {
-  session.in_flight.erase(delivery_id);
-  WantsSending(court);  // room in its window
-  uint32_t attempts = session.attempts[delivery_id];
-  session.attempts.erase(delivery_id);
-  std::string key = OutboxKey(court, delivery_id);
-  if (turn_deleted_outbox_.count(key)) return;
-  auto item = store_->GetOutbox(court, delivery_id);
-  if (!item.ok() || !item->has_value()) return;
-  OutboxItem parked = std::move(**item);
-  parked.set_attempts(attempts);
-  parked.set_park_reason(reason);
-  parked.set_parked_at_ms(Now());
-  batch_.DeleteOutbox(court, delivery_id);
-  batch_.PutParked(parked);
-  turn_deleted_outbox_.insert(std::move(key));
-  if (session.pending > 0) session.pending--;
-  session.parked++;
-  Count("parked");
-  std::string what = parked.deliver().has_commission()
-                         ? "commission " + parked.deliver().commission().id()
-                         : "event " + parked.deliver().event().commission_id() + "#" +
-                               std::to_string(parked.deliver().event().seq());
-  spdlog::warn("msg=parked court={} delivery={} item=\"{}\" reason=\"{}\"", court, delivery_id,
-               what, reason);
-}
-
 void Broker::Loop::Reply(const std::string& routing_id, Envelope& envelope) {
-  replies_.push_back({routing_id, SerializeEnvelope(envelope)});
+  turn_.AddReply(routing_id, SerializeEnvelope(envelope));
 }
 
 void Broker::Loop::Refuse(const std::string& routing_id, const std::string& court, ErrorCode code,
                           const std::string& message, const std::string& ref) {
-  replies_.push_back({routing_id, Refusal(court, code, message, ref)});
+  turn_.AddReply(routing_id, Refusal(court, code, message, ref));
 }
 
 std::string Broker::Loop::Refusal(const std::string& court, ErrorCode code,
@@ -1277,12 +1147,6 @@ std::string Broker::Loop::Refusal(const std::string& court, ErrorCode code,
   return SerializeEnvelope(env);
 }
 
-int64_t Broker::Loop::Backoff(uint32_t attempts) const {
-  int64_t delay = options_.ack_timeout_ms;
-  for (uint32_t i = 1; i < attempts && delay < options_.max_backoff_ms; ++i) delay *= 2;
-  return std::min<int64_t>(delay, options_.max_backoff_ms);
-}
-
 void Broker::Loop::Tick(int64_t now) {
   transport_.Tick(now);
   ReviewDue(Now());
@@ -1296,54 +1160,39 @@ void Broker::Loop::Tick(int64_t now) {
   for (auto& [court, session] : courts_) {
     if (!session.online) continue;
     if (now - session.last_seen_mono > options_.offline_after_ms) {
-      MarkOffline(court, session, "no heartbeat");
+      MarkOffline(court, "no heartbeat");
       continue;
     }
     if (now - session.last_heartbeat_sent >= options_.heartbeat_ms) {
       session.last_heartbeat_sent = now;
       if (SendTo(session.routing_id, heartbeat_bytes) == SendResult::kUnreachable) {
-        MarkOffline(court, session, "connection gone");
+        MarkOffline(court, "connection gone");
         continue;
       }
     }
-    std::vector<uint64_t> to_park;
-    for (auto& [delivery_id, flight] : session.in_flight) {
-      if (now < flight.due_ms) continue;
-      if (session.attempts[delivery_id] >= options_.max_attempts) {
-        to_park.push_back(delivery_id);
-      } else {
-        session.resend.push_back(delivery_id);
-        WantsSending(court);
-      }
-    }
-    for (uint64_t delivery_id : to_park) {
-      Park(session, court, delivery_id,
-           "not acknowledged after " + std::to_string(options_.max_attempts) + " attempts");
-    }
   }
+  delivery_.Tick(now, Now());
 }
 
 Status Broker::Loop::CommitTurn() {
-  if (delivery_id_advanced_) batch_.PutNextDeliveryId(next_delivery_id_);
-  if (state_counts_dirty_) batch_.PutStateCounts(state_counts_);
-  if (chain_advanced_) batch_.PutChainHead(chain_position_, chain_head_);
-  if (!batch_.empty()) {
-    size_t writes = batch_.count();
-    const uint64_t bytes = batch_.bytes();
-    Status s = store_->Commit(batch_, options_.sync);
-    // Nothing of this turn has been sent: it waits for its commit, never
-    // answering from a state the store does not hold.
-    if (!s.ok()) WEITUO_RETURN_IF_ERROR(HoldUntilCommitted(std::move(s)));
+  if (auto next = delivery_.TakeNextDeliveryId()) turn_.batch().PutNextDeliveryId(*next);
+  if (state_counts_dirty_) turn_.batch().PutStateCounts(state_counts_);
+  if (chain_advanced_) turn_.batch().PutChainHead(chain_position_, chain_head_);
+  const bool empty = turn_.empty();
+  const size_t writes = turn_.writes();
+  const uint64_t bytes = turn_.bytes();
+  // Nothing of this turn has been sent: it waits for its commit, never
+  // answering from a state the store does not hold.
+  if (Status s = turn_.Commit(options_.sync); !s.ok()) {
+    WEITUO_RETURN_IF_ERROR(HoldUntilCommitted(std::move(s)));
+  }
+  if (!empty) {
     storage_.Committed(bytes);
     Count("batches");
     Count("batch_writes", writes);
   }
-  delivery_id_advanced_ = false;
   state_counts_dirty_ = false;
   chain_advanced_ = false;
-  turn_records_.clear();
-  turn_deleted_outbox_.clear();
-  turn_requests_.clear();
   return Status::Ok();
 }
 
@@ -1359,8 +1208,7 @@ Status Broker::Loop::HoldUntilCommitted(Status failed) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     PublishSnapshot();  // operators see the hold, and the loop is not taken for stuck
     CheckStorage();     // at the edge, the ballast's room goes to the store
-    Status s = store_->Resume();
-    if (s.ok()) s = store_->Commit(batch_, options_.sync);
+    Status s = turn_.Retry(options_.sync);
     if (s.ok()) {
       spdlog::warn("msg=\"store writable again; the held turn is committed\" held_ms={}",
                    MonotonicMs() - since);
@@ -1390,91 +1238,16 @@ void Broker::Loop::CheckStorage() {
 }
 
 void Broker::Loop::SendTurnReplies() {
-  for (const Outgoing& out : replies_) {
+  for (const Turn::Reply& out : turn_.TakeReplies()) {
     // A lost reply is recovered by the agent's resend of its request.
     if (SendTo(out.routing_id, out.bytes) != SendResult::kSent) Count("replies_dropped");
   }
-  replies_.clear();
 }
 
-void Broker::Loop::MarkOffline(const std::string& court, CourtSession& session, const char* why) {
-  session.online = false;
-  session.in_flight.clear();
-  session.resend.clear();
-  session.scan_from = 0;
+void Broker::Loop::MarkOffline(const std::string& court, const char* why) {
+  courts_[court].online = false;
+  delivery_.Disconnected(court);
   spdlog::info("msg=\"court offline\" court={} reason=\"{}\"", court, why);
-}
-
-void Broker::Loop::Pump(const std::string& court, CourtSession& session) {
-  if (!session.online || session.routing_id.empty() || session.paused) return;
-  int64_t now = MonotonicMs();
-  while (session.in_flight.size() < options_.window) {
-    size_t room = options_.window - session.in_flight.size();
-    auto items = store_->ScanOutbox(court, session.scan_from, room, /*with_body=*/false);
-    if (!items.ok()) {
-      spdlog::error("msg=\"outbox scan failed\" court={} error=\"{}\"", court,
-                    items.status().ToString());
-      return;
-    }
-    for (OutboxItem& item : *items) {
-      uint64_t delivery_id = item.deliver().delivery_id();
-      auto frame = store_->DeliveryFrame(item);
-      if (!frame.ok()) {
-        spdlog::error("msg=\"delivery unreadable\" court={} delivery={} error=\"{}\"", court,
-                      delivery_id, frame.status().ToString());
-        return;
-      }
-      SendResult sent = SendTo(session.routing_id, *frame);
-      if (sent == SendResult::kWouldBlock) return;  // still pending; retried next turn
-      if (sent == SendResult::kUnreachable) {
-        MarkOffline(court, session, "connection gone");
-        return;
-      }
-      uint32_t attempts = ++session.attempts[delivery_id];
-      Count(attempts > 1 ? "redelivered" : "sent");
-      session.in_flight[delivery_id].due_ms = now + Backoff(attempts);
-      session.scan_from = delivery_id + 1;
-    }
-    if (items->size() < room) {
-      session.dirty = false;
-      return;
-    }
-  }
-}
-
-void Broker::Loop::Resend(const std::string& court, CourtSession& session) {
-  if (session.paused) {
-    session.resend.clear();
-    return;
-  }
-  int64_t now = MonotonicMs();
-  for (uint64_t delivery_id : session.resend) {
-    auto flight = session.in_flight.find(delivery_id);
-    if (flight == session.in_flight.end()) continue;  // acknowledged meanwhile
-    auto item = store_->GetOutbox(court, delivery_id, /*with_body=*/false);
-    if (!item.ok() || !item->has_value()) {
-      session.in_flight.erase(flight);
-      continue;
-    }
-    auto frame = store_->DeliveryFrame(**item);
-    if (!frame.ok()) {
-      spdlog::error("msg=\"delivery unreadable\" court={} delivery={} error=\"{}\"", court,
-                    delivery_id, frame.status().ToString());
-      continue;
-    }
-    SendResult sent = SendTo(session.routing_id, *frame);
-    if (sent == SendResult::kUnreachable) {
-      MarkOffline(court, session, "connection gone");
-      return;
-    }
-    uint32_t attempts = session.attempts[delivery_id];
-    if (sent == SendResult::kSent) {
-      attempts = ++session.attempts[delivery_id];
-      Count("redelivered");
-    }
-    flight->second.due_ms = now + Backoff(attempts);
-  }
-  session.resend.clear();
 }
 
 void Broker::Loop::PublishSnapshot() {
@@ -1513,12 +1286,13 @@ void Broker::Loop::PublishSnapshot() {
       const CourtSession& session = it->second;
       cs->set_online(session.online);
       cs->set_last_seen_ms(session.last_seen_wall);
-      cs->set_in_flight(session.in_flight.size());
       cs->set_refused(session.refused);
-      cs->set_pending(session.pending);
-      cs->set_parked(session.parked);
-      cs->set_paused(session.paused);
     }
+    const Delivery::CourtCounts outbox = delivery_.Counts(entry.id);
+    cs->set_in_flight(outbox.in_flight);
+    cs->set_pending(outbox.pending);
+    cs->set_parked(outbox.parked);
+    cs->set_paused(outbox.paused);
   }
   *s.mutable_submit_to_receipt() = submit_to_receipt_.ToProto();
   *s.mutable_submit_to_delivered() = submit_to_delivered_.ToProto();
@@ -1538,18 +1312,7 @@ Status Broker::Loop::LoadState() {
   chain_position_ = head->first;
   chain_head_ = head->second.hash();
   WEITUO_RETURN_IF_ERROR(CheckChainHead());
-  auto pending = store_->CountOutbox();
-  if (!pending.ok()) return pending.status();
-  for (const auto& [court, n] : *pending) courts_[court].pending = n;
-  auto parked = store_->CountParked();
-  if (!parked.ok()) return parked.status();
-  for (const auto& [court, n] : *parked) courts_[court].parked = n;
-  auto paused = store_->PausedCourts();
-  if (!paused.ok()) return paused.status();
-  for (const std::string& court : *paused) {
-    courts_[court].paused = true;
-    spdlog::warn("msg=\"court paused\" court={} reason=\"paused before restart\"", court);
-  }
+  WEITUO_RETURN_IF_ERROR(delivery_.Load());
   auto flagged = store_->OfflineFlags();
   if (!flagged.ok()) return flagged.status();
   offline_flagged_ = *flagged;
@@ -1562,8 +1325,8 @@ Status Broker::Loop::CheckChainHead() {
   if (!committed->has_value()) {
     // A store from before the head was kept: it is kept from now on.
     if (chain_position_ == 0) return Status::Ok();
-    batch_.PutChainHead(chain_position_, chain_head_);
-    WEITUO_RETURN_IF_ERROR(store_->Commit(batch_, true));
+    turn_.batch().PutChainHead(chain_position_, chain_head_);
+    WEITUO_RETURN_IF_ERROR(turn_.Commit(/*sync=*/true));
     spdlog::info("msg=\"chain head recorded\" position={}", chain_position_);
     return Status::Ok();
   }
@@ -1651,59 +1414,28 @@ StatusOr<weituo::v1::ApiReply> Broker::Loop::ApplyAction(OperatorAction& action)
   if (!directory_->Find(court))
     return Status::NotFound("no court '" + court + "' in the directory");
   bool pause = action.kind == OperatorAction::Kind::kPause;
-  CourtSession& session = courts_[court];
   weituo::v1::ApiReply reply;
   reply.set_ok(true);
-  if (session.paused == pause) {
+  if (!delivery_.SetPaused(court, pause)) {
     reply.set_message("deliveries to " + court + " were already " + (pause ? "paused" : "running"));
     return reply;
   }
-  session.paused = pause;
-  batch_.PutPaused(court, pause);
-  if (!pause) Rescan(court, session);
+  const uint64_t pending = delivery_.Counts(court).pending;
   Count(pause ? "courts_paused" : "courts_resumed");
   spdlog::warn("msg=\"court {}\" court={} pending={}", pause ? "paused" : "resumed", court,
-               session.pending);
+               pending);
   reply.set_message("deliveries to " + court + (pause ? " paused; " : " resumed; ") +
-                    std::to_string(session.pending) + " pending");
+                    std::to_string(pending) + " pending");
   return reply;
 }
 
 StatusOr<weituo::v1::ApiReply> Broker::Loop::RedriveParked(const std::string& id) {
-  bool by_delivery = !id.empty() && std::all_of(id.begin(), id.end(), ::isdigit);
-  if (!by_delivery && !IsUlid(id)) {
-    return Status::InvalidArgument("'" + id + "' is neither a delivery id nor a commission id");
-  }
-  uint64_t delivery_id = by_delivery ? std::strtoull(id.c_str(), nullptr, 10) : 0;
-  auto parked = store_->AllParked(0);
-  if (!parked.ok()) return parked.status();
-  uint32_t redriven = 0;
-  for (OutboxItem& item : *parked) {
-    const Deliver& d = item.deliver();
-    const std::string& commission_id =
-        d.has_commission() ? d.commission().id() : d.event().commission_id();
-    if (by_delivery ? d.delivery_id() != delivery_id : commission_id != id) continue;
-    const std::string court = item.court();
-    batch_.DeleteParked(court, d.delivery_id());
-    item.clear_park_reason();
-    item.clear_parked_at_ms();
-    item.set_attempts(0);
-    batch_.PutOutbox(item);
-    CourtSession& session = courts_[court];
-    if (session.parked > 0) session.parked--;
-    session.pending++;
-    session.attempts.erase(d.delivery_id());
-    Rescan(court, session);
-    ++redriven;
-    Count("redriven");
-    spdlog::warn("msg=redriven court={} delivery={} commission={}", court, d.delivery_id(),
-                 commission_id);
-  }
-  if (redriven == 0) return Status::NotFound("nothing parked under " + id);
+  StatusOr<uint32_t> redriven = delivery_.Redrive(id);
+  if (!redriven.ok()) return redriven.status();
   weituo::v1::ApiReply reply;
   reply.set_ok(true);
-  reply.set_affected(redriven);
-  reply.set_message(std::to_string(redriven) + " parked message(s) queued again");
+  reply.set_affected(*redriven);
+  reply.set_message(std::to_string(*redriven) + " parked message(s) queued again");
   return reply;
 }
 
@@ -1714,16 +1446,9 @@ void Broker::Loop::AppendToChain(const Event& event) {
   link.set_event_hash(event.hash());
   link.set_prev(chain_head_);
   link.set_hash(LinkHash(chain_head_, event.hash()));
-  batch_.PutChainLink(++chain_position_, link);
+  turn_.batch().PutChainLink(++chain_position_, link);
   chain_head_ = link.hash();
   chain_advanced_ = true;
-}
-
-void Broker::Loop::Rescan(const std::string& court, CourtSession& session) {
-  session.in_flight.clear();
-  session.scan_from = 0;
-  session.dirty = true;
-  WantsSending(court);
 }
 
 StatusOr<std::unique_ptr<Broker>> Broker::Create(BrokerOptions options, CourtDirectory directory) {
