@@ -2,7 +2,6 @@
 
 #include <google/protobuf/util/message_differencer.h>
 #include <spdlog/spdlog.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -20,6 +19,7 @@
 #include "control_server.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/curve.h"
+#include "weituo/common/event_loop.h"
 #include "weituo/common/ids.h"
 #include "weituo/common/keys.h"
 #include "weituo/common/lifecycle.h"
@@ -83,10 +83,7 @@ class Agent::Impl {
   Impl(Agent* self, AgentOptions options, std::unique_ptr<AgentStore> store)
       : self_(self), options_(std::move(options)), store_(std::move(store)) {}
 
-  ~Impl() {
-    Stop();
-    if (wake_fd_ >= 0) ::close(wake_fd_);
-  }
+  ~Impl() { Stop(); }
 
   Status Init();
   Status Start();
@@ -141,7 +138,11 @@ class Agent::Impl {
   void GiveUp(const weituo::v1::Error& error);
   void CommitTurn();
   void RunHandlers();
-  void Wake();
+  // Reads what the broker sent, up to a batch.
+  void DrainBroker();
+  // After the turn's input: commit, handlers, the control socket, timers.
+  void EndTurn();
+  void Wake() { events_.Wake(); }
 
   zmq::context_t context_{1};
   std::unique_ptr<zmq::socket_t> dealer_;
@@ -149,12 +150,14 @@ class Agent::Impl {
   int connections_made_ = 0;
   std::unique_ptr<ControlServer> control_;
   std::thread thread_;
-  std::atomic<bool> stop_{false};
+  // The I/O thread's loop: the DEALER, its monitor and the control socket;
+  // woken by Submit and SendUpdate from callers' threads.
+  EventLoop events_;
+  bool control_ready_ = false;  // the control socket has requests waiting
   std::atomic<bool> connected_{false};
   // The largest frame the broker takes, from its last Welcome; 0 until one
   // announces it. Read by Queue on callers' threads.
   std::atomic<uint64_t> max_frame_bytes_{0};
-  int wake_fd_ = -1;
 
   std::mutex write_mu_;  // serialises Submit and SendUpdate
   uint64_t next_seq_ = 1;
@@ -193,8 +196,6 @@ class Agent::Impl {
 };
 
 Status Agent::Impl::Init() {
-  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) return Status::Internal("eventfd failed");
   auto last = store_->LastOutboxSeq();
   if (!last.ok()) return last.status();
   next_seq_ = *last + 1;
@@ -224,26 +225,26 @@ Status Agent::Impl::Start() {
     dealer_.reset();
     return s;
   }
-  stop_ = false;
+  if (control_) events_.AddSocket(control_->handle(), [this] { control_ready_ = true; });
   thread_ = std::thread([this] { ThreadMain(); });
   return Status::Ok();
 }
 
 void Agent::Impl::Stop() {
   if (!thread_.joinable()) return;
-  stop_ = true;
-  Wake();
+  events_.Stop();
   thread_.join();
 }
 
-void Agent::Impl::Wake() {
-  uint64_t one = 1;
-  (void)!::write(wake_fd_, &one, sizeof one);
-}
-
 Status Agent::Impl::Connect() {
-  if (monitor_) monitor_->close();
-  if (dealer_) dealer_->close();
+  if (monitor_) {
+    events_.RemoveSocket(monitor_->handle());
+    monitor_->close();
+  }
+  if (dealer_) {
+    events_.RemoveSocket(dealer_->handle());
+    dealer_->close();
+  }
   dealer_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
   dealer_->set(zmq::sockopt::linger, 0);
   if (!options_.plaintext) {
@@ -261,6 +262,7 @@ Status Agent::Impl::Connect() {
     monitor_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::pair);
     monitor_->set(zmq::sockopt::linger, 0);
     monitor_->connect(monitor_endpoint);
+    events_.AddSocket(monitor_->handle(), [this] { HandleMonitorEvents(); });
   }
   dealer_->set(zmq::sockopt::routing_id, options_.court_id + "." + RandomSuffix());
   dealer_->set(zmq::sockopt::reconnect_ivl, 100);
@@ -273,6 +275,7 @@ Status Agent::Impl::Connect() {
     return Status::InvalidArgument("broker endpoint '" + options_.broker_endpoint +
                                    "': " + e.what());
   }
+  events_.AddSocket(dealer_->handle(), [this] { DrainBroker(); });
   connected_ = false;
   sent_.clear();
   scan_from_ = 0;
@@ -312,67 +315,62 @@ void Agent::Impl::ThreadMain() {
   }
   RunHandlers();
 
-  while (!stop_) {
-    zmq::pollitem_t items[4] = {{dealer_->handle(), 0, ZMQ_POLLIN, 0},
-                                {nullptr, wake_fd_, ZMQ_POLLIN, 0},
-                                {monitor_ ? monitor_->handle() : nullptr, -1, ZMQ_POLLIN, 0},
-                                {control_ ? control_->handle() : nullptr, -1, ZMQ_POLLIN, 0}};
-    int n_items = control_ ? 4 : 3;
-    try {
-      zmq::poll(items, n_items, std::chrono::milliseconds(kTickMs));
-    } catch (const zmq::error_t& e) {
-      if (e.num() == EINTR) continue;
-      spdlog::error("msg=\"poll failed\" error=\"{}\"", e.what());
-      return;
-    }
-    bool woken = items[1].revents & ZMQ_POLLIN;
-    if (woken) {
-      uint64_t count;
-      (void)!::read(wake_fd_, &count, sizeof count);
-    }
-    for (size_t n = 0; n < options_.max_batch; ++n) {
-      zmq::message_t msg;
-      zmq::recv_result_t got;
-      try {
-        got = dealer_->recv(msg, zmq::recv_flags::dontwait);
-      } catch (const zmq::error_t&) {
-        break;
-      }
-      if (!got) break;
-      last_heard_ = MonotonicMs();
-      HandleBroker(msg);
-    }
-    CommitTurn();
-    RunHandlers();
-    if (monitor_ && (items[2].revents & ZMQ_POLLIN)) HandleMonitorEvents();
-    if (control_ && (items[3].revents & ZMQ_POLLIN)) {
-      control_->Drain([this](const ControlRequest& r) { return Control(r); },
-                      [this] { self_->Count("control_refused_uid"); });
-    }
-
-    int64_t now = MonotonicMs();
-    if (connected_) {
-      bool resend = now - last_resend_ >= options_.resend_ms / 2;
-      if (resend) last_resend_ = now;
-      SendPending(resend);
-    }
-    int64_t heartbeat_ms = options_.heartbeat_ms;
-    if (welcome_heartbeat_ms_ > 0) heartbeat_ms = std::min(heartbeat_ms, welcome_heartbeat_ms_);
-    // Before Welcome the connection carries nothing but our Hello.
-    if (connected_ && now - last_heartbeat_ >= heartbeat_ms) {
-      last_heartbeat_ = now;
-      Envelope hb;
-      hb.mutable_heartbeat()->set_at_ms(NowMs());
-      SendToBroker(hb);
-    }
-    if (now - last_heard_ > options_.broker_silence_ms) {
-      spdlog::info("msg=\"broker silent, reconnecting\" endpoint={}", options_.broker_endpoint);
-      (void)Connect();  // the endpoint was accepted by Start
-    }
+  events_.SetMaxWaitMs(kTickMs);
+  events_.SetTurnEnd([this] { EndTurn(); });
+  if (Status s = events_.Run(); !s.ok()) {
+    spdlog::error("msg=\"poll failed\" error=\"{}\"", s.message());
   }
+  if (monitor_) events_.RemoveSocket(monitor_->handle());
+  if (dealer_) events_.RemoveSocket(dealer_->handle());
+  if (control_) events_.RemoveSocket(control_->handle());
   if (monitor_) monitor_->close();
   if (dealer_) dealer_->close();
   if (control_) control_->Close();
+}
+
+void Agent::Impl::DrainBroker() {
+  for (size_t n = 0; n < options_.max_batch; ++n) {
+    zmq::message_t msg;
+    zmq::recv_result_t got;
+    try {
+      got = dealer_->recv(msg, zmq::recv_flags::dontwait);
+    } catch (const zmq::error_t&) {
+      return;
+    }
+    if (!got) return;
+    last_heard_ = MonotonicMs();
+    HandleBroker(msg);
+  }
+  events_.WaitAtMostMs(0);  // a full batch: more may be waiting
+}
+
+void Agent::Impl::EndTurn() {
+  CommitTurn();
+  RunHandlers();
+  // Requests are answered after the commit, from the state it left.
+  if (control_ && std::exchange(control_ready_, false)) {
+    control_->Drain([this](const ControlRequest& r) { return Control(r); },
+                    [this] { self_->Count("control_refused_uid"); });
+  }
+  int64_t now = MonotonicMs();
+  if (connected_) {
+    bool resend = now - last_resend_ >= options_.resend_ms / 2;
+    if (resend) last_resend_ = now;
+    SendPending(resend);
+  }
+  int64_t heartbeat_ms = options_.heartbeat_ms;
+  if (welcome_heartbeat_ms_ > 0) heartbeat_ms = std::min(heartbeat_ms, welcome_heartbeat_ms_);
+  // Before Welcome the connection carries nothing but our Hello.
+  if (connected_ && now - last_heartbeat_ >= heartbeat_ms) {
+    last_heartbeat_ = now;
+    Envelope hb;
+    hb.mutable_heartbeat()->set_at_ms(NowMs());
+    SendToBroker(hb);
+  }
+  if (now - last_heard_ > options_.broker_silence_ms) {
+    spdlog::info("msg=\"broker silent, reconnecting\" endpoint={}", options_.broker_endpoint);
+    (void)Connect();  // the endpoint was accepted by Start
+  }
 }
 
 void Agent::Impl::HandleMonitorEvents() {
