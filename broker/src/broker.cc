@@ -18,6 +18,7 @@
 #include "counters.h"
 #include "delivery.h"
 #include "storage_guard.h"
+#include "trail.h"
 #include "transport.h"
 #include "turn.h"
 #include "weituo/broker/broker_store.h"
@@ -129,6 +130,10 @@ class Broker::Loop {
               return transport_.Send(routing_id, bytes);
             },
             [this](const std::string& court) { MarkOffline(court, "connection gone"); }),
+        trail_(*store_, turn_,
+               [this](const std::string& court, Deliver deliver) {
+                 Enqueue(court, std::move(deliver));
+               }),
         storage_(options_.data_dir, options_.storage_reserve_bytes) {}
 
   Status Run();
@@ -154,8 +159,6 @@ class Broker::Loop {
   int64_t overdue_after_ms() const { return options_.overdue_after_ms; }
   // Called once before Run: counts and pauses kept in the store.
   Status LoadState();
-  // DATA_LOSS unless the chain's last link is the head last committed.
-  Status CheckChainHead();
 
  private:
   // One turn's input.
@@ -184,22 +187,16 @@ class Broker::Loop {
   // One token of the court's rate limit; false if it has none left.
   bool TakeToken(CourtSession& session, int64_t now);
   void Reload();
-  StatusOr<weituo::v1::ApiReply> ApplyAction(OperatorAction& action);
+  StatusOr<weituo::v1::ApiReply> ApplyOperatorAction(OperatorAction& action);
   StatusOr<weituo::v1::ApiReply> RedriveParked(const std::string& id);
-  // The event's link in the global chain, in this turn's batch.
-  void AppendToChain(const Event& event);
 
   // Lifecycle effects, written to the turn's batch.
   StatusOr<CommissionRecord> LoadRecord(const std::string& id);
   // Applies the action if the lifecycle allows it; `child_id` names the
   // child of a forward.
-  StatusOr<Event> ApplyAction(CommissionRecord& record, Action action, Role role,
-                              const std::string& actor, const Update* update,
-                              const std::string& child_id = "");
-  // Appends `event` (type, state, actor and what it carries already set) to
-  // the record's trail and chain and delivers it to each recipient.
-  Event AppendEvent(CommissionRecord& record, Event event,
-                    const std::vector<std::string>& recipients);
+  StatusOr<Event> ApplyStep(CommissionRecord& record, Action action, Role role,
+                            const std::string& actor, const Update* update,
+                            const std::string& child_id = "");
   // Stores a new commission (target resolved) with its EV_SUBMITTED event,
   // queues its delivery and its first deadline review.
   const CommissionRecord& StoreNew(Commission commission, Event* submitted);
@@ -211,7 +208,6 @@ class Broker::Loop {
   void ReviewDue(int64_t now);
   void Review(const std::string& id, int64_t now);
   void RecordCrossing(CommissionRecord& record, const Crossing& crossing);
-  void Reschedule(CommissionRecord& record, int64_t next_check_ms);
   std::string SupervisorOf(const std::string& court) const;
   // Liaison: tell supervisors of courts offline past the threshold.
   void CheckOffline(int64_t now);
@@ -266,10 +262,9 @@ class Broker::Loop {
   std::unordered_map<std::string, CourtSession> courts_;
   std::atomic<int64_t> clock_offset_ms_{0};
   // Deadline timers (CF "timers", by due time): every one due before
-  // timer_cursor_ was reviewed; lowest_timer_put_ is the earliest written
+  // timer_cursor_ was reviewed; the trail keeps the earliest timer written
   // since the last scan, which the cursor must not pass.
   int64_t timer_cursor_ = 0;
-  int64_t lowest_timer_put_ = std::numeric_limits<int64_t>::max();
   bool review_all_ = false;  // the clock moved: review every due timer now
   int64_t next_offline_check_ = 0;
   std::map<std::string, int64_t> offline_flagged_;  // court -> offline since (wall)
@@ -279,6 +274,7 @@ class Broker::Loop {
   // of the same turn, and what to send once the batch is durable.
   Turn turn_;
   Delivery delivery_;
+  TrailWriter trail_;
 
   std::map<std::string, uint64_t> refused_;
   int64_t started_at_ms_ = 0;
@@ -289,11 +285,6 @@ class Broker::Loop {
 
   std::vector<std::pair<std::shared_ptr<OperatorAction>, StatusOr<weituo::v1::ApiReply>>>
       turn_actions_;
-  weituo::v1::StateCounts state_counts_;
-  uint64_t chain_position_ = 0;  // of the last link written
-  std::string chain_head_;       // its hash
-  bool chain_advanced_ = false;  // this turn linked events: the head is written
-  bool state_counts_dirty_ = false;
   LatencyHistogram submit_to_receipt_;
   LatencyHistogram submit_to_delivered_;
 
@@ -693,17 +684,13 @@ const CommissionRecord& Broker::Loop::StoreNew(Commission commission, Event* sub
   // Its first deadline review, from the trail it has now.
   DeadlineReview review =
       weituo::ReviewDeadlines(options_.deadlines, record.commission(), {*submitted}, Now());
-  Reschedule(record, review.next_check_ms);
-  AppendToChain(*submitted);
-  turn_.batch().PutEvent(*submitted);
-  (*state_counts_.mutable_by_state())[weituo::v1::SUBMITTED]++;
-  state_counts_dirty_ = true;
+  trail_.Reschedule(record, review.next_check_ms);
   // The outbox keeps only the commission's id; its body is read back when
   // the delivery is sent (BrokerStore::PutOutbox), so none is copied here.
   Deliver deliver;
   deliver.mutable_commission()->set_id(id);
   Enqueue(target, std::move(deliver));
-  return turn_.AddRecord(std::move(record));
+  return trail_.AddNew(std::move(record), *submitted);
 }
 
 void Broker::Loop::Forward(const CommissionRecord& parent, const std::string& to_court,
@@ -736,7 +723,7 @@ void Broker::Loop::HandleAck(const std::string& court, const weituo::v1::Ack& ac
                     record.status().ToString());
       continue;
     }
-    auto event = ApplyAction(*record, Action::kDeliver, Role::kBroker, "", nullptr);
+    auto event = ApplyStep(*record, Action::kDeliver, Role::kBroker, "", nullptr);
     if (event.ok()) {
       submit_to_delivered_.Observe(static_cast<double>(Now() - record->submitted_at_ms()));
       Count("delivered");
@@ -829,7 +816,7 @@ void Broker::Loop::HandleUpdate(const std::string& routing_id, const std::string
     child_id = NewUlid(Now());
   }
   // As for a submission: refused for want of room once all else is checked,
-  // the lifecycle too (ApplyAction checks it again as it applies it).
+  // the lifecycle too (ApplyStep checks it again as it applies it).
   if (auto next = NextState(record->state(), action, role); !next.ok()) {
     Refuse(routing_id, court, ErrorCodeFor(next.status()), next.status().message(), request_id);
     return;
@@ -838,7 +825,7 @@ void Broker::Loop::HandleUpdate(const std::string& routing_id, const std::string
     Refuse(routing_id, court, ErrorCode::STORAGE_FULL, storage_.RefusalMessage(), request_id);
     return;
   }
-  auto event = ApplyAction(*record, action, role, court, &update, child_id);
+  auto event = ApplyStep(*record, action, role, court, &update, child_id);
   if (!event.ok()) {
     Refuse(routing_id, court, ErrorCodeFor(event.status()), event.status().message(), request_id);
     return;
@@ -861,93 +848,10 @@ StatusOr<CommissionRecord> Broker::Loop::LoadRecord(const std::string& id) {
   return turn_.Record(id);
 }
 
-StatusOr<Event> Broker::Loop::ApplyAction(CommissionRecord& record, Action action, Role role,
-                                          const std::string& actor, const Update* update,
-                                          const std::string& child_id) {
-  auto next = NextState(record.state(), action, role);
-  if (!next.ok()) return next.status();
-  const int64_t now = Now();
-  Event event;
-  event.set_type(EventTypeOf(action));
-  event.set_actor_court(actor);
-  event.set_state(*next);
-  if (update) *event.mutable_update() = *update;
-  if (!child_id.empty()) event.set_child_commission_id(child_id);
-
-  const std::string id = record.commission().id();
-  turn_.batch().IndexState(id, record.state(), *next);
-  if (record.state() != *next) {
-    auto& by_state = *state_counts_.mutable_by_state();
-    if (by_state[record.state()] > 0) by_state[record.state()]--;
-    by_state[*next]++;
-    state_counts_dirty_ = true;
-  }
-  record.set_state(*next);
-  // What supervision statistics read without the trail.
-  if (action == Action::kAccept && update) {
-    record.set_accepted_at_ms(now);
-    record.set_handler(update->accept().handler());
-  }
-  if (IsFinal(*next)) {
-    record.set_closed_at_ms(now);
-    record.clear_overdue_now();
-    if (action == Action::kComplete && update)
-      *record.mutable_result() = update->complete().result();
-    if (action == Action::kReturn && update) record.set_return_reason(update->return_().reason());
-    if (action == Action::kDeemWithdrawn) record.set_deemed_withdrawn(true);
-  }
-
-  // The other party learns of it: the origin of what the target and the
-  // broker do, the target of what the origin does; both of what the
-  // broker decides on its own (expiry, deemed withdrawal).
-  const Commission& commission = record.commission();
-  std::vector<std::string> recipients;
-  if (role == Role::kOrigin) {
-    recipients.push_back(commission.target_court());
-  } else {
-    recipients.push_back(commission.origin_court());
-    if (action == Action::kExpire || action == Action::kDeemWithdrawn) {
-      recipients.push_back(commission.target_court());
-    }
-  }
-  // A supervisor that was told of a late commission is told of its end.
-  if (IsFinal(*next) && !record.escalated_to().empty()) {
-    recipients.push_back(record.escalated_to());
-  }
-  // The trail changed: review its deadlines at the next tick, through a
-  // timer due now (durable, so a restart does not forget it); an end has
-  // nothing left to review.
-  if (IsFinal(*next)) {
-    Reschedule(record, 0);
-  } else if (action != Action::kDeliver) {
-    Reschedule(record, now);
-  }
-  return AppendEvent(record, std::move(event), recipients);
-}
-
-Event Broker::Loop::AppendEvent(CommissionRecord& record, Event event,
-                                const std::vector<std::string>& recipients) {
-  const int64_t now = Now();
-  const Commission& commission = record.commission();
-  event.set_commission_id(commission.id());
-  event.set_seq(record.last_seq() + 1);
-  event.set_at_ms(now);
-  event.set_origin_court(commission.origin_court());
-  event.set_target_court(commission.target_court());
-  event.set_prev_hash(record.last_hash());
-  event.set_hash(EventHash(event));
-  record.set_last_hash(event.hash());
-  AppendToChain(event);
-  record.set_last_seq(event.seq());
-  record.set_updated_at_ms(now);
-  turn_.PutRecord(record);
-  turn_.batch().PutEvent(event);
-  for (const std::string& court : recipients) {
-    Deliver deliver;
-    *deliver.mutable_event() = event;
-    Enqueue(court, std::move(deliver));
-  }
-  return event;
+StatusOr<Event> Broker::Loop::ApplyStep(CommissionRecord& record, Action action, Role role,
+                                        const std::string& actor, const Update* update,
+                                        const std::string& child_id) {
+  return trail_.Apply(record, action, role, actor, update, child_id, Now());
 }
 
 // ---- Deadlines ---------------------------------------------------------------
@@ -957,17 +861,6 @@ std::string Broker::Loop::SupervisorOf(const std::string& court) const {
   if (!entry || entry->superior.empty()) return "";
   const CourtEntry* superior = directory_->Find(entry->superior);
   return superior ? superior->id : "";
-}
-
-void Broker::Loop::Reschedule(CommissionRecord& record, int64_t next_check_ms) {
-  if (record.next_check_ms() == next_check_ms) return;
-  if (record.next_check_ms() != 0)
-    turn_.batch().DeleteTimer(record.next_check_ms(), record.commission().id());
-  if (next_check_ms != 0) {
-    turn_.batch().PutTimer(next_check_ms, record.commission().id());
-    lowest_timer_put_ = std::min(lowest_timer_put_, next_check_ms);
-  }
-  record.set_next_check_ms(next_check_ms);
 }
 
 void Broker::Loop::ReviewDue(int64_t now) {
@@ -983,7 +876,7 @@ void Broker::Loop::ReviewDue(int64_t now) {
   }
   int64_t cursor = due->size() < limit ? now + 1 : due->back().first;
   // Timers written this turn are not in the scan (not yet committed).
-  cursor = std::min(cursor, lowest_timer_put_);
+  cursor = std::min(cursor, trail_.lowest_timer_put());
   for (const auto& [at, id] : *due) {
     // Changed earlier in this turn: its trail is not in the store yet.
     if (turn_.Changed(id)) {
@@ -994,8 +887,7 @@ void Broker::Loop::ReviewDue(int64_t now) {
   }
   // Reviews write timers only after `now`; the cursor stays at or before
   // any timer not reviewed.
-  timer_cursor_ = std::min(cursor, lowest_timer_put_);
-  lowest_timer_put_ = std::numeric_limits<int64_t>::max();
+  timer_cursor_ = std::min(cursor, trail_.TakeLowestTimerPut());
 }
 
 void Broker::Loop::Review(const std::string& id, int64_t now) {
@@ -1007,7 +899,7 @@ void Broker::Loop::Review(const std::string& id, int64_t now) {
   }
   if (IsFinal(record->state())) {
     if (record->next_check_ms() == 0) return;
-    Reschedule(*record, 0);
+    trail_.Reschedule(*record, 0);
     turn_.PutRecord(*record);
     return;
   }
@@ -1022,7 +914,7 @@ void Broker::Loop::Review(const std::string& id, int64_t now) {
   const CommissionRecord before = *record;
   for (const Crossing& crossing : review.crossings) RecordCrossing(*record, crossing);
   if (review.action) {
-    auto event = ApplyAction(*record, *review.action, Role::kBroker, "", nullptr);
+    auto event = ApplyStep(*record, *review.action, Role::kBroker, "", nullptr);
     if (event.ok()) {
       Count(*review.action == Action::kExpire ? "expired" : "deemed_withdrawn");
       spdlog::warn("msg=\"{}\" commission={} origin={} target={}",
@@ -1035,7 +927,7 @@ void Broker::Loop::Review(const std::string& id, int64_t now) {
     record->add_overdue_now(stage);
     if (stage == weituo::v1::STAGE_ACKNOWLEDGE) record->set_acknowledged_late(true);
   }
-  Reschedule(*record, review.next_check_ms);
+  trail_.Reschedule(*record, review.next_check_ms);
   if (google::protobuf::util::MessageDifferencer::Equals(before, *record)) return;
   turn_.PutRecord(*record);
 }
@@ -1075,7 +967,7 @@ void Broker::Loop::RecordCrossing(CommissionRecord& record, const Crossing& cros
     recipients.push_back(supervisor);
     if (crossing.stage != weituo::v1::STAGE_SUPPLY_INFO) record.set_escalated_to(supervisor);
   }
-  AppendEvent(record, std::move(event), recipients);
+  trail_.Append(record, std::move(event), recipients, Now());
   Count(crossing.overdue ? "deadline_overdue" : "deadline_warnings");
   if (!supervisor.empty()) Count("escalations");
   spdlog::warn(
@@ -1176,8 +1068,7 @@ void Broker::Loop::Tick(int64_t now) {
 
 Status Broker::Loop::CommitTurn() {
   if (auto next = delivery_.TakeNextDeliveryId()) turn_.batch().PutNextDeliveryId(*next);
-  if (state_counts_dirty_) turn_.batch().PutStateCounts(state_counts_);
-  if (chain_advanced_) turn_.batch().PutChainHead(chain_position_, chain_head_);
+  trail_.WriteHeads();
   const bool empty = turn_.empty();
   const size_t writes = turn_.writes();
   const uint64_t bytes = turn_.bytes();
@@ -1191,8 +1082,6 @@ Status Broker::Loop::CommitTurn() {
     Count("batches");
     Count("batch_writes", writes);
   }
-  state_counts_dirty_ = false;
-  chain_advanced_ = false;
   return Status::Ok();
 }
 
@@ -1265,7 +1154,7 @@ void Broker::Loop::PublishSnapshot() {
   for (const auto& [name, n] : counters_.all()) counters[name] = n;
   transport_.AddZapCounts(counters);
   for (const auto& [code, n] : refused_) (*s.mutable_refused())[code] = n;
-  for (const auto& [state, n] : state_counts_.by_state()) {
+  for (const auto& [state, n] : trail_.state_counts().by_state()) {
     (*s.mutable_commissions_by_state())[weituo::v1::State_Name(
         static_cast<weituo::v1::State>(state))] = n;
   }
@@ -1304,41 +1193,12 @@ void Broker::Loop::PublishSnapshot() {
 
 Status Broker::Loop::LoadState() {
   WEITUO_RETURN_IF_ERROR(store_->MigrateIndex());
-  auto counts = store_->StateCounts();
-  if (!counts.ok()) return counts.status();
-  state_counts_ = *counts;
-  auto head = store_->LastChainLink();
-  if (!head.ok()) return head.status();
-  chain_position_ = head->first;
-  chain_head_ = head->second.hash();
-  WEITUO_RETURN_IF_ERROR(CheckChainHead());
+  WEITUO_RETURN_IF_ERROR(trail_.Load());
   WEITUO_RETURN_IF_ERROR(delivery_.Load());
   auto flagged = store_->OfflineFlags();
   if (!flagged.ok()) return flagged.status();
   offline_flagged_ = *flagged;
   return Status::Ok();
-}
-
-Status Broker::Loop::CheckChainHead() {
-  auto committed = store_->CommittedChainHead();
-  if (!committed.ok()) return committed.status();
-  if (!committed->has_value()) {
-    // A store from before the head was kept: it is kept from now on.
-    if (chain_position_ == 0) return Status::Ok();
-    turn_.batch().PutChainHead(chain_position_, chain_head_);
-    WEITUO_RETURN_IF_ERROR(turn_.Commit(/*sync=*/true));
-    spdlog::info("msg=\"chain head recorded\" position={}", chain_position_);
-    return Status::Ok();
-  }
-  if ((*committed)->position() == chain_position_ && (*committed)->hash() == chain_head_) {
-    return Status::Ok();
-  }
-  return store_->Damaged("the global chain ends at link " + std::to_string(chain_position_) +
-                         " but the broker last committed link " +
-                         std::to_string((*committed)->position()) +
-                         ((*committed)->position() > chain_position_
-                              ? ": the newest events were removed from the store"
-                              : ": the chain was rewritten"));
 }
 
 void Broker::Loop::PublishStorage(weituo::v1::BrokerStatus& s) {
@@ -1377,7 +1237,7 @@ StatusOr<weituo::v1::ApiReply> Broker::Loop::Post(OperatorAction::Kind kind, std
   // Applied in the loop's next turn, which starts now; answered once that
   // turn is committed. A call the stopping loop drops breaks the promise.
   events_.RunInEventLoop([this, action = std::shared_ptr<OperatorAction>(std::move(action))] {
-    StatusOr<weituo::v1::ApiReply> reply = ApplyAction(*action);
+    StatusOr<weituo::v1::ApiReply> reply = ApplyOperatorAction(*action);
     turn_actions_.emplace_back(action, std::move(reply));
   });
   if (done.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
@@ -1390,7 +1250,7 @@ StatusOr<weituo::v1::ApiReply> Broker::Loop::Post(OperatorAction::Kind kind, std
   }
 }
 
-StatusOr<weituo::v1::ApiReply> Broker::Loop::ApplyAction(OperatorAction& action) {
+StatusOr<weituo::v1::ApiReply> Broker::Loop::ApplyOperatorAction(OperatorAction& action) {
   if (action.kind == OperatorAction::Kind::kRedrive) return RedriveParked(action.arg);
   if (action.kind == OperatorAction::Kind::kAdvanceClock) {
     if (!options_.test_clock) {
@@ -1437,18 +1297,6 @@ StatusOr<weituo::v1::ApiReply> Broker::Loop::RedriveParked(const std::string& id
   reply.set_affected(*redriven);
   reply.set_message(std::to_string(*redriven) + " parked message(s) queued again");
   return reply;
-}
-
-void Broker::Loop::AppendToChain(const Event& event) {
-  weituo::v1::ChainLink link;
-  link.set_commission_id(event.commission_id());
-  link.set_seq(event.seq());
-  link.set_event_hash(event.hash());
-  link.set_prev(chain_head_);
-  link.set_hash(LinkHash(chain_head_, event.hash()));
-  turn_.batch().PutChainLink(++chain_position_, link);
-  chain_head_ = link.hash();
-  chain_advanced_ = true;
 }
 
 StatusOr<std::unique_ptr<Broker>> Broker::Create(BrokerOptions options, CourtDirectory directory) {
