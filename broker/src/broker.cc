@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "counters.h"
+#include "deadline_watch.h"
 #include "delivery.h"
 #include "storage_guard.h"
 #include "trail.h"
@@ -134,6 +135,8 @@ class Broker::Loop {
                [this](const std::string& court, Deliver deliver) {
                  Enqueue(court, std::move(deliver));
                }),
+        deadlines_(options_, *store_, turn_, trail_, counters_,
+                   [this](const std::string& court) { return SupervisorOf(court); }),
         storage_(options_.data_dir, options_.storage_reserve_bytes) {}
 
   Status Run();
@@ -203,11 +206,7 @@ class Broker::Loop {
   void Forward(const CommissionRecord& parent, const std::string& to_court,
                const std::string& from_court, const std::string& child_id);
 
-  // Deadlines: review what changed and what is due, write crossings,
-  // escalate, apply expiry and deemed withdrawal.
-  void ReviewDue(int64_t now);
-  void Review(const std::string& id, int64_t now);
-  void RecordCrossing(CommissionRecord& record, const Crossing& crossing);
+  // The supervising court of `court` ("" if none).
   std::string SupervisorOf(const std::string& court) const;
   // Liaison: tell supervisors of courts offline past the threshold.
   void CheckOffline(int64_t now);
@@ -261,10 +260,6 @@ class Broker::Loop {
 
   std::unordered_map<std::string, CourtSession> courts_;
   std::atomic<int64_t> clock_offset_ms_{0};
-  // Deadline timers (CF "timers", by due time): every one due before
-  // timer_cursor_ was reviewed; the trail keeps the earliest timer written
-  // since the last scan, which the cursor must not pass.
-  int64_t timer_cursor_ = 0;
   bool review_all_ = false;  // the clock moved: review every due timer now
   int64_t next_offline_check_ = 0;
   std::map<std::string, int64_t> offline_flagged_;  // court -> offline since (wall)
@@ -275,6 +270,7 @@ class Broker::Loop {
   Turn turn_;
   Delivery delivery_;
   TrailWriter trail_;
+  DeadlineWatch deadlines_;
 
   std::map<std::string, uint64_t> refused_;
   int64_t started_at_ms_ = 0;
@@ -863,120 +859,6 @@ std::string Broker::Loop::SupervisorOf(const std::string& court) const {
   return superior ? superior->id : "";
 }
 
-void Broker::Loop::ReviewDue(int64_t now) {
-  // Normally a bounded number per tick; after the clock moved, all of it,
-  // so that the answer to the move says what became due. The scan starts
-  // at the cursor, not over the deleted timers of the past.
-  const size_t limit = review_all_ ? 1000000 : 1024;
-  review_all_ = false;
-  auto due = store_->DueTimers(timer_cursor_, now, limit);
-  if (!due.ok()) {
-    spdlog::error("msg=\"timer scan failed\" error=\"{}\"", due.status().ToString());
-    return;
-  }
-  int64_t cursor = due->size() < limit ? now + 1 : due->back().first;
-  // Timers written this turn are not in the scan (not yet committed).
-  cursor = std::min(cursor, trail_.lowest_timer_put());
-  for (const auto& [at, id] : *due) {
-    // Changed earlier in this turn: its trail is not in the store yet.
-    if (turn_.Changed(id)) {
-      cursor = std::min(cursor, at);
-      continue;
-    }
-    Review(id, now);
-  }
-  // Reviews write timers only after `now`; the cursor stays at or before
-  // any timer not reviewed.
-  timer_cursor_ = std::min(cursor, trail_.TakeLowestTimerPut());
-}
-
-void Broker::Loop::Review(const std::string& id, int64_t now) {
-  auto record = LoadRecord(id);
-  if (!record.ok()) {
-    spdlog::error("msg=\"deadline review: no record\" commission={} error=\"{}\"", id,
-                  record.status().ToString());
-    return;
-  }
-  if (IsFinal(record->state())) {
-    if (record->next_check_ms() == 0) return;
-    trail_.Reschedule(*record, 0);
-    turn_.PutRecord(*record);
-    return;
-  }
-  auto events = store_->Events(id);
-  if (!events.ok()) {
-    spdlog::error("msg=\"deadline review: trail unreadable\" commission={} error=\"{}\"", id,
-                  events.status().ToString());
-    return;
-  }
-  DeadlineReview review =
-      weituo::ReviewDeadlines(options_.deadlines, record->commission(), *events, now);
-  const CommissionRecord before = *record;
-  for (const Crossing& crossing : review.crossings) RecordCrossing(*record, crossing);
-  if (review.action) {
-    auto event = ApplyStep(*record, *review.action, Role::kBroker, "", nullptr);
-    if (event.ok()) {
-      Count(*review.action == Action::kExpire ? "expired" : "deemed_withdrawn");
-      spdlog::warn("msg=\"{}\" commission={} origin={} target={}",
-                   *review.action == Action::kExpire ? "expired" : "deemed withdrawn", id,
-                   record->commission().origin_court(), record->commission().target_court());
-    }
-  }
-  record->clear_overdue_now();
-  for (DeadlineStage stage : review.overdue_now) {
-    record->add_overdue_now(stage);
-    if (stage == weituo::v1::STAGE_ACKNOWLEDGE) record->set_acknowledged_late(true);
-  }
-  trail_.Reschedule(*record, review.next_check_ms);
-  if (google::protobuf::util::MessageDifferencer::Equals(before, *record)) return;
-  turn_.PutRecord(*record);
-}
-
-void Broker::Loop::RecordCrossing(CommissionRecord& record, const Crossing& crossing) {
-  const Commission& c = record.commission();
-  // The court that is late answers to its own superior: the origin for
-  // material it was asked for, the target for everything else.
-  const std::string supervisor = SupervisorOf(
-      crossing.stage == weituo::v1::STAGE_SUPPLY_INFO ? c.origin_court() : c.target_court());
-  Event event;
-  event.set_type(crossing.overdue ? EventType::EV_DEADLINE_OVERDUE
-                                  : EventType::EV_DEADLINE_WARNING);
-  event.set_state(record.state());
-  auto* notice = event.mutable_deadline();
-  notice->set_stage(crossing.stage);
-  notice->set_overdue(crossing.overdue);
-  notice->set_due_at_ms(crossing.due_at_ms);
-  notice->set_round(crossing.round);
-  notice->set_supervisor(supervisor);
-  auto* summary = event.mutable_summary();
-  summary->set_case_number(c.case_number());
-  summary->set_kind(KindOf(c));
-  summary->set_urgency(c.urgency());
-  summary->set_submitted_at_ms(record.submitted_at_ms());
-  summary->set_debtor_name(c.debtor().name());
-  summary->set_handler(record.handler());
-  summary->set_origin_contact(c.origin_contact());
-  summary->set_campaign(c.campaign());
-  summary->set_not_after(c.not_after());
-  if (crossing.overdue && crossing.stage == weituo::v1::STAGE_ACKNOWLEDGE) {
-    record.set_acknowledged_late(true);
-  }
-  // Trail, origin, target and the supervisor.
-  std::vector<std::string> recipients = {c.origin_court(), c.target_court()};
-  if (!supervisor.empty()) {
-    recipients.push_back(supervisor);
-    if (crossing.stage != weituo::v1::STAGE_SUPPLY_INFO) record.set_escalated_to(supervisor);
-  }
-  trail_.Append(record, std::move(event), recipients, Now());
-  Count(crossing.overdue ? "deadline_overdue" : "deadline_warnings");
-  if (!supervisor.empty()) Count("escalations");
-  spdlog::warn(
-      "msg=\"deadline {}\" commission={} stage={} round={} origin={} target={} "
-      "supervisor={}",
-      crossing.overdue ? "overdue" : "warning", c.id(), StageName(crossing.stage), crossing.round,
-      c.origin_court(), c.target_court(), supervisor.empty() ? "-" : supervisor);
-}
-
 // ---- Liaison -------------------------------------------------------------------
 
 void Broker::Loop::NoticeToSupervisor(const CourtEntry& entry, const std::string& what,
@@ -1041,7 +923,7 @@ std::string Broker::Loop::Refusal(const std::string& court, ErrorCode code,
 
 void Broker::Loop::Tick(int64_t now) {
   transport_.Tick(now);
-  ReviewDue(Now());
+  deadlines_.ReviewDue(Now(), std::exchange(review_all_, false));
   if (now >= next_offline_check_) {
     CheckOffline(Now());
     next_offline_check_ = now + 1000;
