@@ -18,6 +18,7 @@
 #include "counters.h"
 #include "deadline_watch.h"
 #include "delivery.h"
+#include "liaison.h"
 #include "storage_guard.h"
 #include "trail.h"
 #include "transport.h"
@@ -137,6 +138,12 @@ class Broker::Loop {
                }),
         deadlines_(options_, *store_, turn_, trail_, counters_,
                    [this](const std::string& court) { return SupervisorOf(court); }),
+        liaison_(
+            options_.offline_flag_after_ms, turn_, counters_,
+            [this](const std::string& court, Deliver deliver) {
+              Enqueue(court, std::move(deliver));
+            },
+            [this](const std::string& court) { return SupervisorOf(court); }),
         storage_(options_.data_dir, options_.storage_reserve_bytes) {}
 
   Status Run();
@@ -208,9 +215,7 @@ class Broker::Loop {
 
   // The supervising court of `court` ("" if none).
   std::string SupervisorOf(const std::string& court) const;
-  // Liaison: tell supervisors of courts offline past the threshold.
-  void CheckOffline(int64_t now);
-  void NoticeToSupervisor(const CourtEntry& entry, const std::string& what, int64_t since);
+  // Queued in the court's outbox in this turn, sent after the commit.
   void Enqueue(const std::string& court, Deliver deliver) {
     delivery_.Enqueue(court, std::move(deliver), Now());
   }
@@ -262,7 +267,6 @@ class Broker::Loop {
   std::atomic<int64_t> clock_offset_ms_{0};
   bool review_all_ = false;  // the clock moved: review every due timer now
   int64_t next_offline_check_ = 0;
-  std::map<std::string, int64_t> offline_flagged_;  // court -> offline since (wall)
   std::unordered_map<std::string, std::string> court_by_routing_id_;
 
   // The turn being built: writes, their effects visible to later messages
@@ -271,6 +275,7 @@ class Broker::Loop {
   Delivery delivery_;
   TrailWriter trail_;
   DeadlineWatch deadlines_;
+  Liaison liaison_;
 
   std::map<std::string, uint64_t> refused_;
   int64_t started_at_ms_ = 0;
@@ -470,12 +475,7 @@ void Broker::Loop::HandleMessage(const Inbound& inbound) {
     session.online = true;
     delivery_.Connected(court, session.routing_id);
     spdlog::info("msg=\"court online\" court={} reason=heard-again", court);
-    if (offline_flagged_.erase(court)) {
-      turn_.batch().PutOfflineFlag(court, 0);
-      if (const CourtEntry* entry = directory_->Find(court)) {
-        NoticeToSupervisor(*entry, "online", session.last_seen_wall);
-      }
-    }
+    liaison_.Online(court, directory_->Find(court), session.last_seen_wall, Now());
   }
   switch (env.body_case()) {
     case Envelope::kHeartbeat:
@@ -531,10 +531,7 @@ void Broker::Loop::HandleHello(const std::string& routing_id, const std::string&
   session.last_seen_wall = Now();
   delivery_.Connected(court, routing_id);
   Count("hellos");
-  if (offline_flagged_.erase(court)) {
-    turn_.batch().PutOfflineFlag(court, 0);
-    NoticeToSupervisor(*entry, "online", session.last_seen_wall);
-  }
+  liaison_.Online(court, entry, session.last_seen_wall, Now());
   spdlog::info("msg=\"court online\" court={} agent=\"{}\"", court,
                LogValue(hello.agent_version()));
 
@@ -859,45 +856,6 @@ std::string Broker::Loop::SupervisorOf(const std::string& court) const {
   return superior ? superior->id : "";
 }
 
-// ---- Liaison -------------------------------------------------------------------
-
-void Broker::Loop::NoticeToSupervisor(const CourtEntry& entry, const std::string& what,
-                                      int64_t since) {
-  const std::string supervisor = SupervisorOf(entry.id);
-  if (supervisor.empty()) return;
-  Deliver deliver;
-  auto* notice = deliver.mutable_notice();
-  notice->set_court(entry.id);
-  notice->set_what(what);
-  notice->set_since_ms(since);
-  notice->set_at_ms(Now());
-  notice->mutable_liaison()->set_office(entry.liaison_office);
-  notice->mutable_liaison()->set_phone(entry.liaison_phone);
-  notice->mutable_liaison()->set_person(entry.liaison_person);
-  Enqueue(supervisor, std::move(deliver));
-}
-
-void Broker::Loop::CheckOffline(int64_t now) {
-  if (options_.offline_flag_after_ms <= 0) return;
-  for (const CourtEntry& entry : directory_->entries()) {
-    if (entry.is_supervisor || offline_flagged_.count(entry.id)) continue;
-    auto it = courts_.find(entry.id);
-    if (it != courts_.end() && it->second.online) continue;
-    int64_t since = it != courts_.end() && it->second.last_seen_wall > 0 ? it->second.last_seen_wall
-                                                                         : started_at_ms_;
-    if (now - since < options_.offline_flag_after_ms) continue;
-    offline_flagged_[entry.id] = since;
-    turn_.batch().PutOfflineFlag(entry.id, since);
-    NoticeToSupervisor(entry, "offline", since);
-    Count("offline_flags");
-    spdlog::warn(
-        "msg=\"court offline too long\" court={} since=\"{}\" supervisor={} "
-        "liaison_office=\"{}\"",
-        entry.id, FormatTimeMs(since), entry.superior.empty() ? "-" : entry.superior,
-        LogValue(entry.liaison_office));
-  }
-}
-
 void Broker::Loop::Reply(const std::string& routing_id, Envelope& envelope) {
   turn_.AddReply(routing_id, SerializeEnvelope(envelope));
 }
@@ -925,7 +883,14 @@ void Broker::Loop::Tick(int64_t now) {
   transport_.Tick(now);
   deadlines_.ReviewDue(Now(), std::exchange(review_all_, false));
   if (now >= next_offline_check_) {
-    CheckOffline(Now());
+    liaison_.Check(
+        *directory_,
+        [this](const std::string& court) {
+          auto it = courts_.find(court);
+          if (it == courts_.end()) return Liaison::Presence{};
+          return Liaison::Presence{it->second.online, it->second.last_seen_wall};
+        },
+        started_at_ms_, Now());
     next_offline_check_ = now + 1000;
   }
   Envelope heartbeat;
@@ -1050,8 +1015,8 @@ void Broker::Loop::PublishSnapshot() {
     cs->mutable_liaison()->set_office(entry.liaison_office);
     cs->mutable_liaison()->set_phone(entry.liaison_phone);
     cs->mutable_liaison()->set_person(entry.liaison_person);
-    if (auto f = offline_flagged_.find(entry.id); f != offline_flagged_.end()) {
-      cs->set_offline_flagged_since_ms(f->second);
+    if (std::optional<int64_t> since = liaison_.FlaggedSince(entry.id)) {
+      cs->set_offline_flagged_since_ms(*since);
     }
     if (auto it = courts_.find(entry.id); it != courts_.end()) {
       const CourtSession& session = it->second;
@@ -1077,9 +1042,7 @@ Status Broker::Loop::LoadState() {
   WEITUO_RETURN_IF_ERROR(store_->MigrateIndex());
   WEITUO_RETURN_IF_ERROR(trail_.Load());
   WEITUO_RETURN_IF_ERROR(delivery_.Load());
-  auto flagged = store_->OfflineFlags();
-  if (!flagged.ok()) return flagged.status();
-  offline_flagged_ = *flagged;
+  WEITUO_RETURN_IF_ERROR(liaison_.Load(*store_));
   return Status::Ok();
 }
 
