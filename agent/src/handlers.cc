@@ -208,10 +208,7 @@ Status ValidateHandlerConfig(const HandlerConfig& h) {
   if (h.command.empty() == h.url.empty()) {
     return Status::InvalidArgument("needs exactly one of command = [...] or url = \"http://...\"");
   }
-  if (!h.url.empty()) {
-    auto url = ParseUrl(h.url);
-    if (!url.ok()) return url.status();
-  }
+  if (!h.url.empty()) WEITUO_RETURN_IF_ERROR(ParseUrl(h.url).status());
   if (h.timeout_ms <= 0 || h.retry_ms <= 0 || h.retry_max_ms < h.retry_ms) {
     return Status::InvalidArgument(
         "timeout_ms and retry_ms must be positive, retry_max_ms at least retry_ms");
@@ -256,16 +253,15 @@ void Dispatcher::Install() {
 }
 
 Status Dispatcher::Retry(const std::string& id) {
-  auto view = agent_.Show(id);
-  if (!view.ok()) return view.status();
-  if (!view->has_handler()) {
+  WEITUO_ASSIGN_OR_RETURN(auto view, agent_.Show(id));
+  if (!view.has_handler()) {
     return Status::FailedPrecondition("commission " + id + " has no configured handler (" +
-                                      weituo::v1::Kind_Name(KindOf(view->record().commission())) +
+                                      weituo::v1::Kind_Name(KindOf(view.record().commission())) +
                                       " is answered by hand)");
   }
-  if (IsFinal(view->record().state())) {
+  if (IsFinal(view.record().state())) {
     return Status::FailedPrecondition("commission " + id + " is " +
-                                      weituo::v1::State_Name(view->record().state()) +
+                                      weituo::v1::State_Name(view.record().state()) +
                                       ": there is nothing left to answer");
   }
   {
@@ -273,7 +269,7 @@ Status Dispatcher::Retry(const std::string& id) {
     if (running_.count(id)) return Status::Ok();  // under way now
     unsettled_.erase(id);
   }
-  HandlerStatus status = view->handler();
+  HandlerStatus status = view.handler();
   status.set_state(weituo::v1::HANDLER_QUEUED);
   status.set_next_attempt_at_ms(0);
   status.set_round(status.round() + 1);
@@ -326,10 +322,9 @@ Status Dispatcher::Start() {
   // A handler that exits without reading all of its standard input must not
   // kill the agent with SIGPIPE: the write fails with EPIPE instead.
   ::signal(SIGPIPE, SIG_IGN);
-  auto statuses = agent_.HandlerStatuses();
-  if (!statuses.ok()) return statuses.status();
+  WEITUO_ASSIGN_OR_RETURN(auto statuses, agent_.HandlerStatuses());
   int resumed = 0;
-  for (const auto& [id, status] : *statuses) {
+  for (const auto& [id, status] : statuses) {
     auto st = status.state();
     if (st == weituo::v1::HANDLER_DONE) {
       // Answered before the restart: whether the broker took it is known

@@ -194,24 +194,22 @@ struct LocalApi::Rep {
 };
 
 StatusOr<std::unique_ptr<LocalApi>> LocalApi::Start(Agent& agent, const LocalApiOptions& api) {
-  auto token = ReadOrMakeToken(api.token_file, "API token");
-  if (!token.ok()) return token.status();
   auto rep = std::make_unique<Rep>();
   rep->agent = &agent;
-  rep->token = std::move(token).value();
+  WEITUO_ASSIGN_OR_RETURN(rep->token, ReadOrMakeToken(api.token_file, "API token"));
   Rep* raw = rep.get();
   HttpServer::Options options;
   options.body_bytes = 1 << 20;
   options.allowed_hosts = api.allowed_hosts;
-  auto server = HttpServer::Start(
-      api.listen, [raw](const HttpRequest& req, HttpResponse& res) { raw->Answer(req, res); },
-      [raw](HttpResponse& res, http::status status, const std::string& message) {
-        raw->agent->Count("api_refused_" + std::to_string(static_cast<unsigned>(status)));
-        SetError(res, status, message);
-      },
-      std::move(options));
-  if (!server.ok()) return server.status();
-  rep->server = std::move(server).value();
+  WEITUO_ASSIGN_OR_RETURN(
+      rep->server,
+      HttpServer::Start(
+          api.listen, [raw](const HttpRequest& req, HttpResponse& res) { raw->Answer(req, res); },
+          [raw](HttpResponse& res, http::status status, const std::string& message) {
+            raw->agent->Count("api_refused_" + std::to_string(static_cast<unsigned>(status)));
+            SetError(res, status, message);
+          },
+          std::move(options)));
   spdlog::info("msg=\"local API\" url=http://{}/api/ token_file={} allowed_hosts=\"{}\"",
                rep->server->address(), api.token_file, rep->server->allowed_hosts().ToString());
   return std::unique_ptr<LocalApi>(new LocalApi(std::move(rep)));

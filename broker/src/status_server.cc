@@ -97,10 +97,10 @@ StatusOr<std::map<std::string, std::string>> ParseQuery(std::string_view query,
 }
 
 StatusOr<CommissionQuery> ParseCommissionQuery(std::string_view query) {
-  auto params = ParseQuery(query, {"state", "court", "kind", "limit", "after", "order"});
-  if (!params.ok()) return params.status();
+  WEITUO_ASSIGN_OR_RETURN(auto params,
+                          ParseQuery(query, {"state", "court", "kind", "limit", "after", "order"}));
   CommissionQuery q;
-  for (const auto& [name, value] : *params) {
+  for (const auto& [name, value] : params) {
     if (name == "state" && !value.empty()) {
       if (!weituo::v1::State_Parse(value, &q.state) || q.state == weituo::v1::STATE_UNSPECIFIED) {
         return Status::InvalidArgument("state '" + LogValue(value) +
@@ -138,12 +138,11 @@ StatusOr<CommissionQuery> ParseCommissionQuery(std::string_view query) {
 }
 
 StatusOr<StatsQuery> ParseStatsQuery(std::string_view query, int64_t now_ms) {
-  auto params = ParseQuery(query, {"from", "to", "court", "campaign"});
-  if (!params.ok()) return params.status();
+  WEITUO_ASSIGN_OR_RETURN(auto params, ParseQuery(query, {"from", "to", "court", "campaign"}));
   StatsQuery q;
   q.to_ms = now_ms + 1;
   q.from_ms = now_ms - 30 * kDayMs;
-  for (const auto& [name, value] : *params) {
+  for (const auto& [name, value] : params) {
     if (name == "from" || name == "to") {
       auto ms = ParseStatsTime(value, name == "to");
       if (!ms.ok()) return Status::InvalidArgument(name + ": " + ms.status().message());
@@ -162,12 +161,11 @@ StatusOr<StatsQuery> ParseStatsQuery(std::string_view query, int64_t now_ms) {
 
 // "limit=N" of /api/parked: 1 to 10000, 500 if absent.
 StatusOr<size_t> ParseParkedLimit(std::string_view query) {
-  auto params = ParseQuery(query, {"limit"});
-  if (!params.ok()) return params.status();
-  if (!params->count("limit")) return size_t{500};
+  WEITUO_ASSIGN_OR_RETURN(auto params, ParseQuery(query, {"limit"}));
+  if (!params.count("limit")) return size_t{500};
   char* end = nullptr;
-  long n = std::strtol(params->at("limit").c_str(), &end, 10);
-  if (params->at("limit").empty() || *end != '\0' || n < 1 || n > 10000) {
+  long n = std::strtol(params.at("limit").c_str(), &end, 10);
+  if (params.at("limit").empty() || *end != '\0' || n < 1 || n > 10000) {
     return Status::InvalidArgument("limit must be a number from 1 to 10000");
   }
   return static_cast<size_t>(n);
@@ -176,9 +174,8 @@ StatusOr<size_t> ParseParkedLimit(std::string_view query) {
 // "advance_ms=N" of /api/test/clock: positive, at most a century a move,
 // so the clock cannot overflow.
 StatusOr<int64_t> ParseAdvanceMs(std::string_view query) {
-  auto params = ParseQuery(query, {"advance_ms"});
-  if (!params.ok()) return params.status();
-  const std::string value = params->count("advance_ms") ? params->at("advance_ms") : "";
+  WEITUO_ASSIGN_OR_RETURN(auto params, ParseQuery(query, {"advance_ms"}));
+  const std::string value = params.count("advance_ms") ? params.at("advance_ms") : "";
   char* end = nullptr;
   long long ms = std::strtoll(value.c_str(), &end, 10);
   if (value.empty() || *end != '\0' || ms <= 0 || ms > 36525 * kDayMs) {
@@ -458,19 +455,18 @@ StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(const std::string& a
   options.any_host_paths = {"/healthz", "/readyz", "/metrics"};
   rep->policy = std::make_unique<HttpAccessPolicy>(std::move(access));
   Rep* raw = rep.get();
-  auto server = HttpServer::Start(
-      address,
-      [raw](const HttpRequest& req, HttpResponse& res) {
-        res = raw->Answer(req);
-        raw->CountRefusal(res.result_int());
-      },
-      [raw](HttpResponse& res, http::status status, const std::string& message) {
-        raw->CountRefusal(static_cast<unsigned>(status));
-        SetError(res, status, message);
-      },
-      std::move(options));
-  if (!server.ok()) return server.status();
-  rep->server = std::move(server).value();
+  WEITUO_ASSIGN_OR_RETURN(
+      rep->server, HttpServer::Start(
+                       address,
+                       [raw](const HttpRequest& req, HttpResponse& res) {
+                         res = raw->Answer(req);
+                         raw->CountRefusal(res.result_int());
+                       },
+                       [raw](HttpResponse& res, http::status status, const std::string& message) {
+                         raw->CountRefusal(static_cast<unsigned>(status));
+                         SetError(res, status, message);
+                       },
+                       std::move(options)));
   return std::unique_ptr<StatusServer>(new StatusServer(std::move(rep)));
 }
 

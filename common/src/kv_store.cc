@@ -269,9 +269,7 @@ Status KvStore::Rep::CheckMarker(const StatusOr<std::optional<uint64_t>>& marked
   if (!loss.empty() || !marked->has_value()) {
     WEITUO_RETURN_IF_ERROR(CommitMarker::WriteNow(marker_path, commit));
   }
-  auto opened = CommitMarker::OpenForUpdates(marker_path);
-  if (!opened.ok()) return opened.status();
-  marker.emplace(std::move(opened).value());
+  WEITUO_ASSIGN_OR_RETURN(marker, CommitMarker::OpenForUpdates(marker_path));
   return Status::Ok();
 }
 
