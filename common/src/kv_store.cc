@@ -119,6 +119,11 @@ struct KvStore::Rep {
   }
 
   rocksdb::ColumnFamilyHandle* Handle(int cf) const { return handles.at(static_cast<size_t>(cf)); }
+  // Scan and ScanReverse: the keys of [start, end) from the first or from
+  // the last.
+  enum class Order { kForward, kReverse };
+  Status Scan(Order order, int cf, std::string_view start, std::string_view end, size_t limit,
+              const std::function<bool(std::string_view, std::string_view)>& fn) const;
   // Checks the recovered commit number against the marker (`marked`, read
   // before the open) and, unless read-only, opens the marker for the
   // commits to come.
@@ -321,33 +326,30 @@ const std::string& KvStore::recovery_note() const { return rep_->recovery_note; 
 
 Status KvStore::Scan(int cf, std::string_view start, std::string_view end, size_t limit,
                      const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  rocksdb::ReadOptions ro;
-  rocksdb::Slice upper = ToSlice(end);
-  if (!end.empty()) ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(ro, rep_->Handle(cf)));
-  size_t n = 0;
-  for (it->Seek(ToSlice(start)); it->Valid(); it->Next()) {
-    if (limit != 0 && n >= limit) break;
-    ++n;
-    if (!fn(std::string_view(it->key().data(), it->key().size()),
-            std::string_view(it->value().data(), it->value().size()))) {
-      break;
-    }
-  }
-  return rep_->Noted(FromRocks(it->status(), "scan"));
+  return rep_->Scan(Rep::Order::kForward, cf, start, end, limit, fn);
 }
 
 Status KvStore::ScanReverse(
     int cf, std::string_view start, std::string_view end, size_t limit,
     const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  return rep_->Scan(Rep::Order::kReverse, cf, start, end, limit, fn);
+}
+
+Status KvStore::Rep::Scan(Order order, int cf, std::string_view start, std::string_view end,
+                          size_t limit,
+                          const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  // The range is the iterator's bounds: its first key is a seek to start,
+  // its last the iterator's last.
   rocksdb::ReadOptions ro;
   rocksdb::Slice lower = ToSlice(start);
   rocksdb::Slice upper = ToSlice(end);
   ro.iterate_lower_bound = &lower;
   if (!end.empty()) ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(ro, rep_->Handle(cf)));
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, Handle(cf)));
+  const bool forward = order == Order::kForward;
   size_t n = 0;
-  for (it->SeekToLast(); it->Valid(); it->Prev()) {
+  for (forward ? it->Seek(lower) : it->SeekToLast(); it->Valid();
+       forward ? it->Next() : it->Prev()) {
     if (limit != 0 && n >= limit) break;
     ++n;
     if (!fn(std::string_view(it->key().data(), it->key().size()),
@@ -355,7 +357,7 @@ Status KvStore::ScanReverse(
       break;
     }
   }
-  return rep_->Noted(FromRocks(it->status(), "scan"));
+  return Noted(FromRocks(it->status(), "scan"));
 }
 
 StatusOr<std::optional<std::string>> KvStore::LastKey(int cf, std::string_view start,

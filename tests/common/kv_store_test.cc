@@ -88,6 +88,45 @@ TEST_F(KvStoreTest, ScanHonoursBoundsAndLimitAndLastKeyFindsTheEnd) {
   EXPECT_FALSE((*kv)->LastKey(1, "c", "d")->has_value());
 }
 
+TEST_F(KvStoreTest, ScanReverseVisitsTheSameRangeFromItsLastKey) {
+  auto kv = KvStore::Open(dir_ + "/db", {"a"});
+  ASSERT_TRUE(kv.ok());
+  WriteBatch batch = (*kv)->NewBatch();
+  for (const char* k : {"a1", "a2", "a3", "b1", "c1"}) batch.Put(1, k, std::string("v") + k);
+  ASSERT_TRUE((*kv)->Commit(batch, false).ok());
+  using Keys = std::vector<std::string>;
+  auto reverse = [&](std::string_view start, std::string_view end, size_t limit) {
+    Keys seen;
+    Status s =
+        (*kv)->ScanReverse(1, start, end, limit, [&](std::string_view k, std::string_view v) {
+          EXPECT_EQ(v, "v" + std::string(k));
+          seen.emplace_back(k);
+          return true;
+        });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return seen;
+  };
+  // start is in the range, end is not; an empty end is no bound.
+  EXPECT_EQ(reverse("a", "b", 0), (Keys{"a3", "a2", "a1"}));
+  EXPECT_EQ(reverse("a2", "b1", 0), (Keys{"a3", "a2"}));
+  EXPECT_EQ(reverse("a2", "", 0), (Keys{"c1", "b1", "a3", "a2"}));
+  EXPECT_EQ(reverse("", "", 0), (Keys{"c1", "b1", "a3", "a2", "a1"}));
+  // The limit counts from the last key.
+  EXPECT_EQ(reverse("a", "c", 2), (Keys{"b1", "a3"}));
+  EXPECT_EQ(reverse("d", "e", 0), Keys{});
+  EXPECT_EQ(reverse("a3", "a3", 0), Keys{});
+
+  // Returning false stops the scan after that key, in either order.
+  Keys seen;
+  auto first_only = [&](std::string_view k, std::string_view) {
+    seen.emplace_back(k);
+    return false;
+  };
+  ASSERT_TRUE((*kv)->ScanReverse(1, "a", "c", 0, first_only).ok());
+  ASSERT_TRUE((*kv)->Scan(1, "a", "c", 0, first_only).ok());
+  EXPECT_EQ(seen, (Keys{"b1", "a1"}));
+}
+
 TEST_F(KvStoreTest, ASecondOpenIsRefusedWhileTheFirstHoldsTheLock) {
   auto first = KvStore::Open(dir_ + "/db", {});
   ASSERT_TRUE(first.ok());
