@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <mutex>
-#include <stdexcept>
 
 #include "commit_marker.h"
 #include "weituo/common/clock.h"
@@ -62,6 +61,17 @@ struct WriteBatch::Rep {
   rocksdb::WriteBatch wb;
   const std::vector<rocksdb::ColumnFamilyHandle*>* handles;
   size_t count = 0;
+  Status refused;  // the first write RocksDB did not add; Commit returns it
+
+  rocksdb::ColumnFamilyHandle* Handle(int cf) const { return handles->at(static_cast<size_t>(cf)); }
+  void Added(const rocksdb::Status& s, std::string_view what) {
+    if (s.ok()) {
+      ++count;
+    } else if (refused.ok()) {
+      refused = Status::InvalidArgument("a batch's " + std::string(what) + " was refused (" +
+                                        s.ToString() + "); nothing of the batch was written");
+    }
+  }
 };
 
 WriteBatch::WriteBatch(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
@@ -69,19 +79,12 @@ WriteBatch::~WriteBatch() = default;
 WriteBatch::WriteBatch(WriteBatch&&) noexcept = default;
 WriteBatch& WriteBatch::operator=(WriteBatch&&) noexcept = default;
 
-// A failure to add to an in-memory batch means a column family index that
-// Open never made: a programmer error.
 void WriteBatch::Put(int cf, std::string_view key, std::string_view value) {
-  rocksdb::Status s =
-      rep_->wb.Put(rep_->handles->at(static_cast<size_t>(cf)), ToSlice(key), ToSlice(value));
-  if (!s.ok()) throw std::logic_error("WriteBatch::Put: " + s.ToString());
-  ++rep_->count;
+  rep_->Added(rep_->wb.Put(rep_->Handle(cf), ToSlice(key), ToSlice(value)), "put");
 }
 
 void WriteBatch::Delete(int cf, std::string_view key) {
-  rocksdb::Status s = rep_->wb.Delete(rep_->handles->at(static_cast<size_t>(cf)), ToSlice(key));
-  if (!s.ok()) throw std::logic_error("WriteBatch::Delete: " + s.ToString());
-  ++rep_->count;
+  rep_->Added(rep_->wb.Delete(rep_->Handle(cf), ToSlice(key)), "delete");
 }
 
 size_t WriteBatch::Count() const { return rep_->count; }
@@ -89,6 +92,7 @@ size_t WriteBatch::ByteSize() const { return rep_->wb.GetDataSize(); }
 void WriteBatch::Clear() {
   rep_->wb.Clear();
   rep_->count = 0;
+  rep_->refused = Status::Ok();
 }
 
 struct KvStore::Rep {
@@ -293,6 +297,7 @@ WriteBatch KvStore::NewBatch() const {
 }
 
 Status KvStore::Commit(WriteBatch& batch, bool sync) {
+  if (!batch.rep_->refused.ok()) return batch.rep_->refused;
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   if (!sync || !rep_->marker) return FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "write");
@@ -302,8 +307,8 @@ Status KvStore::Commit(WriteBatch& batch, bool sync) {
   AppendBigEndian64(&value, number);
   // Not counted in the batch's Count(): it is the store's, not the caller's.
   // A batch committed again after a failure numbers itself again.
-  rocksdb::Status put = batch.rep_->wb.Put(rep_->handles[0], kCommitKey, value);
-  if (!put.ok()) throw std::logic_error("WriteBatch::Put: " + put.ToString());
+  WEITUO_RETURN_IF_ERROR(
+      FromRocks(batch.rep_->wb.Put(rep_->handles[0], kCommitKey, value), "number the commit"));
   WEITUO_RETURN_IF_ERROR(FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "write"));
   rep_->commit = number;
   // The commit is durable whatever happens to the marker: one that could not

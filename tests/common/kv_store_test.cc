@@ -4,6 +4,8 @@
 
 #include <gmock/gmock.h>
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -125,6 +127,34 @@ TEST_F(KvStoreTest, ScanReverseVisitsTheSameRangeFromItsLastKey) {
   ASSERT_TRUE((*kv)->ScanReverse(1, "a", "c", 0, first_only).ok());
   ASSERT_TRUE((*kv)->Scan(1, "a", "c", 0, first_only).ok());
   EXPECT_EQ(seen, (Keys{"b1", "a1"}));
+}
+
+TEST_F(KvStoreTest, AWriteTheBatchRefusesFailsItsCommitAndWritesNothing) {
+  auto kv = KvStore::Open(dir_ + "/db", {"a"});
+  ASSERT_TRUE(kv.ok());
+  // A value of 4 GiB and one byte, in address space that is never touched:
+  // RocksDB refuses it by its size alone.
+  const size_t huge = (size_t{1} << 32) + 1;
+  void* pages =
+      ::mmap(nullptr, huge, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  ASSERT_NE(pages, MAP_FAILED);
+  WriteBatch batch = (*kv)->NewBatch();
+  batch.Put(1, "before", "v");
+  batch.Put(1, "huge", std::string_view(static_cast<const char*>(pages), huge));
+  batch.Put(1, "after", "v");
+  ::munmap(pages, huge);
+  EXPECT_EQ(batch.Count(), 2u);
+  Status refused = (*kv)->Commit(batch, true);
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument) << refused.ToString();
+  EXPECT_THAT(refused.message(), ::testing::HasSubstr("value is too large"));
+  EXPECT_FALSE((*kv)->Get(1, "before")->has_value());
+  EXPECT_FALSE((*kv)->Get(1, "after")->has_value());
+
+  // Clear forgets the refusal with the writes.
+  batch.Clear();
+  batch.Put(1, "after", "v");
+  ASSERT_TRUE((*kv)->Commit(batch, true).ok());
+  EXPECT_EQ(**(*kv)->Get(1, "after"), "v");
 }
 
 TEST_F(KvStoreTest, ASecondOpenIsRefusedWhileTheFirstHoldsTheLock) {
