@@ -439,7 +439,7 @@ Status BrokerStore::MigrateIndex() {
   WEITUO_RETURN_IF_ERROR(kv_->Scan(kCfCommissions, "", "", 0, [&](auto, std::string_view value) {
     CommissionRecord record;
     if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      decode = Status::Internal("corrupt commission record while building the index");
+      decode = Damaged("corrupt commission record while building the index");
       return false;
     }
     batch.IndexNew(record);
@@ -474,7 +474,7 @@ Status BrokerStore::MoveBodies() {
   WEITUO_RETURN_IF_ERROR(kv_->Scan(kCfCommissions, "", "", 0, [&](auto, std::string_view value) {
     CommissionRecord record;
     if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      failed = Status::Internal("corrupt commission record while moving bodies");
+      failed = Damaged("corrupt commission record while moving bodies");
       return false;
     }
     if (!record.has_commission()) return true;  // moved before a crash
@@ -552,7 +552,7 @@ StatusOr<BrokerStore::Oldest> BrokerStore::OldestPending(const std::string& cour
                        [&](auto, std::string_view value) {
                          OutboxItem item;
                          if (!item.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-                           decode = Status::Internal("corrupt outbox item of " + court);
+                           decode = Damaged("corrupt outbox item of " + court);
                            return false;
                          }
                          if (oldest.enqueued_at_ms == 0)
@@ -576,7 +576,7 @@ StatusOr<std::map<std::string, uint64_t>> BrokerStore::CountParked() const {
 StatusOr<uint64_t> BrokerStore::NextDeliveryId() const {
   WEITUO_ASSIGN_OR_RETURN(auto raw, kv_->Get(kCfDefault, kNextDeliveryIdKey));
   if (!raw.has_value()) return uint64_t{1};
-  if (raw->size() != 8) return Status::Internal("corrupt next_delivery_id in the store");
+  if (raw->size() != 8) return Damaged("corrupt next_delivery_id in the store");
   return ReadBigEndian64(*raw);
 }
 
