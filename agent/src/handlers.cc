@@ -17,6 +17,7 @@
 #include "handler_output.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/ids.h"
+#include "weituo/common/json.h"
 #include "weituo/common/json_lines.h"
 #include "weituo/common/lifecycle.h"
 #include "weituo/common/logging.h"
@@ -35,14 +36,6 @@ using weituo::v1::Update;
 namespace {
 
 constexpr size_t kMaxAnswerBytes = 1 << 20;
-
-std::string CommissionJson(const Commission& c) {
-  std::string json;
-  pbjson::JsonPrintOptions options;
-  options.add_whitespace = false;
-  (void)pbjson::MessageToJsonString(c, &json, options);
-  return json;
-}
 
 // A call that ended well: what it answered, if that parses, and what it
 // said on the side (`said`: a command may warn on standard error). Why an
@@ -126,7 +119,7 @@ HandlerOutcome PostJson(const HandlerConfig& h, const Commission& c, uint32_t at
   req.set("Weituo-Commission-Id", c.id());
   req.set("Weituo-Attempt", std::to_string(attempt));
   req.set("Idempotency-Key", c.id());
-  req.body() = CommissionJson(c);
+  req.body() = ToJson(c);
   req.prepare_payload();
   boost::beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
@@ -235,7 +228,7 @@ HandlerOutcome CallHandler(const HandlerConfig& handler, const Commission& commi
   spec.env = {"WEITUO_COURT=" + court_id, "WEITUO_COMMISSION_ID=" + commission.id(),
               "WEITUO_KIND=" + weituo::v1::Kind_Name(KindOf(commission)),
               "WEITUO_ATTEMPT=" + std::to_string(attempt)};
-  spec.input = CommissionJson(commission) + "\n";
+  spec.input = ToJson(commission) + "\n";
   spec.timeout_ms = handler.timeout_ms;
   spec.max_answer_bytes = kMaxAnswerBytes;
   return FromCommand(RunHandlerCommand(spec));
@@ -285,7 +278,7 @@ Status Dispatcher::Retry(const std::string& id) {
 void Dispatcher::OnReceived(const Commission& c) {
   if (!options_.incoming_dir.empty()) {
     const std::string path = options_.incoming_dir + "/" + c.id() + ".json";
-    if (Status s = WriteFileAtomically(path, CommissionJson(c) + "\n"); !s.ok()) {
+    if (Status s = WriteFileAtomically(path, ToJson(c) + "\n"); !s.ok()) {
       spdlog::error("msg=\"cannot write the incoming file\" commission={} error=\"{}\"", c.id(),
                     s.ToString());
       agent_.Count("spool_incoming_failed");

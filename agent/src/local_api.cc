@@ -1,6 +1,5 @@
 #include "weituo/agent/local_api.h"
 
-#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
@@ -9,6 +8,7 @@
 #include <string_view>
 
 #include "weituo/common/http_server.h"
+#include "weituo/common/json.h"
 
 namespace weituo::agent {
 
@@ -21,24 +21,16 @@ using weituo::v1::Update;
 namespace {
 
 void SetJson(HttpResponse& res, http::status status, const google::protobuf::Message& m) {
-  pbjson::JsonPrintOptions options;
-  options.add_whitespace = false;
-  std::string json;
-  (void)pbjson::MessageToJsonString(m, &json, options);
   res.result(status);
   res.set(http::field::content_type, "application/json");
-  res.body() = json + "\n";
+  res.body() = ToJson(m) + "\n";
 }
 
 // {"ok":false,"error":"..."}: ok printed, though false is proto3's default.
 void SetError(HttpResponse& res, http::status status, const std::string& message) {
-  google::protobuf::Value text;
-  text.set_string_value(message);
-  std::string quoted;
-  (void)pbjson::MessageToJsonString(text, &quoted);
   res.result(status);
   res.set(http::field::content_type, "application/json");
-  res.body() = "{\"ok\":false,\"error\":" + quoted + "}\n";
+  res.body() = "{\"ok\":false,\"error\":" + JsonQuoted(message) + "}\n";
 }
 
 // The body as `out`, or a 400 that names what is wrong.

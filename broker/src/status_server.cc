@@ -1,6 +1,5 @@
 #include "weituo/broker/status_server.h"
 
-#include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
 #include <sys/stat.h>
@@ -24,6 +23,7 @@
 #include "weituo/common/deadlines.h"
 #include "weituo/common/http_server.h"
 #include "weituo/common/ids.h"
+#include "weituo/common/json.h"
 #include "weituo/common/logging.h"
 #include "weituo/common/small_file.h"
 #include "weituo/common/tokens.h"
@@ -40,18 +40,16 @@ namespace {
 
 using Response = http::response<http::string_body>;
 
-std::string ToJson(const google::protobuf::Message& message) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  return json;
+// The API prints every field, those at their default value too, so a
+// reader sees 0 and false rather than nothing.
+std::string ApiJson(const google::protobuf::Message& message) {
+  return ToJson(message, {.always_print_primitive_fields = true});
 }
 
 void SetJson(Response& res, http::status status, const google::protobuf::Message& message) {
   res.result(status);
   res.set(http::field::content_type, "application/json");
-  res.body() = ToJson(message);
+  res.body() = ApiJson(message);
 }
 
 void SetError(Response& res, http::status status, const std::string& message) {
@@ -247,7 +245,7 @@ StatusOr<std::map<std::string, std::string>> ReadWitnessTokens(const std::string
   return tokens;
 }
 
-std::string StatusJson(const weituo::v1::BrokerStatus& status) { return ToJson(status); }
+std::string StatusJson(const weituo::v1::BrokerStatus& status) { return ApiJson(status); }
 
 struct StatusServer::Rep {
   Broker* broker;
