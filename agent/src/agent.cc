@@ -196,15 +196,10 @@ class Agent::Impl {
 };
 
 Status Agent::Impl::Init() {
-  auto last = store_->LastOutboxSeq();
-  if (!last.ok()) return last.status();
-  next_seq_ = *last + 1;
-  auto received = store_->Counter("received");
-  auto events = store_->Counter("events");
-  if (!received.ok()) return received.status();
-  if (!events.ok()) return events.status();
-  received_ = *received;
-  events_received_ = *events;
+  WEITUO_ASSIGN_OR_RETURN(const uint64_t last, store_->LastOutboxSeq());
+  next_seq_ = last + 1;
+  WEITUO_ASSIGN_OR_RETURN(received_, store_->Counter("received"));
+  WEITUO_ASSIGN_OR_RETURN(events_received_, store_->Counter("events"));
   batch_ = std::make_unique<WriteBatch>(store_->kv().NewBatch());
   return Status::Ok();
 }
@@ -214,9 +209,8 @@ Status Agent::Impl::Start() {
   if (!options_.control_endpoint.empty()) {
     // Whoever reaches the control socket speaks for the court: it answers
     // only the account this agent runs as.
-    auto control = ControlServer::Bind(context_, options_.control_endpoint, ::geteuid());
-    if (!control.ok()) return control.status();
-    control_ = std::move(control).value();
+    WEITUO_ASSIGN_OR_RETURN(control_,
+                            ControlServer::Bind(context_, options_.control_endpoint, ::geteuid()));
   }
   // The sockets are made here and handed to the I/O thread; starting a
   // thread is the full memory barrier ZeroMQ asks for when a socket moves.
@@ -787,13 +781,12 @@ StatusOr<std::string> Agent::Impl::Submit(Commission c) {
     return Status::InvalidArgument("origin_court must be this agent's court '" + options_.court_id +
                                    "'");
   }
-  auto existing = store_->GetCommission(c.id());
-  if (!existing.ok()) return existing.status();
-  if (existing->has_value()) {
+  WEITUO_ASSIGN_OR_RETURN(auto existing, store_->GetCommission(c.id()));
+  if (existing.has_value()) {
     // Submitting the same commission again (a clerk re-running a file after
     // a failure) is idempotent: what the agent or the broker filled in the
     // first time does not make it different.
-    const Commission& stored = (*existing)->commission();
+    const Commission& stored = existing->commission();
     if (c.created_at_ms() == 0) c.set_created_at_ms(stored.created_at_ms());
     if (c.target_court().empty()) c.set_target_court(stored.target_court());
     if (!google::protobuf::util::MessageDifferencer::Equals(c, stored)) {
@@ -841,17 +834,15 @@ Status Agent::Impl::Queue(WriteBatch& batch, const std::string& request_id, Enve
 
 StatusOr<std::string> Agent::Impl::SendUpdate(Update update, std::string request_id) {
   std::lock_guard<std::mutex> lock(write_mu_);
-  auto record = store_->GetCommission(update.commission_id());
-  if (!record.ok()) return record.status();
-  if (!record->has_value()) {
+  WEITUO_ASSIGN_OR_RETURN(auto record, store_->GetCommission(update.commission_id()));
+  if (!record.has_value()) {
     return Status::NotFound("this court has no commission " + update.commission_id());
   }
-  WEITUO_RETURN_IF_ERROR(ValidateUpdate(update, KindOf((*record)->commission())));
+  WEITUO_RETURN_IF_ERROR(ValidateUpdate(update, KindOf(record->commission())));
   if (request_id.empty()) request_id = NewUlid(NowMs());
-  auto existing = store_->GetRequest(request_id);
-  if (!existing.ok()) return existing.status();
-  if (existing->has_value()) {
-    if (!google::protobuf::util::MessageDifferencer::Equals((*existing)->update(), update)) {
+  WEITUO_ASSIGN_OR_RETURN(auto existing, store_->GetRequest(request_id));
+  if (existing.has_value()) {
+    if (!google::protobuf::util::MessageDifferencer::Equals(existing->update(), update)) {
       return Status::AlreadyExists("request " + request_id + " was used for a different update");
     }
     return request_id;
@@ -872,11 +863,9 @@ StatusOr<std::string> Agent::Impl::SendUpdate(Update update, std::string request
 
 StatusOr<CommissionView> Agent::Impl::ViewOf(AgentCommission record) const {
   CommissionView view;
-  auto events = store_->Events(record.commission().id());
-  if (!events.ok()) return events.status();
-  auto handler = store_->GetHandlerStatus(record.commission().id());
-  if (!handler.ok()) return handler.status();
-  if (handler->has_value()) *view.mutable_handler() = std::move(**handler);
+  WEITUO_ASSIGN_OR_RETURN(auto events, store_->Events(record.commission().id()));
+  WEITUO_ASSIGN_OR_RETURN(auto handler, store_->GetHandlerStatus(record.commission().id()));
+  if (handler.has_value()) *view.mutable_handler() = std::move(*handler);
   {
     std::lock_guard<std::mutex> lock(waiting_mu_);
     if (auto it = waiting_.find(record.commission().id()); it != waiting_.end()) {
@@ -884,15 +873,14 @@ StatusOr<CommissionView> Agent::Impl::ViewOf(AgentCommission record) const {
     }
   }
   *view.mutable_record() = std::move(record);
-  for (auto& e : *events) *view.add_events() = std::move(e);
+  for (auto& e : events) *view.add_events() = std::move(e);
   return view;
 }
 
 StatusOr<CommissionView> Agent::Impl::Show(const std::string& id) const {
-  auto record = store_->GetCommission(id);
-  if (!record.ok()) return record.status();
-  if (!record->has_value()) return Status::NotFound("this court has no commission " + id);
-  return ViewOf(std::move(**record));
+  WEITUO_ASSIGN_OR_RETURN(auto record, store_->GetCommission(id));
+  if (!record.has_value()) return Status::NotFound("this court has no commission " + id);
+  return ViewOf(std::move(*record));
 }
 
 StatusOr<std::vector<CommissionView>> Agent::Impl::List(const ListFilter& filter) const {
@@ -921,10 +909,9 @@ StatusOr<std::vector<CommissionView>> Agent::Impl::List(const ListFilter& filter
 }
 
 StatusOr<AgentRequest> Agent::Impl::Request(const std::string& id) const {
-  auto r = store_->GetRequest(id);
-  if (!r.ok()) return r.status();
-  if (!r->has_value()) return Status::NotFound("no request " + id);
-  return std::move(**r);
+  WEITUO_ASSIGN_OR_RETURN(auto r, store_->GetRequest(id));
+  if (!r.has_value()) return Status::NotFound("no request " + id);
+  return std::move(*r);
 }
 
 AgentStatus Agent::Impl::GetStatus() const {
@@ -985,13 +972,12 @@ StatusOr<std::unique_ptr<Agent>> Agent::Open(AgentOptions options) {
           "the broker's CURVE public key is missing or malformed (broker_public_key_file)");
     }
   }
-  auto store = AgentStore::Open(options.data_dir, options.accept_data_loss);
-  if (!store.ok()) return store.status();
-  if (!(*store)->kv().recovery_note().empty()) {
-    spdlog::warn("msg=\"store opened\" note=\"{}\"", LogValue((*store)->kv().recovery_note()));
+  WEITUO_ASSIGN_OR_RETURN(auto store, AgentStore::Open(options.data_dir, options.accept_data_loss));
+  if (!store->kv().recovery_note().empty()) {
+    spdlog::warn("msg=\"store opened\" note=\"{}\"", LogValue(store->kv().recovery_note()));
   }
   std::unique_ptr<Agent> agent(new Agent(nullptr));
-  agent->impl_ = std::make_unique<Impl>(agent.get(), std::move(options), std::move(store).value());
+  agent->impl_ = std::make_unique<Impl>(agent.get(), std::move(options), std::move(store));
   WEITUO_RETURN_IF_ERROR(agent->impl_->Init());
   return agent;
 }

@@ -23,12 +23,11 @@ StatusOr<std::unique_ptr<AgentStore>> AgentStore::Open(const std::string& path, 
   KvOptions options;
   options.accept_loss = accept_loss;
   options.block_cache_bytes = 8 << 20;
-  auto kv = KvStore::Open(path,
-                          {"commissions", "events", "outbox", "outbox_index", "requests",
-                           "pending_handlers", "handlers"},
-                          options);
-  if (!kv.ok()) return kv.status();
-  return std::unique_ptr<AgentStore>(new AgentStore(std::move(kv).value()));
+  WEITUO_ASSIGN_OR_RETURN(auto kv, KvStore::Open(path,
+                                                 {"commissions", "events", "outbox", "outbox_index",
+                                                  "requests", "pending_handlers", "handlers"},
+                                                 options));
+  return std::unique_ptr<AgentStore>(new AgentStore(std::move(kv)));
 }
 
 StatusOr<std::optional<AgentCommission>> AgentStore::GetCommission(const std::string& id) const {
@@ -40,9 +39,8 @@ StatusOr<std::vector<Event>> AgentStore::Events(const std::string& id) const {
 }
 
 StatusOr<bool> AgentStore::HasEvent(const std::string& id, uint64_t seq) const {
-  auto raw = kv_->Get(kCfEvents, EventKey(id, seq));
-  if (!raw.ok()) return raw.status();
-  return raw->has_value();
+  WEITUO_ASSIGN_OR_RETURN(auto raw, kv_->Get(kCfEvents, EventKey(id, seq)));
+  return raw.has_value();
 }
 
 StatusOr<std::optional<AgentRequest>> AgentStore::GetRequest(const std::string& id) const {
@@ -56,24 +54,21 @@ StatusOr<std::optional<weituo::v1::HandlerStatus>> AgentStore::GetHandlerStatus(
 }
 
 StatusOr<std::optional<uint64_t>> AgentStore::OutboxSeqOf(const std::string& request_id) const {
-  auto raw = kv_->Get(kCfOutboxIndex, request_id);
-  if (!raw.ok()) return raw.status();
-  if (!raw->has_value() || (*raw)->size() != 8) return std::optional<uint64_t>();
-  return std::optional<uint64_t>(ReadBigEndian64(**raw));
+  WEITUO_ASSIGN_OR_RETURN(auto raw, kv_->Get(kCfOutboxIndex, request_id));
+  if (!raw.has_value() || raw->size() != 8) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(ReadBigEndian64(*raw));
 }
 
 StatusOr<uint64_t> AgentStore::Counter(const std::string& name) const {
-  auto raw = kv_->Get(kCfDefault, name);
-  if (!raw.ok()) return raw.status();
-  if (!raw->has_value() || (*raw)->size() != 8) return uint64_t{0};
-  return ReadBigEndian64(**raw);
+  WEITUO_ASSIGN_OR_RETURN(auto raw, kv_->Get(kCfDefault, name));
+  if (!raw.has_value() || raw->size() != 8) return uint64_t{0};
+  return ReadBigEndian64(*raw);
 }
 
 StatusOr<uint64_t> AgentStore::LastOutboxSeq() const {
-  auto last = kv_->LastKey(kCfOutbox, "", "");
-  if (!last.ok()) return last.status();
-  if (!last->has_value() || (*last)->size() != 8) return uint64_t{0};
-  return ReadBigEndian64(**last);
+  WEITUO_ASSIGN_OR_RETURN(auto last, kv_->LastKey(kCfOutbox, "", ""));
+  if (!last.has_value() || last->size() != 8) return uint64_t{0};
+  return ReadBigEndian64(*last);
 }
 
 }  // namespace weituo::agent

@@ -1,7 +1,5 @@
 #include "cli_print.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <algorithm>
 #include <iomanip>
 #include <iostream>
@@ -10,20 +8,9 @@
 #include "handler_output.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/deadlines.h"
+#include "weituo/common/json.h"
 
 namespace weituo::agent {
-
-namespace {
-
-std::string ResultJson(const weituo::v1::Result& result) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = false;
-  (void)google::protobuf::util::MessageToJsonString(result, &out, options);
-  return out;
-}
-
-}  // namespace
 
 std::string EventLine(const weituo::v1::Event& e) {
   std::ostringstream out;
@@ -40,7 +27,7 @@ std::string EventLine(const weituo::v1::Event& e) {
       out << "  " << u.progress().text();
       break;
     case weituo::v1::Update::kComplete:
-      out << "  result " << ResultJson(u.complete().result());
+      out << "  result " << ToJson(u.complete().result());
       break;
     case weituo::v1::Update::kReturn:
       out << "  " << weituo::v1::ReturnReason_Name(u.return_().reason()) << ": "

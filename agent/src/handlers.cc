@@ -17,6 +17,7 @@
 #include "handler_output.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/ids.h"
+#include "weituo/common/json.h"
 #include "weituo/common/json_lines.h"
 #include "weituo/common/lifecycle.h"
 #include "weituo/common/logging.h"
@@ -35,14 +36,6 @@ using weituo::v1::Update;
 namespace {
 
 constexpr size_t kMaxAnswerBytes = 1 << 20;
-
-std::string CommissionJson(const Commission& c) {
-  std::string json;
-  pbjson::JsonPrintOptions options;
-  options.add_whitespace = false;
-  (void)pbjson::MessageToJsonString(c, &json, options);
-  return json;
-}
 
 // A call that ended well: what it answered, if that parses, and what it
 // said on the side (`said`: a command may warn on standard error). Why an
@@ -126,7 +119,7 @@ HandlerOutcome PostJson(const HandlerConfig& h, const Commission& c, uint32_t at
   req.set("Weituo-Commission-Id", c.id());
   req.set("Weituo-Attempt", std::to_string(attempt));
   req.set("Idempotency-Key", c.id());
-  req.body() = CommissionJson(c);
+  req.body() = ToJson(c);
   req.prepare_payload();
   boost::beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
@@ -208,10 +201,7 @@ Status ValidateHandlerConfig(const HandlerConfig& h) {
   if (h.command.empty() == h.url.empty()) {
     return Status::InvalidArgument("needs exactly one of command = [...] or url = \"http://...\"");
   }
-  if (!h.url.empty()) {
-    auto url = ParseUrl(h.url);
-    if (!url.ok()) return url.status();
-  }
+  if (!h.url.empty()) WEITUO_RETURN_IF_ERROR(ParseUrl(h.url).status());
   if (h.timeout_ms <= 0 || h.retry_ms <= 0 || h.retry_max_ms < h.retry_ms) {
     return Status::InvalidArgument(
         "timeout_ms and retry_ms must be positive, retry_max_ms at least retry_ms");
@@ -238,7 +228,7 @@ HandlerOutcome CallHandler(const HandlerConfig& handler, const Commission& commi
   spec.env = {"WEITUO_COURT=" + court_id, "WEITUO_COMMISSION_ID=" + commission.id(),
               "WEITUO_KIND=" + weituo::v1::Kind_Name(KindOf(commission)),
               "WEITUO_ATTEMPT=" + std::to_string(attempt)};
-  spec.input = CommissionJson(commission) + "\n";
+  spec.input = ToJson(commission) + "\n";
   spec.timeout_ms = handler.timeout_ms;
   spec.max_answer_bytes = kMaxAnswerBytes;
   return FromCommand(RunHandlerCommand(spec));
@@ -256,16 +246,15 @@ void Dispatcher::Install() {
 }
 
 Status Dispatcher::Retry(const std::string& id) {
-  auto view = agent_.Show(id);
-  if (!view.ok()) return view.status();
-  if (!view->has_handler()) {
+  WEITUO_ASSIGN_OR_RETURN(auto view, agent_.Show(id));
+  if (!view.has_handler()) {
     return Status::FailedPrecondition("commission " + id + " has no configured handler (" +
-                                      weituo::v1::Kind_Name(KindOf(view->record().commission())) +
+                                      weituo::v1::Kind_Name(KindOf(view.record().commission())) +
                                       " is answered by hand)");
   }
-  if (IsFinal(view->record().state())) {
+  if (IsFinal(view.record().state())) {
     return Status::FailedPrecondition("commission " + id + " is " +
-                                      weituo::v1::State_Name(view->record().state()) +
+                                      weituo::v1::State_Name(view.record().state()) +
                                       ": there is nothing left to answer");
   }
   {
@@ -273,7 +262,7 @@ Status Dispatcher::Retry(const std::string& id) {
     if (running_.count(id)) return Status::Ok();  // under way now
     unsettled_.erase(id);
   }
-  HandlerStatus status = view->handler();
+  HandlerStatus status = view.handler();
   status.set_state(weituo::v1::HANDLER_QUEUED);
   status.set_next_attempt_at_ms(0);
   status.set_round(status.round() + 1);
@@ -289,7 +278,7 @@ Status Dispatcher::Retry(const std::string& id) {
 void Dispatcher::OnReceived(const Commission& c) {
   if (!options_.incoming_dir.empty()) {
     const std::string path = options_.incoming_dir + "/" + c.id() + ".json";
-    if (Status s = WriteFileAtomically(path, CommissionJson(c) + "\n"); !s.ok()) {
+    if (Status s = WriteFileAtomically(path, ToJson(c) + "\n"); !s.ok()) {
       spdlog::error("msg=\"cannot write the incoming file\" commission={} error=\"{}\"", c.id(),
                     s.ToString());
       agent_.Count("spool_incoming_failed");
@@ -326,10 +315,9 @@ Status Dispatcher::Start() {
   // A handler that exits without reading all of its standard input must not
   // kill the agent with SIGPIPE: the write fails with EPIPE instead.
   ::signal(SIGPIPE, SIG_IGN);
-  auto statuses = agent_.HandlerStatuses();
-  if (!statuses.ok()) return statuses.status();
+  WEITUO_ASSIGN_OR_RETURN(auto statuses, agent_.HandlerStatuses());
   int resumed = 0;
-  for (const auto& [id, status] : *statuses) {
+  for (const auto& [id, status] : statuses) {
     auto st = status.state();
     if (st == weituo::v1::HANDLER_DONE) {
       // Answered before the restart: whether the broker took it is known

@@ -1,6 +1,5 @@
 #include "weituo/agent/local_api.h"
 
-#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
@@ -9,6 +8,7 @@
 #include <string_view>
 
 #include "weituo/common/http_server.h"
+#include "weituo/common/json.h"
 
 namespace weituo::agent {
 
@@ -21,24 +21,16 @@ using weituo::v1::Update;
 namespace {
 
 void SetJson(HttpResponse& res, http::status status, const google::protobuf::Message& m) {
-  pbjson::JsonPrintOptions options;
-  options.add_whitespace = false;
-  std::string json;
-  (void)pbjson::MessageToJsonString(m, &json, options);
   res.result(status);
   res.set(http::field::content_type, "application/json");
-  res.body() = json + "\n";
+  res.body() = ToJson(m) + "\n";
 }
 
 // {"ok":false,"error":"..."}: ok printed, though false is proto3's default.
 void SetError(HttpResponse& res, http::status status, const std::string& message) {
-  google::protobuf::Value text;
-  text.set_string_value(message);
-  std::string quoted;
-  (void)pbjson::MessageToJsonString(text, &quoted);
   res.result(status);
   res.set(http::field::content_type, "application/json");
-  res.body() = "{\"ok\":false,\"error\":" + quoted + "}\n";
+  res.body() = "{\"ok\":false,\"error\":" + JsonQuoted(message) + "}\n";
 }
 
 // The body as `out`, or a 400 that names what is wrong.
@@ -194,24 +186,22 @@ struct LocalApi::Rep {
 };
 
 StatusOr<std::unique_ptr<LocalApi>> LocalApi::Start(Agent& agent, const LocalApiOptions& api) {
-  auto token = ReadOrMakeToken(api.token_file, "API token");
-  if (!token.ok()) return token.status();
   auto rep = std::make_unique<Rep>();
   rep->agent = &agent;
-  rep->token = std::move(token).value();
+  WEITUO_ASSIGN_OR_RETURN(rep->token, ReadOrMakeToken(api.token_file, "API token"));
   Rep* raw = rep.get();
   HttpServer::Options options;
   options.body_bytes = 1 << 20;
   options.allowed_hosts = api.allowed_hosts;
-  auto server = HttpServer::Start(
-      api.listen, [raw](const HttpRequest& req, HttpResponse& res) { raw->Answer(req, res); },
-      [raw](HttpResponse& res, http::status status, const std::string& message) {
-        raw->agent->Count("api_refused_" + std::to_string(static_cast<unsigned>(status)));
-        SetError(res, status, message);
-      },
-      std::move(options));
-  if (!server.ok()) return server.status();
-  rep->server = std::move(server).value();
+  WEITUO_ASSIGN_OR_RETURN(
+      rep->server,
+      HttpServer::Start(
+          api.listen, [raw](const HttpRequest& req, HttpResponse& res) { raw->Answer(req, res); },
+          [raw](HttpResponse& res, http::status status, const std::string& message) {
+            raw->agent->Count("api_refused_" + std::to_string(static_cast<unsigned>(status)));
+            SetError(res, status, message);
+          },
+          std::move(options)));
   spdlog::info("msg=\"local API\" url=http://{}/api/ token_file={} allowed_hosts=\"{}\"",
                rep->server->address(), api.token_file, rep->server->allowed_hosts().ToString());
   return std::unique_ptr<LocalApi>(new LocalApi(std::move(rep)));

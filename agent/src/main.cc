@@ -30,12 +30,14 @@
 #include "weituo/common/curve.h"
 #include "weituo/common/deadlines.h"
 #include "weituo/common/http_server.h"
+#include "weituo/common/json.h"
 #include "weituo/common/json_lines.h"
 #include "weituo/common/logging.h"
 
 namespace {
 
 using weituo::Status;
+using weituo::ToJson;
 using weituo::agent::ControlClient;
 using weituo::agent::EventLine;
 using weituo::agent::HandlerLine;
@@ -49,14 +51,6 @@ namespace pbjson = google::protobuf::util;
 enum Exit { kOk = 0, kRefused = 1, kUsage = 2, kNoAgent = 3, kPending = 4, kDamaged = 3 };
 
 using Config = weituo::agent::AgentConfig;
-
-std::string ToJson(const google::protobuf::Message& m) {
-  std::string out;
-  pbjson::JsonPrintOptions options;
-  options.add_whitespace = false;
-  (void)pbjson::MessageToJsonString(m, &out, options);
-  return out;
-}
 
 weituo::agent::Agent* g_agent = nullptr;
 std::atomic<bool> g_stop{false};

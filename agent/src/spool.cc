@@ -9,6 +9,7 @@
 #include "files.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/ids.h"
+#include "weituo/common/json.h"
 #include "weituo/common/logging.h"
 #include "weituo/common/trail_hash.h"
 
@@ -26,14 +27,6 @@ constexpr uintmax_t kMaxFileBytes = 1 << 20;
 // whole of it is in the .reason file beside the refused one.
 std::string ReasonForLog(const std::string& reason) {
   return LogValue(std::string_view(reason).substr(0, reason.find('\n')));
-}
-
-std::string Json(const google::protobuf::Message& m, bool pretty) {
-  pbjson::JsonPrintOptions options;
-  options.add_whitespace = pretty;
-  std::string json;
-  (void)pbjson::MessageToJsonString(m, &json, options);
-  return json + (pretty ? "" : "\n");
 }
 
 }  // namespace
@@ -131,7 +124,7 @@ void Spool::Take(const std::string& name, uintmax_t size) {
   if (c.id().empty()) {
     // The id goes into the file before the commission is queued.
     c.set_id(NewUlid(NowMs()));
-    if (Status s = WriteFileAtomically(path, Json(c, true)); !s.ok()) {
+    if (Status s = WriteFileAtomically(path, ToJson(c, {.add_whitespace = true})); !s.ok()) {
       spdlog::error("msg=\"spool cannot write the id into the file\" file=\"{}\" error=\"{}\"",
                     LogValue(path), LogValue(s.ToString()));
       return;
@@ -197,7 +190,7 @@ void Spool::OnEvent(const weituo::v1::Event& e) {
   if (e.origin_court() != agent_.court_id()) return;  // about a commission received: ours
   const std::string path = dir_ + "/incoming/" + e.commission_id() + "." + std::to_string(e.seq()) +
                            "." + weituo::v1::EventType_Name(e.type()) + ".json";
-  if (Status s = WriteFileAtomically(path, Json(e, false)); !s.ok()) {
+  if (Status s = WriteFileAtomically(path, ToJson(e) + "\n"); !s.ok()) {
     spdlog::error("msg=\"spool cannot write the event\" file={} error=\"{}\"", path, s.ToString());
     agent_.Count("spool_incoming_failed");
   }

@@ -114,18 +114,16 @@ StatusOr<std::unique_ptr<BrokerStore>> BrokerStore::Open(const std::string& path
   // Index and filter blocks of every table are in the cache (KvStore): at
   // ten million commissions they alone are some tens of MiB.
   options.block_cache_bytes = size_t{128} << 20;
-  auto kv = KvStore::Open(path, ColumnFamilies(), options);
-  if (!kv.ok()) return kv.status();
-  return std::unique_ptr<BrokerStore>(new BrokerStore(std::move(kv).value()));
+  WEITUO_ASSIGN_OR_RETURN(auto kv, KvStore::Open(path, ColumnFamilies(), options));
+  return std::unique_ptr<BrokerStore>(new BrokerStore(std::move(kv)));
 }
 
 StatusOr<std::unique_ptr<BrokerStore>> BrokerStore::OpenReadOnly(const std::string& path) {
   KvOptions options;
   options.read_only = true;
   options.create_if_missing = false;
-  auto kv = KvStore::Open(path, ColumnFamilies(), options);
-  if (!kv.ok()) return kv.status();
-  return std::unique_ptr<BrokerStore>(new BrokerStore(std::move(kv).value()));
+  WEITUO_ASSIGN_OR_RETURN(auto kv, KvStore::Open(path, ColumnFamilies(), options));
+  return std::unique_ptr<BrokerStore>(new BrokerStore(std::move(kv)));
 }
 
 void BrokerStore::Batch::PutNewCommission(const CommissionRecord& record) {
@@ -235,10 +233,10 @@ Status BrokerStore::Commit(Batch& batch, bool sync) {
 StatusOr<std::optional<CommissionRecord>> BrokerStore::GetCommission(const std::string& id) const {
   auto record = DecodeRecord<CommissionRecord>(*kv_, kCfCommissions, id, "commission");
   if (!record.ok() || !record->has_value() || (*record)->has_commission()) return record;
-  auto body = DecodeRecord<weituo::v1::Commission>(*kv_, kCfBodies, id, "commission body");
-  if (!body.ok()) return body.status();
-  if (!body->has_value()) return Damaged("commission " + id + " has a record but no body");
-  *(*record)->mutable_commission() = std::move(**body);
+  WEITUO_ASSIGN_OR_RETURN(
+      auto body, DecodeRecord<weituo::v1::Commission>(*kv_, kCfBodies, id, "commission body"));
+  if (!body.has_value()) return Damaged("commission " + id + " has a record but no body");
+  *(*record)->mutable_commission() = std::move(*body);
   return record;
 }
 
@@ -246,10 +244,10 @@ Status BrokerStore::FillBody(OutboxItem& item, bool with_body) const {
   if (!item.body_elided() || !with_body) return Status::Ok();
   item.set_body_elided(false);
   const std::string id = item.deliver().commission().id();
-  auto body = DecodeRecord<weituo::v1::Commission>(*kv_, kCfBodies, id, "commission body");
-  if (!body.ok()) return body.status();
-  if (!body->has_value()) return Damaged("delivery of " + id + " names no body");
-  *item.mutable_deliver()->mutable_commission() = std::move(**body);
+  WEITUO_ASSIGN_OR_RETURN(
+      auto body, DecodeRecord<weituo::v1::Commission>(*kv_, kCfBodies, id, "commission body"));
+  if (!body.has_value()) return Damaged("delivery of " + id + " names no body");
+  *item.mutable_deliver()->mutable_commission() = std::move(*body);
   return Status::Ok();
 }
 
@@ -304,13 +302,12 @@ StatusOr<std::string> BrokerStore::DeliveryFrame(const OutboxItem& item) const {
     return SerializeEnvelope(envelope);
   }
   const std::string& id = item.deliver().commission().id();
-  auto body = kv_->Get(kCfBodies, id);
-  if (!body.ok()) return body.status();
-  if (!body->has_value()) return Damaged("delivery of " + id + " names no body");
+  WEITUO_ASSIGN_OR_RETURN(auto body, kv_->Get(kCfBodies, id));
+  if (!body.has_value()) return Damaged("delivery of " + id + " names no body");
   weituo::v1::DeliverCommissionFrame frame;
   frame.set_protocol(kProtocolVersion);
   frame.mutable_deliver()->set_delivery_id(item.deliver().delivery_id());
-  frame.mutable_deliver()->set_commission(std::move(**body));
+  frame.mutable_deliver()->set_commission(std::move(*body));
   return frame.SerializeAsString();
 }
 
@@ -327,20 +324,18 @@ StatusOr<std::optional<RequestOutcome>> BrokerStore::GetRequest(
 }
 
 StatusOr<weituo::v1::StateCounts> BrokerStore::StateCounts() const {
-  auto counts =
-      DecodeRecord<weituo::v1::StateCounts>(*kv_, kCfDefault, kStateCountsKey, "state counts");
-  if (!counts.ok()) return counts.status();
-  return counts->value_or(weituo::v1::StateCounts());
+  WEITUO_ASSIGN_OR_RETURN(auto counts, DecodeRecord<weituo::v1::StateCounts>(
+                                           *kv_, kCfDefault, kStateCountsKey, "state counts"));
+  return counts.value_or(weituo::v1::StateCounts());
 }
 
 StatusOr<std::pair<uint64_t, weituo::v1::ChainLink>> BrokerStore::LastChainLink() const {
-  auto key = kv_->LastKey(kCfChain, "", "");
-  if (!key.ok()) return key.status();
-  if (!key->has_value()) return std::make_pair(uint64_t{0}, weituo::v1::ChainLink());
-  auto link = DecodeRecord<weituo::v1::ChainLink>(*kv_, kCfChain, **key, "chain link");
-  if (!link.ok()) return link.status();
-  if (!link->has_value() || (*key)->size() != 8) return Damaged("corrupt chain head");
-  return std::make_pair(ReadBigEndian64(**key), std::move(**link));
+  WEITUO_ASSIGN_OR_RETURN(auto key, kv_->LastKey(kCfChain, "", ""));
+  if (!key.has_value()) return std::make_pair(uint64_t{0}, weituo::v1::ChainLink());
+  WEITUO_ASSIGN_OR_RETURN(auto link,
+                          DecodeRecord<weituo::v1::ChainLink>(*kv_, kCfChain, *key, "chain link"));
+  if (!link.has_value() || key->size() != 8) return Damaged("corrupt chain head");
+  return std::make_pair(ReadBigEndian64(*key), std::move(*link));
 }
 
 StatusOr<std::optional<weituo::v1::ChainHead>> BrokerStore::CommittedChainHead() const {
@@ -434,10 +429,9 @@ void BackfillFromTrail(const std::vector<Event>& events, CommissionRecord* recor
 }
 
 Status BrokerStore::MigrateIndex() {
-  auto version = kv_->Get(kCfDefault, kIndexVersionKey);
-  if (!version.ok()) return version.status();
-  if (version->has_value() && **version == kIndexVersion) return Status::Ok();
-  if (version->has_value() && **version == "2") return MoveBodies();
+  WEITUO_ASSIGN_OR_RETURN(auto version, kv_->Get(kCfDefault, kIndexVersionKey));
+  if (version.has_value() && *version == kIndexVersion) return Status::Ok();
+  if (version.has_value() && *version == "2") return MoveBodies();
   Batch batch = NewBatch();
   batch.batch_.Put(kCfDefault, kIndexVersionKey, kIndexVersion);
   weituo::v1::StateCounts counts;
@@ -445,7 +439,7 @@ Status BrokerStore::MigrateIndex() {
   WEITUO_RETURN_IF_ERROR(kv_->Scan(kCfCommissions, "", "", 0, [&](auto, std::string_view value) {
     CommissionRecord record;
     if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      decode = Status::Internal("corrupt commission record while building the index");
+      decode = Damaged("corrupt commission record while building the index");
       return false;
     }
     batch.IndexNew(record);
@@ -480,7 +474,7 @@ Status BrokerStore::MoveBodies() {
   WEITUO_RETURN_IF_ERROR(kv_->Scan(kCfCommissions, "", "", 0, [&](auto, std::string_view value) {
     CommissionRecord record;
     if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      failed = Status::Internal("corrupt commission record while moving bodies");
+      failed = Damaged("corrupt commission record while moving bodies");
       return false;
     }
     if (!record.has_commission()) return true;  // moved before a crash
@@ -558,7 +552,7 @@ StatusOr<BrokerStore::Oldest> BrokerStore::OldestPending(const std::string& cour
                        [&](auto, std::string_view value) {
                          OutboxItem item;
                          if (!item.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-                           decode = Status::Internal("corrupt outbox item of " + court);
+                           decode = Damaged("corrupt outbox item of " + court);
                            return false;
                          }
                          if (oldest.enqueued_at_ms == 0)
@@ -580,11 +574,10 @@ StatusOr<std::map<std::string, uint64_t>> BrokerStore::CountParked() const {
 }
 
 StatusOr<uint64_t> BrokerStore::NextDeliveryId() const {
-  auto raw = kv_->Get(kCfDefault, kNextDeliveryIdKey);
-  if (!raw.ok()) return raw.status();
-  if (!raw->has_value()) return uint64_t{1};
-  if ((*raw)->size() != 8) return Status::Internal("corrupt next_delivery_id in the store");
-  return ReadBigEndian64(**raw);
+  WEITUO_ASSIGN_OR_RETURN(auto raw, kv_->Get(kCfDefault, kNextDeliveryIdKey));
+  if (!raw.has_value()) return uint64_t{1};
+  if (raw->size() != 8) return Damaged("corrupt next_delivery_id in the store");
+  return ReadBigEndian64(*raw);
 }
 
 }  // namespace weituo::broker

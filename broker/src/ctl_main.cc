@@ -12,7 +12,6 @@
 // token (--token-file): the operator's read token for reads, the admin
 // token for actions and reads, or a witness's. Exit codes: 0 done,
 // 1 refused or not found, 2 usage, 3 broker not reachable.
-#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <CLI/CLI.hpp>
@@ -29,6 +28,7 @@
 #include "weituo/broker/broker_store.h"
 #include "weituo/common/curve.h"
 #include "weituo/common/deadlines.h"
+#include "weituo/common/json.h"
 #include "weituo/common/trail_hash.h"
 #include "weituo/common/validation.h"
 #include "weituo/common/wire.h"
@@ -105,12 +105,10 @@ int Decode(const Reply& reply, google::protobuf::Message* message) {
   return kOk;
 }
 
-std::string ToJson(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
-  return out;
+// --json prints as the broker's API does: every field, those at their
+// default value too.
+std::string ApiJson(const google::protobuf::Message& m) {
+  return weituo::ToJson(m, {.always_print_primitive_fields = true});
 }
 
 std::string Time(int64_t ms) {
@@ -137,7 +135,7 @@ std::string EventText(const weituo::v1::Event& e) {
   const weituo::v1::Update& u = e.update();
   if (u.has_accept()) text = "handler " + u.accept().handler();
   if (u.has_progress()) text = u.progress().text();
-  if (u.has_complete()) text = "result " + ToJson(u.complete().result());
+  if (u.has_complete()) text = "result " + ApiJson(u.complete().result());
   if (u.has_return_()) {
     text = weituo::v1::ReturnReason_Name(u.return_().reason()) + " " + u.return_().text();
   }
@@ -159,7 +157,7 @@ int Status(const Api& api, bool json) {
   weituo::v1::BrokerStatus s;
   if (int rc = Decode(Call(api, http::verb::get, "/api/status"), &s); rc != kOk) return rc;
   if (json) {
-    std::cout << ToJson(s) << "\n";
+    std::cout << ApiJson(s) << "\n";
     return kOk;
   }
   int online = 0;
@@ -191,7 +189,7 @@ int Courts(const Api& api, bool json) {
   if (int rc = Decode(Call(api, http::verb::get, "/api/status"), &s); rc != kOk) return rc;
   if (json) {
     std::cout << "[";
-    for (int i = 0; i < s.courts_size(); ++i) std::cout << (i ? "," : "") << ToJson(s.courts(i));
+    for (int i = 0; i < s.courts_size(); ++i) std::cout << (i ? "," : "") << ApiJson(s.courts(i));
     std::cout << "]\n";
     return kOk;
   }
@@ -220,7 +218,7 @@ int List(const Api& api, bool json, const std::string& query) {
     return rc;
   }
   if (json) {
-    std::cout << ToJson(page) << "\n";
+    std::cout << ApiJson(page) << "\n";
     return kOk;
   }
   std::cout << std::left << std::setw(28) << "ID" << std::setw(26) << "ORIGIN -> TARGET"
@@ -243,7 +241,7 @@ int Show(const Api& api, bool json, const std::string& id) {
     return rc;
   }
   if (json) {
-    std::cout << ToJson(trail) << "\n";
+    std::cout << ApiJson(trail) << "\n";
     return kOk;
   }
   const auto& r = trail.record();
@@ -268,7 +266,7 @@ int Parked(const Api& api, bool json, int limit) {
     return rc;
   }
   if (json) {
-    std::cout << ToJson(page) << "\n";
+    std::cout << ApiJson(page) << "\n";
     return kOk;
   }
   std::cout << std::left << std::setw(10) << "DELIVERY" << std::setw(24) << "COURT" << std::setw(40)
@@ -286,22 +284,13 @@ int Parked(const Api& api, bool json, int limit) {
   return kOk;
 }
 
-// `text` as a JSON string, quotes included.
-std::string Quoted(const std::string& text) {
-  google::protobuf::Value value;
-  value.set_string_value(text);
-  std::string quoted;
-  (void)google::protobuf::util::MessageToJsonString(value, &quoted);
-  return quoted;
-}
-
 // Reads the store directly (read-only, safe beside the running broker).
 // Exit 0 intact, 1 a break (damage RocksDB finds counts as one), 2 the
 // store could not be read.
 int Verify(const std::string& data_dir, bool json) {
   auto print_damage = [&](const weituo::Status& s) {
     if (json) {
-      std::cout << "{\"ok\":false,\"broken\":" << Quoted(s.message()) << "}\n";
+      std::cout << "{\"ok\":false,\"broken\":" << weituo::JsonQuoted(s.message()) << "}\n";
     } else {
       std::cout << "BROKEN: " << s.message() << "\n";
     }
@@ -323,7 +312,7 @@ int Verify(const std::string& data_dir, bool json) {
     std::cout << "{\"ok\":" << (audit->broken.empty() ? "true" : "false")
               << ",\"events\":" << audit->events << ",\"commissions\":" << audit->records
               << ",\"links\":" << audit->links << ",\"unchained\":" << audit->unchained
-              << ",\"broken\":" << Quoted(audit->broken) << "}\n";
+              << ",\"broken\":" << weituo::JsonQuoted(audit->broken) << "}\n";
   } else if (audit->broken.empty()) {
     std::cout << "verified: " << audit->events << " events of " << audit->records
               << " commissions, " << audit->links << " links of the global chain"
@@ -354,7 +343,7 @@ int VerifyOne(const Api& api, bool json, const std::string& id) {
   if (json) {
     std::cout << "{\"ok\":" << (broken.empty() ? "true" : "false")
               << ",\"events\":" << trail.events_size() << ",\"head\":\"" << head
-              << "\",\"broken\":" << Quoted(broken) << "}\n";
+              << "\",\"broken\":" << weituo::JsonQuoted(broken) << "}\n";
   } else if (broken.empty()) {
     std::cout << "verified: " << trail.events_size() << " events of " << id << ", head " << head
               << "\n";
@@ -374,7 +363,7 @@ int Stats(const Api& api, bool json, const std::string& query) {
   weituo::v1::SupervisionStats st;
   if (int rc = Decode(Call(api, http::verb::get, "/api/stats" + query), &st); rc != kOk) return rc;
   if (json) {
-    std::cout << ToJson(st) << "\n";
+    std::cout << ApiJson(st) << "\n";
     return kOk;
   }
   std::cout << "commissions submitted " << Time(st.from_ms()) << " to " << Time(st.to_ms()) << ": "
@@ -435,7 +424,7 @@ int Act(const Api& api, bool json, const std::string& target) {
   }
   weituo::v1::ApiReply reply;
   if (int rc = Decode(Call(api, http::verb::post, target), &reply); rc != kOk) return rc;
-  std::cout << (json ? ToJson(reply) : reply.message()) << "\n";
+  std::cout << (json ? ApiJson(reply) : reply.message()) << "\n";
   return kOk;
 }
 

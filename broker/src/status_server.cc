@@ -1,6 +1,5 @@
 #include "weituo/broker/status_server.h"
 
-#include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
 #include <sys/stat.h>
@@ -24,6 +23,7 @@
 #include "weituo/common/deadlines.h"
 #include "weituo/common/http_server.h"
 #include "weituo/common/ids.h"
+#include "weituo/common/json.h"
 #include "weituo/common/logging.h"
 #include "weituo/common/small_file.h"
 #include "weituo/common/tokens.h"
@@ -40,18 +40,16 @@ namespace {
 
 using Response = http::response<http::string_body>;
 
-std::string ToJson(const google::protobuf::Message& message) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  return json;
+// The API prints every field, those at their default value too, so a
+// reader sees 0 and false rather than nothing.
+std::string ApiJson(const google::protobuf::Message& message) {
+  return ToJson(message, {.always_print_primitive_fields = true});
 }
 
 void SetJson(Response& res, http::status status, const google::protobuf::Message& message) {
   res.result(status);
   res.set(http::field::content_type, "application/json");
-  res.body() = ToJson(message);
+  res.body() = ApiJson(message);
 }
 
 void SetError(Response& res, http::status status, const std::string& message) {
@@ -97,10 +95,10 @@ StatusOr<std::map<std::string, std::string>> ParseQuery(std::string_view query,
 }
 
 StatusOr<CommissionQuery> ParseCommissionQuery(std::string_view query) {
-  auto params = ParseQuery(query, {"state", "court", "kind", "limit", "after", "order"});
-  if (!params.ok()) return params.status();
+  WEITUO_ASSIGN_OR_RETURN(auto params,
+                          ParseQuery(query, {"state", "court", "kind", "limit", "after", "order"}));
   CommissionQuery q;
-  for (const auto& [name, value] : *params) {
+  for (const auto& [name, value] : params) {
     if (name == "state" && !value.empty()) {
       if (!weituo::v1::State_Parse(value, &q.state) || q.state == weituo::v1::STATE_UNSPECIFIED) {
         return Status::InvalidArgument("state '" + LogValue(value) +
@@ -138,12 +136,11 @@ StatusOr<CommissionQuery> ParseCommissionQuery(std::string_view query) {
 }
 
 StatusOr<StatsQuery> ParseStatsQuery(std::string_view query, int64_t now_ms) {
-  auto params = ParseQuery(query, {"from", "to", "court", "campaign"});
-  if (!params.ok()) return params.status();
+  WEITUO_ASSIGN_OR_RETURN(auto params, ParseQuery(query, {"from", "to", "court", "campaign"}));
   StatsQuery q;
   q.to_ms = now_ms + 1;
   q.from_ms = now_ms - 30 * kDayMs;
-  for (const auto& [name, value] : *params) {
+  for (const auto& [name, value] : params) {
     if (name == "from" || name == "to") {
       auto ms = ParseStatsTime(value, name == "to");
       if (!ms.ok()) return Status::InvalidArgument(name + ": " + ms.status().message());
@@ -162,12 +159,11 @@ StatusOr<StatsQuery> ParseStatsQuery(std::string_view query, int64_t now_ms) {
 
 // "limit=N" of /api/parked: 1 to 10000, 500 if absent.
 StatusOr<size_t> ParseParkedLimit(std::string_view query) {
-  auto params = ParseQuery(query, {"limit"});
-  if (!params.ok()) return params.status();
-  if (!params->count("limit")) return size_t{500};
+  WEITUO_ASSIGN_OR_RETURN(auto params, ParseQuery(query, {"limit"}));
+  if (!params.count("limit")) return size_t{500};
   char* end = nullptr;
-  long n = std::strtol(params->at("limit").c_str(), &end, 10);
-  if (params->at("limit").empty() || *end != '\0' || n < 1 || n > 10000) {
+  long n = std::strtol(params.at("limit").c_str(), &end, 10);
+  if (params.at("limit").empty() || *end != '\0' || n < 1 || n > 10000) {
     return Status::InvalidArgument("limit must be a number from 1 to 10000");
   }
   return static_cast<size_t>(n);
@@ -176,9 +172,8 @@ StatusOr<size_t> ParseParkedLimit(std::string_view query) {
 // "advance_ms=N" of /api/test/clock: positive, at most a century a move,
 // so the clock cannot overflow.
 StatusOr<int64_t> ParseAdvanceMs(std::string_view query) {
-  auto params = ParseQuery(query, {"advance_ms"});
-  if (!params.ok()) return params.status();
-  const std::string value = params->count("advance_ms") ? params->at("advance_ms") : "";
+  WEITUO_ASSIGN_OR_RETURN(auto params, ParseQuery(query, {"advance_ms"}));
+  const std::string value = params.count("advance_ms") ? params.at("advance_ms") : "";
   char* end = nullptr;
   long long ms = std::strtoll(value.c_str(), &end, 10);
   if (value.empty() || *end != '\0' || ms <= 0 || ms > 36525 * kDayMs) {
@@ -250,7 +245,7 @@ StatusOr<std::map<std::string, std::string>> ReadWitnessTokens(const std::string
   return tokens;
 }
 
-std::string StatusJson(const weituo::v1::BrokerStatus& status) { return ToJson(status); }
+std::string StatusJson(const weituo::v1::BrokerStatus& status) { return ApiJson(status); }
 
 struct StatusServer::Rep {
   Broker* broker;
@@ -458,19 +453,18 @@ StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(const std::string& a
   options.any_host_paths = {"/healthz", "/readyz", "/metrics"};
   rep->policy = std::make_unique<HttpAccessPolicy>(std::move(access));
   Rep* raw = rep.get();
-  auto server = HttpServer::Start(
-      address,
-      [raw](const HttpRequest& req, HttpResponse& res) {
-        res = raw->Answer(req);
-        raw->CountRefusal(res.result_int());
-      },
-      [raw](HttpResponse& res, http::status status, const std::string& message) {
-        raw->CountRefusal(static_cast<unsigned>(status));
-        SetError(res, status, message);
-      },
-      std::move(options));
-  if (!server.ok()) return server.status();
-  rep->server = std::move(server).value();
+  WEITUO_ASSIGN_OR_RETURN(
+      rep->server, HttpServer::Start(
+                       address,
+                       [raw](const HttpRequest& req, HttpResponse& res) {
+                         res = raw->Answer(req);
+                         raw->CountRefusal(res.result_int());
+                       },
+                       [raw](HttpResponse& res, http::status status, const std::string& message) {
+                         raw->CountRefusal(static_cast<unsigned>(status));
+                         SetError(res, status, message);
+                       },
+                       std::move(options)));
   return std::unique_ptr<StatusServer>(new StatusServer(std::move(rep)));
 }
 

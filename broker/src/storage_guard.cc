@@ -135,17 +135,15 @@ std::string StorageGuard::RefusalMessage() const {
 
 StatusOr<bool> StorageGuard::RoomToOpen(const std::string& dir, uint64_t reserve_bytes,
                                         std::string* note) {
-  auto free = StatvfsFreeSpace(dir);
-  if (!free.ok()) return free.status();
+  WEITUO_ASSIGN_OR_RETURN(uint64_t free, StatvfsFreeSpace(dir));
   const StorageLimits limits = StorageLimits::For(reserve_bytes);
-  if (*free < std::max(limits.critical, kRoomToOpen) && Exists(BallastPath(dir))) {
+  if (free < std::max(limits.critical, kRoomToOpen) && Exists(BallastPath(dir))) {
     if (::unlink(BallastPath(dir).c_str()) == 0) {
       *note = "disk at the edge: gave up the ballast of " + MiB(limits.ballast);
-      free = StatvfsFreeSpace(dir);
-      if (!free.ok()) return free.status();
+      WEITUO_ASSIGN_OR_RETURN(free, StatvfsFreeSpace(dir));
     }
   }
-  return *free >= kRoomToOpen;
+  return free >= kRoomToOpen;
 }
 
 }  // namespace weituo::broker

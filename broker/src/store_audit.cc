@@ -31,13 +31,12 @@ Status BrokerStore::VerifyTrails(Audit& audit) const {
   auto check = [&]() -> Status {
     if (trail.empty()) return Status::Ok();
     const std::string id = trail.front().commission_id();
-    auto record = GetCommission(id);
-    if (!record.ok()) return record.status();
+    WEITUO_ASSIGN_OR_RETURN(auto record, GetCommission(id));
     audit.commissions++;
-    if (!record->has_value()) {
+    if (!record.has_value()) {
       audit.broken = "commission " + id + ": a trail without a record";
     } else {
-      TrailCheck checked = CheckTrail(trail, (*record)->last_seq(), (*record)->last_hash());
+      TrailCheck checked = CheckTrail(trail, record->last_seq(), record->last_hash());
       audit.unchained += checked.unchained;
       audit.chained += trail.size() - checked.unchained;
       if (!checked.broken.empty()) audit.broken = checked.Where(id);
@@ -86,10 +85,9 @@ Status BrokerStore::VerifyRecords(Audit& audit) const {
   WEITUO_RETURN_IF_ERROR(s);
   WEITUO_RETURN_IF_ERROR(read);
   if (!audit.broken.empty()) return Status::Ok();
-  auto counts = StateCounts();
-  if (!counts.ok()) return counts.status();
+  WEITUO_ASSIGN_OR_RETURN(auto counts, StateCounts());
   uint64_t counted = 0;
-  for (const auto& [state, n] : counts->by_state()) counted += n;
+  for (const auto& [state, n] : counts.by_state()) counted += n;
   if (counted != audit.records) {
     audit.broken = "the broker counted " + std::to_string(counted) +
                    " commissions but the store holds " + std::to_string(audit.records) +
@@ -146,16 +144,15 @@ Status BrokerStore::VerifyChain(Audit& audit) const {
                    std::to_string(audit.links) + " links of the global chain";
     return Status::Ok();
   }
-  auto head = CommittedChainHead();
-  if (!head.ok()) return head.status();
-  if (!head->has_value()) {
+  WEITUO_ASSIGN_OR_RETURN(auto head, CommittedChainHead());
+  if (!head.has_value()) {
     if (audit.links > 0) audit.broken = "the chain head the broker commits is missing";
     return Status::Ok();
   }
-  if ((*head)->position() != audit.links || (*head)->hash() != prev) {
+  if (head->position() != audit.links || head->hash() != prev) {
     audit.broken = "the global chain ends at link " + std::to_string(audit.links) +
-                   " but the broker last committed link " + std::to_string((*head)->position()) +
-                   ((*head)->position() > audit.links ? " (the newest were removed)" : "");
+                   " but the broker last committed link " + std::to_string(head->position()) +
+                   (head->position() > audit.links ? " (the newest were removed)" : "");
   }
   return Status::Ok();
 }

@@ -107,16 +107,13 @@ ConfigTable::ConfigTable(std::shared_ptr<State> state, size_t view)
     : state_(std::move(state)), view_(view) {}
 
 StatusOr<ConfigTable> ConfigTable::ReadFile(const std::string& path, const std::string& what) {
-  auto file = ReadSmallFile(path, what, kMaxConfigFileBytes);
-  if (!file.ok()) return file.status();
-  return Parse(file->text, path);
+  WEITUO_ASSIGN_OR_RETURN(auto file, ReadSmallFile(path, what, kMaxConfigFileBytes));
+  return Parse(file.text, path);
 }
 
 StatusOr<ConfigTable> ConfigTable::Parse(const std::string& text, const std::string& origin) {
-  auto parsed = ParseToml(text, origin);
-  if (!parsed.ok()) return parsed.status();
   auto state = std::make_shared<State>();
-  state->root = std::move(parsed).value();
+  WEITUO_ASSIGN_OR_RETURN(state->root, ParseToml(text, origin));
   state->origin = origin;
   state->views.push_back(State::View{&state->root, "", "", {}});
   return ConfigTable(std::move(state), 0);

@@ -235,9 +235,8 @@ StatusOr<DeadlinePolicy> Load(ConfigTable& table) {
 
 StatusOr<DeadlinePolicy> DeadlinePolicy::LoadString(const std::string& text,
                                                     const std::string& origin) {
-  auto table = ConfigTable::Parse(text, origin);
-  if (!table.ok()) return table.status();
-  return Load(*table);
+  WEITUO_ASSIGN_OR_RETURN(auto table, ConfigTable::Parse(text, origin));
+  return Load(table);
 }
 
 StatusOr<DeadlinePolicy> DeadlinePolicy::LoadFile(const std::string& path) {

@@ -112,9 +112,8 @@ StatusOr<CourtDirectory> CourtDirectory::LoadFile(const std::string& path) {
 
 StatusOr<CourtDirectory> CourtDirectory::LoadString(const std::string& text,
                                                     const std::string& origin) {
-  auto table = ConfigTable::Parse(text, origin);
-  if (!table.ok()) return table.status();
-  return Load(*table);
+  WEITUO_ASSIGN_OR_RETURN(auto table, ConfigTable::Parse(text, origin));
+  return Load(table);
 }
 
 StatusOr<CourtDirectory> CourtDirectory::Load(ConfigTable& table) {

@@ -150,10 +150,8 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& addre
   // The bound port, so that a listen address with port 0 allows the one it got.
   const tcp::endpoint bound = rep->acceptor.local_endpoint(ec);
   if (ec) return Status::Unavailable("cannot listen on " + address + ": " + ec.message());
-  auto hosts =
-      AllowedHosts::Make(bound.address().to_string(), bound.port(), rep->options.allowed_hosts);
-  if (!hosts.ok()) return hosts.status();
-  rep->hosts = std::move(hosts).value();
+  WEITUO_ASSIGN_OR_RETURN(rep->hosts, AllowedHosts::Make(bound.address().to_string(), bound.port(),
+                                                         rep->options.allowed_hosts));
   Rep* raw = rep.get();
   raw->Accept();
   rep->thread = std::thread([raw] { raw->io.run(); });

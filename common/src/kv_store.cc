@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <mutex>
-#include <stdexcept>
 
 #include "commit_marker.h"
 #include "weituo/common/clock.h"
@@ -62,6 +61,17 @@ struct WriteBatch::Rep {
   rocksdb::WriteBatch wb;
   const std::vector<rocksdb::ColumnFamilyHandle*>* handles;
   size_t count = 0;
+  Status refused;  // the first write RocksDB did not add; Commit returns it
+
+  rocksdb::ColumnFamilyHandle* Handle(int cf) const { return handles->at(static_cast<size_t>(cf)); }
+  void Added(const rocksdb::Status& s, std::string_view what) {
+    if (s.ok()) {
+      ++count;
+    } else if (refused.ok()) {
+      refused = Status::InvalidArgument("a batch's " + std::string(what) + " was refused (" +
+                                        s.ToString() + "); nothing of the batch was written");
+    }
+  }
 };
 
 WriteBatch::WriteBatch(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
@@ -69,19 +79,12 @@ WriteBatch::~WriteBatch() = default;
 WriteBatch::WriteBatch(WriteBatch&&) noexcept = default;
 WriteBatch& WriteBatch::operator=(WriteBatch&&) noexcept = default;
 
-// A failure to add to an in-memory batch means a column family index that
-// Open never made: a programmer error.
 void WriteBatch::Put(int cf, std::string_view key, std::string_view value) {
-  rocksdb::Status s =
-      rep_->wb.Put(rep_->handles->at(static_cast<size_t>(cf)), ToSlice(key), ToSlice(value));
-  if (!s.ok()) throw std::logic_error("WriteBatch::Put: " + s.ToString());
-  ++rep_->count;
+  rep_->Added(rep_->wb.Put(rep_->Handle(cf), ToSlice(key), ToSlice(value)), "put");
 }
 
 void WriteBatch::Delete(int cf, std::string_view key) {
-  rocksdb::Status s = rep_->wb.Delete(rep_->handles->at(static_cast<size_t>(cf)), ToSlice(key));
-  if (!s.ok()) throw std::logic_error("WriteBatch::Delete: " + s.ToString());
-  ++rep_->count;
+  rep_->Added(rep_->wb.Delete(rep_->Handle(cf), ToSlice(key)), "delete");
 }
 
 size_t WriteBatch::Count() const { return rep_->count; }
@@ -89,6 +92,7 @@ size_t WriteBatch::ByteSize() const { return rep_->wb.GetDataSize(); }
 void WriteBatch::Clear() {
   rep_->wb.Clear();
   rep_->count = 0;
+  rep_->refused = Status::Ok();
 }
 
 struct KvStore::Rep {
@@ -119,6 +123,11 @@ struct KvStore::Rep {
   }
 
   rocksdb::ColumnFamilyHandle* Handle(int cf) const { return handles.at(static_cast<size_t>(cf)); }
+  // Scan and ScanReverse: the keys of [start, end) from the first or from
+  // the last.
+  enum class Order { kForward, kReverse };
+  Status Scan(Order order, int cf, std::string_view start, std::string_view end, size_t limit,
+              const std::function<bool(std::string_view, std::string_view)>& fn) const;
   // Checks the recovered commit number against the marker (`marked`, read
   // before the open) and, unless read-only, opens the marker for the
   // commits to come.
@@ -269,9 +278,7 @@ Status KvStore::Rep::CheckMarker(const StatusOr<std::optional<uint64_t>>& marked
   if (!loss.empty() || !marked->has_value()) {
     WEITUO_RETURN_IF_ERROR(CommitMarker::WriteNow(marker_path, commit));
   }
-  auto opened = CommitMarker::OpenForUpdates(marker_path);
-  if (!opened.ok()) return opened.status();
-  marker.emplace(std::move(opened).value());
+  WEITUO_ASSIGN_OR_RETURN(marker, CommitMarker::OpenForUpdates(marker_path));
   return Status::Ok();
 }
 
@@ -290,6 +297,7 @@ WriteBatch KvStore::NewBatch() const {
 }
 
 Status KvStore::Commit(WriteBatch& batch, bool sync) {
+  if (!batch.rep_->refused.ok()) return batch.rep_->refused;
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   if (!sync || !rep_->marker) return FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "write");
@@ -299,8 +307,8 @@ Status KvStore::Commit(WriteBatch& batch, bool sync) {
   AppendBigEndian64(&value, number);
   // Not counted in the batch's Count(): it is the store's, not the caller's.
   // A batch committed again after a failure numbers itself again.
-  rocksdb::Status put = batch.rep_->wb.Put(rep_->handles[0], kCommitKey, value);
-  if (!put.ok()) throw std::logic_error("WriteBatch::Put: " + put.ToString());
+  WEITUO_RETURN_IF_ERROR(
+      FromRocks(batch.rep_->wb.Put(rep_->handles[0], kCommitKey, value), "number the commit"));
   WEITUO_RETURN_IF_ERROR(FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "write"));
   rep_->commit = number;
   // The commit is durable whatever happens to the marker: one that could not
@@ -323,33 +331,30 @@ const std::string& KvStore::recovery_note() const { return rep_->recovery_note; 
 
 Status KvStore::Scan(int cf, std::string_view start, std::string_view end, size_t limit,
                      const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  rocksdb::ReadOptions ro;
-  rocksdb::Slice upper = ToSlice(end);
-  if (!end.empty()) ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(ro, rep_->Handle(cf)));
-  size_t n = 0;
-  for (it->Seek(ToSlice(start)); it->Valid(); it->Next()) {
-    if (limit != 0 && n >= limit) break;
-    ++n;
-    if (!fn(std::string_view(it->key().data(), it->key().size()),
-            std::string_view(it->value().data(), it->value().size()))) {
-      break;
-    }
-  }
-  return rep_->Noted(FromRocks(it->status(), "scan"));
+  return rep_->Scan(Rep::Order::kForward, cf, start, end, limit, fn);
 }
 
 Status KvStore::ScanReverse(
     int cf, std::string_view start, std::string_view end, size_t limit,
     const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  return rep_->Scan(Rep::Order::kReverse, cf, start, end, limit, fn);
+}
+
+Status KvStore::Rep::Scan(Order order, int cf, std::string_view start, std::string_view end,
+                          size_t limit,
+                          const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  // The range is the iterator's bounds: its first key is a seek to start,
+  // its last the iterator's last.
   rocksdb::ReadOptions ro;
   rocksdb::Slice lower = ToSlice(start);
   rocksdb::Slice upper = ToSlice(end);
   ro.iterate_lower_bound = &lower;
   if (!end.empty()) ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(ro, rep_->Handle(cf)));
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, Handle(cf)));
+  const bool forward = order == Order::kForward;
   size_t n = 0;
-  for (it->SeekToLast(); it->Valid(); it->Prev()) {
+  for (forward ? it->Seek(lower) : it->SeekToLast(); it->Valid();
+       forward ? it->Next() : it->Prev()) {
     if (limit != 0 && n >= limit) break;
     ++n;
     if (!fn(std::string_view(it->key().data(), it->key().size()),
@@ -357,7 +362,7 @@ Status KvStore::ScanReverse(
       break;
     }
   }
-  return rep_->Noted(FromRocks(it->status(), "scan"));
+  return Noted(FromRocks(it->status(), "scan"));
 }
 
 StatusOr<std::optional<std::string>> KvStore::LastKey(int cf, std::string_view start,

@@ -233,21 +233,18 @@ inline std::string RenderDirectory(
 inline weituo::StatusOr<ZoneKeys> MakeZoneKeys(const weituo::CourtDirectory& directory,
                                                const std::string& folder) {
   ZoneKeys zone;
-  auto broker = weituo::GenerateCurveKeyPair();
-  if (!broker.ok()) return broker.status();
-  zone.broker = *broker;
+  WEITUO_ASSIGN_OR_RETURN(zone.broker, weituo::GenerateCurveKeyPair());
   WEITUO_RETURN_IF_ERROR(
       weituo::WriteCertificate(folder + "/broker", zone.broker, {{"role", "broker"}}, false));
   zone.broker_secret_file = folder + "/broker.key_secret";
 
   std::vector<weituo::CourtEntry> entries = directory.entries();
   for (weituo::CourtEntry& e : entries) {
-    auto keys = weituo::GenerateCurveKeyPair();
-    if (!keys.ok()) return keys.status();
+    WEITUO_ASSIGN_OR_RETURN(auto keys, weituo::GenerateCurveKeyPair());
     WEITUO_RETURN_IF_ERROR(
-        weituo::WriteCertificate(folder + "/" + e.id, *keys, {{"court", e.id}}, false));
-    e.curve_keys = {keys->public_key};
-    zone.secret_keys[e.id] = keys->secret_key;
+        weituo::WriteCertificate(folder + "/" + e.id, keys, {{"court", e.id}}, false));
+    e.curve_keys = {keys.public_key};
+    zone.secret_keys[e.id] = keys.secret_key;
   }
 
   zone.directory_path = folder + "/courts.toml";
@@ -256,10 +253,9 @@ inline weituo::StatusOr<ZoneKeys> MakeZoneKeys(const weituo::CourtDirectory& dir
     out << RenderDirectory(entries);
     if (!out.flush()) return weituo::Status::Internal("cannot write " + zone.directory_path);
   }
-  auto written = weituo::CourtDirectory::LoadFile(zone.directory_path);
-  if (!written.ok()) return written.status();
+  WEITUO_ASSIGN_OR_RETURN(auto written, weituo::CourtDirectory::LoadFile(zone.directory_path));
   for (const weituo::CourtEntry& e : entries) {
-    const weituo::CourtEntry* found = written->FindByKey(e.curve_keys.front());
+    const weituo::CourtEntry* found = written.FindByKey(e.curve_keys.front());
     if (!found || found->id != e.id || found->is_supervisor != e.is_supervisor) {
       return weituo::Status::Internal(zone.directory_path + " does not list court '" + e.id +
                                       "' with its key");

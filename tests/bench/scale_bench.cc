@@ -197,16 +197,11 @@ class StoreFiller {
   // Reads what the store holds (chain head, state counts, next delivery id),
   // so that growing continues what an earlier fill or a broker left.
   weituo::Status Resume() {
-    auto counts = store_->StateCounts();
-    if (!counts.ok()) return counts.status();
-    counts_ = *counts;
-    auto head = store_->LastChainLink();
-    if (!head.ok()) return head.status();
-    chain_position_ = head->first;
-    chain_head_ = head->second.hash();
-    auto next = store_->NextDeliveryId();
-    if (!next.ok()) return next.status();
-    next_delivery_id_ = *next;
+    WEITUO_ASSIGN_OR_RETURN(counts_, store_->StateCounts());
+    WEITUO_ASSIGN_OR_RETURN(auto head, store_->LastChainLink());
+    chain_position_ = head.first;
+    chain_head_ = head.second.hash();
+    WEITUO_ASSIGN_OR_RETURN(next_delivery_id_, store_->NextDeliveryId());
     return weituo::Status::Ok();
   }
 

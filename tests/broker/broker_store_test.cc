@@ -1,5 +1,6 @@
 #include "weituo/broker/broker_store.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -277,6 +278,37 @@ TEST(BrokerStoreTest, MigrationMovesCommissionsIntoBodies) {
   EXPECT_FALSE(raw.has_commission()) << "the record is stored without its body";
   EXPECT_TRUE((**(*kv)->Get(kCfBodies, records[0].commission().id())).size() > 0);
   EXPECT_EQ(**(*kv)->Get(kCfDefault, "index_version"), "3");
+}
+
+// Bytes that are not what the broker wrote where it reads a number or a
+// record directly: each read is DATA_LOSS naming what it met, and counted.
+TEST(BrokerStoreTest, DamagedNumbersAndRecordsAreDataLossAndCounted) {
+  TempDir dir;
+  {
+    auto kv = KvStore::Open(dir.path(), kFamilies);
+    ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+    WriteBatch batch = (*kv)->NewBatch();
+    batch.Put(kCfDefault, "next_delivery_id", "short");
+    batch.Put(kCfOutbox, OutboxKey("kaihua", 1), "\xff not an outbox item");
+    batch.Put(kCfCommissions, "01JDAMAGED0000000000000000", "\xff not a record");
+    ASSERT_TRUE((*kv)->Commit(batch, true).ok());
+  }
+  auto store = BrokerStore::Open(dir.path());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+
+  const Status next = (*store)->NextDeliveryId().status();
+  EXPECT_EQ(next.code(), StatusCode::kDataLoss) << next.ToString();
+  EXPECT_THAT(next.message(), ::testing::HasSubstr("next_delivery_id"));
+  EXPECT_EQ((*store)->damage().count, 1u);
+  const Status oldest = (*store)->OldestPending("kaihua", 0, 10).status();
+  EXPECT_EQ(oldest.code(), StatusCode::kDataLoss) << oldest.ToString();
+  EXPECT_THAT(oldest.message(), ::testing::HasSubstr("outbox item of kaihua"));
+  EXPECT_EQ((*store)->damage().count, 2u);
+  // No index_version: the migration builds the index and meets the record.
+  const Status migrated = (*store)->MigrateIndex();
+  EXPECT_EQ(migrated.code(), StatusCode::kDataLoss) << migrated.ToString();
+  EXPECT_EQ((*store)->damage().count, 3u);
+  EXPECT_EQ((*store)->damage().last, "corrupt commission record while building the index");
 }
 
 TEST(BrokerStoreTest, SecondOpenOfALockedStoreFailsClearly) {

@@ -4,6 +4,8 @@
 
 #include <gmock/gmock.h>
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -86,6 +88,73 @@ TEST_F(KvStoreTest, ScanHonoursBoundsAndLimitAndLastKeyFindsTheEnd) {
   EXPECT_EQ(**(*kv)->LastKey(1, "a", "b"), "a3");
   EXPECT_EQ(**(*kv)->LastKey(1, "", ""), "b1");
   EXPECT_FALSE((*kv)->LastKey(1, "c", "d")->has_value());
+}
+
+TEST_F(KvStoreTest, ScanReverseVisitsTheSameRangeFromItsLastKey) {
+  auto kv = KvStore::Open(dir_ + "/db", {"a"});
+  ASSERT_TRUE(kv.ok());
+  WriteBatch batch = (*kv)->NewBatch();
+  for (const char* k : {"a1", "a2", "a3", "b1", "c1"}) batch.Put(1, k, std::string("v") + k);
+  ASSERT_TRUE((*kv)->Commit(batch, false).ok());
+  using Keys = std::vector<std::string>;
+  auto reverse = [&](std::string_view start, std::string_view end, size_t limit) {
+    Keys seen;
+    Status s =
+        (*kv)->ScanReverse(1, start, end, limit, [&](std::string_view k, std::string_view v) {
+          EXPECT_EQ(v, "v" + std::string(k));
+          seen.emplace_back(k);
+          return true;
+        });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return seen;
+  };
+  // start is in the range, end is not; an empty end is no bound.
+  EXPECT_EQ(reverse("a", "b", 0), (Keys{"a3", "a2", "a1"}));
+  EXPECT_EQ(reverse("a2", "b1", 0), (Keys{"a3", "a2"}));
+  EXPECT_EQ(reverse("a2", "", 0), (Keys{"c1", "b1", "a3", "a2"}));
+  EXPECT_EQ(reverse("", "", 0), (Keys{"c1", "b1", "a3", "a2", "a1"}));
+  // The limit counts from the last key.
+  EXPECT_EQ(reverse("a", "c", 2), (Keys{"b1", "a3"}));
+  EXPECT_EQ(reverse("d", "e", 0), Keys{});
+  EXPECT_EQ(reverse("a3", "a3", 0), Keys{});
+
+  // Returning false stops the scan after that key, in either order.
+  Keys seen;
+  auto first_only = [&](std::string_view k, std::string_view) {
+    seen.emplace_back(k);
+    return false;
+  };
+  ASSERT_TRUE((*kv)->ScanReverse(1, "a", "c", 0, first_only).ok());
+  ASSERT_TRUE((*kv)->Scan(1, "a", "c", 0, first_only).ok());
+  EXPECT_EQ(seen, (Keys{"b1", "a1"}));
+}
+
+TEST_F(KvStoreTest, AWriteTheBatchRefusesFailsItsCommitAndWritesNothing) {
+  auto kv = KvStore::Open(dir_ + "/db", {"a"});
+  ASSERT_TRUE(kv.ok());
+  // A value of 4 GiB and one byte, in address space that is never touched:
+  // RocksDB refuses it by its size alone.
+  const size_t huge = (size_t{1} << 32) + 1;
+  void* pages =
+      ::mmap(nullptr, huge, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  ASSERT_NE(pages, MAP_FAILED);
+  WriteBatch batch = (*kv)->NewBatch();
+  batch.Put(1, "before", "v");
+  batch.Put(1, "huge", std::string_view(static_cast<const char*>(pages), huge));
+  batch.Put(1, "after", "v");
+  ::munmap(pages, huge);
+  EXPECT_EQ(batch.Count(), 2u);
+  Status refused = (*kv)->Commit(batch, true);
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument) << refused.ToString();
+  EXPECT_THAT(refused.message(), ::testing::HasSubstr("value is too large"));
+  EXPECT_FALSE((*kv)->Get(1, "before")->has_value());
+  EXPECT_FALSE((*kv)->Get(1, "after")->has_value());
+
+  // Clear forgets the refusal with the writes.
+  batch.Clear();
+  batch.Put(1, "after", "v");
+  ASSERT_TRUE((*kv)->Commit(batch, true).ok());
+  EXPECT_EQ(**(*kv)->Get(1, "after"), "v");
 }
 
 TEST_F(KvStoreTest, ASecondOpenIsRefusedWhileTheFirstHoldsTheLock) {

@@ -36,10 +36,9 @@ class SettingsTest : public ::testing::Test {
     list_.String("api.listen", &o_.listen, "the API", "HOST:PORT", ExpectHostPort);
   }
   Status Read(const std::string& toml) {
-    auto table = ConfigTable::Parse(toml, "s.toml");
-    if (!table.ok()) return table.status();
-    list_.Read(*table);
-    return table->Finish();
+    WEITUO_ASSIGN_OR_RETURN(auto table, ConfigTable::Parse(toml, "s.toml"));
+    list_.Read(table);
+    return table.Finish();
   }
   const SettingList::Setting& Named(const std::string& key) {
     for (const auto& s : list_.settings()) {

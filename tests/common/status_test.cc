@@ -138,5 +138,78 @@ TEST(ReturnIfErrorTest, WorksInAFunctionReturningStatusOr) {
   EXPECT_THAT(SumIfPositive(2, -3), StatusIs(StatusCode::kInvalidArgument, "negative: -3"));
 }
 
+StatusOr<int> PositiveOrError(int n) {
+  if (n < 0) return Status::InvalidArgument("negative: " + std::to_string(n));
+  return n;
+}
+
+// Two uses in one scope: each gets a temporary of its own.
+StatusOr<int> SumOfPositives(int a, int b, int* reached) {
+  WEITUO_ASSIGN_OR_RETURN(int first, PositiveOrError(a));
+  ++*reached;
+  WEITUO_ASSIGN_OR_RETURN(const int second, PositiveOrError(b));
+  ++*reached;
+  return first + second;
+}
+
+TEST(AssignOrReturnTest, GivesTheValueOrReturnsTheFirstErrorEarly) {
+  int reached = 0;
+  StatusOr<int> sum = SumOfPositives(2, 3, &reached);
+  ASSERT_THAT(sum, IsOk());
+  EXPECT_EQ(*sum, 5);
+  EXPECT_EQ(reached, 2);
+
+  reached = 0;
+  EXPECT_THAT(SumOfPositives(-2, -3, &reached),
+              StatusIs(StatusCode::kInvalidArgument, "negative: -2"));
+  EXPECT_EQ(reached, 0);
+
+  reached = 0;
+  EXPECT_THAT(SumOfPositives(2, -3, &reached),
+              StatusIs(StatusCode::kInvalidArgument, "negative: -3"));
+  EXPECT_EQ(reached, 1);
+}
+
+Status StoreIfPositive(int n, int* out) {
+  WEITUO_ASSIGN_OR_RETURN(*out, PositiveOrError(n));
+  return Status::Ok();
+}
+
+TEST(AssignOrReturnTest, AssignsToAnExistingVariableInAFunctionReturningStatus) {
+  int out = -1;
+  EXPECT_THAT(StoreIfPositive(4, &out), IsOk());
+  EXPECT_EQ(out, 4);
+  EXPECT_THAT(StoreIfPositive(-4, &out), StatusIs(StatusCode::kInvalidArgument, "negative: -4"));
+  EXPECT_EQ(out, 4);
+}
+
+StatusOr<std::unique_ptr<int>> Boxed(int n) {
+  if (n < 0) return Status::NotFound("no box");
+  return std::make_unique<int>(n);
+}
+
+StatusOr<int> Unboxed(int n) {
+  WEITUO_ASSIGN_OR_RETURN(std::unique_ptr<int> box, Boxed(n));
+  return *box;
+}
+
+TEST(AssignOrReturnTest, MovesAMoveOnlyValueOut) {
+  EXPECT_EQ(*Unboxed(9), 9);
+  EXPECT_THAT(Unboxed(-1), StatusIs(StatusCode::kNotFound, "no box"));
+}
+
+template <typename A, typename B>
+StatusOr<std::pair<A, B>> MakePair(A a, B b) {
+  return std::pair<A, B>(a, b);
+}
+
+StatusOr<int> FirstOfPair() {
+  // The comma between template arguments is not taken for a macro argument's end.
+  WEITUO_ASSIGN_OR_RETURN(auto pair, MakePair<int, std::string>(1, "one"));
+  return pair.first;
+}
+
+TEST(AssignOrReturnTest, TakesAnExpressionWithCommas) { EXPECT_EQ(*FirstOfPair(), 1); }
+
 }  // namespace
 }  // namespace weituo

@@ -2,7 +2,9 @@
 // broker receives it. It goes through ParseEnvelope with the broker's frame
 // limit and, when it parses, through what the broker applies to a submit or a
 // send_update: ValidateCommission, ValidateUpdate, ActionOf and NextState.
-// Each step checks the promises of wire.h, validation.h and lifecycle.h.
+// Each step checks the promises of wire.h, validation.h and lifecycle.h;
+// what validation accepts is checked both ways against the spec's rules
+// (validation_spec.h), which share no code with validation.cc.
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 #include <google/protobuf/stubs/logging.h>
@@ -17,7 +19,7 @@
 #include <vector>
 
 #include "invariants.h"
-#include "weituo/common/ids.h"
+#include "validation_spec.h"
 #include "weituo/common/lifecycle.h"
 #include "weituo/common/validation.h"
 #include "weituo/common/wire.h"
@@ -34,21 +36,20 @@ using weituo::v1::Envelope;
 using weituo::v1::Error;
 using weituo::v1::ErrorCode;
 using weituo::v1::Kind;
-using weituo::v1::Result;
 using weituo::v1::Update;
 
 // The broker's default --max-frame-bytes.
 constexpr size_t kBrokerMaxFrameBytes = kDefaultMaxFrameBytes;
 
-// The name of the first text over kMaxFieldBytes or list over kMaxListItems
-// in `message` or a message it holds, or "" if there is none.
+// The name of the first text over the spec's 4096 bytes or list over its 64
+// items in `message` or a message it holds, or "" if there is none.
 std::string FieldOverLimits(const Message& message) {
   const Reflection* reflection = message.GetReflection();
   std::vector<const FieldDescriptor*> fields;
   reflection->ListFields(message, &fields);
   for (const FieldDescriptor* field : fields) {
     const int count = field->is_repeated() ? reflection->FieldSize(message, field) : 1;
-    if (field->is_repeated() && static_cast<size_t>(count) > kMaxListItems) {
+    if (field->is_repeated() && static_cast<size_t>(count) > spec::kListItems) {
       return field->full_name();
     }
     for (int i = 0; i < count; ++i) {
@@ -56,7 +57,7 @@ std::string FieldOverLimits(const Message& message) {
         const std::string text = field->is_repeated()
                                      ? reflection->GetRepeatedString(message, field, i)
                                      : reflection->GetString(message, field);
-        if (text.size() > kMaxFieldBytes) return field->full_name();
+        if (text.size() > spec::kTextBytes) return field->full_name();
       } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
         const Message& inner = field->is_repeated()
                                    ? reflection->GetRepeatedMessage(message, field, i)
@@ -66,38 +67,6 @@ std::string FieldOverLimits(const Message& message) {
     }
   }
   return "";
-}
-
-// YYYY-MM-DD in shape; the calendar is clock.h's business.
-bool IsDateShaped(std::string_view s) {
-  if (s.size() != 10) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const bool digit = s[i] >= '0' && s[i] <= '9';
-    if ((i == 4 || i == 7) ? s[i] != '-' : !digit) return false;
-  }
-  return true;
-}
-
-bool IsLowerHex64(std::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
-Kind KindOfResult(const Result& result) {
-  switch (result.kind_case()) {
-    case Result::kLocate:
-      return Kind::DEBTOR_LOCATE;
-    case Result::kAssets:
-      return Kind::ASSET_QUERY;
-    case Result::kSeizure:
-      return Kind::VEHICLE_SEIZURE;
-    case Result::KIND_NOT_SET:
-      break;
-  }
-  return Kind::KIND_UNSPECIFIED;
 }
 
 // A refusal of ParseEnvelope: one of the three documented codes with a
@@ -118,58 +87,50 @@ void CheckFrameRefusal(const Error& error) {
              parsed.ShortDebugString());
 }
 
-// What validation.h promises of a commission ValidateCommission lets through.
-void CheckCommission(const Commission& c) {
-  const Status status = ValidateCommission(c);
-  if (!status.ok()) {
-    CheckRefusal(status);
-    FUZZ_CHECK(status.code() == StatusCode::kInvalidArgument, status.ToString());
-    return;
-  }
-  const auto what = [&c] { return "valid commission " + c.ShortDebugString(); };
-  FUZZ_CHECK(IsUlid(c.id()), what());
-  FUZZ_CHECK(!c.case_number().empty() && !c.origin_court().empty(), what());
-  FUZZ_CHECK(c.has_debtor() && !c.debtor().name().empty(), what());
-  FUZZ_CHECK(!c.target_court().empty() || !c.debtor().region_code().empty(), what());
-  FUZZ_CHECK(KindOf(c) != Kind::KIND_UNSPECIFIED, what());
-  FUZZ_CHECK(c.not_after().empty() || IsDateShaped(c.not_after()), what());
-  for (const auto& attachment : c.attachments()) {
-    FUZZ_CHECK(IsLowerHex64(attachment.sha256()), what());
-  }
-  FUZZ_CHECK(FieldOverLimits(c).empty(), FieldOverLimits(c) + " in " + what());
-  FUZZ_CHECK(c.ByteSizeLong() <= kMaxMessageBytes, what());
+// A refusal of ValidateCommission or ValidateUpdate: INVALID_ARGUMENT whose
+// message starts with what the spec's first broken rule names.
+void CheckValidationRefusal(const Status& status, const std::string& named,
+                            const std::string& what) {
+  CheckRefusal(status);
+  FUZZ_CHECK(status.code() == StatusCode::kInvalidArgument, status.ToString() + " for " + what);
+  if (named.empty()) return;
+  FUZZ_CHECK(status.message().rfind(named + " ", 0) == 0,
+             status.ToString() + " does not name " + named + " first, for " + what);
 }
 
-// What validation.h promises of an update ValidateUpdate lets through for a
-// commission of each kind, and what lifecycle.h promises of its action in
-// every state, for every role.
+// ValidateCommission accepts exactly the commissions that keep every rule
+// of the spec, refuses the others naming the first rule broken, and KindOf
+// is the kind the payload case implies.
+void CheckCommission(const Commission& c) {
+  const auto what = [&c] { return "commission " + c.ShortDebugString(); };
+  FUZZ_CHECK(KindOf(c) == spec::PayloadKind(c), what());
+  const Status status = ValidateCommission(c);
+  const std::optional<std::string> broken = spec::FirstBrokenRule(c);
+  FUZZ_CHECK(status.ok() == !broken.has_value(),
+             (broken ? "the spec refuses it at " + *broken : std::string("the spec accepts it")) +
+                 ", validation says " + status.ToString() + ", for " + what());
+  if (broken) return CheckValidationRefusal(status, *broken, what());
+  FUZZ_CHECK(FieldOverLimits(c).empty(), FieldOverLimits(c) + " in valid " + what());
+}
+
+// The same of ValidateUpdate for a commission of each kind, and what
+// lifecycle.h promises of its action in every state, for every role.
 void CheckUpdate(const Update& u) {
   const std::optional<Action> action = ActionOf(u);
   FUZZ_CHECK(action.has_value() == (u.action_case() != Update::ACTION_NOT_SET),
              u.ShortDebugString());
 
-  const auto* kinds = weituo::v1::Kind_descriptor();
-  for (int i = 0; i < kinds->value_count(); ++i) {
-    const auto kind = static_cast<Kind>(kinds->value(i)->number());
-    const Status status = ValidateUpdate(u, kind);
-    if (!status.ok()) {
-      CheckRefusal(status);
-      FUZZ_CHECK(status.code() == StatusCode::kInvalidArgument, status.ToString());
-      continue;
-    }
+  for (const Kind kind : spec::kCommissionKinds) {
     const auto what = [&u, kind] {
-      return "valid update " + u.ShortDebugString() + " for " + weituo::v1::Kind_Name(kind);
+      return "update " + u.ShortDebugString() + " for " + weituo::v1::Kind_Name(kind);
     };
-    FUZZ_CHECK(IsUlid(u.commission_id()), what());
-    FUZZ_CHECK(action.has_value(), what());
-    FUZZ_CHECK(!u.has_accept() || !u.accept().handler().empty(), what());
-    FUZZ_CHECK(!u.has_return_() || u.return_().reason() != weituo::v1::RETURN_REASON_UNSPECIFIED,
-               what());
+    const Status status = ValidateUpdate(u, kind);
+    const std::optional<std::string> broken = spec::FirstBrokenRule(u, kind);
     FUZZ_CHECK(
-        !u.has_complete() || (KindOfResult(u.complete().result()) != Kind::KIND_UNSPECIFIED &&
-                              KindOfResult(u.complete().result()) == kind),
-        what());
-    FUZZ_CHECK(u.ByteSizeLong() <= kMaxMessageBytes, what());
+        status.ok() == !broken.has_value(),
+        (broken ? "the spec refuses it at '" + *broken + "'" : std::string("the spec accepts it")) +
+            ", validation says " + status.ToString() + ", for " + what());
+    if (broken) CheckValidationRefusal(status, *broken, what());
   }
 
   if (!action) return;
@@ -211,13 +172,9 @@ void CheckFrame(std::string_view frame) {
 
   switch (envelope.body_case()) {
     case Envelope::kHello:
-      if (IsValidCourtId(envelope.hello().court_id())) {
-        const std::string& id = envelope.hello().court_id();
-        FUZZ_CHECK(!id.empty() && id.size() <= 64, id);
-        for (char c : id) {
-          FUZZ_CHECK((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-', id);
-        }
-      }
+      FUZZ_CHECK(IsValidCourtId(envelope.hello().court_id()) ==
+                     spec::IsCourtId(envelope.hello().court_id()),
+                 envelope.hello().court_id());
       break;
     case Envelope::kSubmit:
       CheckCommission(envelope.submit().commission());

@@ -1,7 +1,6 @@
 // Commissions among the eight courts while the broker, or the agents, are
 // killed with SIGKILL at random moments. Every receipted commission must end
 // COMPLETED exactly once: nothing lost, nothing doubled.
-#include <google/protobuf/util/json_util.h>
 #include <signal.h>
 
 #include <gtest/gtest.h>
@@ -15,6 +14,7 @@
 #include "trail.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/ids.h"
+#include "weituo/common/json.h"
 
 namespace weituo::testing {
 namespace {
@@ -60,8 +60,8 @@ Plan MakePlan(Zone& zone, int per_court) {
       // Round robin over the other seven courts.
       const std::string& target = kCourts[(o + 1 + i % (kCourts.size() - 1)) % kCourts.size()];
       weituo::v1::Commission c = MakeCommission(kCourts[o], target, n);
-      std::string json;
-      EXPECT_TRUE(google::protobuf::util::MessageToJsonString(c, &json).ok());
+      const std::string json = weituo::ToJson(c);
+      EXPECT_EQ(json.rfind("{\"id\":\"" + c.id() + "\"", 0), 0u) << json;
       lines += json + "\n";
       plan.sent_by[kCourts[o]].push_back(c.id());
       plan.sent_to[target].push_back(c.id());

@@ -144,7 +144,7 @@ class BrokerStore {
                                                            size_t limit) const;
   StatusOr<std::optional<weituo::v1::RequestOutcome>> GetRequest(
       const std::string& court, const std::string& request_id) const;
-  // 1 on a new store.
+  // 1 on a new store; DATA_LOSS if the stored number is damaged.
   StatusOr<uint64_t> NextDeliveryId() const;
   StatusOr<weituo::v1::StateCounts> StateCounts() const;
   // The last link of the global chain and its position; position 0 if none.
@@ -192,7 +192,7 @@ class BrokerStore {
   // Builds the index (by court, state and submission time), the state
   // counts and a deadline timer per open commission if the store predates
   // them, and moves commissions out of records into bodies; a no-op once
-  // done.
+  // done. DATA_LOSS at a record that does not parse.
   Status MigrateIndex();
 
   // Commission ids through the index, visiting at most `budget` entries:
@@ -213,7 +213,8 @@ class BrokerStore {
     uint64_t overdue = 0;        // pending messages enqueued before the cut-off, at most `cap`
   };
   // Reads the court's outbox from its oldest message until one enqueued at
-  // or after `overdue_before_ms` (delivery ids grow with time).
+  // or after `overdue_before_ms` (delivery ids grow with time). DATA_LOSS
+  // at an item that does not parse.
   StatusOr<Oldest> OldestPending(const std::string& court, int64_t overdue_before_ms,
                                  size_t cap) const;
   StatusOr<std::map<std::string, uint64_t>> CountParked() const;

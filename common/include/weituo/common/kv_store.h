@@ -34,9 +34,12 @@ class WriteBatch {
   WriteBatch(WriteBatch&&) noexcept;
   WriteBatch& operator=(WriteBatch&&) noexcept;
 
+  // Put and Delete only add to the batch in memory and do not fail there:
+  // a write RocksDB refuses to add (a key or value of 4 GiB or more) makes
+  // Commit of this batch INVALID_ARGUMENT, writing none of it, until Clear.
   void Put(int cf, std::string_view key, std::string_view value);
   void Delete(int cf, std::string_view key);
-  // Number of Put and Delete operations since construction or Clear.
+  // Number of Put and Delete operations added since construction or Clear.
   size_t Count() const;
   size_t ByteSize() const;
   void Clear();
@@ -94,8 +97,9 @@ class KvStore {
 
   // Applies the batch atomically; with sync the WAL is fsynced before return
   // and the commit is numbered (KvOptions::commit_marker). RESOURCE_EXHAUSTED
-  // when the disk is full. After a failed write RocksDB refuses writes until
-  // Resume() succeeds.
+  // when the disk is full; INVALID_ARGUMENT, writing nothing, if the batch
+  // refused a write (WriteBatch::Put). After a failed write RocksDB refuses
+  // writes until Resume() succeeds.
   Status Commit(WriteBatch& batch, bool sync);
 
   // Clears RocksDB's error state after a failed write (flushing what it

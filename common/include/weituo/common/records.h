@@ -20,11 +20,10 @@ namespace weituo {
 template <typename Message>
 StatusOr<std::optional<Message>> DecodeRecord(const KvStore& kv, int cf, std::string_view key,
                                               std::string_view what) {
-  StatusOr<std::optional<std::string>> raw = kv.Get(cf, key);
-  if (!raw.ok()) return raw.status();
-  if (!raw->has_value()) return std::optional<Message>();
+  WEITUO_ASSIGN_OR_RETURN(const std::optional<std::string> raw, kv.Get(cf, key));
+  if (!raw.has_value()) return std::optional<Message>();
   Message m;
-  if (!m.ParseFromString(**raw)) {
+  if (!m.ParseFromString(*raw)) {
     Status s = Status::DataLoss("corrupt " + std::string(what) + " record in the store");
     kv.ReportDamage(s.message());
     return s;

@@ -119,3 +119,20 @@ void StatusOr<T>::Abort(const Status& s) {
     ::weituo::Status weituo_status_ = (expr);        \
     if (!weituo_status_.ok()) return weituo_status_; \
   } while (0)
+
+// Evaluates expr, a StatusOr<T>; returns its status early from a function
+// returning Status or StatusOr if it failed, otherwise moves its value into
+// lhs, which declares a variable (`auto store`, `const Table& t`) or names one:
+//   WEITUO_ASSIGN_OR_RETURN(auto table, ConfigTable::Parse(text, origin));
+// It expands to several statements: not the lone body of an unbraced if.
+// lhs holds no top-level comma (use auto); expr may.
+#define WEITUO_ASSIGN_OR_RETURN(lhs, ...)                                                   \
+  WEITUO_ASSIGN_OR_RETURN_IMPL_(WEITUO_STATUS_CONCAT_(weituo_status_or_, __COUNTER__), lhs, \
+                                __VA_ARGS__)
+
+#define WEITUO_ASSIGN_OR_RETURN_IMPL_(status_or, lhs, ...) \
+  auto status_or = (__VA_ARGS__);                          \
+  if (!status_or.ok()) return status_or.status();          \
+  lhs = std::move(status_or).value()
+#define WEITUO_STATUS_CONCAT_(a, b) WEITUO_STATUS_CONCAT_INNER_(a, b)
+#define WEITUO_STATUS_CONCAT_INNER_(a, b) a##b
