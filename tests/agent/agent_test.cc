@@ -6,8 +6,8 @@
 #include <mutex>
 #include <thread>
 
+#include "auto_responder.h"
 #include "harness.h"
-#include "weituo/agent/auto_responder.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/ids.h"
 
