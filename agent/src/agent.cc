@@ -63,8 +63,7 @@ void MaybeCrash(const char* point) {
   }
 }
 
-std::string RandomSuffix() {
-  static std::mt19937_64 rng{std::random_device{}()};
+std::string RandomSuffix(std::mt19937_64& rng) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
   return buf;
@@ -172,7 +171,10 @@ class Agent::Impl {
   std::map<std::string, weituo::v1::Error> waiting_;
   weituo::v1::Error last_waiting_;
 
-  // I/O thread only.
+  // I/O thread only (Connect's first call, from Start, comes before the
+  // thread). Each agent has its own: agents in one process share no state.
+  std::mt19937_64 routing_id_rng_{std::random_device{}()};
+  LogThrottle connect_error_log_{1};  // "cannot connect" lines per second
   // Outbox seq -> when it was last sent and how often, on this connection.
   struct Sent {
     int64_t at = 0;
@@ -258,7 +260,7 @@ Status Agent::Impl::Connect() {
     monitor_->connect(monitor_endpoint);
     events_.AddSocket(monitor_->handle(), [this] { HandleMonitorEvents(); });
   }
-  dealer_->set(zmq::sockopt::routing_id, options_.court_id + "." + RandomSuffix());
+  dealer_->set(zmq::sockopt::routing_id, options_.court_id + "." + RandomSuffix(routing_id_rng_));
   dealer_->set(zmq::sockopt::reconnect_ivl, 100);
   dealer_->set(zmq::sockopt::reconnect_ivl_max, 2000);
   dealer_->set(zmq::sockopt::sndhwm, 100000);
@@ -368,7 +370,6 @@ void Agent::Impl::EndTurn() {
 }
 
 void Agent::Impl::HandleMonitorEvents() {
-  static LogThrottle throttle(1);
   while (std::optional<SocketEvent> event = NextSocketEvent(monitor_->handle())) {
     const auto [type, value] = *event;
     std::string error;
@@ -391,7 +392,7 @@ void Agent::Impl::HandleMonitorEvents() {
       continue;
     }
     uint64_t suppressed = 0;
-    if (!error.empty() && throttle.Allow(MonotonicMs(), &suppressed)) {
+    if (!error.empty() && connect_error_log_.Allow(MonotonicMs(), &suppressed)) {
       spdlog::error("msg=\"cannot connect\" endpoint={} reason=\"{}\"", options_.broker_endpoint,
                     error);
     }

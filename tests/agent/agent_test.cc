@@ -4,9 +4,10 @@
 
 #include <atomic>
 #include <mutex>
+#include <thread>
 
+#include "auto_responder.h"
 #include "harness.h"
-#include "weituo/agent/auto_responder.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/ids.h"
 
@@ -18,7 +19,10 @@ using weituo::testing::Zone;
 using weituo::v1::Commission;
 using weituo::v1::Event;
 
-std::unique_ptr<Agent> OpenAgent(Zone& zone, const std::string& court) {
+// The agent of `court`, with the key pair `key_name` of the zone's key folder
+// (the court's own by default, which the broker's directory lists).
+std::unique_ptr<Agent> OpenAgent(Zone& zone, const std::string& court,
+                                 const std::string& key_name = "") {
   AgentOptions options;
   options.court_id = court;
   options.broker_endpoint = zone.endpoint();
@@ -26,7 +30,7 @@ std::unique_ptr<Agent> OpenAgent(Zone& zone, const std::string& court) {
   options.heartbeat_ms = 200;
   options.broker_silence_ms = 1000;
   options.resend_ms = 600;
-  options.curve_secret_key = zone.Keys(court).secret_key;
+  options.curve_secret_key = zone.Keys(key_name.empty() ? court : key_name).secret_key;
   options.broker_public_key = zone.Keys("broker").public_key;
   auto agent = Agent::Open(options);
   EXPECT_TRUE(agent.ok()) << agent.status().ToString();
@@ -41,6 +45,19 @@ Commission AssetQueryTo(const std::string& target) {
   c.mutable_asset_query()->add_classes(weituo::v1::DEPOSITS);
   c.mutable_asset_query()->add_classes(weituo::v1::REAL_ESTATE);
   return c;
+}
+
+// A handler's answer: accepted in the name of `handler`, then completed with
+// the demo responder's result, under request ids made from the commission id.
+void AcceptAndComplete(Agent& a, const Commission& c, const std::string& handler) {
+  weituo::v1::Update accept;
+  accept.set_commission_id(c.id());
+  accept.mutable_accept()->set_handler(handler);
+  EXPECT_TRUE(a.SendUpdate(accept, c.id() + ".accept").ok());
+  weituo::v1::Update complete;
+  complete.set_commission_id(c.id());
+  *complete.mutable_complete()->mutable_result() = DemoResult(c, NowMs());
+  EXPECT_TRUE(a.SendUpdate(complete, c.id() + ".complete").ok());
 }
 
 TEST(AgentTest, SubmitFillsIdOriginAndTimeAndRefusesWhatTheBrokerWould) {
@@ -103,14 +120,7 @@ TEST(AgentTest, QueuedWhileTheBrokerIsDownThenDeliveredAndAnsweredOnce) {
   });
   wuyuan->OnCommission(weituo::v1::ASSET_QUERY, [&](Agent& a, const Commission& c) {
     ++handled;
-    weituo::v1::Update accept;
-    accept.set_commission_id(c.id());
-    accept.mutable_accept()->set_handler("婺源 执行局");
-    EXPECT_TRUE(a.SendUpdate(accept, c.id() + ".accept").ok());
-    weituo::v1::Update complete;
-    complete.set_commission_id(c.id());
-    *complete.mutable_complete()->mutable_result() = DemoResult(c, NowMs());
-    EXPECT_TRUE(a.SendUpdate(complete, c.id() + ".complete").ok());
+    AcceptAndComplete(a, c, "婺源 执行局");
   });
   ASSERT_TRUE(dexing->Start().ok());
   ASSERT_TRUE(wuyuan->Start().ok());
@@ -194,6 +204,104 @@ TEST(AgentTest, ARefusedUpdateIsRecordedAsFailedWithTheBrokersReason) {
   EXPECT_EQ(failed->error().code(), weituo::v1::ILLEGAL_TRANSITION);
   EXPECT_NE(failed->error().message().find("DELIVERED"), std::string::npos);
   EXPECT_EQ(wuyuan->GetStatus().outbox_pending(), 0u);  // not resent forever
+}
+
+// Every Agent method is safe from any thread, and agents in one process
+// share nothing: here several agents exchange commissions through a real
+// broker while each is started, fed and read from threads of the test's, and
+// their handlers answer on their I/O threads. Under ThreadSanitizer this is
+// what catches state shared between agents (a generator of routing ids, a
+// log throttle) that is not guarded.
+TEST(AgentTest, SeveralAgentsInOneProcessWorkAtOnceFromManyThreads) {
+  Zone zone;
+  zone.StartBroker();
+  const std::vector<std::string> courts = {"kaihua", "changshan", "chunan", "dexing"};
+  constexpr int kPerCourt = 5;
+  std::vector<std::unique_ptr<Agent>> agents;
+  for (const std::string& court : courts) {
+    agents.push_back(OpenAgent(zone, court));
+    ASSERT_NE(agents.back(), nullptr);
+  }
+  std::atomic<int> handled{0};
+  for (auto& agent : agents) {
+    agent->OnCommission(weituo::v1::ASSET_QUERY, [&](Agent& a, const Commission& c) {
+      ++handled;
+      AcceptAndComplete(a, c, "执行局");
+      a.Count("answered");
+    });
+  }
+
+  // One thread per court starts its agent, submits to the next court and
+  // reads every agent in between.
+  std::vector<std::vector<std::string>> submitted(courts.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < courts.size(); ++i) {
+    threads.emplace_back([&, i] {
+      EXPECT_TRUE(agents[i]->Start().ok());
+      for (int n = 0; n < kPerCourt; ++n) {
+        auto id = agents[i]->Submit(AssetQueryTo(courts[(i + 1) % courts.size()]));
+        EXPECT_TRUE(id.ok()) << id.status().ToString();
+        if (id.ok()) submitted[i].push_back(*id);
+        for (auto& other : agents) {
+          other->Count("looked");
+          (void)other->GetStatus();
+          EXPECT_TRUE(other->List(weituo::v1::ListFilter()).ok());
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+
+  auto all_completed = [&] {
+    for (size_t i = 0; i < courts.size(); ++i) {
+      for (const std::string& id : submitted[i]) {
+        auto view = agents[i]->Show(id);
+        if (!view.ok() || view->record().state() != weituo::v1::COMPLETED) return false;
+      }
+    }
+    return true;
+  };
+  ASSERT_TRUE(WaitFor(all_completed, std::chrono::seconds(30)));
+  EXPECT_EQ(handled.load(), static_cast<int>(courts.size()) * kPerCourt);
+  for (size_t i = 0; i < courts.size(); ++i) {
+    EXPECT_EQ(submitted[i].size(), static_cast<size_t>(kPerCourt)) << courts[i];
+    weituo::v1::AgentStatus status = agents[i]->GetStatus();
+    EXPECT_TRUE(status.connected()) << courts[i];
+    EXPECT_EQ(status.commissions_received(), static_cast<uint64_t>(kPerCourt)) << courts[i];
+    EXPECT_EQ(status.counters().at("answered"), static_cast<uint64_t>(kPerCourt)) << courts[i];
+    EXPECT_EQ(status.counters().at("looked"), courts.size() * kPerCourt) << courts[i];
+  }
+}
+
+// Agents the broker refuses say why, each in its own status, when several
+// fail their handshakes in one process at once (each I/O thread logs the
+// failure through a throttle of its own and reconnects with a new routing
+// id).
+TEST(AgentTest, SeveralAgentsRefusedAtOnceEachSayWhy) {
+  Zone zone;
+  zone.StartBroker();
+  const std::vector<std::string> courts = {"kaihua", "changshan", "chunan", "dexing"};
+  std::vector<std::unique_ptr<Agent>> agents;
+  for (const std::string& court : courts) {
+    // A key pair the broker's directory does not list for this court.
+    agents.push_back(OpenAgent(zone, court, "stranger-" + court));
+    ASSERT_NE(agents.back(), nullptr);
+  }
+  std::vector<std::thread> threads;
+  for (auto& agent : agents) {
+    threads.emplace_back([&agent] { EXPECT_TRUE(agent->Start().ok()); });
+  }
+  for (std::thread& t : threads) t.join();
+  for (size_t i = 0; i < courts.size(); ++i) {
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          return agents[i]->GetStatus().connection_error().find("broker's directory") !=
+                 std::string::npos;
+        },
+        std::chrono::seconds(10)))
+        << courts[i] << ": " << agents[i]->GetStatus().DebugString();
+    EXPECT_FALSE(agents[i]->GetStatus().connected()) << courts[i];
+  }
 }
 
 }  // namespace

@@ -17,9 +17,9 @@
 #include <sstream>
 #include <zmq.hpp>
 
+#include "control_client.h"
 #include "harness.h"
 #include "trail.h"
-#include "weituo/agent/control_client.h"
 
 namespace weituo::testing {
 namespace {

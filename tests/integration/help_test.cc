@@ -1,5 +1,5 @@
 // `weituo-broker --help` and `weituo-agent run --help` list every setting of
-// their tables (broker/src/broker_config.cc, agent/src/agent_config.cc) with
+// their tables (broker/src/broker_config.cc, agent/stock/agent_config.cc) with
 // its default. The keys are read from the tables' source, so a setting added
 // there and left out of --help, or shown without a default, fails here.
 #include <gtest/gtest.h>
@@ -77,9 +77,9 @@ TEST(HelpTest, TheBrokersHelpListsEverySettingWithItsDefault) {
 TEST(HelpTest, TheAgentsRunHelpListsEveryKeyWithItsDefault) {
   CommandResult help = RunCommand({AgentBin(), "run", "--help"});
   ASSERT_EQ(help.exit_code, 0) << help.out;
-  std::vector<std::string> keys = KeysOf("agent/src/agent_config.cc", "Register");
+  std::vector<std::string> keys = KeysOf("agent/stock/agent_config.cc", "Register");
   ASSERT_GE(keys.size(), 15u) << "the table was not found";
-  for (const std::string& key : KeysOf("agent/src/agent_config.cc", "RegisterHandler")) {
+  for (const std::string& key : KeysOf("agent/stock/agent_config.cc", "RegisterHandler")) {
     keys.push_back("handlers.KIND." + key);
   }
   for (const std::string& key : keys) {

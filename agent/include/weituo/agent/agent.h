@@ -4,6 +4,11 @@
 // recorded before they are acknowledged, duplicates dropped by id), in its
 // own RocksDB folder.
 //
+// This header is the whole SDK (CMake target weituo_agent). The stock agent
+// `weituo-agent` is one program built on it (agent/stock/, target
+// weituo_agent_stock): its configured handlers, spool folder, local HTTP API,
+// demo responder and control client are its own, not part of the SDK.
+//
 // Threading: Start() spawns one I/O thread that owns the ZeroMQ sockets and
 // runs the handlers. Every other public method is safe from any thread,
 // including from inside a handler; Submit and SendUpdate return once the

@@ -19,13 +19,13 @@
 #include <thread>
 
 #include "agent_config.h"
+#include "auto_responder.h"
 #include "cli_print.h"
+#include "control_client.h"
+#include "handlers.h"
+#include "local_api.h"
+#include "spool.h"
 #include "weituo/agent/agent.h"
-#include "weituo/agent/auto_responder.h"
-#include "weituo/agent/control_client.h"
-#include "weituo/agent/handlers.h"
-#include "weituo/agent/local_api.h"
-#include "weituo/agent/spool.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/curve.h"
 #include "weituo/common/deadlines.h"

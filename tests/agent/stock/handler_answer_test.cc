@@ -2,7 +2,7 @@
 // stock agent applies to a command's output or an HTTP handler's body.
 #include <gtest/gtest.h>
 
-#include "weituo/agent/handlers.h"
+#include "handlers.h"
 
 namespace weituo::agent {
 namespace {

@@ -1,4 +1,4 @@
-#include "weituo/agent/spool.h"
+#include "spool.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>

@@ -1,4 +1,4 @@
-#include "weituo/agent/control_client.h"
+#include "control_client.h"
 
 #include <unistd.h>
 

@@ -9,9 +9,9 @@
 
 #include <string>
 
+#include "handlers.h"
+#include "local_api.h"
 #include "weituo/agent/agent.h"
-#include "weituo/agent/handlers.h"
-#include "weituo/agent/local_api.h"
 #include "weituo/common/status.h"
 
 namespace weituo::agent {

@@ -1,4 +1,4 @@
-#include "weituo/agent/auto_responder.h"
+#include "auto_responder.h"
 
 #include <spdlog/spdlog.h>
 

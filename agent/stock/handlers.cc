@@ -1,4 +1,4 @@
-#include "weituo/agent/handlers.h"
+#include "handlers.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>

@@ -1,4 +1,4 @@
-#include "weituo/agent/local_api.h"
+#include "local_api.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
