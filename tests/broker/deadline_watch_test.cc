@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness.h"
+#include "turn_fixture.h"
 #include "weituo/common/trail_hash.h"
 
 namespace weituo::broker {
@@ -20,17 +20,14 @@ constexpr char kId[] = "01HZY0000000000000000000AA";
 constexpr int64_t kDay = 24 * 3600 * 1000;
 constexpr int64_t kSubmitted = 1'700'000'000'000;
 
-class DeadlineWatchTest : public ::testing::Test {
+class DeadlineWatchTest : public TurnFixture {
  protected:
   void SetUp() override {
-    auto store = BrokerStore::Open(dir_.path() + "/db");
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-    turn_ = std::make_unique<Turn>(*store_);
-    trail_ = std::make_unique<TrailWriter>(
-        *store_, *turn_, [this](const std::string& court, Deliver deliver) {
-          told_.emplace_back(court, deliver.event());
-        });
+    TurnFixture::SetUp();
+    trail_ = std::make_unique<TrailWriter>(*store_, *turn_,
+                                           [this](const std::string& court, Deliver deliver) {
+                                             told_.emplace_back(court, deliver.event());
+                                           });
     watch_ = std::make_unique<DeadlineWatch>(
         options_, *store_, *turn_, *trail_, counters_,
         [](const std::string& court) { return court == "kaihua" ? "quzhou" : ""; });
@@ -71,9 +68,6 @@ class DeadlineWatchTest : public ::testing::Test {
   }
 
   BrokerOptions options_;
-  TempDir dir_;
-  std::unique_ptr<BrokerStore> store_;
-  std::unique_ptr<Turn> turn_;
   std::unique_ptr<TrailWriter> trail_;
   Counters counters_;
   std::unique_ptr<DeadlineWatch> watch_;

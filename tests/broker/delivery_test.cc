@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness.h"
+#include "turn_fixture.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/wire.h"
 
@@ -25,17 +25,14 @@ Deliver EventFor(uint64_t seq) {
   return d;
 }
 
-class OutboxDeliveryTest : public ::testing::Test {
+class OutboxDeliveryTest : public TurnFixture {
  protected:
   void SetUp() override {
     options_.window = 2;
     options_.ack_timeout_ms = 1000;
     options_.max_backoff_ms = 4000;
     options_.max_attempts = 3;
-    auto store = BrokerStore::Open(dir_.path() + "/db");
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-    turn_ = std::make_unique<Turn>(*store_);
+    TurnFixture::SetUp();
     delivery_ = std::make_unique<Delivery>(
         options_, *store_, *turn_, counters_, /*next_delivery_id=*/1,
         [this](const std::string& routing_id, std::string_view bytes) {
@@ -64,9 +61,6 @@ class OutboxDeliveryTest : public ::testing::Test {
   }
 
   BrokerOptions options_;
-  TempDir dir_;
-  std::unique_ptr<BrokerStore> store_;
-  std::unique_ptr<Turn> turn_;
   Counters counters_;
   std::unique_ptr<Delivery> delivery_;
   SendResult result_ = SendResult::kSent;

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness.h"
+#include "turn_fixture.h"
 
 namespace weituo::broker {
 namespace {
@@ -15,13 +15,10 @@ using weituo::v1::Deliver;
 constexpr int64_t kHour = 3600 * 1000;
 constexpr int64_t kStart = 1'700'000'000'000;
 
-class LiaisonTest : public ::testing::Test {
+class LiaisonTest : public TurnFixture {
  protected:
   void SetUp() override {
-    auto store = BrokerStore::Open(dir_.path() + "/db");
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-    turn_ = std::make_unique<Turn>(*store_);
+    TurnFixture::SetUp();
     auto directory = CourtDirectory::LoadString(R"(
 [[court]]
 id = "kaihua"
@@ -46,9 +43,6 @@ id = "quzhou"
     return [this](const std::string&) { return presence_; };
   }
 
-  TempDir dir_;
-  std::unique_ptr<BrokerStore> store_;
-  std::unique_ptr<Turn> turn_;
   CourtDirectory directory_;
   Counters counters_;
   std::unique_ptr<Liaison> liaison_;

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness.h"
+#include "turn_fixture.h"
 #include "weituo/common/keys.h"
 #include "weituo/common/kv_store.h"
 #include "weituo/common/trail_hash.h"
@@ -20,17 +20,12 @@ using weituo::v1::Event;
 constexpr char kId[] = "01HZY0000000000000000000AA";
 constexpr int64_t kNow = 1'700'000'000'000;
 
-class TrailWriterTest : public ::testing::Test {
+class TrailWriterTest : public TurnFixture {
  protected:
   void SetUp() override { Open(); }
   void Open() {
     trail_.reset();
-    turn_.reset();
-    store_.reset();
-    auto store = BrokerStore::Open(dir_.path() + "/db");
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-    turn_ = std::make_unique<Turn>(*store_);
+    OpenStore();
     trail_ = std::make_unique<TrailWriter>(*store_, *turn_,
                                            [this](const std::string& court, Deliver deliver) {
                                              told_.emplace_back(court, deliver.event());
@@ -60,9 +55,6 @@ class TrailWriterTest : public ::testing::Test {
     return r;
   }
 
-  TempDir dir_;
-  std::unique_ptr<BrokerStore> store_;
-  std::unique_ptr<Turn> turn_;
   std::unique_ptr<TrailWriter> trail_;
   std::vector<std::pair<std::string, Event>> told_;
 };
