@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -14,11 +15,15 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 #include <rocksdb/db.h>
 
 #include "weituo/common/directory.h"
+
+extern char** environ;
+
 namespace weituo::testing {
 
 TempDir::TempDir() {
@@ -49,6 +54,97 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
+namespace {
+
+// A file descriptor closed on destruction.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() { Close(); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+};
+
+// Opens `path` close-on-exec (a child gets it through dup2 only); throws
+// if it cannot.
+int OpenOrThrow(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("open " + path + ": " + std::strerror(errno));
+  return fd;
+}
+
+// This process's environment with `extra` ("K=V") put over it.
+std::vector<std::string> ChildEnvironment(const std::vector<std::string>& extra) {
+  auto key_of = [](std::string_view kv) { return kv.substr(0, kv.find('=')); };
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    bool replaced = false;
+    for (const std::string& kv : extra) replaced = replaced || key_of(kv) == key_of(*e);
+    if (!replaced) env.emplace_back(*e);
+  }
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+
+std::vector<char*> NullTerminated(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (std::string& s : strings) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+// The child's side of ForkExec: async-signal-safe calls only. Exit 126 if
+// it cannot become the account, 127 if the exec fails.
+[[noreturn]] void ExecChild(const ChildSpec& spec, char* const* argv, char* const* envp,
+                            int stdin_fd, int stdout_fd, int stderr_fd) {
+  // Dispositions and the mask are inherited across exec: a test that
+  // ignores SIGPIPE (or a thread that blocked a signal) must not pass it on.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(SIGPIPE, &dfl, nullptr);
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (stdin_fd >= 0) ::dup2(stdin_fd, 0);
+  if (stdout_fd >= 0) ::dup2(stdout_fd, 1);
+  if (stderr_fd >= 0) ::dup2(stderr_fd, 2);
+  if (spec.account) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(spec.account->gid) != 0 ||
+        ::setuid(spec.account->uid) != 0) {
+      _exit(126);
+    }
+  }
+  ::execve(argv[0], argv, envp);
+  const char msg[] = "harness: execve failed\n";
+  (void)!::write(2, msg, sizeof msg - 1);
+  _exit(127);
+}
+
+// Starts `spec` with the given standard streams (-1: ours); the pid.
+// Throws if fork fails.
+pid_t ForkExec(const ChildSpec& spec, int stdout_fd, int stderr_fd) {
+  if (spec.argv.empty()) throw std::runtime_error("nothing to run: empty argv");
+  std::vector<std::string> args = spec.argv;
+  std::vector<std::string> env = ChildEnvironment(spec.env);
+  std::vector<char*> argv = NullTerminated(args);
+  std::vector<char*> envp = NullTerminated(env);
+  Fd in(spec.stdin_path.empty() ? -1 : OpenOrThrow(spec.stdin_path, O_RDONLY));
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
+  if (pid == 0) ExecChild(spec, argv.data(), envp.data(), in.get(), stdout_fd, stderr_fd);
+  return pid;
+}
+
+}  // namespace
+
 Process::~Process() {
   if (pid_ > 0 && running()) {
     ::kill(pid_, SIGKILL);
@@ -73,35 +169,24 @@ Process& Process::operator=(Process&& other) noexcept {
   return *this;
 }
 
+Process Process::Spawn(const ChildSpec& spec, const std::string& log_path) {
+  Fd log(OpenOrThrow(log_path, O_WRONLY | O_CREAT | O_APPEND));
+  Process p;
+  p.pid_ = ForkExec(spec, log.get(), log.get());
+  return p;
+}
+
 Process Process::Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                        const std::string& log_path) {
-  pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::close(fd);
-    }
-    for (const std::string& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    _exit(127);
-  }
-  Process p;
-  p.pid_ = pid;
-  return p;
+  return Spawn(ChildSpec{argv, env, "", std::nullopt}, log_path);
 }
 
 bool Process::running() {
   if (pid_ <= 0 || status_ != -1) return false;
   int status;
   pid_t r = ::waitpid(pid_, &status, WNOHANG);
-  if (r == 0) return true;
-  status_ = status;
+  if (r == 0 || (r < 0 && errno == EINTR)) return true;
+  status_ = r == pid_ ? status : 0;  // 0 if it cannot be waited for (not ours)
   return false;
 }
 
@@ -112,43 +197,40 @@ void Process::Signal(int sig) {
 int Process::Wait() {
   if (pid_ <= 0) return -1;
   if (status_ == -1) {
-    int status;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    int status = 0;
+    pid_t r;
+    while ((r = ::waitpid(pid_, &status, 0)) < 0 && errno == EINTR) {
     }
-    status_ = status;
+    status_ = r == pid_ ? status : 0;
   }
   if (WIFEXITED(status_)) return WEXITSTATUS(status_);
   if (WIFSIGNALED(status_)) return 128 + WTERMSIG(status_);
   return -1;
 }
 
-CommandResult RunCommand(const std::vector<std::string>& argv) {
+CommandResult RunCommand(const ChildSpec& spec) {
   int pipefd[2];
-  if (::pipe(pipefd) != 0) throw std::runtime_error("pipe failed");
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(pipefd[1], 1);
-    ::close(pipefd[0]);
-    ::close(pipefd[1]);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    _exit(127);
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) {
+    throw std::runtime_error(std::string("pipe failed: ") + std::strerror(errno));
   }
-  ::close(pipefd[1]);
+  Fd read_end(pipefd[0]), write_end(pipefd[1]);
+  pid_t pid = ForkExec(spec, write_end.get(), -1);
+  write_end.Close();
   CommandResult result;
   char buf[65536];
   ssize_t n;
-  while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+  while ((n = ::read(read_end.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
     if (n > 0) result.out.append(buf, static_cast<size_t>(n));
   }
-  ::close(pipefd[0]);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv) {
+  return RunCommand(ChildSpec{argv, {}, "", std::nullopt});
 }
 
 bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
@@ -413,7 +495,7 @@ CommandResult Zone::Ctl(std::vector<std::string> args) {
 }
 
 int ConnectLoopback(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

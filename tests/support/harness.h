@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,23 @@ class TempDir {
 // A loopback TCP port that was free a moment ago.
 int FreePort();
 
+// The account a child runs as (set in the child before exec; needs root).
+struct Account {
+  uid_t uid;
+  gid_t gid;
+};
+
+// What to start: the one spawner of the harness, used by Process::Spawn and
+// RunCommand. Everything is prepared before fork(); in the child, which is
+// the child of a threaded process, only async-signal-safe calls run
+// (sigaction, dup2, setgid/setuid, execve, _exit).
+struct ChildSpec {
+  std::vector<std::string> argv;  // argv[0] is a path: no PATH search
+  std::vector<std::string> env;   // "K=V" entries over this process's environment
+  std::string stdin_path;         // the child's standard input; empty: ours
+  std::optional<Account> account;
+};
+
 // A child process; killed with SIGKILL on destruction if still running.
 class Process {
  public:
@@ -43,8 +61,10 @@ class Process {
   Process(Process&& other) noexcept;
   Process& operator=(Process&& other) noexcept;
 
-  // Starts argv[0] with argv, extra environment entries ("K=V"), stdout and
-  // stderr appended to log_path.
+  // Starts `spec` with stdout and stderr appended to log_path. Throws
+  // std::runtime_error if the log cannot be opened or fork fails.
+  static Process Spawn(const ChildSpec& spec, const std::string& log_path);
+  // The same for argv with extra environment entries ("K=V").
   static Process Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                        const std::string& log_path);
   bool running();
@@ -64,6 +84,8 @@ struct CommandResult {
 };
 
 // Runs a command to completion, capturing stdout (stderr goes to ours).
+// Throws std::runtime_error if it cannot be started (pipe, fork).
+CommandResult RunCommand(const ChildSpec& spec);
 CommandResult RunCommand(const std::vector<std::string>& argv);
 
 // Polls pred every 20 ms until it holds or timeout passes.
