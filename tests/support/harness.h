@@ -33,7 +33,12 @@ class TempDir {
   std::string path_;
 };
 
-// A loopback TCP port that was free a moment ago.
+// A loopback TCP port reserved for the rest of this process: its probe
+// socket stays bound (with SO_REUSEADDR, never listening), so the kernel
+// gives the port to no one else, neither to a bind to port 0 nor as a
+// connection's source port, while a server that sets SO_REUSEADDR too
+// (libzmq and Boost.Asio do, so the broker and the agents do) binds and
+// listens on it, as often as it restarts. Nothing listens on it until then.
 int FreePort();
 
 // The account a child runs as (set in the child before exec; needs root).
