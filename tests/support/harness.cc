@@ -18,6 +18,7 @@
 #include <string_view>
 #include <thread>
 
+#include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
 #include "weituo/common/directory.h"
@@ -216,6 +217,10 @@ int Process::Wait() {
   return -1;
 }
 
+bool Process::WaitExited(std::chrono::milliseconds timeout) {
+  return WaitFor([&] { return !running(); }, timeout);
+}
+
 CommandResult RunCommand(const ChildSpec& spec) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) {
@@ -364,12 +369,24 @@ std::string StoreDigest(const std::string& path) {
 
 Zone::~Zone() {
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& [court, p] : agents_) {
-    p.Signal(SIGTERM);
-  }
-  for (auto& [court, p] : agents_) p.Wait();
+  // Agents first, so that the broker does not see them go offline.
+  for (auto& [court, p] : agents_) p.Signal(SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + kStopGrace;
+  for (auto& [court, p] : agents_)
+    StopBy(p, deadline, "agent " + court, dir() + "/" + court + ".log");
   broker_.Signal(SIGTERM);
-  broker_.Wait();
+  StopBy(broker_, std::chrono::steady_clock::now() + kStopGrace, "broker", dir() + "/broker.log");
+}
+
+void Zone::StopBy(Process& p, std::chrono::steady_clock::time_point deadline,
+                  const std::string& what, const std::string& log) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  if (p.WaitExited(std::max(left, std::chrono::milliseconds(0)))) return;
+  p.Signal(SIGKILL);
+  p.Wait();
+  ADD_FAILURE() << "the " << what << " (pid " << p.pid() << ") did not exit within "
+                << kStopGrace.count() << " s of SIGTERM and was killed; see " << log;
 }
 
 std::vector<std::string> Zone::BrokerArgv(const std::vector<std::string>& extra) const {

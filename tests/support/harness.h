@@ -76,6 +76,8 @@ class Process {
   void Signal(int sig);
   // Waits for the exit; returns the exit code, or 128+signal.
   int Wait();
+  // Waits up to `timeout` for the exit; true once it has exited.
+  bool WaitExited(std::chrono::milliseconds timeout);
   pid_t pid() const { return pid_; }
 
  private:
@@ -126,7 +128,10 @@ std::string StoreDigest(const std::string& path);
 class Zone {
  public:
   explicit Zone(bool plaintext = false);
+  // SIGTERM to the agents, then the broker; one that has not exited
+  // kStopGrace later is killed with SIGKILL and fails the test.
   ~Zone();
+  static constexpr std::chrono::seconds kStopGrace{10};
 
   bool plaintext() const { return plaintext_; }
   std::string KeyDir() const { return dir() + "/keys"; }
@@ -181,6 +186,10 @@ class Zone {
   CommandResult Ctl(std::vector<std::string> args);
 
  private:
+  // Waits for `p` (signalled) until `deadline`, then kills it and fails the
+  // test, naming `what` and its log.
+  static void StopBy(Process& p, std::chrono::steady_clock::time_point deadline,
+                     const std::string& what, const std::string& log);
   void WriteAgentConfig(const std::string& court, bool auto_responder);
   void WriteDirectory();
 
