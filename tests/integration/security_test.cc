@@ -35,18 +35,6 @@ namespace {
 
 using weituo::v1::ErrorCode;
 
-weituo::v1::BrokerStatus BrokerStatusOf(Zone& zone) {
-  weituo::v1::BrokerStatus status;
-  (void)google::protobuf::util::JsonStringToMessage(zone.HttpGet("/api/status"), &status);
-  return status;
-}
-
-uint64_t CounterOf(Zone& zone, const std::string& name) {
-  auto status = BrokerStatusOf(zone);
-  auto it = status.counters().find(name);
-  return it == status.counters().end() ? 0 : it->second;
-}
-
 uint64_t RefusedOf(Zone& zone, const std::string& code) {
   auto status = BrokerStatusOf(zone);
   auto it = status.refused().find(code);
