@@ -203,13 +203,18 @@ TEST(OperatorTest, WeituoctlShowsTheZoneAndPausesAndResumesACourt) {
       zone.Cli("chunan", {"submit", "-f", zone.dir() + "/c.json", "--wait", "10"});
   ASSERT_EQ(submitted.exit_code, 0);
   std::string id = SubmittedId(submitted);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // Stored (the receipt came), and the broker has heard from Kaihua since:
+  // it had Kaihua connected with the commission waiting, and sent nothing.
+  auto held = StatusAfterHearingFrom(zone, "kaihua");
+  EXPECT_EQ(CounterOf(held, "sent"), 0u);
   EXPECT_EQ(CountEvents(ShowView(zone, "chunan", id), weituo::v1::EV_DELIVERED), 0);
   EXPECT_NE(zone.Ctl({"courts"}).out.find("PAUSED"), std::string::npos);
-  // Kept across a restart of the broker.
+  // Kept across a restart of the broker: Kaihua is heard from again (its
+  // Hello is where the broker sends what is pending), and nothing is sent.
   zone.KillBroker(SIGTERM);
   zone.StartBroker();
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  held = StatusAfterHearingFrom(zone, "kaihua");
+  EXPECT_EQ(CounterOf(held, "sent"), 0u);
   EXPECT_EQ(CountEvents(ShowView(zone, "chunan", id), weituo::v1::EV_DELIVERED), 0);
   auto status = Parse<weituo::v1::BrokerStatus>(zone.HttpGet("/api/status"));
   EXPECT_TRUE(CourtOf(status, "kaihua")->paused());
