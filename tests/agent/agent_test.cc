@@ -126,7 +126,8 @@ TEST(AgentTest, QueuedWhileTheBrokerIsDownThenDeliveredAndAnsweredOnce) {
   ASSERT_TRUE(wuyuan->Start().ok());
   auto id = dexing->Submit(AssetQueryTo("wuyuan"));
   ASSERT_TRUE(id.ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Queued: no broker listens yet, so only a receipt, which cannot come,
+  // would take it out of the outbox; there is nothing to wait for.
   EXPECT_EQ(dexing->GetStatus().outbox_pending(), 1u);
 
   zone.StartBroker();

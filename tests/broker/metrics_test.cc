@@ -2,11 +2,9 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <csignal>
-#include <cstdio>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -22,6 +20,7 @@ using ::testing::Not;
 using ::testing::StartsWith;
 using weituo::testing::ReadFile;
 using weituo::testing::TempDir;
+using weituo::testing::WriteFile;
 using weituo::v1::BrokerStatus;
 using weituo::v1::CourtState;
 using weituo::v1::Histogram;
@@ -103,20 +102,18 @@ struct PromtoolResult {
   std::string output;  // stdout and stderr: lint findings and parse errors
 };
 
-// Pipes `text` to `promtool check metrics` on its stdin.
+// `promtool check metrics` with `text` on its stdin.
 PromtoolResult CheckMetrics(const std::string& text) {
   TempDir dir;
+  const std::string input_path = dir.path() + "/metrics.txt";
   const std::string output_path = dir.path() + "/promtool.out";
-  const std::string command = std::string(kPromtool) + " check metrics >'" + output_path + "' 2>&1";
-  std::signal(SIGPIPE, SIG_IGN);  // a promtool that quits early fails the check, not the test
+  WriteFile(input_path, text);
+  weituo::testing::Process promtool = weituo::testing::Process::Spawn(
+      weituo::testing::ChildSpec{{kPromtool, "check", "metrics"}, {}, input_path, std::nullopt},
+      output_path);
   PromtoolResult result;
-  FILE* pipe = popen(command.c_str(), "w");
-  if (pipe == nullptr) return result;
-  size_t written = std::fwrite(text.data(), 1, text.size(), pipe);
-  int status = pclose(pipe);
+  result.exit_code = promtool.Wait();
   result.output = ReadFile(output_path);
-  if (written != text.size()) result.output += "\n(wrote only part of the text)";
-  if (status != -1 && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   return result;
 }
 

@@ -281,8 +281,16 @@ TEST_P(Conformance, S6_1_HelloWelcomeHeartbeats) {
   auto hellos = relay_->Find(true, [](const Envelope& e) { return e.has_hello(); });
   ASSERT_FALSE(hellos.empty());
   EXPECT_EQ(hellos[0].env.hello().court_id(), kCourt);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the zone's heartbeat: 200 ms
-  EXPECT_GE(relay_->Find(true, [](const Envelope& e) { return e.has_heartbeat(); }).size(), 3u);
+  auto heartbeats = [&] {
+    return relay_->Find(true, [](const Envelope& e) { return e.has_heartbeat(); });
+  };
+  ASSERT_TRUE(WaitFor([&] { return heartbeats().size() >= 3; }, std::chrono::seconds(10)))
+      << AgentLog();
+  EXPECT_GE(heartbeats().size(), 3u);
+  // At the Welcome's pace (the zone's heartbeat: 200 ms): three within 1.5 s.
+  const int64_t welcomed_at =
+      relay_->Find(false, [](const Envelope& e) { return e.has_welcome(); })[0].at_ms;
+  EXPECT_LE(heartbeats()[2].at_ms - welcomed_at, 1500);
 }
 
 // §6.3, §14 rules 2 and 6: a commission delivered is recorded, acknowledged
@@ -356,11 +364,13 @@ TEST_P(Conformance, S14_1_OutboxSurvivesABrokerCrash) {
   ASSERT_TRUE(WaitFor([&] { return Connected(); }, std::chrono::seconds(10))) << AgentLog();
   zone_.KillBroker(SIGKILL);
   Submit(Story("chunan-locate-kaihua.json"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  zone_.StartBroker();
   auto ours = [](const weituo::v1::Commission& c) {
     return c.case_number() == "（2026）浙0127执1234号";
   };
+  // The agent has sent it with no broker behind the relay to take it.
+  ASSERT_TRUE(WaitFor([&] { return !SubmitsOf(ours).empty(); }, std::chrono::seconds(15)))
+      << AgentLog();
+  zone_.StartBroker();
   ASSERT_TRUE(WaitFor([&] { return !SubmitsOf(ours).empty(); }, std::chrono::seconds(15)))
       << AgentLog();
   std::string id = SubmitsOf(ours)[0].env.submit().commission().id();
@@ -474,8 +484,18 @@ TEST_P(Conformance, S12_FinalRefusalIsNotRetried) {
   ASSERT_TRUE(
       WaitFor([&] { return !relay_->Find(false, refusal).empty(); }, std::chrono::seconds(10)));
   int64_t refused_at = relay_->Find(false, refusal)[0].at_ms;
-  // Two of the stock resend intervals (3 s) pass.
-  std::this_thread::sleep_for(std::chrono::milliseconds(7000));
+  // A later submission, which the relay keeps from the broker, is resent
+  // once: its resend was due after the refused one's would have been (the
+  // same back-off from a later first send), so the agent has had its
+  // chance to send that one again.
+  auto later = [](const weituo::v1::Commission& c) {
+    return c.case_number() == "（2026）浙0127执1234号";
+  };
+  relay_->OnFromAgent(
+      [later](const Envelope& e) { return e.has_submit() && later(e.submit().commission()); });
+  Submit(Story("chunan-locate-kaihua.json"));
+  ASSERT_TRUE(WaitFor([&] { return SubmitsOf(later).size() >= 2; }, std::chrono::seconds(30)))
+      << AgentLog();
   for (const auto& s :
        SubmitsOf([](const weituo::v1::Commission& c) { return c.target_court() == "atlantis"; })) {
     EXPECT_LE(s.at_ms, refused_at) << "sent again after UNKNOWN_TARGET";

@@ -4,74 +4,56 @@
 // opened to anyone on purpose, so that only that check stands between
 // another local user and the court. Real broker, real agents, and the other
 // user's requests from a process running as `nobody`.
-#include <grp.h>
 #include <gtest/gtest.h>
 #include <pwd.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <functional>
 #include <optional>
 #include <sstream>
-#include <zmq.hpp>
+#include <string>
+#include <vector>
 
 #include "control_client.h"
 #include "harness.h"
 #include "trail.h"
+#include "weituo/v1/control.pb.h"
 
 namespace weituo::testing {
 namespace {
 
-struct Account {
-  uid_t uid;
-  gid_t gid;
-};
-
-// What `body` gives, run in a child process as `account`; nullopt if the
-// child could not become that account or `body` gave nothing.
-std::optional<std::string> RunAs(const Account& account,
-                                 const std::function<std::optional<std::string>()>& body) {
-  int out[2];
-  if (::pipe(out) != 0) return std::nullopt;
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(out[0]);
-    if (::setgroups(0, nullptr) != 0 || ::setresgid(account.gid, account.gid, account.gid) != 0 ||
-        ::setresuid(account.uid, account.uid, account.uid) != 0) {
-      _exit(3);
-    }
-    std::optional<std::string> result = body();
-    if (result) (void)!::write(out[1], result->data(), result->size());
-    _exit(result ? 0 : 2);
+// control_call (control_call.cc), copied where another account may run it:
+// the zone's folder, which the test opens to anyone.
+std::string ControlCallIn(Zone& zone) {
+  const std::string copy = zone.dir() + "/control_call";
+  if (!std::filesystem::exists(copy)) {
+    std::filesystem::copy_file(WEITUO_CONTROL_CALL_BIN, copy);
+    std::filesystem::permissions(copy, std::filesystem::perms(0755));
   }
-  ::close(out[1]);
-  std::string got;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(out[0], buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
-  ::close(out[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
-  return got;
+  return copy;
+}
+
+// What control_call prints with `args`, run as `account` with `request` on
+// its standard input; nullopt if the child could not become that account
+// or got no answer.
+std::optional<std::string> RunAs(Zone& zone, const Account& account,
+                                 const std::vector<std::string>& args,
+                                 const weituo::v1::ControlRequest& request) {
+  const std::string input = zone.dir() + "/control_call.in";
+  WriteFile(input, request.SerializeAsString());
+  std::vector<std::string> argv = {ControlCallIn(zone)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  CommandResult r = RunCommand(ChildSpec{argv, {}, input, account});
+  if (r.exit_code != 0) return std::nullopt;
+  return r.out;
 }
 
 // One ControlRequest to `endpoint` over a raw REQ socket, as `account`.
-std::optional<weituo::v1::ControlReply> AskAs(const Account& account, const std::string& endpoint,
+std::optional<weituo::v1::ControlReply> AskAs(Zone& zone, const Account& account,
+                                              const std::string& endpoint,
                                               const weituo::v1::ControlRequest& request) {
-  auto got = RunAs(account, [&]() -> std::optional<std::string> {
-    zmq::context_t context(1);
-    zmq::socket_t req(context, zmq::socket_type::req);
-    req.set(zmq::sockopt::linger, 0);
-    req.set(zmq::sockopt::rcvtimeo, 5000);
-    req.connect(endpoint);
-    req.send(zmq::buffer(request.SerializeAsString()), zmq::send_flags::none);
-    zmq::message_t reply;
-    if (!req.recv(reply, zmq::recv_flags::none)) return std::nullopt;
-    return reply.to_string();
-  });
+  auto got = RunAs(zone, account, {"raw", endpoint}, request);
   weituo::v1::ControlReply reply;
   if (!got || !reply.ParseFromString(*got)) return std::nullopt;
   return reply;
@@ -118,12 +100,9 @@ TEST(ControlAccessTest, AnotherAccountIsRefusedByTheAgentItselfCountedAndNothing
   const std::string endpoint = "ipc://" + socket_path;
   // While the file is the agent's alone, the client library says so
   // rather than waiting for an answer that cannot come.
-  auto fenced = RunAs(stranger, [&]() -> std::optional<std::string> {
-    weituo::v1::ControlRequest status;
-    status.set_status(true);
-    auto r = weituo::agent::ControlClient(endpoint).Call(status, 1000);
-    return r.ok() ? "answered" : r.status().ToString();
-  });
+  weituo::v1::ControlRequest status;
+  status.set_status(true);
+  auto fenced = RunAs(zone, stranger, {"client", endpoint, "1000"}, status);
   ASSERT_TRUE(fenced.has_value());
   EXPECT_EQ(fenced->rfind("PERMISSION_DENIED: this account may not reach the control socket", 0),
             0u)
@@ -134,7 +113,7 @@ TEST(ControlAccessTest, AnotherAccountIsRefusedByTheAgentItselfCountedAndNothing
   // accepts the commission in the court's name.
   weituo::v1::ControlRequest list;
   list.mutable_list()->set_inbox_only(false);
-  auto listed = AskAs(stranger, endpoint, list);
+  auto listed = AskAs(zone, stranger, endpoint, list);
   ASSERT_TRUE(listed.has_value()) << "nobody got no reply: the file mode still stops it";
   EXPECT_FALSE(listed->ok());
   EXPECT_EQ(listed->commissions_size(), 0);
@@ -146,7 +125,7 @@ TEST(ControlAccessTest, AnotherAccountIsRefusedByTheAgentItselfCountedAndNothing
   weituo::v1::ControlRequest accept;
   accept.mutable_update()->set_commission_id(id);
   accept.mutable_update()->mutable_accept()->set_handler("nobody");
-  auto accepted = AskAs(stranger, endpoint, accept);
+  auto accepted = AskAs(zone, stranger, endpoint, accept);
   ASSERT_TRUE(accepted.has_value());
   EXPECT_FALSE(accepted->ok());
   EXPECT_TRUE(accepted->request_id().empty());

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "api.h"
 #include "harness.h"
 #include "raw_agent.h"
 #include "trail.h"
@@ -29,7 +30,13 @@ TEST(DeliveryTest, TargetOfflineAtSubmissionReceivesItWhenItStarts) {
   ASSERT_EQ(submitted.exit_code, 0) << submitted.out;
   std::string id = SubmittedId(submitted);
 
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // The broker stored it (the receipt came back) and, in the turn that
+  // sent the receipt, had no one to deliver to: it holds it for Kaihua.
+  ASSERT_TRUE(WaitFor([&] { return ShowView(zone, "chunan", id).record().receipted(); },
+                      std::chrono::seconds(10)));
+  auto held = NextBrokerStatus(zone);
+  ASSERT_NE(CourtOf(held, "kaihua"), nullptr);
+  EXPECT_EQ(CourtOf(held, "kaihua")->pending(), 1u);
   EXPECT_EQ(ShowView(zone, "chunan", id).record().state(), weituo::v1::SUBMITTED);
 
   zone.StartAgent("kaihua", true);

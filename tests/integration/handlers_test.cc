@@ -16,6 +16,7 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "api.h"
 #include "harness.h"
@@ -56,6 +57,29 @@ bool Reaches(Zone& zone, const std::string& court, const std::string& id, weituo
              int seconds = 20) {
   return WaitFor([&] { return ShowView(zone, court, id).record().state() == state; },
                  std::chrono::seconds(seconds));
+}
+
+// Waits until nothing more can arrive about commissions between `courts`:
+// the target's handler has answered `id` (no call is left to make), each
+// agent's outbox is empty (all it sent was receipted, so nothing is resent)
+// and then the broker holds nothing pending or in flight for any of them
+// (each delivery was acknowledged). False if that does not come in 20 s.
+bool Settled(Zone& zone, const std::string& target, const std::string& id,
+             const std::vector<std::string>& courts) {
+  return WaitFor(
+      [&] {
+        if (ShowView(zone, target, id).handler().state() != weituo::v1::HANDLER_DONE) return false;
+        for (const std::string& c : courts) {
+          if (AgentStatusOf(zone, c).outbox_pending() != 0) return false;
+        }
+        weituo::v1::BrokerStatus status = NextBrokerStatus(zone);
+        for (const std::string& c : courts) {
+          const weituo::v1::CourtState* at_broker = CourtOf(status, c);
+          if (!at_broker || at_broker->pending() != 0 || at_broker->in_flight() != 0) return false;
+        }
+        return true;
+      },
+      std::chrono::seconds(20));
 }
 
 std::string LocateStory(Zone& zone) {
@@ -261,8 +285,8 @@ TEST(HandlersTest, AHandlerThatFailsTwiceThenSucceedsGivesOneResult) {
   zone.StartAgent("dexing", false);
   std::string id = DexingAsksWuyuan(zone);
   ASSERT_TRUE(Reaches(zone, "dexing", id, weituo::v1::COMPLETED));
-  // Give any duplicate time to arrive.
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  // Any duplicate would have arrived by the time all is settled.
+  ASSERT_TRUE(Settled(zone, "wuyuan", id, {"wuyuan", "dexing"}));
   CommissionView v = ShowView(zone, "dexing", id);
   EXPECT_EQ(CountEvents(v, weituo::v1::EV_COMPLETED), 1);
   EXPECT_EQ(CountEvents(v, weituo::v1::EV_ACCEPTED), 1);
@@ -401,7 +425,7 @@ TEST(HandlersTest, AnAgentKilledDuringAHandlerCallResumesItAfterRestart) {
   zone.StartAgent("wuyuan", false);
   ASSERT_TRUE(Reaches(zone, "dexing", id, weituo::v1::COMPLETED));
   EXPECT_EQ(ReadFile(zone.dir() + "/answered-at-attempt"), "2\n");
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_TRUE(Settled(zone, "wuyuan", id, {"wuyuan", "dexing"}));
   CommissionView v = ShowView(zone, "dexing", id);
   EXPECT_EQ(CountEvents(v, weituo::v1::EV_COMPLETED), 1);
   EXPECT_EQ(CountEvents(v, weituo::v1::EV_ACCEPTED), 1);
@@ -434,8 +458,12 @@ TEST(HandlersTest, AnAnswerTheBrokerRefusesIsShownForAClerkWhoCanHaveItCalledAga
   EXPECT_EQ(v.record().state(), weituo::v1::ACCEPTED);  // the agent's accept went through
   CommandResult inbox = zone.Cli("wuyuan", {"inbox"});
   EXPECT_NE(inbox.out.find("ANSWER_REFUSED"), std::string::npos) << inbox.out;
-  // The same answer would be refused again: one call only.
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // The same answer would be refused again: one call only. The agent runs
+  // on past the refusal (the broker hears two heartbeats from it, 200 ms
+  // apart, after the refusal was shown: two of its 100 ms retry intervals)
+  // and calls nothing.
+  (void)StatusAfterHearingFrom(zone, "wuyuan");
+  (void)StatusAfterHearingFrom(zone, "wuyuan");
   EXPECT_EQ(ReadFile(zone.dir() + "/calls"), "call\n");
   EXPECT_EQ(AgentStatusOf(zone, "wuyuan").counters().at("handler_answers_refused"), 1u);
 

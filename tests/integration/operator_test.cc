@@ -41,19 +41,6 @@ std::string AssetQueryTo(const std::string& target, int n) {
          R"(","debtor":{"name":"某公司"},"assetQuery":{"classes":["DEPOSITS"]}})";
 }
 
-uint64_t Counter(Zone& zone, const std::string& name) {
-  auto s = Parse<weituo::v1::BrokerStatus>(zone.HttpGet("/api/status"));
-  auto it = s.counters().find(name);
-  return it == s.counters().end() ? 0 : it->second;
-}
-
-const weituo::v1::CourtState* CourtOf(const weituo::v1::BrokerStatus& s, const std::string& id) {
-  for (const auto& c : s.courts()) {
-    if (c.court_id() == id) return &c;
-  }
-  return nullptr;
-}
-
 // Walks every page of `query` and returns the ids in order.
 std::vector<std::string> AllPages(Zone& zone, const std::string& query, int* pages) {
   std::vector<std::string> ids;
@@ -87,7 +74,8 @@ TEST(OperatorTest, TheApiPagesFiltersAndShowsTrails) {
   for (int i = 0; i < 3; ++i) lines += AssetQueryTo("wuyuan", i) + "\n";  // nobody answers
   WriteFile(zone.dir() + "/assets.ndjson", lines);
   ASSERT_EQ(zone.Cli("dexing", {"submit", "-f", zone.dir() + "/assets.ndjson"}).exit_code, 0);
-  ASSERT_TRUE(WaitFor([&] { return Counter(zone, "submitted") == 28; }, std::chrono::seconds(20)));
+  ASSERT_TRUE(
+      WaitFor([&] { return CounterOf(zone, "submitted") == 28; }, std::chrono::seconds(20)));
 
   int pages = 0;
   std::vector<std::string> newest = AllPages(zone, "limit=10", &pages);
@@ -215,13 +203,18 @@ TEST(OperatorTest, WeituoctlShowsTheZoneAndPausesAndResumesACourt) {
       zone.Cli("chunan", {"submit", "-f", zone.dir() + "/c.json", "--wait", "10"});
   ASSERT_EQ(submitted.exit_code, 0);
   std::string id = SubmittedId(submitted);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // Stored (the receipt came), and the broker has heard from Kaihua since:
+  // it had Kaihua connected with the commission waiting, and sent nothing.
+  auto held = StatusAfterHearingFrom(zone, "kaihua");
+  EXPECT_EQ(CounterOf(held, "sent"), 0u);
   EXPECT_EQ(CountEvents(ShowView(zone, "chunan", id), weituo::v1::EV_DELIVERED), 0);
   EXPECT_NE(zone.Ctl({"courts"}).out.find("PAUSED"), std::string::npos);
-  // Kept across a restart of the broker.
+  // Kept across a restart of the broker: Kaihua is heard from again (its
+  // Hello is where the broker sends what is pending), and nothing is sent.
   zone.KillBroker(SIGTERM);
   zone.StartBroker();
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  held = StatusAfterHearingFrom(zone, "kaihua");
+  EXPECT_EQ(CounterOf(held, "sent"), 0u);
   EXPECT_EQ(CountEvents(ShowView(zone, "chunan", id), weituo::v1::EV_DELIVERED), 0);
   auto status = Parse<weituo::v1::BrokerStatus>(zone.HttpGet("/api/status"));
   EXPECT_TRUE(CourtOf(status, "kaihua")->paused());
@@ -270,7 +263,7 @@ TEST(OperatorTest, AParkedMessageIsListedAndRedriven) {
       zone.Cli("chunan", {"submit", "-f", zone.dir() + "/c.json", "--wait", "10"});
   ASSERT_EQ(submitted.exit_code, 0);
   std::string id = SubmittedId(submitted);
-  ASSERT_TRUE(WaitFor([&] { return Counter(zone, "parked") == 1; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(WaitFor([&] { return CounterOf(zone, "parked") == 1; }, std::chrono::seconds(10)));
 
   CommandResult parked = zone.Ctl({"parked"});
   ASSERT_EQ(parked.exit_code, 0);

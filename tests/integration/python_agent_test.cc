@@ -138,6 +138,8 @@ TEST(PythonAgentTest, ItsOutboxOutlivesAKilledBrokerAndAKilledAgent) {
   // Queued with no broker to take it: on disk only.
   dexing.Start({"--submit", Story("chunan-locate-kaihua.json")});
   ASSERT_TRUE(WaitFor([&] { return dexing.Printed("submitted "); }, std::chrono::seconds(10)));
+  // Pacing, not a check: the agent runs a moment with no broker before it
+  // is killed. The test passes only if the commission completes below.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   dexing.Stop(SIGKILL);
   std::string own = dexing.Output().substr(dexing.Output().find("submitted ") + 10, 26);

@@ -35,18 +35,6 @@ namespace {
 
 using weituo::v1::ErrorCode;
 
-weituo::v1::BrokerStatus BrokerStatusOf(Zone& zone) {
-  weituo::v1::BrokerStatus status;
-  (void)google::protobuf::util::JsonStringToMessage(zone.HttpGet("/api/status"), &status);
-  return status;
-}
-
-uint64_t CounterOf(Zone& zone, const std::string& name) {
-  auto status = BrokerStatusOf(zone);
-  auto it = status.counters().find(name);
-  return it == status.counters().end() ? 0 : it->second;
-}
-
 uint64_t RefusedOf(Zone& zone, const std::string& code) {
   auto status = BrokerStatusOf(zone);
   auto it = status.refused().find(code);
@@ -304,7 +292,11 @@ TEST(SecurityTest, RevocationDropsTheLiveConnection) {
   CommandResult submitted = zone.Cli("chunan", {"submit", "-f", zone.dir() + "/c.json"});
   ASSERT_EQ(submitted.exit_code, 0);
   std::string id = SubmittedId(submitted);
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  // Stored, and Kaihua's key refused again after that: the broker had the
+  // commission when Kaihua came back, and did not let it in.
+  ASSERT_TRUE(WaitForCounter(zone, "submitted", 1));
+  ASSERT_TRUE(WaitForCounter(zone, "zap_refused_unknown_key",
+                             CounterOf(zone, "zap_refused_unknown_key") + 1));
   EXPECT_EQ(CountEvents(ShowView(zone, "chunan", id), weituo::v1::EV_DELIVERED), 0);
   EXPECT_EQ(AgentStatusOf(zone, "kaihua").commissions_received(), 0u);
 
@@ -384,7 +376,14 @@ TEST(SecurityTest, AFloodFromOneCourtIsLimitedAndOthersKeepBeingServed) {
       }
     }
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // flood under way
+  // The flood is under way once it is well past its burst and the broker
+  // holds it to its allowance.
+  if (!WaitFor([&] { return flood_sent > 4u * kRate && RefusedOf(zone, "RATE_LIMITED") > 0; },
+               std::chrono::seconds(10))) {
+    stop = true;
+    flood.join();
+    FAIL() << "the flood did not get under way: " << flood_sent << " sent";
+  }
   std::vector<std::chrono::steady_clock::duration> latencies;
   for (int i = 0; i < kVictimSubmissions; ++i) {
     auto c = Valid("dexing");

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -14,11 +15,16 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
+#include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
 #include "weituo/common/directory.h"
+
+extern char** environ;
+
 namespace weituo::testing {
 
 TempDir::TempDir() {
@@ -34,20 +40,119 @@ TempDir::~TempDir() {
 }
 
 int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     ::close(fd);
     throw std::runtime_error("bind for a free port failed");
   }
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
+  // Held, not closed: closing would free the port for anyone until the
+  // server binds it (see harness.h).
+  static std::mutex mu;
+  static std::vector<int> held;
+  std::lock_guard<std::mutex> lock(mu);
+  held.push_back(fd);
   return ntohs(addr.sin_port);
 }
+
+namespace {
+
+// A file descriptor closed on destruction.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() { Close(); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+};
+
+// Opens `path` close-on-exec (a child gets it through dup2 only); throws
+// if it cannot.
+int OpenOrThrow(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("open " + path + ": " + std::strerror(errno));
+  return fd;
+}
+
+// This process's environment with `extra` ("K=V") put over it.
+std::vector<std::string> ChildEnvironment(const std::vector<std::string>& extra) {
+  auto key_of = [](std::string_view kv) { return kv.substr(0, kv.find('=')); };
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    bool replaced = false;
+    for (const std::string& kv : extra) replaced = replaced || key_of(kv) == key_of(*e);
+    if (!replaced) env.emplace_back(*e);
+  }
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+
+std::vector<char*> NullTerminated(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (std::string& s : strings) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+// The child's side of ForkExec: async-signal-safe calls only. Exit 126 if
+// it cannot become the account, 127 if the exec fails.
+[[noreturn]] void ExecChild(const ChildSpec& spec, char* const* argv, char* const* envp,
+                            int stdin_fd, int stdout_fd, int stderr_fd) {
+  // Dispositions and the mask are inherited across exec: a test that
+  // ignores SIGPIPE (or a thread that blocked a signal) must not pass it on.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(SIGPIPE, &dfl, nullptr);
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (stdin_fd >= 0) ::dup2(stdin_fd, 0);
+  if (stdout_fd >= 0) ::dup2(stdout_fd, 1);
+  if (stderr_fd >= 0) ::dup2(stderr_fd, 2);
+  if (spec.account) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(spec.account->gid) != 0 ||
+        ::setuid(spec.account->uid) != 0) {
+      _exit(126);
+    }
+  }
+  ::execve(argv[0], argv, envp);
+  const char msg[] = "harness: execve failed\n";
+  (void)!::write(2, msg, sizeof msg - 1);
+  _exit(127);
+}
+
+// Starts `spec` with the given standard streams (-1: ours); the pid.
+// Throws if fork fails.
+pid_t ForkExec(const ChildSpec& spec, int stdout_fd, int stderr_fd) {
+  if (spec.argv.empty()) throw std::runtime_error("nothing to run: empty argv");
+  std::vector<std::string> args = spec.argv;
+  std::vector<std::string> env = ChildEnvironment(spec.env);
+  std::vector<char*> argv = NullTerminated(args);
+  std::vector<char*> envp = NullTerminated(env);
+  Fd in(spec.stdin_path.empty() ? -1 : OpenOrThrow(spec.stdin_path, O_RDONLY));
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
+  if (pid == 0) ExecChild(spec, argv.data(), envp.data(), in.get(), stdout_fd, stderr_fd);
+  return pid;
+}
+
+}  // namespace
 
 Process::~Process() {
   if (pid_ > 0 && running()) {
@@ -73,35 +178,24 @@ Process& Process::operator=(Process&& other) noexcept {
   return *this;
 }
 
+Process Process::Spawn(const ChildSpec& spec, const std::string& log_path) {
+  Fd log(OpenOrThrow(log_path, O_WRONLY | O_CREAT | O_APPEND));
+  Process p;
+  p.pid_ = ForkExec(spec, log.get(), log.get());
+  return p;
+}
+
 Process Process::Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                        const std::string& log_path) {
-  pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::close(fd);
-    }
-    for (const std::string& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    _exit(127);
-  }
-  Process p;
-  p.pid_ = pid;
-  return p;
+  return Spawn(ChildSpec{argv, env, "", std::nullopt}, log_path);
 }
 
 bool Process::running() {
   if (pid_ <= 0 || status_ != -1) return false;
   int status;
   pid_t r = ::waitpid(pid_, &status, WNOHANG);
-  if (r == 0) return true;
-  status_ = status;
+  if (r == 0 || (r < 0 && errno == EINTR)) return true;
+  status_ = r == pid_ ? status : 0;  // 0 if it cannot be waited for (not ours)
   return false;
 }
 
@@ -112,43 +206,44 @@ void Process::Signal(int sig) {
 int Process::Wait() {
   if (pid_ <= 0) return -1;
   if (status_ == -1) {
-    int status;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    int status = 0;
+    pid_t r;
+    while ((r = ::waitpid(pid_, &status, 0)) < 0 && errno == EINTR) {
     }
-    status_ = status;
+    status_ = r == pid_ ? status : 0;
   }
   if (WIFEXITED(status_)) return WEXITSTATUS(status_);
   if (WIFSIGNALED(status_)) return 128 + WTERMSIG(status_);
   return -1;
 }
 
-CommandResult RunCommand(const std::vector<std::string>& argv) {
+bool Process::WaitExited(std::chrono::milliseconds timeout) {
+  return WaitFor([&] { return !running(); }, timeout);
+}
+
+CommandResult RunCommand(const ChildSpec& spec) {
   int pipefd[2];
-  if (::pipe(pipefd) != 0) throw std::runtime_error("pipe failed");
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(pipefd[1], 1);
-    ::close(pipefd[0]);
-    ::close(pipefd[1]);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    _exit(127);
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) {
+    throw std::runtime_error(std::string("pipe failed: ") + std::strerror(errno));
   }
-  ::close(pipefd[1]);
+  Fd read_end(pipefd[0]), write_end(pipefd[1]);
+  pid_t pid = ForkExec(spec, write_end.get(), -1);
+  write_end.Close();
   CommandResult result;
   char buf[65536];
   ssize_t n;
-  while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+  while ((n = ::read(read_end.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
     if (n > 0) result.out.append(buf, static_cast<size_t>(n));
   }
-  ::close(pipefd[0]);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv) {
+  return RunCommand(ChildSpec{argv, {}, "", std::nullopt});
 }
 
 bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
@@ -274,12 +369,24 @@ std::string StoreDigest(const std::string& path) {
 
 Zone::~Zone() {
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& [court, p] : agents_) {
-    p.Signal(SIGTERM);
-  }
-  for (auto& [court, p] : agents_) p.Wait();
+  // Agents first, so that the broker does not see them go offline.
+  for (auto& [court, p] : agents_) p.Signal(SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + kStopGrace;
+  for (auto& [court, p] : agents_)
+    StopBy(p, deadline, "agent " + court, dir() + "/" + court + ".log");
   broker_.Signal(SIGTERM);
-  broker_.Wait();
+  StopBy(broker_, std::chrono::steady_clock::now() + kStopGrace, "broker", dir() + "/broker.log");
+}
+
+void Zone::StopBy(Process& p, std::chrono::steady_clock::time_point deadline,
+                  const std::string& what, const std::string& log) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  if (p.WaitExited(std::max(left, std::chrono::milliseconds(0)))) return;
+  p.Signal(SIGKILL);
+  p.Wait();
+  ADD_FAILURE() << "the " << what << " (pid " << p.pid() << ") did not exit within "
+                << kStopGrace.count() << " s of SIGTERM and was killed; see " << log;
 }
 
 std::vector<std::string> Zone::BrokerArgv(const std::vector<std::string>& extra) const {
@@ -413,7 +520,7 @@ CommandResult Zone::Ctl(std::vector<std::string> args) {
 }
 
 int ConnectLoopback(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,8 +33,30 @@ class TempDir {
   std::string path_;
 };
 
-// A loopback TCP port that was free a moment ago.
+// A loopback TCP port reserved for the rest of this process: its probe
+// socket stays bound (with SO_REUSEADDR, never listening), so the kernel
+// gives the port to no one else, neither to a bind to port 0 nor as a
+// connection's source port, while a server that sets SO_REUSEADDR too
+// (libzmq and Boost.Asio do, so the broker and the agents do) binds and
+// listens on it, as often as it restarts. Nothing listens on it until then.
 int FreePort();
+
+// The account a child runs as (set in the child before exec; needs root).
+struct Account {
+  uid_t uid;
+  gid_t gid;
+};
+
+// What to start: the one spawner of the harness, used by Process::Spawn and
+// RunCommand. Everything is prepared before fork(); in the child, which is
+// the child of a threaded process, only async-signal-safe calls run
+// (sigaction, dup2, setgid/setuid, execve, _exit).
+struct ChildSpec {
+  std::vector<std::string> argv;  // argv[0] is a path: no PATH search
+  std::vector<std::string> env;   // "K=V" entries over this process's environment
+  std::string stdin_path;         // the child's standard input; empty: ours
+  std::optional<Account> account;
+};
 
 // A child process; killed with SIGKILL on destruction if still running.
 class Process {
@@ -43,14 +66,18 @@ class Process {
   Process(Process&& other) noexcept;
   Process& operator=(Process&& other) noexcept;
 
-  // Starts argv[0] with argv, extra environment entries ("K=V"), stdout and
-  // stderr appended to log_path.
+  // Starts `spec` with stdout and stderr appended to log_path. Throws
+  // std::runtime_error if the log cannot be opened or fork fails.
+  static Process Spawn(const ChildSpec& spec, const std::string& log_path);
+  // The same for argv with extra environment entries ("K=V").
   static Process Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                        const std::string& log_path);
   bool running();
   void Signal(int sig);
   // Waits for the exit; returns the exit code, or 128+signal.
   int Wait();
+  // Waits up to `timeout` for the exit; true once it has exited.
+  bool WaitExited(std::chrono::milliseconds timeout);
   pid_t pid() const { return pid_; }
 
  private:
@@ -64,6 +91,8 @@ struct CommandResult {
 };
 
 // Runs a command to completion, capturing stdout (stderr goes to ours).
+// Throws std::runtime_error if it cannot be started (pipe, fork).
+CommandResult RunCommand(const ChildSpec& spec);
 CommandResult RunCommand(const std::vector<std::string>& argv);
 
 // Polls pred every 20 ms until it holds or timeout passes.
@@ -99,7 +128,10 @@ std::string StoreDigest(const std::string& path);
 class Zone {
  public:
   explicit Zone(bool plaintext = false);
+  // SIGTERM to the agents, then the broker; one that has not exited
+  // kStopGrace later is killed with SIGKILL and fails the test.
   ~Zone();
+  static constexpr std::chrono::seconds kStopGrace{10};
 
   bool plaintext() const { return plaintext_; }
   std::string KeyDir() const { return dir() + "/keys"; }
@@ -154,6 +186,10 @@ class Zone {
   CommandResult Ctl(std::vector<std::string> args);
 
  private:
+  // Waits for `p` (signalled) until `deadline`, then kills it and fails the
+  // test, naming `what` and its log.
+  static void StopBy(Process& p, std::chrono::steady_clock::time_point deadline,
+                     const std::string& what, const std::string& log);
   void WriteAgentConfig(const std::string& court, bool auto_responder);
   void WriteDirectory();
 
