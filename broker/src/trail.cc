@@ -53,8 +53,8 @@ void TrailWriter::CountMove(weituo::v1::State from, weituo::v1::State to) {
 }
 
 StatusOr<Event> TrailWriter::Apply(CommissionRecord& record, Action action, Role role,
-                             const std::string& actor, const Update* update,
-                             const std::string& child_id, int64_t now) {
+                                   const std::string& actor, const Update* update,
+                                   const std::string& child_id, int64_t now) {
   auto next = NextState(record.state(), action, role);
   if (!next.ok()) return next.status();
   Event event;
@@ -110,7 +110,7 @@ StatusOr<Event> TrailWriter::Apply(CommissionRecord& record, Action action, Role
 }
 
 Event TrailWriter::Append(CommissionRecord& record, Event event,
-                    const std::vector<std::string>& recipients, int64_t now) {
+                          const std::vector<std::string>& recipients, int64_t now) {
   const Commission& commission = record.commission();
   event.set_commission_id(commission.id());
   event.set_seq(record.last_seq() + 1);
