@@ -415,11 +415,16 @@ void Zone::StartBroker(const std::vector<std::string>& extra) {
       std::lock_guard<std::mutex> lock(mu_);
       broker_ = Process::Spawn(argv, {}, dir() + "/broker.log");
     }
-    // /healthz, not /readyz: a broker that starts degraded (a full disk)
-    // serves all the same.
-    WaitFor([&] { return !HttpGet("/healthz").empty() || !BrokerRunning(); },
-            std::chrono::seconds(20));
-    if (BrokerRunning() && !HttpGet("/healthz").empty()) return;
+    // Serving once its loop has published a first status: /readyz says
+    // ready, or degraded (a broker that starts on a full disk serves all
+    // the same), no longer "not ready". /healthz answers before that.
+    auto serving = [&] {
+      std::string ready = HttpGetAnswer(http_port_, "/readyz");
+      return !HttpGet("/healthz").empty() && !ready.empty() &&
+             ready.find("not ready") == std::string::npos;
+    };
+    WaitFor([&] { return serving() || !BrokerRunning(); }, std::chrono::seconds(20));
+    if (BrokerRunning() && serving()) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   throw std::runtime_error("broker did not become ready; see " + dir() + "/broker.log");

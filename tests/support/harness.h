@@ -153,7 +153,8 @@ class Zone {
 
   // Starts the broker on this zone's fixed port and store (so a restart
   // finds its data), with fast test timers plus `extra` flags. Waits until
-  // its status page answers.
+  // its status page answers and its loop has published a first status
+  // (/readyz: ready or degraded, not "not ready").
   void StartBroker(const std::vector<std::string>& extra = {});
   // The command line StartBroker runs, for a test that runs it itself.
   std::vector<std::string> BrokerArgv(const std::vector<std::string>& extra = {}) const;
