@@ -9,6 +9,18 @@ using weituo::v1::AgentCommission;
 using weituo::v1::AgentRequest;
 using weituo::v1::Event;
 
+namespace {
+
+// A number the agent wrote as eight bytes and now reads as another size:
+// read as 0 it would restart a counter or an outbox sequence over stored
+// entries, so it is damage, reported with what it was.
+Status Damaged(const std::string& what, const std::string& raw) {
+  return Status::DataLoss("corrupt " + what + " in the agent's store: " +
+                          std::to_string(raw.size()) + " bytes where 8 were written");
+}
+
+}  // namespace
+
 std::string AgentStore::EventKey(const std::string& id, uint64_t seq) {
   return PrefixedSeqKey(id, seq);
 }
@@ -55,19 +67,22 @@ StatusOr<std::optional<weituo::v1::HandlerStatus>> AgentStore::GetHandlerStatus(
 
 StatusOr<std::optional<uint64_t>> AgentStore::OutboxSeqOf(const std::string& request_id) const {
   WEITUO_ASSIGN_OR_RETURN(auto raw, kv_->Get(kCfOutboxIndex, request_id));
-  if (!raw.has_value() || raw->size() != 8) return std::optional<uint64_t>();
+  if (!raw.has_value()) return std::optional<uint64_t>();
+  if (raw->size() != 8) return Damaged("outbox index entry of request " + request_id, *raw);
   return std::optional<uint64_t>(ReadBigEndian64(*raw));
 }
 
 StatusOr<uint64_t> AgentStore::Counter(const std::string& name) const {
   WEITUO_ASSIGN_OR_RETURN(auto raw, kv_->Get(kCfDefault, name));
-  if (!raw.has_value() || raw->size() != 8) return uint64_t{0};
+  if (!raw.has_value()) return uint64_t{0};
+  if (raw->size() != 8) return Damaged("counter '" + name + "'", *raw);
   return ReadBigEndian64(*raw);
 }
 
 StatusOr<uint64_t> AgentStore::LastOutboxSeq() const {
   WEITUO_ASSIGN_OR_RETURN(auto last, kv_->LastKey(kCfOutbox, "", ""));
-  if (!last.has_value() || last->size() != 8) return uint64_t{0};
+  if (!last.has_value()) return uint64_t{0};
+  if (last->size() != 8) return Damaged("outbox key", *last);
   return ReadBigEndian64(*last);
 }
 

@@ -10,6 +10,9 @@
 //   handlers         <commission id>            -> HandlerStatus
 //   default          "received" | "events"      -> be64 counters
 //
+// The be64 numbers (counters, outbox keys and index entries) are checked
+// when read: one of another size is DATA_LOSS, not 0.
+//
 // Thread-safety: as KvStore; callers serialise writes to one key.
 #pragma once
 
