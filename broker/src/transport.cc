@@ -22,6 +22,9 @@ using weituo::v1::ErrorCode;
 namespace {
 
 constexpr char kMonitorEndpoint[] = "inproc://weituo.broker.monitor";
+// How long after a connection's end what it still had queued is told from
+// a new connection's messages: far longer than a queue takes to drain.
+constexpr int64_t kLateAfterEndMs = 10000;
 constexpr int64_t kDroppedRouteMemoryMs = 10000;
 // How long a refusal is given to leave before its connection is dropped.
 constexpr int64_t kRefusalFlushMs = 200;
@@ -78,6 +81,16 @@ struct Transport::Impl {
   // Routes dropped lately -> monotonic time until which what is still queued
   // from them is discarded, not admitted as a new connection.
   std::unordered_map<std::string, int64_t> dropped_until;
+  // Connections whose end was reported, by fd: their route, and until when
+  // what is still queued from them is discarded (it comes after the end
+  // when the monitor's event is read before the ROUTER's queue) rather
+  // than taken for a new connection that reuses the fd. A new accept on
+  // the fd clears it.
+  struct Ended {
+    std::string routing_id;
+    int64_t until_ms;
+  };
+  std::unordered_map<int, Ended> ended_by_fd;
   // Who holds how many connections; memory given back after a storm.
   ConnectionLimits limits;
   // Connections let go and when to drop them (their refusal sent first).
@@ -168,7 +181,13 @@ Status Transport::Impl::SetUpSecurity() {
 }
 
 void Transport::Register(EventLoop& loop, std::function<void()> on_messages) {
-  loop.AddSocket(impl_->socket->handle(), std::move(on_messages));
+  // The monitor's events first: libzmq queues a connection's accept event
+  // before its handshake starts, so a message is read only after the
+  // accept of its connection (and a tombstone of the fd's last one is gone).
+  loop.AddSocket(impl_->socket->handle(), [this, on_messages = std::move(on_messages)] {
+    impl_->HandleMonitorEvents();
+    on_messages();
+  });
   loop.AddSocket(impl_->monitor->handle(), [this] { impl_->HandleMonitorEvents(); });
 }
 
@@ -249,6 +268,7 @@ void Transport::Impl::HandleMonitorEvents() {
     switch (type) {
       case ZMQ_EVENT_ACCEPTED:
         Count("connections_accepted");
+        ended_by_fd.erase(value);
         LimitAccepted(value);
         break;
       case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
@@ -280,6 +300,7 @@ void Transport::Impl::HandleMonitorEvents() {
         if (auto it = routing_by_fd.find(value); it != routing_by_fd.end()) {
           std::string routing_id = std::move(it->second);
           routing_by_fd.erase(it);
+          ended_by_fd[value] = {routing_id, MonotonicMs() + kLateAfterEndMs};
           connections.erase(routing_id);
           Forget(routing_id, "disconnected");
         }
@@ -308,6 +329,7 @@ void Transport::Impl::LimitAccepted(int fd) {
 void Transport::Tick(int64_t now) {
   Impl& t = *impl_;
   std::erase_if(t.dropped_until, [now](const auto& kv) { return kv.second <= now; });
+  std::erase_if(t.ended_by_fd, [now](const auto& kv) { return kv.second.until_ms <= now; });
   std::erase_if(t.closing, [&](const auto& entry) {
     if (entry.second > now) return false;
     Drop(entry.first, "the court has newer connections", /*throttled=*/true);
@@ -336,6 +358,14 @@ bool Transport::Impl::Admit(const std::string& routing_id, const zmq::message_t&
   const char* user = zmq_msg_gets(frame.handle(), "User-Id");
   const char* key = zmq_msg_gets(frame.handle(), ZapHandler::kKeyProperty);
   int fd = zmq_msg_get(frame.handle(), ZMQ_SRCFD);
+  if (auto ended = ended_by_fd.find(fd);
+      ended != ended_by_fd.end() && ended->second.routing_id == routing_id) {
+    // Queued before the connection's end: its peer is gone and resends
+    // what was not answered over its next connection. Admitted, it would
+    // count the closed fd again and could take the route from that one.
+    Count("messages_after_disconnect");
+    return false;
+  }
   auto it = connections.find(routing_id);
   if (it != connections.end() && (it->second.user_id != (user ? user : "") ||
                                   it->second.key != (key ? key : "") || it->second.fd != fd)) {

@@ -74,8 +74,9 @@ class Transport {
   void Close(EventLoop& loop);
 
   // The next message of an admitted connection, or false when none waits.
-  // Messages of connections dropped lately, or refused, are consumed and
-  // counted here. Internal if the socket fails.
+  // Messages of connections dropped lately, or refused, or still queued
+  // when their connection's end was reported, are consumed and counted
+  // here. Internal if the socket fails.
   StatusOr<bool> Receive(Inbound* inbound);
   // Never blocks: a full queue is kWouldBlock, a route gone kUnreachable.
   SendResult Send(const std::string& routing_id, std::string_view bytes);

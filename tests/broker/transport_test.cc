@@ -57,7 +57,7 @@ class TransportTest : public ::testing::Test {
             .ok());
     transport_->Register(loop_, [this] {
       Inbound in;
-      for (;;) {
+      while (!hold_) {
         StatusOr<bool> got = transport_->Receive(&in);
         ASSERT_TRUE(got.ok());
         if (!*got) break;
@@ -119,6 +119,7 @@ class TransportTest : public ::testing::Test {
   std::vector<std::string> refusals_;
   std::vector<Ended> ended_;
   std::function<void()> on_message_;  // after each message handed on
+  bool hold_ = false;                 // leave the ROUTER's queue unread
 };
 
 constexpr char kOneCourt[] = "[[court]]\nid = \"kaihua\"\nregion_codes = [\"330824\"]\n";
@@ -150,6 +151,32 @@ TEST_F(TransportTest, ADisconnectEndsTheRoute) {
   EXPECT_EQ(ended_[0].why, "disconnected");
   EXPECT_EQ(counters_.Get("connections_closed"), 1u);
   EXPECT_EQ(counters_.Get("connections_accepted"), 1u);
+}
+
+TEST_F(TransportTest, WhatWasQueuedBeforeADisconnectIsDiscardedNotANewConnection) {
+  Start(/*plaintext=*/true, kOneCourt);
+  auto client = Client("kaihua.1");
+  client->send(zmq::str_buffer("first"), zmq::send_flags::none);
+  RunUntil([&] { return received_.size() == 1; });
+  hold_ = true;  // the ROUTER's queue is left unread
+  // Flushed before the connection goes: the broker holds it queued, read
+  // only after the end has been reported.
+  client->set(zmq::sockopt::linger, 5000);
+  client->send(zmq::str_buffer("late"), zmq::send_flags::none);
+  client->close();
+  RunUntil([&] { return !ended_.empty(); });
+  hold_ = false;
+  RunUntil([&] { return counters_.Get("messages_after_disconnect") == 1; });
+  EXPECT_EQ(received_.size(), 1u);
+  ASSERT_EQ(ended_.size(), 1u);  // no second route made and ended
+  EXPECT_EQ(transport_->connections_live(), 0u);
+
+  // A new connection on the same route (and perhaps the same fd) is one.
+  auto again = Client("kaihua.1");
+  again->send(zmq::str_buffer("again"), zmq::send_flags::none);
+  RunUntil([&] { return received_.size() == 2; });
+  EXPECT_EQ(counters_.Get("messages_after_disconnect"), 1u);
+  EXPECT_EQ(transport_->connections_live(), 1u);
 }
 
 TEST_F(TransportTest, WhatADroppedRouteStillSendsIsDiscardedAndCounted) {
