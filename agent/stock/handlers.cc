@@ -5,9 +5,6 @@
 
 #include <signal.h>
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <filesystem>
 #include <sstream>
 #include <thread>
@@ -16,6 +13,7 @@
 #include "handler_command.h"
 #include "handler_output.h"
 #include "weituo/common/clock.h"
+#include "weituo/common/http_client.h"
 #include "weituo/common/ids.h"
 #include "weituo/common/json.h"
 #include "weituo/common/json_lines.h"
@@ -26,8 +24,6 @@
 namespace weituo::agent {
 
 namespace pbjson = google::protobuf::util;
-namespace asio = boost::asio;
-namespace http = boost::beast::http;
 using weituo::v1::Commission;
 using weituo::v1::HandlerState;
 using weituo::v1::HandlerStatus;
@@ -108,72 +104,38 @@ HandlerOutcome PostJson(const HandlerConfig& h, const Commission& c, uint32_t at
     out.error = url.status().message();
     return out;
   }
-  asio::io_context io;
-  boost::beast::tcp_stream stream(io);
-  asio::ip::tcp::resolver resolver(io);
-  http::request<http::string_body> req{http::verb::post, url->target, 11};
-  req.set(http::field::host, url->host + ":" + url->port);
-  req.set(http::field::content_type, "application/json");
-  req.set(http::field::user_agent, "weituo-agent");
-  req.set("Weituo-Court", court_id);
-  req.set("Weituo-Commission-Id", c.id());
-  req.set("Weituo-Attempt", std::to_string(attempt));
-  req.set("Idempotency-Key", c.id());
-  req.body() = ToJson(c);
-  req.prepare_payload();
-  boost::beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(kMaxAnswerBytes);
-  boost::beast::error_code failure;
-  const char* step = "connect";
-  stream.expires_after(std::chrono::milliseconds(h.timeout_ms));
-  resolver.async_resolve(url->host, url->port, [&](auto ec, auto results) {
-    if (ec) {
-      failure = ec;
-      step = "resolve";
-      return;
-    }
-    stream.async_connect(results, [&](auto ec, auto) {
-      if (ec) {
-        failure = ec;
-        return;
-      }
-      step = "send";
-      http::async_write(stream, req, [&](auto ec, size_t) {
-        if (ec) {
-          failure = ec;
-          return;
-        }
-        step = "read the answer";
-        http::async_read(stream, buffer, parser, [&](auto ec, size_t) { failure = ec; });
-      });
-    });
-  });
-  // The resolver is not covered by the stream's timer.
-  io.run_for(std::chrono::milliseconds(h.timeout_ms + 100));
-  if (!io.stopped()) {
-    out.error = "no answer within " + std::to_string(h.timeout_ms) + " ms";
+  HttpCall call;
+  call.method = HttpMethod::kPost;
+  call.host = url->host;
+  call.port = url->port;
+  call.target = url->target;
+  call.url = h.url;
+  call.content_type = "application/json";
+  call.headers = {{"User-Agent", "weituo-agent"},
+                  {"Weituo-Court", court_id},
+                  {"Weituo-Commission-Id", c.id()},
+                  {"Weituo-Attempt", std::to_string(attempt)},
+                  {"Idempotency-Key", c.id()}};
+  call.body = ToJson(c);
+  call.timeout = std::chrono::milliseconds(h.timeout_ms);
+  call.max_body_bytes = kMaxAnswerBytes;
+  auto res = CallHttp(call);
+  if (!res.ok()) {
+    out.error = res.status().message();
     return out;
   }
-  if (failure) {
-    out.error = failure == boost::beast::error::timeout
-                    ? "no answer within " + std::to_string(h.timeout_ms) + " ms"
-                    : std::string("cannot ") + step + " " + h.url + ": " + failure.message();
-    return out;
-  }
-  const auto& res = parser.get();
-  unsigned code = res.result_int();
-  if (code == 202 || code == 204 || (code / 100 == 2 && res.body().empty())) {
+  const int code = res->status;
+  if (code == 202 || code == 204 || (code / 100 == 2 && res->body.empty())) {
     out.ok = true;
     out.handed_over = true;
     return out;
   }
   if (code / 100 != 2) {
     out.error = "HTTP " + std::to_string(code);
-    out.output = LastOutputLines(res.body());
+    out.output = LastOutputLines(res->body);
     return out;
   }
-  return Answered(res.body());
+  return Answered(res->body);
 }
 
 // "<commission id>.handler.<step>", or ".handler.r<round>.<step>" after a

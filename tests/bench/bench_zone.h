@@ -19,10 +19,6 @@
 #include <unistd.h>
 
 #include <toml++/toml.h>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -39,6 +35,7 @@
 #include "bench_measure.h"
 #include "weituo/common/curve.h"
 #include "weituo/common/directory.h"
+#include "weituo/common/http_client.h"
 #include "weituo/common/status.h"
 
 namespace weituo::bench {
@@ -278,47 +275,17 @@ struct HttpReply {
 inline weituo::StatusOr<HttpReply> HttpGet(int port, const std::string& target,
                                            std::chrono::milliseconds timeout,
                                            const std::string& token = "") {
-  // Beast's synchronous calls have no deadline, so the asynchronous ones run
-  // to completion on a private io_context: the same blocking call, bounded.
-  namespace asio = boost::asio;
-  namespace beast = boost::beast;
-  namespace http = boost::beast::http;
-  asio::io_context io;
-  beast::tcp_stream stream(io);
-  http::request<http::empty_body> request{http::verb::get, target, 11};
-  request.set(http::field::host, "127.0.0.1:" + std::to_string(port));
-  request.set(http::field::connection, "close");
-  if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  beast::error_code failed;
-  const char* step = "connect";
-  stream.expires_after(timeout);
-  stream.async_connect(
-      asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), static_cast<uint16_t>(port)),
-      [&](beast::error_code ec) {
-        if (ec) {
-          failed = ec;
-          return;
-        }
-        step = "send request";
-        http::async_write(stream, request, [&](beast::error_code ec, size_t) {
-          if (ec) {
-            failed = ec;
-            return;
-          }
-          step = "read response";
-          http::async_read(stream, buffer, response,
-                           [&](beast::error_code ec, size_t) { failed = ec; });
-        });
-      });
-  io.run();
-  if (failed) {
-    return weituo::Status::Unavailable("GET " + target + ": " + step + ": " + failed.message());
-  }
-  beast::error_code ignored;
-  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  return HttpReply{response.result_int(), response.body().size(), std::move(response.body())};
+  HttpCall call;
+  call.host = "127.0.0.1";
+  call.port = std::to_string(port);
+  call.target = target;
+  call.bearer_token = token;
+  call.headers = {{"Connection", "close"}};
+  call.timeout = timeout;
+  auto answer = CallHttp(call);
+  if (!answer.ok()) return answer.status();
+  const size_t bytes = answer->body.size();
+  return HttpReply{static_cast<unsigned>(answer->status), bytes, std::move(answer->body)};
 }
 
 }  // namespace weituo::bench

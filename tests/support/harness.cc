@@ -22,6 +22,7 @@
 #include <rocksdb/db.h>
 
 #include "weituo/common/directory.h"
+#include "weituo/common/http_client.h"
 
 extern char** environ;
 
@@ -553,17 +554,30 @@ std::string HttpExchange(int port, const std::string& request) {
 
 std::string HostHeader(int port) { return "Host: 127.0.0.1:" + std::to_string(port) + "\r\n"; }
 
+namespace {
+
+// GET http://127.0.0.1:<port><path>, the connection closed after the answer.
+StatusOr<HttpAnswer> LoopbackGet(int port, const std::string& path, const std::string& token) {
+  HttpCall call;
+  call.host = "127.0.0.1";
+  call.port = std::to_string(port);
+  call.target = path;
+  call.bearer_token = token;
+  call.headers = {{"Connection", "close"}};
+  call.timeout = std::chrono::seconds(5);
+  return CallHttp(call);
+}
+
+}  // namespace
+
 std::string HttpGetAnswer(int port, const std::string& path, const std::string& token) {
-  std::string auth = token.empty() ? "" : "Authorization: Bearer " + token + "\r\n";
-  return HttpExchange(port, "GET " + path + " HTTP/1.1\r\n" + HostHeader(port) + auth +
-                                "Connection: close\r\n\r\n");
+  auto answer = LoopbackGet(port, path, token);
+  return answer.ok() ? answer->Text() : "";
 }
 
 std::string HttpGet(int port, const std::string& path, const std::string& token) {
-  std::string resp = HttpGetAnswer(port, path, token);
-  if (resp.rfind("HTTP/1.1 200", 0) != 0) return "";
-  auto body = resp.find("\r\n\r\n");
-  return body == std::string::npos ? "" : resp.substr(body + 4);
+  auto answer = LoopbackGet(port, path, token);
+  return answer.ok() && answer->status == 200 ? answer->body : "";
 }
 
 }  // namespace weituo::testing

@@ -105,8 +105,10 @@ int ConnectLoopback(int port);
 std::string HttpExchange(int port, const std::string& request);
 // "Host: 127.0.0.1:<port>\r\n", the header line a server on that port answers.
 std::string HostHeader(int port);
-// GET http://127.0.0.1:<port><path>, with "Authorization: Bearer <token>"
-// unless `token` is empty: the whole answer, status line and headers too.
+// GET http://127.0.0.1:<port><path> with common's HTTP client
+// (weituo/common/http_client.h), with "Authorization: Bearer <token>" unless
+// `token` is empty: the whole answer, status line and headers too; empty if
+// none came within 5 s.
 std::string HttpGetAnswer(int port, const std::string& path, const std::string& token = "");
 // The same, but only the body of a 200 answer, else empty.
 std::string HttpGet(int port, const std::string& path, const std::string& token = "");

@@ -102,6 +102,8 @@ struct CommissionQuery {
   bool newest_first = true;
 };
 
+class ReadApi;
+
 class Broker {
  public:
   // Opens the store (creating it) and reads the directory's courts. Does not
@@ -158,10 +160,8 @@ class Broker {
   class Loop;
   explicit Broker(std::unique_ptr<Loop> loop);
   std::unique_ptr<Loop> loop_;
-  // The last reading of each court's oldest pending messages (GetStatus).
-  mutable std::mutex oldest_mu_;
-  mutable int64_t oldest_read_at_ms_ = 0;
-  mutable std::map<std::string, BrokerStore::Oldest> oldest_;
+  // Over loop_'s store, so declared after it (destroyed before it).
+  std::unique_ptr<ReadApi> read_api_;
 };
 
 }  // namespace weituo::broker

@@ -15,9 +15,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <CLI/CLI.hpp>
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -28,6 +26,7 @@
 #include "weituo/broker/broker_store.h"
 #include "weituo/common/curve.h"
 #include "weituo/common/deadlines.h"
+#include "weituo/common/http_client.h"
 #include "weituo/common/json.h"
 #include "weituo/common/trail_hash.h"
 #include "weituo/common/validation.h"
@@ -36,8 +35,7 @@
 
 namespace {
 
-namespace http = boost::beast::http;
-using tcp = boost::asio::ip::tcp;
+using weituo::HttpMethod;
 
 constexpr int kOk = 0, kRefused = 1, kUsage = 2, kUnreachable = 3;
 
@@ -53,27 +51,23 @@ struct Reply {
   std::string error;
 };
 
-Reply Call(const Api& api, http::verb verb, const std::string& target) {
+Reply Call(const Api& api, HttpMethod method, const std::string& target) {
+  weituo::HttpCall call;
+  call.method = method;
+  call.host = api.host;
+  call.port = api.port;
+  call.target = target;
+  call.bearer_token = api.token;
+  call.timeout = std::chrono::seconds(15);
+  call.max_body_bytes = 64 * 1024 * 1024;  // far over a page of 500 commissions
   Reply reply;
-  try {
-    boost::asio::io_context io;
-    tcp::resolver resolver(io);
-    boost::beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds(15));
-    stream.connect(resolver.resolve(api.host, api.port));
-    http::request<http::string_body> req(verb, target, 11);
-    req.set(http::field::host, api.host + ":" + api.port);
-    if (!api.token.empty()) req.set(http::field::authorization, "Bearer " + api.token);
-    req.prepare_payload();
-    http::write(stream, req);
-    boost::beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    reply.status = res.result_int();
-    reply.body = res.body();
-  } catch (const std::exception& e) {
-    reply.error = e.what();
+  auto answer = weituo::CallHttp(call);
+  if (!answer.ok()) {
+    reply.error = answer.status().message();
+    return reply;
   }
+  reply.status = answer->status;
+  reply.body = std::move(answer->body);
   return reply;
 }
 
@@ -155,7 +149,7 @@ std::string EventText(const weituo::v1::Event& e) {
 
 int Status(const Api& api, bool json) {
   weituo::v1::BrokerStatus s;
-  if (int rc = Decode(Call(api, http::verb::get, "/api/status"), &s); rc != kOk) return rc;
+  if (int rc = Decode(Call(api, HttpMethod::kGet, "/api/status"), &s); rc != kOk) return rc;
   if (json) {
     std::cout << ApiJson(s) << "\n";
     return kOk;
@@ -186,7 +180,7 @@ int Status(const Api& api, bool json) {
 
 int Courts(const Api& api, bool json) {
   weituo::v1::BrokerStatus s;
-  if (int rc = Decode(Call(api, http::verb::get, "/api/status"), &s); rc != kOk) return rc;
+  if (int rc = Decode(Call(api, HttpMethod::kGet, "/api/status"), &s); rc != kOk) return rc;
   if (json) {
     std::cout << "[";
     for (int i = 0; i < s.courts_size(); ++i) std::cout << (i ? "," : "") << ApiJson(s.courts(i));
@@ -214,7 +208,7 @@ int Courts(const Api& api, bool json) {
 
 int List(const Api& api, bool json, const std::string& query) {
   weituo::v1::CommissionPage page;
-  if (int rc = Decode(Call(api, http::verb::get, "/api/commissions" + query), &page); rc != kOk) {
+  if (int rc = Decode(Call(api, HttpMethod::kGet, "/api/commissions" + query), &page); rc != kOk) {
     return rc;
   }
   if (json) {
@@ -237,7 +231,7 @@ int List(const Api& api, bool json, const std::string& query) {
 
 int Show(const Api& api, bool json, const std::string& id) {
   weituo::v1::CommissionTrail trail;
-  if (int rc = Decode(Call(api, http::verb::get, "/api/commissions/" + id), &trail); rc != kOk) {
+  if (int rc = Decode(Call(api, HttpMethod::kGet, "/api/commissions/" + id), &trail); rc != kOk) {
     return rc;
   }
   if (json) {
@@ -261,7 +255,7 @@ int Show(const Api& api, bool json, const std::string& id) {
 int Parked(const Api& api, bool json, int limit) {
   weituo::v1::ParkedPage page;
   if (int rc =
-          Decode(Call(api, http::verb::get, "/api/parked?limit=" + std::to_string(limit)), &page);
+          Decode(Call(api, HttpMethod::kGet, "/api/parked?limit=" + std::to_string(limit)), &page);
       rc != kOk) {
     return rc;
   }
@@ -331,7 +325,7 @@ int Verify(const std::string& data_dir, bool json) {
 // the record's.
 int VerifyOne(const Api& api, bool json, const std::string& id) {
   weituo::v1::CommissionTrail trail;
-  if (int rc = Decode(Call(api, http::verb::get, "/api/commissions/" + id), &trail); rc != kOk) {
+  if (int rc = Decode(Call(api, HttpMethod::kGet, "/api/commissions/" + id), &trail); rc != kOk) {
     return rc;
   }
   std::vector<weituo::v1::Event> events(trail.events().begin(), trail.events().end());
@@ -361,7 +355,7 @@ std::string Days(double d) {
 
 int Stats(const Api& api, bool json, const std::string& query) {
   weituo::v1::SupervisionStats st;
-  if (int rc = Decode(Call(api, http::verb::get, "/api/stats" + query), &st); rc != kOk) return rc;
+  if (int rc = Decode(Call(api, HttpMethod::kGet, "/api/stats" + query), &st); rc != kOk) return rc;
   if (json) {
     std::cout << ApiJson(st) << "\n";
     return kOk;
@@ -423,7 +417,7 @@ int Act(const Api& api, bool json, const std::string& target) {
     return kUsage;
   }
   weituo::v1::ApiReply reply;
-  if (int rc = Decode(Call(api, http::verb::post, target), &reply); rc != kOk) return rc;
+  if (int rc = Decode(Call(api, HttpMethod::kPost, target), &reply); rc != kOk) return rc;
   std::cout << (json ? ApiJson(reply) : reply.message()) << "\n";
   return kOk;
 }
