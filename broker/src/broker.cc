@@ -96,6 +96,11 @@ class Broker::Loop {
   void Dispatch(const std::string& routing_id, const std::string& court, Envelope& env);
   void Reload();
 
+  // What the modules tell the loop (their hooks), made in the constructor.
+  Transport::Hooks TransportHooks();
+  Sessions::Hooks SessionHooks();
+  OperatorActions::Hooks ActionHooks();
+
   // The supervising court of `court` ("" if none).
   std::string SupervisorOf(const std::string& court) const;
   // Queued in the court's outbox in this turn, sent after the commit.
@@ -177,13 +182,7 @@ Broker::Loop::Loop(BrokerOptions options, CourtDirectory directory,
       directory_(std::make_shared<const CourtDirectory>(std::move(directory))),
       published_directory_(directory_),
       store_(std::move(store)),
-      transport_(options_, counters_,
-                 {.refusal =
-                      [this](const std::string& court, ErrorCode code, const std::string& message) {
-                        return replies_.Refusal(court, code, message, "");
-                      },
-                  .route_ended = [this](const std::string& routing_id,
-                                        const char* why) { sessions_.Unbind(routing_id, why); }}),
+      transport_(options_, counters_, TransportHooks()),
       turn_(*store_),
       replies_(turn_),
       delivery_(
@@ -192,21 +191,7 @@ Broker::Loop::Loop(BrokerOptions options, CourtDirectory directory,
             return transport_.Send(routing_id, bytes);
           },
           [this](const std::string& court) { sessions_.MarkOffline(court, "connection gone"); }),
-      sessions_(
-          options_, kBrokerVersion, counters_, replies_,
-          {.connected =
-               [this](const std::string& court, const std::string& routing_id) {
-                 delivery_.Connected(court, routing_id);
-               },
-           .disconnected = [this](const std::string& court) { delivery_.Disconnected(court); },
-           .online =
-               [this](const std::string& court, int64_t since) {
-                 liaison_.Online(court, directory_->Find(court), since, Now());
-               },
-           .bound = [this](const std::string& routing_id,
-                           const std::string& court) { transport_.HelloFrom(routing_id, court); },
-           .send = [this](const std::string& routing_id,
-                          std::string_view bytes) { return transport_.Send(routing_id, bytes); }}),
+      sessions_(options_, kBrokerVersion, counters_, replies_, SessionHooks()),
       trail_(*store_, turn_,
              [this](const std::string& court, Deliver deliver) {
                Enqueue(court, std::move(deliver));
@@ -219,14 +204,46 @@ Broker::Loop::Loop(BrokerOptions options, CourtDirectory directory,
           [this](const std::string& court) { return SupervisorOf(court); }),
       storage_(options_.data_dir, options_.storage_reserve_bytes),
       commissions_(options_, turn_, trail_, delivery_, storage_, replies_, counters_),
-      actions_(options_, events_, delivery_, clock_, counters_,
-               {.known_court =
-                    [this](const std::string& court) { return directory_->Find(court) != nullptr; },
-                .clock_moved =
-                    [this] {
-                      review_all_ = true;  // this turn's tick reviews everything now due
-                      ScheduleTick(0);
-                    }}) {}
+      actions_(options_, events_, delivery_, clock_, counters_, ActionHooks()) {}
+
+// What the transport tells the loop: refusals it sends on its own, counted
+// with the others, and routes that ended.
+Transport::Hooks Broker::Loop::TransportHooks() {
+  return {.refusal =
+              [this](const std::string& court, ErrorCode code, const std::string& message) {
+                return replies_.Refusal(court, code, message, "");
+              },
+          .route_ended = [this](const std::string& routing_id,
+                                const char* why) { sessions_.Unbind(routing_id, why); }};
+}
+
+// What sessions tell the loop: a court's connection to delivery, its return
+// to liaison, a plaintext Hello's court to the transport.
+Sessions::Hooks Broker::Loop::SessionHooks() {
+  return {.connected =
+              [this](const std::string& court, const std::string& routing_id) {
+                delivery_.Connected(court, routing_id);
+              },
+          .disconnected = [this](const std::string& court) { delivery_.Disconnected(court); },
+          .online =
+              [this](const std::string& court, int64_t since) {
+                liaison_.Online(court, directory_->Find(court), since, Now());
+              },
+          .bound = [this](const std::string& routing_id,
+                          const std::string& court) { transport_.HelloFrom(routing_id, court); },
+          .send = [this](const std::string& routing_id,
+                         std::string_view bytes) { return transport_.Send(routing_id, bytes); }};
+}
+
+OperatorActions::Hooks Broker::Loop::ActionHooks() {
+  return {.known_court =
+              [this](const std::string& court) { return directory_->Find(court) != nullptr; },
+          .clock_moved =
+              [this] {
+                review_all_ = true;  // this turn's tick reviews everything now due
+                ScheduleTick(0);
+              }};
+}
 
 Status Broker::Loop::Run() {
   WEITUO_RETURN_IF_ERROR(transport_.Bind(directory_));

@@ -324,13 +324,18 @@ void Commissions::Update(const std::string& routing_id, const std::string& court
   auto event = ApplyStep(*record, action, role, court, &update, child_id, now);
   if (!event.ok()) return refuse(ErrorCodeFor(event.status()), event.status().message());
   if (!child_id.empty()) Forward(*record, update.forward().to_court(), court, child_id, now);
+  ReplyUpdateReceipt(routing_id, court, request_id, *event);
+}
+
+void Commissions::ReplyUpdateReceipt(const std::string& routing_id, const std::string& court,
+                                     const std::string& request_id, const Event& event) {
   RequestOutcome outcome;
   outcome.mutable_receipt()->set_request_id(request_id);
-  *outcome.mutable_receipt()->mutable_event() = *event;
+  *outcome.mutable_receipt()->mutable_event() = event;
   turn_.PutRequest(court, request_id, outcome);
   counters_.Add("updates");
-  spdlog::info("msg=updated commission={} court={} event={} state={}", commission.id(), court,
-               EventType_Name(event->type()), weituo::v1::State_Name(event->state()));
+  spdlog::info("msg=updated commission={} court={} event={} state={}", event.commission_id(), court,
+               EventType_Name(event.type()), weituo::v1::State_Name(event.state()));
 
   Envelope env;
   *env.mutable_update_receipt() = outcome.receipt();

@@ -79,6 +79,9 @@ class Commissions {
   // and for every duplicate.
   void ReplySubmitReceipt(const std::string& routing_id, const weituo::v1::CommissionRecord& record,
                           bool duplicate);
+  // The update's first outcome, kept under its request id, and its receipt.
+  void ReplyUpdateReceipt(const std::string& routing_id, const std::string& court,
+                          const std::string& request_id, const weituo::v1::Event& event);
   // Stores a new commission (target resolved) with its EV_SUBMITTED event,
   // queues its delivery and its first deadline review.
   const weituo::v1::CommissionRecord& StoreNew(weituo::v1::Commission commission,
