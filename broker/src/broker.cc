@@ -17,6 +17,7 @@
 #include "latency_histogram.h"
 #include "liaison.h"
 #include "operator_actions.h"
+#include "published_status.h"
 #include "read_api.h"
 #include "replies.h"
 #include "sessions.h"
@@ -68,10 +69,7 @@ class Broker::Loop {
     reload_.store(true);
     events_.Wake();
   }
-  weituo::v1::BrokerStatus Snapshot() const {
-    std::lock_guard<std::mutex> lock(snapshot_mu_);
-    return snapshot_;
-  }
+  weituo::v1::BrokerStatus Snapshot() const { return published_.Get(); }
   // Queues an action for the loop and waits for its answer.
   StatusOr<weituo::v1::ApiReply> Post(OperatorAction::Kind kind, std::string arg) {
     return actions_.Post(kind, std::move(arg));
@@ -162,18 +160,14 @@ class Broker::Loop {
   bool review_all_ = false;  // the clock moved: review every due timer now
   int64_t next_offline_check_ = 0;
   int64_t started_at_ms_ = 0;
-  int64_t next_snapshot_ = 0;
   std::string write_error_;  // empty unless a commit is held
   uint64_t damage_logged_ = 0;
   // Submissions of this turn, by when their message was read: their
   // receipts go out after the commit.
-  std::vector<std::chrono::steady_clock::time_point> turn_submits_;
-  std::chrono::steady_clock::time_point message_read_at_;
-  LatencyHistogram submit_to_receipt_;
+  ReceiptLatency submit_to_receipt_;
 
   // ---- Published to the HTTP thread ----
-  mutable std::mutex snapshot_mu_;
-  weituo::v1::BrokerStatus snapshot_;  // guarded by snapshot_mu_
+  PublishedStatus published_;
 };
 
 Broker::Loop::Loop(BrokerOptions options, CourtDirectory directory,
@@ -275,7 +269,7 @@ void Broker::Loop::DrainMessages() {
       return;
     }
     if (!*got) return;
-    message_read_at_ = std::chrono::steady_clock::now();
+    submit_to_receipt_.Read(std::chrono::steady_clock::now());
     HandleMessage(inbound);
   }
   events_.WaitAtMostMs(0);  // a full batch: more may be waiting
@@ -299,22 +293,14 @@ void Broker::Loop::EndTurn() {
     return;
   }
   SendTurnReplies();
-  auto sent_at = std::chrono::steady_clock::now();
-  for (auto read_at : turn_submits_) {
-    submit_to_receipt_.Observe(
-        std::chrono::duration<double, std::milli>(sent_at - read_at).count());
-  }
-  turn_submits_.clear();
+  submit_to_receipt_.Sent(std::chrono::steady_clock::now());
   actions_.AnswerApplied();
   const bool backlog = delivery_.SendDue();
   // Room in a window with messages waiting: look again soon, not at the
   // next tick (a millisecond, so a full send queue is not spun on).
   if (backlog) events_.WaitAtMostMs(1);
   const int64_t now = MonotonicMs();
-  if (now >= next_snapshot_) {
-    PublishSnapshot();
-    next_snapshot_ = now + kSnapshotEveryMs;
-  }
+  if (published_.Due(now, kSnapshotEveryMs)) PublishSnapshot();
   CheckStorage();
 }
 
@@ -389,7 +375,7 @@ void Broker::Loop::Dispatch(const std::string& routing_id, const std::string& co
       return;
     case Envelope::kSubmit:
       if (commissions_.Submit(routing_id, court, env.mutable_submit(), *directory_, Now())) {
-        turn_submits_.push_back(message_read_at_);
+        submit_to_receipt_.Receipted();
       }
       return;
     case Envelope::kAck:
@@ -522,12 +508,11 @@ void Broker::Loop::PublishSnapshot() {
         static_cast<weituo::v1::State>(state))] = n;
   }
   for (const CourtEntry& entry : directory_->entries()) PublishCourt(entry, *s.add_courts());
-  *s.mutable_submit_to_receipt() = submit_to_receipt_.ToProto();
+  *s.mutable_submit_to_receipt() = submit_to_receipt_.histogram().ToProto();
   *s.mutable_submit_to_delivered() = commissions_.submit_to_delivered().ToProto();
   PublishStorage(s);
   s.set_connections_live(transport_.connections_live());
-  std::lock_guard<std::mutex> lock(snapshot_mu_);
-  snapshot_ = std::move(s);
+  published_.Publish(std::move(s));
 }
 
 void Broker::Loop::PublishCourt(const CourtEntry& entry, weituo::v1::CourtState& cs) const {

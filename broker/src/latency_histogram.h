@@ -1,12 +1,15 @@
 #pragma once
 
-// Latencies in fixed buckets (ms), for /metrics and /api/status.
+// Latencies in fixed buckets (ms), for /metrics and /api/status, and the
+// submission-to-receipt latency measured with them.
 //
 // Threading: one thread (the broker's loop); others see its ToProto copies.
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "weituo/v1/status.pb.h"
 
@@ -36,6 +39,30 @@ class LatencyHistogram {
   std::array<uint64_t, kBoundsMs.size() + 1> counts_{};
   double sum_ms_ = 0;
   uint64_t count_ = 0;
+};
+
+// The time from reading a submission to sending its receipt, which waits for
+// the commit of its turn.
+class ReceiptLatency {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+  // A message was read at `at`.
+  void Read(TimePoint at) { read_at_ = at; }
+  // The message last read was a submission: its receipt is in this turn.
+  void Receipted() { waiting_.push_back(read_at_); }
+  // This turn's receipts were sent at `at`.
+  void Sent(TimePoint at) {
+    for (TimePoint read_at : waiting_) {
+      histogram_.Observe(std::chrono::duration<double, std::milli>(at - read_at).count());
+    }
+    waiting_.clear();
+  }
+  const LatencyHistogram& histogram() const { return histogram_; }
+
+ private:
+  TimePoint read_at_;
+  std::vector<TimePoint> waiting_;  // read times of this turn's receipted submissions
+  LatencyHistogram histogram_;
 };
 
 }  // namespace weituo::broker
