@@ -2,12 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <chrono>
-#include <filesystem>
-#include <limits>
-#include <mutex>
+#include <memory>
+#include <string>
 #include <thread>
+#include <utility>
 
 #include "broker_clock.h"
 #include "commissions.h"
@@ -29,21 +28,14 @@
 #include "weituo/common/clock.h"
 #include "weituo/common/curve.h"
 #include "weituo/common/event_loop.h"
-#include "weituo/common/ids.h"
-#include "weituo/common/lifecycle.h"
 #include "weituo/common/logging.h"
-#include "weituo/common/trail_hash.h"
-#include "weituo/common/validation.h"
 #include "weituo/common/wire.h"
 
 namespace weituo::broker {
 
-using weituo::v1::CommissionRecord;
 using weituo::v1::Deliver;
 using weituo::v1::Envelope;
 using weituo::v1::ErrorCode;
-using weituo::v1::Event;
-using weituo::v1::OutboxItem;
 
 namespace {
 
