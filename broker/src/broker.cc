@@ -422,6 +422,15 @@ Status Broker::Loop::CommitTurn() {
   // Nothing of this turn has been sent: it waits for its commit, never
   // answering from a state the store does not hold.
   if (Status s = turn_.Commit(options_.sync); !s.ok()) {
+    if (!Turn::Retryable(s)) {
+      // Retrying the same batch fails the same way for ever. Nothing of the
+      // turn was answered: the loop stops, and agents resend to the broker
+      // that starts next.
+      Count("store_writes_refused");
+      spdlog::critical("msg=\"the store refused this turn's batch; stopping\" error=\"{}\"",
+                       LogValue(s.ToString()));
+      return s;
+    }
     WEITUO_RETURN_IF_ERROR(HoldUntilCommitted(std::move(s)));
   }
   if (!empty) {
@@ -445,6 +454,7 @@ Status Broker::Loop::HoldUntilCommitted(Status failed) {
     PublishSnapshot();  // operators see the hold, and the loop is not taken for stuck
     CheckStorage();     // at the edge, the ballast's room goes to the store
     Status s = turn_.Retry(options_.sync);
+    if (!Turn::Retryable(s)) return s;
     if (s.ok()) {
       spdlog::warn("msg=\"store writable again; the held turn is committed\" held_ms={}",
                    MonotonicMs() - since);

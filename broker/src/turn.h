@@ -86,6 +86,13 @@ class Turn {
   Status Commit(bool sync);
   // After a failed commit: makes the store writable again and commits.
   Status Retry(bool sync);
+  // Whether a commit that failed so can succeed if retried: not when the
+  // store refused the batch for what it holds (INVALID_ARGUMENT, e.g. a
+  // value of 4 GiB or more), only when the store could not write it then
+  // (a full disk, an I/O error).
+  static bool Retryable(const Status& failed) {
+    return failed.code() != StatusCode::kInvalidArgument;
+  }
   bool empty() const { return batch_.empty(); }
   size_t writes() const { return batch_.count(); }
   uint64_t bytes() const { return batch_.bytes(); }

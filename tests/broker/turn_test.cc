@@ -4,6 +4,7 @@
 #include "turn.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include "harness.h"
 #include "weituo/v1/wire.pb.h"
@@ -139,6 +140,26 @@ TEST_F(TurnTest, AnEmptyTurnCommitsWithoutWriting) {
   EXPECT_TRUE(turn.empty());
   EXPECT_EQ(turn.writes(), 0u);
   EXPECT_TRUE(turn.Commit(true).ok());
+}
+
+TEST_F(TurnTest, ABatchTheStoreRefusesForWhatItHoldsIsNotRetriedButAFullDiskIs) {
+  // The refusal as the store gives it: a value of 4 GiB and one byte, in
+  // address space never touched, refused by its size alone.
+  auto kv = KvStore::Open(dir_.path() + "/kv", {"a"});
+  ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+  const size_t huge = (size_t{1} << 32) + 1;
+  void* pages =
+      ::mmap(nullptr, huge, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  ASSERT_NE(pages, MAP_FAILED);
+  WriteBatch batch = (*kv)->NewBatch();
+  batch.Put(1, "huge", std::string_view(static_cast<const char*>(pages), huge));
+  ::munmap(pages, huge);
+  const Status refused = (*kv)->Commit(batch, /*sync=*/false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_FALSE(Turn::Retryable(refused)) << refused.ToString();
+  // What a full disk or an I/O error gives (kv_store.cc's FromRocks).
+  EXPECT_TRUE(Turn::Retryable(Status::ResourceExhausted("commit: No space left on device")));
+  EXPECT_TRUE(Turn::Retryable(Status::Internal("commit: IO error")));
 }
 
 }  // namespace
