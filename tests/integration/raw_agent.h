@@ -24,6 +24,9 @@ class RawAgent {
       : socket_(ctx, zmq::socket_type::dealer) {
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::rcvtimeo, 5000);
+    // A DEALER with no connection (its key refused) would block a send for
+    // ever; after 5 s the message is dropped and the Receive waits in vain.
+    socket_.set(zmq::sockopt::sndtimeo, 5000);
     socket_.connect(endpoint);
   }
   // A client of the zone's broker holding the key pair `key_name` (in a
@@ -34,6 +37,9 @@ class RawAgent {
       : socket_(ctx, zmq::socket_type::dealer) {
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::rcvtimeo, 5000);
+    // A DEALER with no connection (its key refused) would block a send for
+    // ever; after 5 s the message is dropped and the Receive waits in vain.
+    socket_.set(zmq::sockopt::sndtimeo, 5000);
     if (!zone.plaintext()) {
       CurveKeyPair mine = zone.Keys(key_name);
       socket_.set(zmq::sockopt::curve_serverkey, zone.Keys("broker").public_key);
