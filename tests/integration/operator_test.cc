@@ -265,7 +265,18 @@ TEST(OperatorTest, AParkedMessageIsListedAndRedriven) {
       zone.Cli("chunan", {"submit", "-f", zone.dir() + "/c.json", "--wait", "10"});
   ASSERT_EQ(submitted.exit_code, 0);
   std::string id = SubmittedId(submitted);
-  ASSERT_TRUE(WaitFor([&] { return CounterOf(zone, "parked") == 1; }, std::chrono::seconds(10)));
+  // The raw court sends no heartbeats of its own: it sends one each time it
+  // looks, or a slow run (under TSan: the agent's start and the submission
+  // take seconds) outlasts the broker's offline timeout, the court is
+  // offline and nothing is sent to it, so nothing is parked.
+  Envelope heartbeat;
+  heartbeat.mutable_heartbeat();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        kaihua.Send(heartbeat);
+        return CounterOf(zone, "parked") == 1;
+      },
+      std::chrono::seconds(10)));
 
   CommandResult parked = zone.Ctl({"parked"});
   ASSERT_EQ(parked.exit_code, 0);
@@ -281,12 +292,9 @@ TEST(OperatorTest, AParkedMessageIsListedAndRedriven) {
   kaihua.set_receive_timeout_ms(300);
   while (kaihua.Receive().has_deliver()) {
   }
-  // The raw court sends no heartbeats of its own, so the broker has marked
-  // it offline: a word from it brings it back. It keeps sending them while
-  // it waits, or a slow run (under TSan) outlasts the broker's heartbeat
-  // timeout and the court is offline again when the redrive comes.
-  Envelope heartbeat;
-  heartbeat.mutable_heartbeat();
+  // Silent while it drained, the court is offline again: a word from it
+  // brings it back, and it keeps sending them while it waits for the
+  // redrive, for the same reason as above.
   kaihua.Send(heartbeat);
   CommandResult redriven = zone.Ctl({"redrive", id});
   ASSERT_EQ(redriven.exit_code, 0) << redriven.out;
