@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 # program). Left out: security_test, whose timing bounds (a flood under way
 # within 10 s, receipts within 250 ms during it, an agent online within
 # 10 s) do not hold at TSan's slowdown; it runs uninstrumented in ctest.
-programs=(common_test broker_test agent_test control_server_test
+programs=(common_test broker_test agent_test control_server_test agent_store_test
+  peer_credentials_test handler_answer_test handler_output_test
   operator_test delivery_test stories_test handlers_test http_access_test)
 labels="${1:-^($(IFS='|'; echo "${programs[*]}"))\$}"
 
