@@ -14,6 +14,8 @@ packages=(
   libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev
+  # deploy/tsan.sh: gcc-12's ThreadSanitizer runtime
+  libtsan2
   # dashboard_test: a headless browser, and a CJK font for its screenshot
   chromium fonts-wqy-microhei
   # metrics_test: promtool checks the /metrics text (the server is not wanted)

@@ -134,15 +134,17 @@ TEST(DeliveryTest, UnacknowledgedDeliveryIsParkedAfterTheLastAttemptAndALateAckU
   std::string id = SubmittedId(submitted);
 
   // Kaihua receives it three times (first send and two resends), never acks.
+  // It says it is alive before each wait: silent through a slow submission
+  // (under TSan, seconds) it would be offline, and nothing sent to it.
   uint64_t delivery_id = 0;
   for (int attempt = 0; attempt < 3; ++attempt) {
+    Envelope hb;
+    hb.mutable_heartbeat();
+    kaihua.Send(hb);  // alive, just not acknowledging
     Envelope got = kaihua.Receive();
     ASSERT_TRUE(got.has_deliver()) << "attempt " << attempt << ": " << got.DebugString();
     EXPECT_EQ(got.deliver().commission().id(), id);
     delivery_id = got.deliver().delivery_id();
-    Envelope hb;
-    hb.mutable_heartbeat();
-    kaihua.Send(hb);  // alive, just not acknowledging
   }
   std::string status = StatusShowing(zone, {"\"parked\":\"1\""});
   EXPECT_NE(status.find("\"parked\":\"1\""), std::string::npos) << status;

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <stop_token>
 #include <thread>
 #include <zmq.hpp>
 
@@ -364,10 +365,11 @@ TEST(SecurityTest, AFloodFromOneCourtIsLimitedAndOthersKeepBeingServed) {
   RawAgent victim(ctx, zone, "dexing");
   ASSERT_TRUE(victim.Hello("dexing").has_welcome());
 
-  std::atomic<bool> stop{false};
   std::atomic<uint64_t> flood_sent{0};
-  std::thread flood([&] {
-    while (!stop) {
+  // A jthread: a failed ASSERT below returns early, and its destructor then
+  // stops and joins the flood before `flooder` goes.
+  std::jthread flood([&](std::stop_token stop) {
+    while (!stop.stop_requested()) {
       Envelope env = SubmitOf(Valid("chunan"));
       if (flooder.TrySend(SerializeEnvelope(env))) {
         ++flood_sent;
@@ -380,8 +382,6 @@ TEST(SecurityTest, AFloodFromOneCourtIsLimitedAndOthersKeepBeingServed) {
   // holds it to its allowance.
   if (!WaitFor([&] { return flood_sent > 4u * kRate && RefusedOf(zone, "RATE_LIMITED") > 0; },
                std::chrono::seconds(10))) {
-    stop = true;
-    flood.join();
     FAIL() << "the flood did not get under way: " << flood_sent << " sent";
   }
   std::vector<std::chrono::steady_clock::duration> latencies;
@@ -394,7 +394,7 @@ TEST(SecurityTest, AFloodFromOneCourtIsLimitedAndOthersKeepBeingServed) {
     latencies.push_back(std::chrono::steady_clock::now() - start);
     ASSERT_TRUE(receipt.has_submit_receipt()) << receipt.DebugString();
   }
-  stop = true;
+  flood.request_stop();
   flood.join();
   std::sort(latencies.begin(), latencies.end());
   auto worst = std::chrono::duration_cast<std::chrono::milliseconds>(latencies.back());
