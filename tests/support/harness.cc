@@ -20,11 +20,22 @@
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <spdlog/spdlog.h>
 
 #include "weituo/common/directory.h"
 #include "weituo/common/http_client.h"
 
 extern char** environ;
+
+namespace {
+
+// spdlog's default logger is built by whichever thread logs first; in a
+// test program that is often a thread a test started (the ZAP handler's),
+// and ThreadSanitizer cannot see the uninstrumented library's guard. Built
+// here, on the main thread, before any test runs.
+[[maybe_unused]] const bool kLoggerBuiltFirst = spdlog::default_logger_raw() != nullptr;
+
+}  // namespace
 
 namespace weituo::testing {
 
