@@ -41,7 +41,7 @@ class CommissionsTest : public TurnFixture {
  protected:
   void SetUp() override {
     TurnFixture::SetUp();
-    auto directory = CourtDirectory::LoadString(R"(
+    LoadDirectory(R"(
 [[court]]
 id = "kaihua"
 region_codes = ["330824"]
@@ -57,10 +57,7 @@ region_codes = ["341021"]
 
 [[supervisor]]
 id = "quzhou"
-)",
-                                                "test.toml");
-    ASSERT_TRUE(directory.ok()) << directory.status().ToString();
-    directory_ = std::move(directory).value();
+)");
     storage_ = std::make_unique<StorageGuard>(
         dir_.path() + "/guard", /*reserve_bytes=*/1 << 20, /*check_every_ms=*/0,
         [this](const std::string&) -> StatusOr<uint64_t> { return free_bytes_; });
@@ -126,7 +123,6 @@ id = "quzhou"
   }
 
   BrokerOptions options_;
-  CourtDirectory directory_;
   Counters counters_;
   uint64_t free_bytes_ = uint64_t{1} << 40;
   std::unique_ptr<StorageGuard> storage_;

@@ -19,7 +19,7 @@ class LiaisonTest : public TurnFixture {
  protected:
   void SetUp() override {
     TurnFixture::SetUp();
-    auto directory = CourtDirectory::LoadString(R"(
+    LoadDirectory(R"(
 [[court]]
 id = "kaihua"
 region_codes = ["330824"]
@@ -28,10 +28,7 @@ liaison = { office = "执行局", phone = "0570-0000000", person = "值班员" }
 
 [[supervisor]]
 id = "quzhou"
-)",
-                                                "test.toml");
-    ASSERT_TRUE(directory.ok()) << directory.status().ToString();
-    directory_ = std::move(directory).value();
+)");
     liaison_ = std::make_unique<Liaison>(
         /*flag_after_ms=*/2 * kHour, *turn_, counters_,
         [this](const std::string& court, Deliver deliver) {
@@ -43,7 +40,6 @@ id = "quzhou"
     return [this](const std::string&) { return presence_; };
   }
 
-  CourtDirectory directory_;
   Counters counters_;
   std::unique_ptr<Liaison> liaison_;
   Liaison::Presence presence_;

@@ -21,7 +21,7 @@ class SessionsTest : public TurnFixture {
  protected:
   void SetUp() override {
     TurnFixture::SetUp();
-    auto directory = CourtDirectory::LoadString(R"(
+    LoadDirectory(R"(
 [[court]]
 id = "kaihua"
 region_codes = ["330824"]
@@ -29,10 +29,7 @@ region_codes = ["330824"]
 [[court]]
 id = "chunan"
 region_codes = ["330127"]
-)",
-                                                "test.toml");
-    ASSERT_TRUE(directory.ok()) << directory.status().ToString();
-    directory_ = std::move(directory).value();
+)");
     options_.plaintext = true;
     options_.heartbeat_ms = 1000;
     options_.offline_after_ms = 3500;
@@ -84,7 +81,6 @@ region_codes = ["330127"]
   }
 
   BrokerOptions options_;
-  CourtDirectory directory_;
   Counters counters_;
   std::unique_ptr<Replies> replies_;
   std::unique_ptr<Sessions> sessions_;

@@ -9,6 +9,7 @@
 
 #include "harness.h"
 #include "turn.h"
+#include "weituo/common/directory.h"
 
 namespace weituo::broker {
 
@@ -24,10 +25,17 @@ class TurnFixture : public ::testing::Test {
     store_ = std::move(store).value();
     turn_ = std::make_unique<Turn>(*store_);
   }
+  // The courts of `toml` become directory_.
+  void LoadDirectory(const char* toml) {
+    auto directory = CourtDirectory::LoadString(toml, "test.toml");
+    ASSERT_TRUE(directory.ok()) << directory.status().ToString();
+    directory_ = std::move(directory).value();
+  }
 
   weituo::testing::TempDir dir_;
   std::unique_ptr<BrokerStore> store_;
   std::unique_ptr<Turn> turn_;
+  CourtDirectory directory_;
 };
 
 }  // namespace weituo::broker
