@@ -20,6 +20,9 @@ packages=(
   chromium fonts-wqy-microhei
   # metrics_test: promtool checks the /metrics text (the server is not wanted)
   prometheus
+  # the broker group (weituo-broker --group) and its tests: etcd on loopback
+  # (the tests start their own member; the packaged service is not wanted)
+  etcd-server etcd-client
 )
 
 missing=()
@@ -42,5 +45,13 @@ if [[ " ${missing[*]} " == *" prometheus "* ]]; then
     $sudo systemctl disable --now prometheus
   elif pgrep -x prometheus >/dev/null; then
     $sudo service prometheus stop
+  fi
+fi
+# The same for etcd: the tests and deploy/quickstart.sh --group start their own.
+if [[ " ${missing[*]} " == *" etcd-server "* ]]; then
+  if [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now etcd
+  elif pgrep -x etcd >/dev/null; then
+    $sudo service etcd stop || pkill -x etcd || true
   fi
 fi

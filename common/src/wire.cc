@@ -75,7 +75,7 @@ ErrorCode ErrorCodeFor(const Status& status) {
 bool IsRetryable(ErrorCode code) {
   return code == ErrorCode::UNAVAILABLE || code == ErrorCode::INTERNAL ||
          code == ErrorCode::NOT_IDENTIFIED || code == ErrorCode::RATE_LIMITED ||
-         code == ErrorCode::STORAGE_FULL;
+         code == ErrorCode::STORAGE_FULL || code == ErrorCode::NOT_LEADER;
 }
 
 bool IsValidCourtId(std::string_view id) {

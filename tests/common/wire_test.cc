@@ -155,9 +155,9 @@ TEST(WireTest, ErrorCodeForEachStatusCode) {
 TEST(WireTest, IsRetryableForEachErrorCode) {
   const std::set<ErrorCode> retryable = {ErrorCode::NOT_IDENTIFIED, ErrorCode::UNAVAILABLE,
                                          ErrorCode::INTERNAL, ErrorCode::RATE_LIMITED,
-                                         ErrorCode::STORAGE_FULL};
+                                         ErrorCode::STORAGE_FULL, ErrorCode::NOT_LEADER};
   const auto* descriptor = weituo::v1::ErrorCode_descriptor();
-  ASSERT_EQ(descriptor->value_count(), 16);
+  ASSERT_EQ(descriptor->value_count(), 17);
   for (int i = 0; i < descriptor->value_count(); ++i) {
     auto code = static_cast<ErrorCode>(descriptor->value(i)->number());
     EXPECT_EQ(IsRetryable(code), retryable.count(code) == 1) << descriptor->value(i)->name();
