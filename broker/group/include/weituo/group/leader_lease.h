@@ -55,7 +55,7 @@ class LeaderLease {
     std::string leader;              // the leader key's value; empty if absent or unknown
     uint64_t term = 0;               // the leader key's create_revision; 0 if absent
     bool is_leader = false;          // this member, now (as IsLeader())
-    int64_t valid_until_ms = 0;      // while leader, as LeaseValidUntilMs(); else 0
+    int64_t valid_until_ms = 0;      // as LeaseValidUntilMs()
     std::string last_change_reason;  // "elected", "lease expired", ...
     int64_t last_change_at_ms = 0;   // MonotonicMs() of that change
     bool etcd_reachable = false;     // the last etcd call was answered
@@ -126,8 +126,8 @@ class LeaderLease {
   // Constant after construction.
   const LeaderLeaseConfig config_;
   const ChangeCallback on_change_;
-  int64_t grant_ttl_s_ = 0;
-  EtcdClient etcd_;
+  const int64_t grant_ttl_s_;  // the TTL asked of etcd: ttl_ms rounded up to seconds
+  EtcdClient etcd_;            // thread-safe itself
 
   // Used by the lease thread only (and by Resign once it has ended).
   int64_t lease_id_ = 0;  // the lease of this member's leadership; 0 if not leader
@@ -136,9 +136,11 @@ class LeaderLease {
 
   mutable std::mutex mu_;
   std::condition_variable wake_;
-  bool stopping_ = false;  // guarded by mu_
-  View view_;              // guarded by mu_ (is_leader as last set by the lease thread)
-  std::thread thread_;
+  bool stopping_ = false;  // GUARDED_BY(mu_)
+  // GUARDED_BY(mu_). is_leader and valid_until_ms as the lease thread last
+  // set them; readers compare valid_until_ms with the clock themselves.
+  View view_;
+  std::thread thread_;  // started by Start, joined by Stop
 };
 
 }  // namespace weituo::group
