@@ -1,6 +1,10 @@
 #include "weituo/group/etcd_client.h"
 
+#include <stdlib.h>
+
 #include <atomic>
+#include <cstdlib>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -20,6 +24,25 @@ using weituo::testing::EtcdProcess;
 using weituo::testing::FreePort;
 
 constexpr std::chrono::milliseconds kTimeout{2000};
+
+// Without etcd the group's tests fail, and say how to get it.
+TEST(EtcdProcessTest, MissingEtcdFailsWithTheInstallHint) {
+  const char* given = std::getenv("WEITUO_ETCD_BIN");
+  const std::string saved = given ? given : "";
+  ::setenv("WEITUO_ETCD_BIN", "/nonexistent/etcd", 1);
+  std::string message;
+  try {
+    EtcdProcess etcd;
+  } catch (const std::runtime_error& e) {
+    message = e.what();
+  }
+  if (given) {
+    ::setenv("WEITUO_ETCD_BIN", saved.c_str(), 1);
+  } else {
+    ::unsetenv("WEITUO_ETCD_BIN");
+  }
+  EXPECT_THAT(message, HasSubstr("run deploy/install-deps.sh"));
+}
 
 class EtcdClientTest : public ::testing::Test {
  protected:
