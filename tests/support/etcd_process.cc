@@ -11,6 +11,10 @@
 
 namespace weituo::testing {
 
+namespace {
+constexpr const char* kSetpriv = "/usr/bin/setpriv";
+}  // namespace
+
 std::string EtcdProcess::Binary() {
   const char* bin = std::getenv("WEITUO_ETCD_BIN");
   return bin && *bin ? bin : "/usr/bin/etcd";
@@ -39,17 +43,15 @@ EtcdProcess::~EtcdProcess() {
 void EtcdProcess::StartAndWait() {
   const std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
   const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
-  std::vector<std::string> argv = {Binary(),
-                                   "--name=weituo-test",
-                                   "--data-dir=" + data_dir_,
-                                   "--listen-client-urls=" + client,
-                                   "--advertise-client-urls=" + client,
-                                   "--listen-peer-urls=" + peer,
-                                   "--initial-advertise-peer-urls=" + peer,
-                                   "--initial-cluster=weituo-test=" + peer,
-                                   "--initial-cluster-state=new",
-                                   "--logger=zap",
-                                   "--log-outputs=stderr"};
+  std::vector<std::string> argv;
+  // etcd dies with the test, even one that crashes before the destructor:
+  // setpriv (util-linux, always there) sets its parent-death signal.
+  if (::access(kSetpriv, X_OK) == 0) argv = {kSetpriv, "--pdeathsig", "KILL", "--"};
+  argv.insert(argv.end(), {Binary(), "--name=weituo-test", "--data-dir=" + data_dir_,
+                           "--listen-client-urls=" + client, "--advertise-client-urls=" + client,
+                           "--listen-peer-urls=" + peer, "--initial-advertise-peer-urls=" + peer,
+                           "--initial-cluster=weituo-test=" + peer, "--initial-cluster-state=new",
+                           "--logger=zap", "--log-outputs=stderr"});
   {
     std::lock_guard<std::mutex> lock(mu_);
     process_ = Process::Spawn(argv, {}, log_path_);

@@ -4,7 +4,9 @@
 // temporary folder, which a restart keeps.
 //
 // Threading: one EtcdProcess per test, used from the test's thread (a
-// helper thread may Pause/Resume while the test thread polls).
+// helper thread may Pause/Resume while the test thread polls). etcd gets
+// SIGKILL when the thread that started it (the constructor's or Restart's)
+// ends, so that a crashed test leaves no etcd behind.
 #pragma once
 
 #include <mutex>
