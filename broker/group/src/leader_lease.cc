@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <utility>
 
 #include "src/etcd_gateway.pb.h"
@@ -182,7 +183,7 @@ int64_t LeaderLease::FollowerStep() {
   return next;
 }
 
-bool LeaderLease::Campaign() {
+std::optional<int64_t> LeaderLease::IsrRevisionIfEligible() {
   auto isr = ReadIsr();
   if (!isr.ok()) {
     if (isr.status().code() == StatusCode::kUnavailable) {
@@ -191,7 +192,7 @@ bool LeaderLease::Campaign() {
       spdlog::warn("msg=\"no campaign\" member={} reason=\"{}\"", config_.member,
                    LogValue(isr.status().message()));
     }
-    return false;
+    return std::nullopt;
   }
   const bool eligible =
       isr->mod_revision == 0 ||
@@ -202,9 +203,15 @@ bool LeaderLease::Campaign() {
                    config_.member);
     }
     not_in_isr_logged_ = true;
-    return false;
+    return std::nullopt;
   }
   not_in_isr_logged_ = false;
+  return isr->mod_revision;
+}
+
+bool LeaderLease::Campaign() {
+  const std::optional<int64_t> isr_revision = IsrRevisionIfEligible();
+  if (!isr_revision) return false;
   const int64_t sent = MonotonicMs();
   auto lease = etcd_.Grant(grant_ttl_s_);
   if (!lease.ok()) {
@@ -214,7 +221,7 @@ bool LeaderLease::Campaign() {
     return false;
   }
   auto created = etcd_.CreateIfAbsent(LeaderKey(), config_.member, lease->id,
-                                      EtcdGuard{IsrKey(), isr->mod_revision});
+                                      EtcdGuard{IsrKey(), *isr_revision});
   if (!created.ok()) {
     (void)etcd_.Revoke(lease->id);  // whether or not the transaction took effect
     return false;

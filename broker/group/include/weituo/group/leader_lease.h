@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,7 +40,10 @@ struct LeaderLeaseConfig {
   int64_t keepalive_interval_ms = 0;   // 0: ttl_ms / 3
   int64_t drift_margin_ms = -1;        // < 0: max(ttl_ms / 10, 200)
   int64_t poll_interval_ms = 0;        // a follower reads the leader key this often; 0: ttl_ms / 6
-  int64_t call_timeout_ms = 0;         // one etcd call, one endpoint; 0: the keepalive interval
+  // One etcd call to one endpoint; 0: the keepalive interval. A call may
+  // take this for each endpoint that does not answer; IsLeader() turns
+  // false on time regardless, the change callback comes when it returns.
+  int64_t call_timeout_ms = 0;
 };
 
 // The in-sync set, as the isr key holds it.
@@ -114,6 +118,9 @@ class LeaderLease {
   int64_t LeaderStep();
   // Grants a lease and tries the creating transaction; true if elected.
   bool Campaign();
+  // The isr key's mod_revision (0: absent) if this member may campaign;
+  // nullopt if it is not in the set or the set cannot be read.
+  std::optional<int64_t> IsrRevisionIfEligible();
   // Leadership ends now; revokes the lease (best effort) if `revoke`.
   void LoseLeadership(const std::string& reason, bool revoke);
   // Applies `change` to the view under the lock and calls the callback if
