@@ -23,6 +23,9 @@ namespace {
 // In the default column family of every store that keeps a commit marker:
 // be64, the number of the last synced commit (CommitMarker).
 constexpr char kCommitKey[] = "weituo/commit";
+// Beside it in a group's stores: be64, the term of the leader that wrote the
+// commit.
+constexpr char kTermKey[] = "weituo/term";
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::Ok();
@@ -105,6 +108,9 @@ struct KvStore::Rep {
   std::mutex commit_mu;
   std::optional<CommitMarker> marker;  // GUARDED_BY(commit_mu)
   uint64_t commit = 0;                 // GUARDED_BY(commit_mu): the last numbered
+  uint64_t term = 0;                   // GUARDED_BY(commit_mu): of the last numbered
+  uint64_t next_term = 0;              // GUARDED_BY(commit_mu): SetCommitTerm's
+  CommitListener listener;             // GUARDED_BY(commit_mu)
 
   mutable std::mutex damage_mu;
   mutable StoreDamage damage;  // GUARDED_BY(damage_mu)
@@ -133,6 +139,9 @@ struct KvStore::Rep {
   // commits to come.
   Status CheckMarker(const StatusOr<std::optional<uint64_t>>& marked, const KvOptions& options,
                      const std::string& logs);
+  // A numbered commit is written (durable if `synced`): the marker, and the
+  // listener (commit_mu held).
+  void Committed(uint64_t number, uint64_t written_term, std::string_view data, bool synced);
 
   ~Rep() {
     for (auto* h : handles) {
@@ -252,6 +261,13 @@ Status KvStore::Rep::CheckMarker(const StatusOr<std::optional<uint64_t>>& marked
     return Status::DataLoss("the store " + path + " holds a damaged commit number");
   }
   commit = numbered ? ReadBigEndian64(value) : 0;
+  std::string term_value;
+  got = db->Get(rocksdb::ReadOptions(), handles[0], kTermKey, &term_value);
+  if (!got.ok() && !got.IsNotFound()) return Noted(FromRocks(got, "read the commit's term"));
+  if (got.ok() && term_value.size() != 8) {
+    return Status::DataLoss("the store " + path + " holds a damaged term");
+  }
+  term = got.ok() ? ReadBigEndian64(term_value) : 0;
   std::string loss;
   // A marker that cannot be read (permissions, I/O) says nothing of loss.
   if (!marked.ok() && marked.status().code() != StatusCode::kDataLoss) return marked.status();
@@ -309,12 +325,108 @@ Status KvStore::Commit(WriteBatch& batch, bool sync) {
   // A batch committed again after a failure numbers itself again.
   WEITUO_RETURN_IF_ERROR(
       FromRocks(batch.rep_->wb.Put(rep_->handles[0], kCommitKey, value), "number the commit"));
+  const uint64_t term = rep_->next_term != 0 ? rep_->next_term : rep_->term;
+  if (rep_->next_term != 0) {
+    std::string term_value;
+    AppendBigEndian64(&term_value, term);
+    WEITUO_RETURN_IF_ERROR(
+        FromRocks(batch.rep_->wb.Put(rep_->handles[0], kTermKey, term_value), "record the term"));
+  }
   WEITUO_RETURN_IF_ERROR(FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "write"));
-  rep_->commit = number;
+  rep_->Committed(number, term, batch.rep_->wb.Data(), true);
+  return Status::Ok();
+}
+
+void KvStore::Rep::Committed(uint64_t number, uint64_t written_term, std::string_view data,
+                             bool synced) {
+  commit = number;
+  term = written_term;
   // The commit is durable whatever happens to the marker: one that could not
   // be updated only lags, which makes the next open's check weaker, never
-  // wrong.
-  (void)rep_->marker->Update(number);
+  // wrong. An unsynced one is not named until a synced one follows it.
+  if (synced) (void)marker->Update(number);
+  if (listener) listener(number, written_term, data);
+}
+
+uint64_t KvStore::LastCommit() const {
+  std::lock_guard<std::mutex> lock(rep_->commit_mu);
+  return rep_->commit;
+}
+
+uint64_t KvStore::LastTerm() const {
+  std::lock_guard<std::mutex> lock(rep_->commit_mu);
+  return rep_->term;
+}
+
+void KvStore::SetCommitTerm(uint64_t term) {
+  std::lock_guard<std::mutex> lock(rep_->commit_mu);
+  rep_->next_term = term;
+}
+
+void KvStore::SetCommitListener(CommitListener listener) {
+  std::lock_guard<std::mutex> lock(rep_->commit_mu);
+  rep_->listener = std::move(listener);
+}
+
+namespace {
+
+// Finds the commit number and term a batch records in the default column
+// family (the last Put of each key wins, as in the batch's write).
+class NumberReader : public rocksdb::WriteBatch::Handler {
+ public:
+  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key,
+                        const rocksdb::Slice& value) override {
+    if (cf != 0 || value.size() != 8) return rocksdb::Status::OK();
+    if (key == rocksdb::Slice(kCommitKey)) number = ReadBigEndian64(value.ToString());
+    if (key == rocksdb::Slice(kTermKey)) term = ReadBigEndian64(value.ToString());
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status SingleDeleteCF(uint32_t, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteRangeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status MergeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  void LogData(const rocksdb::Slice&) override {}
+  uint64_t number = 0;
+  uint64_t term = 0;
+};
+
+}  // namespace
+
+StatusOr<std::pair<uint64_t, uint64_t>> KvStore::BatchNumber(std::string_view batch) {
+  // A batch's bytes begin with its 12-byte header (sequence, count).
+  if (batch.size() < 12) {
+    return Status::InvalidArgument("a replicated batch of " + std::to_string(batch.size()) +
+                                   " bytes is shorter than a batch's header");
+  }
+  rocksdb::WriteBatch wb{std::string(batch)};
+  NumberReader reader;
+  rocksdb::Status s = wb.Iterate(&reader);
+  if (!s.ok()) return Status::InvalidArgument("a replicated batch does not parse: " + s.ToString());
+  return std::make_pair(reader.number, reader.term);
+}
+
+Status KvStore::ApplyReplicated(uint64_t number, uint64_t term, std::string_view batch, bool sync) {
+  WEITUO_ASSIGN_OR_RETURN(auto recorded, BatchNumber(batch));
+  if (!rep_->marker) return Status::FailedPrecondition("a replica keeps a commit marker");
+  std::lock_guard<std::mutex> lock(rep_->commit_mu);
+  if (number != rep_->commit + 1 || recorded.first != number) {
+    return Status::FailedPrecondition("replicated commit " + std::to_string(number) +
+                                      " (recording " + std::to_string(recorded.first) +
+                                      ") does not follow commit " + std::to_string(rep_->commit));
+  }
+  rocksdb::WriteBatch wb{std::string(batch)};
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  WEITUO_RETURN_IF_ERROR(FromRocks(rep_->db->Write(wo, &wb), "write a replicated batch"));
+  rep_->Committed(number, term, batch, sync);
   return Status::Ok();
 }
 

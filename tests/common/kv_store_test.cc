@@ -271,5 +271,71 @@ TEST_F(KvStoreTest, ARecordThatDoesNotParseIsDataLossAndCounted) {
   EXPECT_THAT((*kv)->damage().last, ::testing::HasSubstr("corrupt envelope record"));
 }
 
+// A group's follower applies the leader's batches as their bytes: the same
+// keys and values, the same commit numbers and terms, and nothing out of
+// order.
+TEST_F(KvStoreTest, AReplicaAppliesTheLeadersBatchesInOrder) {
+  struct Shipped {
+    uint64_t number, term;
+    std::string bytes;
+  };
+  std::vector<Shipped> shipped;
+  auto leader = KvStore::Open(dir_ + "/leader", {"a", "b"});
+  ASSERT_TRUE(leader.ok()) << leader.status().ToString();
+  (*leader)->SetCommitTerm(7);
+  (*leader)->SetCommitListener([&](uint64_t number, uint64_t term, std::string_view bytes) {
+    shipped.push_back({number, term, std::string(bytes)});
+  });
+  for (int i = 0; i < 3; ++i) {
+    WriteBatch batch = (*leader)->NewBatch();
+    batch.Put(1, Key(i, 0), "v" + std::to_string(i));
+    batch.Put(2, Key(i, 1), "other family");
+    if (i == 2) batch.Delete(1, Key(0, 0));
+    ASSERT_TRUE((*leader)->Commit(batch, true).ok());
+  }
+  ASSERT_EQ(shipped.size(), 3u);
+  EXPECT_EQ(shipped[2].number, 3u);
+  EXPECT_EQ(shipped[2].term, 7u);
+  EXPECT_EQ((*leader)->LastCommit(), 3u);
+  auto recorded = KvStore::BatchNumber(shipped[1].bytes);
+  ASSERT_TRUE(recorded.ok());
+  EXPECT_EQ(*recorded, std::make_pair(uint64_t{2}, uint64_t{7}));
+
+  {
+    auto replica = KvStore::Open(dir_ + "/replica", {"a", "b"});
+    ASSERT_TRUE(replica.ok());
+    // Out of order, or bytes that are not a batch: refused, nothing written.
+    EXPECT_EQ((*replica)->ApplyReplicated(2, 7, shipped[1].bytes).code(),
+              StatusCode::kFailedPrecondition);
+    EXPECT_EQ((*replica)->ApplyReplicated(1, 7, "not a batch").code(),
+              StatusCode::kInvalidArgument);
+    EXPECT_EQ((*replica)->ApplyReplicated(1, 7, shipped[1].bytes).code(),
+              StatusCode::kFailedPrecondition);  // the bytes of commit 2 as commit 1
+    for (const Shipped& s : shipped) {
+      ASSERT_TRUE((*replica)->ApplyReplicated(s.number, s.term, s.bytes).ok());
+    }
+    EXPECT_EQ((*replica)->ApplyReplicated(3, 7, shipped[2].bytes).code(),
+              StatusCode::kFailedPrecondition);  // applied once
+  }
+  // Synced and numbered: it reopens with its marker, at the leader's number and term.
+  auto replica = KvStore::Open(dir_ + "/replica", {"a", "b"});
+  ASSERT_TRUE(replica.ok()) << replica.status().ToString();
+  EXPECT_EQ((*replica)->LastCommit(), 3u);
+  EXPECT_EQ((*replica)->LastTerm(), 7u);
+  for (int cf = 0; cf <= 2; ++cf) {
+    std::vector<std::pair<std::string, std::string>> mine, theirs;
+    auto collect = [](auto& out) {
+      return [&out](std::string_view k, std::string_view v) {
+        out.emplace_back(std::string(k), std::string(v));
+        return true;
+      };
+    };
+    ASSERT_TRUE((*leader)->Scan(cf, "", "", 0, collect(theirs)).ok());
+    ASSERT_TRUE((*replica)->Scan(cf, "", "", 0, collect(mine)).ok());
+    EXPECT_EQ(mine, theirs) << "column family " << cf;
+    EXPECT_FALSE(mine.empty());
+  }
+}
+
 }  // namespace
 }  // namespace weituo

@@ -135,6 +135,37 @@ class KvStore {
   // Approximate bytes on disk (SST + WAL), for status pages.
   uint64_t ApproximateSizeBytes() const;
 
+  // ---- Replication (a broker group, docs/group.md) ----
+  // Every numbered commit is one batch; a group's followers apply the
+  // leader's batches, as its bytes, in the order of their numbers, so that
+  // every member's store holds the same keys and values.
+
+  // The number of the last synced commit (0 on a store that keeps no
+  // marker or has none yet) and the term it was written in (0 if none).
+  uint64_t LastCommit() const;
+  uint64_t LastTerm() const;
+  // From now on every numbered commit also records `term` (the leader's
+  // term, in the default column family), so that a member that restarts
+  // knows which leader wrote its last batch.
+  void SetCommitTerm(uint64_t term);
+  // Called after each numbered commit is durable, on the committing thread,
+  // with the commit's number, term and the batch as written (its bytes, the
+  // number and term included). Commits are serialised: calls come in
+  // number order. Set before the first commit; none: nothing is called.
+  using CommitListener =
+      std::function<void(uint64_t number, uint64_t term, std::string_view batch)>;
+  void SetCommitListener(CommitListener listener);
+  // Applies a leader's batch (the bytes a CommitListener was given), synced
+  // unless `sync` is false (then the next synced one makes it durable too,
+  // and only a synced one moves the marker): a follower syncs the last of
+  // the batches it received together. FAILED_PRECONDITION unless `number`
+  // is LastCommit() + 1 and the batch's own number is `number`;
+  // INVALID_ARGUMENT for bytes that are not a batch. The listener is called
+  // as for a commit.
+  Status ApplyReplicated(uint64_t number, uint64_t term, std::string_view batch, bool sync = true);
+  // The commit number and term a batch records (0 if it records none).
+  static StatusOr<std::pair<uint64_t, uint64_t>> BatchNumber(std::string_view batch);
+
  private:
   struct Rep;
   explicit KvStore(std::unique_ptr<Rep> rep);

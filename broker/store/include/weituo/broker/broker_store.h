@@ -220,6 +220,9 @@ class BrokerStore {
   StatusOr<std::map<std::string, uint64_t>> CountParked() const;
 
   uint64_t ApproximateSizeBytes() const { return kv_->ApproximateSizeBytes(); }
+  // The store underneath, for a group's replication (its commit numbers,
+  // terms and batches; docs/group.md). Nothing else writes through it.
+  KvStore& kv() const { return *kv_; }
 
  private:
   explicit BrokerStore(std::unique_ptr<KvStore> kv) : kv_(std::move(kv)) {}
