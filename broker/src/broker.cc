@@ -284,6 +284,20 @@ void Broker::Loop::EndTurn() {
     events_.Stop();
     return;
   }
+  // A group's leader sends nothing that is not durable on the group, and
+  // nothing at all once its lease no longer holds.
+  if (options_.group) {
+    if (Status s = options_.group->WaitDurable(); !s.ok()) {
+      Count("group_leadership_lost");
+      spdlog::error(
+          "msg=\"stopping as the group's leader; nothing of this turn is sent\" "
+          "error=\"{}\"",
+          LogValue(s.ToString()));
+      fatal_ = std::move(s);
+      events_.Stop();
+      return;
+    }
+  }
   SendTurnReplies();
   submit_to_receipt_.Sent(std::chrono::steady_clock::now());
   actions_.AnswerApplied();
@@ -589,6 +603,7 @@ StatusOr<std::unique_ptr<Broker>> Broker::Create(BrokerOptions options, CourtDir
   if (!store->recovery_note().empty()) {
     spdlog::warn("msg=\"store opened\" note=\"{}\"", LogValue(store->recovery_note()));
   }
+  if (options.group) WEITUO_RETURN_IF_ERROR(options.group->Attach(*store));
   WEITUO_ASSIGN_OR_RETURN(const uint64_t next, store->NextDeliveryId());
   auto loop =
       std::make_unique<Loop>(std::move(options), std::move(directory), std::move(store), next);

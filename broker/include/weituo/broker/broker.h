@@ -31,6 +31,21 @@
 
 namespace weituo::broker {
 
+// A broker group's leader (docs/group.md): what the loop asks of the
+// group's replication. Called on the loop's thread.
+class GroupHooks {
+ public:
+  virtual ~GroupHooks() = default;
+  // The store is open, before its first commit (a migration's): every
+  // commit from now on goes to the group.
+  virtual Status Attach(BrokerStore& store) = 0;
+  // After every turn's commit, before anything is sent: returns when what
+  // the store has committed is durable on the group. An error means this
+  // member may no longer act as leader (its lease does not hold): the loop
+  // stops without sending anything of the turn.
+  virtual Status WaitDurable() = 0;
+};
+
 struct BrokerOptions {
   std::string endpoint = "tcp://127.0.0.1:5555";  // "tcp://127.0.0.1:*" picks a port
   std::string data_dir;
@@ -76,6 +91,8 @@ struct BrokerOptions {
   int64_t offline_flag_after_ms = 24LL * 60 * 60 * 1000;
   // Tests only (--test-clock): AdvanceClock moves the wall clock forward.
   bool test_clock = false;
+  // A member of a broker group leading it; null: a broker of its own.
+  GroupHooks* group = nullptr;
 };
 
 // GET /api/stats.
