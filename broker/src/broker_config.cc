@@ -100,6 +100,12 @@ void Register(SettingList& s, BrokerConfig& c) {
         "refused with STORAGE_FULL (0: no reserve)");
 
   s.Choice("log_level", &c.log_level, LogLevels(), "the least severe level logged");
+  s.String("group", &c.group_file,
+           "a broker group's file (docs/group.md): this broker is one of its members, the "
+           "leader or a follower as etcd decides")
+      .default_text = "none: a broker of its own";
+  s.String("member", &c.member, "with group: which of the group file's members this broker is")
+      .default_text = "none";
 }
 
 }  // namespace
@@ -163,6 +169,10 @@ Status BrokerFlags::CheckTogether() const {
                                    ") must be longer than heartbeat_ms (" +
                                    std::to_string(o.heartbeat_ms) +
                                    "), or every court counts as offline between two heartbeats");
+  }
+  if (config_->group_file.empty() != config_->member.empty()) {
+    return Status::InvalidArgument(
+        "group and member go together: the group's file, and which of its members this is");
   }
   if (o.max_backoff_ms < o.ack_timeout_ms) {
     return Status::InvalidArgument("max_backoff_ms (" + std::to_string(o.max_backoff_ms) +

@@ -30,6 +30,10 @@ struct BrokerConfig {
   bool open_reads = false;         // HTTP reads need no token
   std::string http_allowed_hosts;  // comma-separated Host names besides the listen address
   int64_t storage_reserve_mb = int64_t{256};
+  // A member of a broker group (docs/group.md): the group's file and which
+  // of its members this broker is. Empty: a broker of its own.
+  std::string group_file;
+  std::string member;
 };
 
 class BrokerFlags {

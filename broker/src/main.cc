@@ -26,19 +26,24 @@
 #include "weituo/common/directory.h"
 #include "weituo/common/http_server.h"
 #include "weituo/common/logging.h"
+#include "weituo/group/group_config.h"
+#include "weituo/group/member.h"
 
 namespace {
 
 enum Exit { kOk = 0, kFailed = 1, kConfig = 2, kDamaged = 3 };
 
-weituo::broker::Broker* g_broker = nullptr;
+// Atomic: a group's member sets it from its own thread each time it leads.
+std::atomic<weituo::broker::Broker*> g_broker{nullptr};
+weituo::group::Member* g_member = nullptr;
 
 void OnSignal(int) {
-  if (g_broker) g_broker->Stop();
+  if (g_member) g_member->Stop();
+  if (auto* b = g_broker.load()) b->Stop();
 }
 
 void OnHangUp(int) {
-  if (g_broker) g_broker->ReloadDirectory();
+  if (auto* b = g_broker.load()) b->ReloadDirectory();
 }
 
 bool Refuse(const std::string& message) {
@@ -180,6 +185,46 @@ std::unique_ptr<weituo::broker::StatusServer> StartHttp(const weituo::broker::Br
   return server;
 }
 
+// A member of a broker group, until a signal stops it.
+int RunMember(weituo::broker::BrokerConfig& config, Files& files) {
+  auto group = weituo::group::GroupConfig::Load(config.group_file);
+  if (!group.ok()) {
+    Refuse(group.status().message());
+    return kConfig;
+  }
+  const weituo::group::MemberConfig* me = group->Find(config.member);
+  if (me == nullptr) {
+    Refuse(config.group_file + ": no [[member]] named \"" + config.member + "\"");
+    return kConfig;
+  }
+  weituo::group::MemberOptions options;
+  options.group = std::move(group).value();
+  options.member = config.member;
+  options.broker = config.options;
+  options.directory = *files.directory;
+  options.serve_leader = [&config, &files](weituo::broker::Broker& broker) {
+    bool failed = false;
+    std::shared_ptr<weituo::broker::StatusServer> server =
+        StartHttp(config, broker, files, &failed);
+    g_broker.store(&broker);
+    return std::function<void()>([server] {
+      g_broker.store(nullptr);
+      if (server) server->Stop();
+    });
+  };
+  weituo::group::Member member(std::move(options));
+  g_member = &member;
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  weituo::Status s = member.Run();
+  g_member = nullptr;
+  if (!s.ok()) {
+    Refuse(s.ToString());
+    return s.code() == weituo::StatusCode::kDataLoss ? kDamaged : kFailed;
+  }
+  return kOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -208,6 +253,7 @@ int main(int argc, char** argv) {
         "msg=\"TEST CLOCK: the broker's clock can be moved forward over HTTP; tests "
         "only\"");
   }
+  if (!config.group_file.empty()) return RunMember(config, files);
   auto broker = OpenBroker(config.options, *files.directory);
   if (!broker.ok()) {
     Refuse(broker.status().ToString());
@@ -218,7 +264,7 @@ int main(int argc, char** argv) {
         "commissions are gone, start once with --accept-data-loss.");
     return kDamaged;
   }
-  g_broker = broker->get();
+  g_broker.store(broker->get());
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGHUP, OnHangUp);

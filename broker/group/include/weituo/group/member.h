@@ -1,0 +1,56 @@
+// One member of a broker group (weituo-broker --group FILE --member NAME;
+// docs/group.md), for its whole life: it follows the leader (applying its
+// commits, redirecting courts to it) until etcd makes it the leader; then
+// it runs the broker over its store, every commit replicated before
+// anything of it is sent, until it stops or its lease no longer holds, and
+// then follows again.
+//
+// Threading: Run() blocks the calling thread; Stop() is safe from any thread
+// and from a signal handler (an atomic flag).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "weituo/broker/broker.h"
+#include "weituo/common/directory.h"
+#include "weituo/common/status.h"
+#include "weituo/group/group_config.h"
+
+namespace weituo::group {
+
+using broker::Broker;
+using broker::BrokerOptions;
+
+struct MemberOptions {
+  GroupConfig group;
+  std::string member;
+  // The broker's options when it leads (endpoint, data_dir, keys, ...);
+  // `endpoint` must be the member's `courts` in the group file.
+  BrokerOptions broker;
+  CourtDirectory directory;
+  // Starts what serves the leader's operators over `broker` (its status
+  // server) and returns what stops it; called each time this member leads.
+  std::function<std::function<void()>(Broker& broker)> serve_leader;
+  std::string replication_secret_key;  // Z85; empty: plaintext replication
+};
+
+class Member {
+ public:
+  explicit Member(MemberOptions options);
+  ~Member();
+  // Until Stop(); an error if it cannot go on (etcd's client cannot start,
+  // the store cannot be opened).
+  Status Run();
+  void Stop() { stop_.store(true); }
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace weituo::group
