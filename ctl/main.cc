@@ -8,6 +8,7 @@
 //   verify            recomputes the tamper-evident trail over a store, or
 //                     one commission's trail as the HTTP API serves it
 //   stats             supervision statistics per court and for the zone
+//   cluster           a broker group's members, as each of them sees it
 // It talks to the broker's operator HTTP API on loopback (--url) with a
 // token (--token-file): the operator's read token for reads, the admin
 // token for actions and reads, or a witness's. Exit codes: 0 done,
@@ -145,6 +146,49 @@ std::string EventText(const weituo::v1::Event& e) {
     if (!d.supervisor().empty()) text += ", escalated to " + d.supervisor();
   }
   return text;
+}
+
+// One line per member asked (its own view), and a leader's followers.
+int Cluster(const std::vector<Api>& members, bool json) {
+  int rc = kOk;
+  if (!json) {
+    std::cout << std::left << std::setw(10) << "MEMBER" << std::setw(10) << "ROLE" << std::setw(8)
+              << "TERM" << std::setw(10) << "LEADER" << std::setw(12) << "APPLIED" << std::setw(10)
+              << "LAG" << std::setw(10) << "ETCD"
+              << "LAST CHANGE\n";
+  }
+  for (const Api& api : members) {
+    weituo::v1::ClusterStatus c;
+    if (int got = Decode(Call(api, HttpMethod::kGet, "/api/cluster"), &c); got != kOk) {
+      rc = got;
+      continue;
+    }
+    if (json) {
+      std::cout << ApiJson(c) << "\n";
+      continue;
+    }
+    const std::string change =
+        c.last_change_ago_ms() < 0
+            ? "-"
+            : c.last_change_reason() + ", " + Age(c.last_change_ago_ms()) + " ago";
+    std::cout << std::left << std::setw(10) << c.member() << std::setw(10) << c.role()
+              << std::setw(8) << c.term() << std::setw(10)
+              << (c.leader().empty() ? "-" : c.leader()) << std::setw(12) << c.last_applied()
+              << std::setw(10) << (std::to_string(c.lag_ms()) + " ms") << std::setw(10)
+              << (c.etcd_reachable() ? "ok" : "UNREACHED") << change << "\n";
+    if (c.role() == "leader") {
+      std::cout << "  in sync: ";
+      for (int i = 0; i < c.in_sync_size(); ++i) std::cout << (i ? ", " : "") << c.in_sync(i);
+      std::cout << "\n";
+      for (const auto& f : c.followers()) {
+        std::cout << "  follower " << f.member() << ": acked " << f.acked() << ", behind "
+                  << f.lag_batches() << " commits / " << f.lag_ms() << " ms"
+                  << (f.in_sync() ? ", in sync" : ", NOT in sync")
+                  << (f.snapshotting() ? ", fetching a checkpoint" : "") << "\n";
+      }
+    }
+  }
+  return rc;
 }
 
 int Status(const Api& api, bool json) {
@@ -544,6 +588,14 @@ int main(int argc, char** argv) {
       "backup", "a consistent copy of the store, made while the broker runs (needs the token)");
   resume->add_option("court", paused_court)->required();
 
+  CLI::App* cluster = app.add_subcommand(
+      "cluster",
+      "a broker group: each member's role, term, last commit, lag and the in-sync set, from "
+      "the members' cluster addresses (the group file's http)");
+  std::vector<std::string> member_urls;
+  cluster->add_option("members", member_urls,
+                      "each member's cluster address, http://host:port [default: --url]");
+
   CLI::App* keygen = app.add_subcommand(
       "keygen", "make a CURVE key pair: NAME.key (public) and NAME.key_secret (0600)");
   std::string court, dir = ".";
@@ -591,6 +643,20 @@ int main(int argc, char** argv) {
     add("court", stats_court);
     add("campaign", stats_campaign);
     return Stats(api, json, query);
+  }
+  if (*cluster) {
+    std::vector<Api> members;
+    if (member_urls.empty()) member_urls.push_back(url);
+    for (const std::string& u : member_urls) {
+      Api member;
+      if (!ParseUrl(u, &member)) {
+        std::cerr << "weituoctl cluster: a member's address must be http://host:port, got '" << u
+                  << "'\n";
+        return kUsage;
+      }
+      members.push_back(member);
+    }
+    return Cluster(members, json);
   }
   if (*status) return Status(api, json);
   if (*courts) return Courts(api, json);
