@@ -460,8 +460,17 @@ std::string Zone::ConfigPath(const std::string& court) const {
 void Zone::WriteAgentConfig(const std::string& court, bool auto_responder) {
   std::ostringstream t;
   t << "court_id = \"" << court << "\"\n"
-    << "broker = \"" << endpoint_ << "\"\n"
-    << "data_dir = \"" << court << "-data\"\n"
+    << "broker = ";
+  if (broker_list_.empty()) {
+    t << "\"" << endpoint_ << "\"\n";
+  } else {
+    t << "[";
+    for (size_t i = 0; i < broker_list_.size(); ++i) {
+      t << (i ? ", " : "") << "\"" << broker_list_[i] << "\"";
+    }
+    t << "]\n";
+  }
+  t << "data_dir = \"" << court << "-data\"\n"
     << "heartbeat_ms = 200\nbroker_silence_ms = 1000\nresend_ms = 600\n";
   if (plaintext_) {
     t << "dev_plaintext = true\n";

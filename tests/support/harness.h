@@ -170,6 +170,9 @@ class Zone {
   // TOML appended to the court's config by StartAgent (tables such as
   // [handlers.ASSET_QUERY], [api], [spool]).
   void SetAgentConfigExtra(const std::string& court, const std::string& toml);
+  // The agents' broker list from their next start (a broker group's
+  // members); empty: this zone's own broker.
+  void SetBrokerList(std::vector<std::string> endpoints) { broker_list_ = std::move(endpoints); }
   void KillAgent(const std::string& court, int sig);
   // Waits for the agent's exit and returns its code (128+signal if killed).
   int WaitAgent(const std::string& court);
@@ -200,6 +203,7 @@ class Zone {
   std::map<std::string, std::vector<std::string>> directory_keys_;
   std::map<std::string, std::string> agent_key_;
   std::map<std::string, std::string> agent_extra_;
+  std::vector<std::string> broker_list_;
   TempDir dir_;
   int port_;
   int http_port_;

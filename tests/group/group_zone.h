@@ -1,0 +1,185 @@
+// A zone served by a broker group: a real etcd (EtcdProcess), three real
+// weituo-broker members (--group FILE --member mN) sharing the zone's CURVE
+// server key, each with its own store, courts endpoint, replication
+// endpoint, status server and cluster address, and the zone's agents with
+// all three in their broker list.
+//
+// Threading: used from the test's thread; Kill/Start may be called from a
+// helper thread (the chaos test's killer) while the test polls Cluster.
+#pragma once
+
+#include <google/protobuf/util/json_util.h>
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "etcd_process.h"
+#include "harness.h"
+#include "weituo/v1/status.pb.h"
+
+namespace weituo::testing {
+
+class GroupZone {
+ public:
+  static constexpr int kMembers = 3;
+
+  // `lease_ttl_ms` is the group file's; the agents of `zone` are given the
+  // members' courts endpoints.
+  explicit GroupZone(Zone& zone, int64_t lease_ttl_ms = 2000) : zone_(zone) {
+    for (int i = 0; i < kMembers; ++i) {
+      Member m;
+      m.name = "m" + std::to_string(i + 1);
+      m.courts = "tcp://127.0.0.1:" + std::to_string(FreePort());
+      m.replication = "tcp://127.0.0.1:" + std::to_string(FreePort());
+      m.http_port = FreePort();
+      m.cluster_port = FreePort();
+      members_.push_back(std::move(m));
+    }
+    std::string file = "name = \"test-zone\"\netcd = [\"" + etcd_.endpoint() +
+                       "\"]\nlease_ttl_ms = " + std::to_string(lease_ttl_ms) +
+                       "\nmin_in_sync = 2\nack_timeout_ms = 1000\n";
+    std::vector<std::string> list;
+    for (const Member& m : members_) {
+      file += "[[member]]\nname = \"" + m.name + "\"\ncourts = \"" + m.courts +
+              "\"\nreplication = \"" + m.replication +
+              "\"\nhttp = \"127.0.0.1:" + std::to_string(m.cluster_port) + "\"\n";
+      list.push_back(m.courts);
+    }
+    WriteFile(GroupFile(), file);
+    zone_.SetBrokerList(list);
+  }
+  ~GroupZone() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Member& m : members_) {
+      if (m.process.running()) m.process.Signal(SIGTERM);
+    }
+    for (Member& m : members_) {
+      if (m.process.running() && !m.process.WaitExited(std::chrono::seconds(10))) {
+        m.process.Signal(SIGKILL);
+        m.process.Wait();
+      }
+    }
+  }
+
+  std::string GroupFile() const { return zone_.dir() + "/group.toml"; }
+  std::string DataDir(int i) const { return zone_.dir() + "/" + members_[i].name; }
+  std::string Log(int i) const { return zone_.dir() + "/" + members_[i].name + ".log"; }
+  const std::string& Courts(int i) const { return members_[i].courts; }
+  int HttpPort(int i) const { return members_[i].http_port; }
+  int ClusterPort(int i) const { return members_[i].cluster_port; }
+  EtcdProcess& etcd() { return etcd_; }
+
+  std::vector<std::string> Argv(int i) const {
+    const Member& m = members_[i];
+    std::vector<std::string> argv = {BrokerBin(),
+                                     "--data-dir",
+                                     DataDir(i),
+                                     "--directory",
+                                     zone_.DirectoryPath(),
+                                     "--endpoint",
+                                     m.courts,
+                                     "--http",
+                                     "127.0.0.1:" + std::to_string(m.http_port),
+                                     "--heartbeat-ms",
+                                     "200",
+                                     "--offline-after-ms",
+                                     "1000",
+                                     "--ack-timeout-ms",
+                                     "1000",
+                                     "--max-backoff-ms",
+                                     "4000",
+                                     "--storage-reserve-mb",
+                                     "16",
+                                     "--group",
+                                     GroupFile(),
+                                     "--member",
+                                     m.name};
+    if (zone_.plaintext()) {
+      argv.push_back("--dev-plaintext");
+    } else {
+      argv.insert(argv.end(), {"--curve-secret-key-file", zone_.KeyDir() + "/broker.key_secret"});
+    }
+    return argv;
+  }
+
+  // Starts member i and waits until its cluster address answers.
+  void Start(int i) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      members_[i].process = Process::Spawn(Argv(i), {}, Log(i));
+    }
+    if (!WaitFor([&] { return Cluster(i).has_value() || !Running(i); }, std::chrono::seconds(20)) ||
+        !Running(i)) {
+      throw std::runtime_error("member " + members_[i].name + " did not start; see " + Log(i));
+    }
+  }
+  void StartAll() {
+    for (int i = 0; i < kMembers; ++i) Start(i);
+  }
+  void Signal(int i, int sig) {
+    std::lock_guard<std::mutex> lock(mu_);
+    members_[i].process.Signal(sig);
+  }
+  void Kill(int i) {
+    std::lock_guard<std::mutex> lock(mu_);
+    members_[i].process.Signal(SIGKILL);
+    members_[i].process.Wait();
+  }
+  // SIGTERM, and waits for its exit.
+  void Stop(int i) {
+    std::lock_guard<std::mutex> lock(mu_);
+    members_[i].process.Signal(SIGTERM);
+    if (!members_[i].process.WaitExited(std::chrono::seconds(15))) {
+      members_[i].process.Signal(SIGKILL);
+      members_[i].process.Wait();
+      ADD_FAILURE() << members_[i].name << " did not stop on SIGTERM; see " << Log(i);
+    }
+  }
+  bool Running(int i) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return members_[i].process.running();
+  }
+
+  // GET /api/cluster of member i; nullopt if it does not answer.
+  std::optional<weituo::v1::ClusterStatus> Cluster(int i) const {
+    const std::string body = HttpGet(members_[i].cluster_port, "/api/cluster");
+    if (body.empty()) return std::nullopt;
+    weituo::v1::ClusterStatus status;
+    if (!google::protobuf::util::JsonStringToMessage(body, &status).ok()) return std::nullopt;
+    return status;
+  }
+  // The member that says it leads and that etcd names; -1 if none.
+  int Leader() const {
+    for (int i = 0; i < kMembers; ++i) {
+      auto c = Cluster(i);
+      if (c && c->role() == "leader" && c->leader() == members_[i].name) return i;
+    }
+    return -1;
+  }
+  int WaitLeader(std::chrono::milliseconds timeout, int not_this = -1) const {
+    int leader = -1;
+    WaitFor(
+        [&] {
+          leader = Leader();
+          return leader >= 0 && leader != not_this;
+        },
+        timeout);
+    return leader != not_this ? leader : -1;
+  }
+
+ private:
+  struct Member {
+    std::string name, courts, replication;
+    int http_port = 0, cluster_port = 0;
+    Process process;
+  };
+  Zone& zone_;
+  EtcdProcess etcd_;
+  mutable std::mutex mu_;
+  std::vector<Member> members_;
+};
+
+}  // namespace weituo::testing

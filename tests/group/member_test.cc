@@ -1,0 +1,219 @@
+// A broker group end to end: a real etcd, three real weituo-broker members,
+// the zone's real agents with all three in their broker list. The leader is
+// killed, paused, cut off from etcd; followers are killed and wiped; every
+// receipted commission must end COMPLETED exactly once, and every member's
+// store must hold the same keys and values.
+//
+// The chaos test's moments come from a seed, printed on every run:
+//   WEITUO_CHAOS_SEED=N ctest --test-dir build -R GroupChaos
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "chaos_plan.h"
+#include "group_zone.h"
+#include "harness.h"
+#include "trail.h"
+
+namespace weituo::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// Every member's last applied commit is the leader's.
+bool Converged(GroupZone& group) {
+  uint64_t last = 0;
+  for (int i = 0; i < GroupZone::kMembers; ++i) {
+    auto c = group.Cluster(i);
+    if (!c) return false;
+    if (i > 0 && c->last_applied() != last) return false;
+    last = c->last_applied();
+  }
+  return last > 0;
+}
+
+// Stops every member and compares their stores, and checks each with
+// weituoctl verify.
+void ExpectIdenticalStores(GroupZone& group) {
+  for (int i = 0; i < GroupZone::kMembers; ++i) group.Stop(i);
+  const std::string first = StoreDigest(group.DataDir(0));
+  for (int i = 0; i < GroupZone::kMembers; ++i) {
+    EXPECT_EQ(StoreDigest(group.DataDir(i)), first) << "member " << i << " differs from m1";
+    CommandResult verified = RunCommand({CtlBin(), "verify", "--data-dir", group.DataDir(i)});
+    EXPECT_EQ(verified.exit_code, 0) << "member " << i << ": " << verified.out;
+  }
+}
+
+class GroupTest : public ::testing::Test {
+ protected:
+  void StartZone(int per_court) {
+    group_.StartAll();
+    leader_ = group_.WaitLeader(seconds(20));
+    ASSERT_GE(leader_, 0) << "no leader; see " << zone_.dir();
+    for (const std::string& court : kCourts) zone_.StartAgent(court, true);
+    plan_ = MakePlan(zone_, per_court);
+  }
+  Zone zone_;
+  GroupZone group_{zone_};
+  int leader_ = -1;
+  Plan plan_;
+};
+
+TEST_F(GroupTest, OneLeaderServesAndEveryMemberHoldsEveryCommit) {
+  StartZone(5);
+  auto codes = SubmitAll(zone_, plan_);
+  for (const auto& [court, code] : codes) EXPECT_EQ(code, 0) << court << " submit";
+  ExpectEachCompletedExactlyOnce(zone_, plan_);
+  EXPECT_TRUE(WaitFor([&] { return Converged(group_); }, seconds(10)));
+  auto leader = group_.Cluster(leader_);
+  ASSERT_TRUE(leader);
+  EXPECT_EQ(leader->in_sync_size(), 3) << leader->DebugString();
+  for (int i = 0; i < GroupZone::kMembers; ++i) {
+    if (i == leader_) continue;
+    auto c = group_.Cluster(i);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->role(), "follower");
+    EXPECT_EQ(c->leader(), leader->member());
+    EXPECT_EQ(c->term(), leader->term());
+  }
+  ExpectIdenticalStores(group_);
+}
+
+TEST_F(GroupTest, LeaderKilledAnotherTakesOverAndTheOldOneRejoins) {
+  StartZone(10);
+  std::thread killer([&] {
+    std::this_thread::sleep_for(milliseconds(300));
+    group_.Kill(leader_);
+  });
+  auto codes = SubmitAll(zone_, plan_);
+  killer.join();
+  for (const auto& [court, code] : codes) EXPECT_EQ(code, 0) << court << " submit";
+  const int next = group_.WaitLeader(seconds(20), leader_);
+  ASSERT_GE(next, 0) << "no new leader; see " << zone_.dir();
+  ExpectEachCompletedExactlyOnce(zone_, plan_);
+  group_.Start(leader_);
+  EXPECT_TRUE(WaitFor([&] { return Converged(group_); }, seconds(20)))
+      << "the old leader did not catch up; see " << group_.Log(leader_);
+  ExpectIdenticalStores(group_);
+}
+
+TEST_F(GroupTest, AFollowerWhoseStoreIsDeletedRejoinsFromACheckpoint) {
+  StartZone(5);
+  auto codes = SubmitAll(zone_, plan_);
+  for (const auto& [court, code] : codes) EXPECT_EQ(code, 0) << court << " submit";
+  ExpectEachCompletedExactlyOnce(zone_, plan_);
+  const int follower = (leader_ + 1) % GroupZone::kMembers;
+  group_.Kill(follower);
+  std::filesystem::remove_all(group_.DataDir(follower));
+  group_.Start(follower);
+  EXPECT_TRUE(WaitFor([&] { return Converged(group_); }, seconds(20)))
+      << "see " << group_.Log(follower);
+  auto c = group_.Cluster(follower);
+  ASSERT_TRUE(c);
+  EXPECT_GE(c->snapshots_installed(), 1u);
+  ExpectIdenticalStores(group_);
+}
+
+// SIGSTOP past the lease: another member leads; the old leader, resumed,
+// must not send one receipt of its old term. Its agents' submissions made
+// during the pause are receipted by the new leader only.
+TEST_F(GroupTest, APausedLeaderResumesWithoutReceiptingAndStepsDown) {
+  StartZone(10);
+  group_.Signal(leader_, SIGSTOP);
+  const int next = group_.WaitLeader(seconds(20), leader_);
+  ASSERT_GE(next, 0) << "no new leader while the old one is paused";
+  auto codes = SubmitAll(zone_, plan_);
+  group_.Signal(leader_, SIGCONT);
+  for (const auto& [court, code] : codes) EXPECT_EQ(code, 0) << court << " submit";
+  // The positive sign: the old leader says it follows the new one.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto c = group_.Cluster(leader_);
+        return c && c->role() == "follower" && c->term() > 0;
+      },
+      seconds(20)))
+      << "see " << group_.Log(leader_);
+  ExpectEachCompletedExactlyOnce(zone_, plan_);
+  EXPECT_TRUE(WaitFor([&] { return Converged(group_); }, seconds(20)));
+  ExpectIdenticalStores(group_);
+}
+
+// etcd stopped: the leader stops receipting by its lease's deadline (the
+// agents keep their outboxes) and the zone goes on when etcd is back.
+TEST_F(GroupTest, WithoutEtcdNobodyReceiptsAndTheZoneResumesWhenItReturns) {
+  StartZone(10);
+  group_.etcd().Pause();
+  // The positive sign that the lease was given up: no member says it leads.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (int i = 0; i < GroupZone::kMembers; ++i) {
+          auto c = group_.Cluster(i);
+          if (!c || c->role() == "leader") return false;
+        }
+        return true;
+      },
+      seconds(15)));
+  std::thread resumer([&] {
+    std::this_thread::sleep_for(milliseconds(1500));
+    group_.etcd().Resume();
+  });
+  auto codes = SubmitAll(zone_, plan_);
+  resumer.join();
+  for (const auto& [court, code] : codes) EXPECT_EQ(code, 0) << court << " submit";
+  ExpectEachCompletedExactlyOnce(zone_, plan_);
+  EXPECT_GE(group_.WaitLeader(seconds(20)), 0);
+  EXPECT_TRUE(WaitFor([&] { return Converged(group_); }, seconds(20)));
+  ExpectIdenticalStores(group_);
+}
+
+// 2,000 commissions among the eight courts while the leader is SIGKILLed
+// at random moments, at least 20 times, each killed member started again.
+TEST_F(GroupTest, GroupChaosTwentyLeaderKillsLoseAndDoubleNothing) {
+  constexpr int kKills = 20;
+  StartZone(250);
+  ASSERT_EQ(plan_.total, 2000);
+  const uint32_t seed = ChaosSeed();
+  SCOPED_TRACE("chaos seed: " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::atomic<int> kills{0};
+  std::vector<int64_t> failover_ms;
+  std::thread killer([&] {
+    std::uniform_int_distribution<int> pause_ms(200, 1200);
+    for (int k = 0; k < kKills; ++k) {
+      std::this_thread::sleep_for(milliseconds(pause_ms(rng)));
+      const int leader = group_.WaitLeader(seconds(30));
+      if (leader < 0) {
+        ADD_FAILURE() << "no leader before kill " << k;
+        return;
+      }
+      const int64_t killed_at = MonotonicMs();
+      group_.Kill(leader);
+      ++kills;
+      const int next = group_.WaitLeader(seconds(30), leader);
+      failover_ms.push_back(MonotonicMs() - killed_at);
+      if (next < 0) ADD_FAILURE() << "no leader after kill " << k;
+      group_.Start(leader);
+    }
+  });
+  auto codes = SubmitAll(zone_, plan_, /*retry=*/true);
+  killer.join();
+  EXPECT_EQ(kills.load(), kKills);
+  for (const auto& [court, code] : codes) EXPECT_EQ(code, 0) << court << " submit";
+  ExpectEachCompletedExactlyOnce(zone_, plan_, seconds(300));
+  std::sort(failover_ms.begin(), failover_ms.end());
+  if (!failover_ms.empty()) {
+    std::cout << "failover (kill -> a new leader serving), ms: p50 "
+              << failover_ms[failover_ms.size() / 2] << " max " << failover_ms.back() << " over "
+              << failover_ms.size() << " kills" << std::endl;
+  }
+  EXPECT_TRUE(WaitFor([&] { return Converged(group_); }, seconds(30)));
+  ExpectIdenticalStores(group_);
+}
+
+}  // namespace
+}  // namespace weituo::testing
