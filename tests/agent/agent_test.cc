@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -401,6 +403,33 @@ TEST(AgentGroupTest, AMemberThatNeverWelcomesIsLeftForTheNext) {
   EXPECT_GT(status.last_broker_change_at_ms(), 0);
   ASSERT_EQ(status.broker_endpoints_size(), 2);
   EXPECT_EQ(status.broker_endpoints(0), dead);
+}
+
+TEST(AgentGroupTest, AMemberSilentSinceItsWelcomeIsLeftAndTheListGoesRound) {
+  Zone zone;
+  zone.StartBroker();
+  const std::string dead = "tcp://127.0.0.1:" + std::to_string(FreePort());
+  auto dexing = OpenAgent(zone, "dexing", "", {zone.endpoint(), dead});
+  ASSERT_NE(dexing, nullptr);
+  ASSERT_TRUE(dexing->Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return dexing->GetStatus().connected(); }, std::chrono::seconds(10)));
+  EXPECT_EQ(dexing->GetStatus().broker_changes(), 0u);
+  zone.KillBroker(SIGKILL);
+  std::string first;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        weituo::v1::AgentStatus s = dexing->GetStatus();
+        if (s.broker_changes() == 1) first = s.last_broker_change();
+        return s.broker_changes() >= 1;
+      },
+      std::chrono::seconds(10)));
+  EXPECT_EQ(first, "silent");
+  // Round the list (the dead member, then the first again) until the
+  // broker is back.
+  zone.StartBroker();
+  ExpectReceiptedOnce(zone, *dexing);
+  EXPECT_EQ(dexing->GetStatus().broker_endpoint(), zone.endpoint());
+  EXPECT_GE(dexing->GetStatus().broker_changes(), 2u);
 }
 
 TEST(AgentGroupTest, NotLeaderSendsTheAgentToTheLeaderItNames) {
