@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include <zmq.hpp>
 
 #include "agent_store.h"
+#include "broker_choice.h"
 #include "control_server.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/curve.h"
@@ -79,8 +81,13 @@ std::string EncodeCounter(uint64_t v) {
 
 class Agent::Impl {
  public:
+  // options.broker_endpoints is the list (Open fills it).
   Impl(Agent* self, AgentOptions options, std::unique_ptr<AgentStore> store)
-      : self_(self), options_(std::move(options)), store_(std::move(store)) {}
+      : self_(self),
+        options_(std::move(options)),
+        store_(std::move(store)),
+        choice_(options_.broker_endpoints, options_.failover_ms),
+        endpoint_(choice_.current()) {}
 
   ~Impl() { Stop(); }
 
@@ -115,6 +122,12 @@ class Agent::Impl {
   // if the endpoint is malformed; the first call comes from Start, so every
   // later one, on the I/O thread, uses an endpoint known to be good.
   Status Connect();
+  // INVALID_ARGUMENT naming the first endpoint of the list that libzmq
+  // would not connect to.
+  Status CheckEndpoints();
+  // Moves to another member of the group if one is due (BrokerChoice).
+  // True if it did.
+  bool MaybeMove(int64_t now);
   void SendHello();
   void SendToBroker(Envelope& env);
   void SendPending(bool all);
@@ -154,6 +167,14 @@ class Agent::Impl {
   EventLoop events_;
   bool control_ready_ = false;  // the control socket has requests waiting
   std::atomic<bool> connected_{false};
+  // Which member of the group the DEALER is connected to (I/O thread).
+  BrokerChoice choice_;
+  // What GetStatus shows of it, from callers' threads.
+  mutable std::mutex broker_mu_;
+  std::string endpoint_;  // choice_.current()
+  uint64_t broker_changes_ = 0;
+  std::string last_broker_change_;
+  int64_t last_broker_change_at_ms_ = 0;
   // The largest frame the broker takes, from its last Welcome; 0 until one
   // announces it. Read by Queue on callers' threads.
   std::atomic<uint64_t> max_frame_bytes_{0};
@@ -216,7 +237,9 @@ Status Agent::Impl::Start() {
   }
   // The sockets are made here and handed to the I/O thread; starting a
   // thread is the full memory barrier ZeroMQ asks for when a socket moves.
-  if (Status s = Connect(); !s.ok()) {
+  Status s = CheckEndpoints();
+  if (s.ok()) s = Connect();
+  if (!s.ok()) {
     control_.reset();
     dealer_.reset();
     return s;
@@ -266,18 +289,60 @@ Status Agent::Impl::Connect() {
   dealer_->set(zmq::sockopt::sndhwm, 100000);
   dealer_->set(zmq::sockopt::rcvhwm, 100000);
   try {
-    dealer_->connect(options_.broker_endpoint);
+    dealer_->connect(choice_.current());
   } catch (const zmq::error_t& e) {
-    return Status::InvalidArgument("broker endpoint '" + options_.broker_endpoint +
-                                   "': " + e.what());
+    return Status::InvalidArgument("broker endpoint '" + choice_.current() + "': " + e.what());
   }
   events_.AddSocket(dealer_->handle(), [this] { DrainBroker(); });
   connected_ = false;
   sent_.clear();
   scan_from_ = 0;
   last_heard_ = MonotonicMs();
+  choice_.Connected(last_heard_);
   SendHello();
   return Status::Ok();
+}
+
+Status Agent::Impl::CheckEndpoints() {
+  zmq::socket_t probe(context_, zmq::socket_type::dealer);
+  probe.set(zmq::sockopt::linger, 0);
+  for (const std::string& endpoint : choice_.endpoints()) {
+    try {
+      probe.connect(endpoint);
+    } catch (const zmq::error_t& e) {
+      return Status::InvalidArgument("broker endpoint '" + endpoint + "': " + e.what());
+    }
+  }
+  return Status::Ok();
+}
+
+bool Agent::Impl::MaybeMove(int64_t now) {
+  const std::string from = choice_.current();
+  std::optional<BrokerChoice::Move> move = choice_.Due(now);
+  if (!move) return false;
+  const std::string_view reason = BrokerChoice::ReasonName(move->reason);
+  if (move->unlisted_first_time) {
+    spdlog::warn(
+        "msg=\"following a leader that is not in this agent's broker list\" endpoint={} "
+        "list_size={}",
+        LogValue(move->endpoint), choice_.endpoints().size());
+  }
+  spdlog::info("msg=\"moving to another broker\" from={} to={} reason={}", LogValue(from),
+               LogValue(move->endpoint), reason);
+  {
+    std::lock_guard<std::mutex> lock(broker_mu_);
+    endpoint_ = move->endpoint;
+    ++broker_changes_;
+    last_broker_change_ = reason;
+    last_broker_change_at_ms_ = NowMs();
+  }
+  if (Status s = Connect(); !s.ok()) {
+    // Only a leader endpoint can be refused (the list was checked by
+    // Start): the next move, failover_ms later, goes back to the list.
+    spdlog::warn("msg=\"cannot connect to broker\" error=\"{}\"", LogValue(s.message()));
+    choice_.Connected(now);
+  }
+  return true;
 }
 
 void Agent::Impl::SendHello() {
@@ -335,6 +400,7 @@ void Agent::Impl::DrainBroker() {
     }
     if (!got) return;
     last_heard_ = MonotonicMs();
+    choice_.Heard(last_heard_);
     HandleBroker(msg);
   }
   events_.WaitAtMostMs(0);  // a full batch: more may be waiting
@@ -363,8 +429,10 @@ void Agent::Impl::EndTurn() {
     hb.mutable_heartbeat()->set_at_ms(NowMs());
     SendToBroker(hb);
   }
-  if (now - last_heard_ > options_.broker_silence_ms) {
-    spdlog::info("msg=\"broker silent, reconnecting\" endpoint={}", options_.broker_endpoint);
+  if (MaybeMove(now)) return;
+  // Where it cannot move (one endpoint), silence reconnects to the same.
+  if (!choice_.can_move() && now - last_heard_ > options_.broker_silence_ms) {
+    spdlog::info("msg=\"broker silent, reconnecting\" endpoint={}", choice_.current());
     (void)Connect();  // the endpoint was accepted by Start
   }
 }
@@ -393,8 +461,7 @@ void Agent::Impl::HandleMonitorEvents() {
     }
     uint64_t suppressed = 0;
     if (!error.empty() && connect_error_log_.Allow(MonotonicMs(), &suppressed)) {
-      spdlog::error("msg=\"cannot connect\" endpoint={} reason=\"{}\"", options_.broker_endpoint,
-                    error);
+      spdlog::error("msg=\"cannot connect\" endpoint={} reason=\"{}\"", choice_.current(), error);
     }
     std::lock_guard<std::mutex> lock(connection_error_mu_);
     connection_error_ = std::move(error);
@@ -460,6 +527,7 @@ void Agent::Impl::HandleBroker(const zmq::message_t& msg) {
   switch (env.body_case()) {
     case Envelope::kWelcome:
       connected_ = true;
+      choice_.Welcomed(MonotonicMs());
       welcome_heartbeat_ms_ = env.welcome().heartbeat_ms();
       max_frame_bytes_ = env.welcome().max_frame_bytes();
       spdlog::info("msg=\"connected to broker\" court={} broker=\"{}\"", options_.court_id,
@@ -627,6 +695,22 @@ void Agent::Impl::HandleError(const weituo::v1::Error& error) {
     // everything pending is resent on Welcome.
     connected_ = false;
     if (MonotonicMs() - last_hello_ > 200) SendHello();
+    return;
+  }
+  if (error.code() == ErrorCode::NOT_LEADER) {
+    // A member of a group that is not its leader: it serves nothing, so
+    // the agent goes to the leader it names, else to the next member
+    // (MaybeMove, at the end of this turn or once the pace allows).
+    connected_ = false;
+    std::string leader = error.leader_endpoint();
+    if (!leader.empty() && !IsConnectableEndpoint(leader)) {
+      spdlog::warn("msg=\"NOT_LEADER names a malformed leader endpoint, ignored\" endpoint={}",
+                   LogValue(leader));
+      leader.clear();
+    }
+    spdlog::info("msg=\"broker is not the leader\" endpoint={} leader={}", choice_.current(),
+                 leader.empty() ? "unknown" : LogValue(leader));
+    choice_.NotLeader(leader);
     return;
   }
   spdlog::warn("msg=\"broker refused\" code={} ref=\"{}\" reason=\"{}\"",
@@ -919,7 +1003,14 @@ AgentStatus Agent::Impl::GetStatus() const {
   AgentStatus status;
   status.set_court_id(options_.court_id);
   status.set_connected(connected_);
-  status.set_broker_endpoint(options_.broker_endpoint);
+  {
+    std::lock_guard<std::mutex> lock(broker_mu_);
+    status.set_broker_endpoint(endpoint_);
+    status.set_broker_changes(broker_changes_);
+    status.set_last_broker_change(last_broker_change_);
+    status.set_last_broker_change_at_ms(last_broker_change_at_ms_);
+  }
+  for (const std::string& e : options_.broker_endpoints) status.add_broker_endpoints(e);
   status.set_security(options_.plaintext ? "plaintext" : "curve");
   {
     std::lock_guard<std::mutex> lock(connection_error_mu_);
@@ -959,8 +1050,24 @@ StatusOr<std::unique_ptr<Agent>> Agent::Open(AgentOptions options) {
     return Status::InvalidArgument("court_id '" + options.court_id +
                                    "' must be 1-64 characters of a-z, 0-9 and -");
   }
-  if (options.broker_endpoint.empty())
+  if (options.broker_endpoints.empty() && !options.broker_endpoint.empty()) {
+    options.broker_endpoints.push_back(options.broker_endpoint);
+  }
+  if (options.broker_endpoints.empty()) {
     return Status::InvalidArgument("broker endpoint is required");
+  }
+  for (size_t i = 0; i < options.broker_endpoints.size(); ++i) {
+    const std::string& e = options.broker_endpoints[i];
+    if (e.empty())
+      return Status::InvalidArgument("broker endpoint " + std::to_string(i + 1) +
+                                     " of the list is empty");
+    if (std::find(options.broker_endpoints.begin(), options.broker_endpoints.begin() + i, e) !=
+        options.broker_endpoints.begin() + i) {
+      return Status::InvalidArgument("broker endpoint '" + e + "' is listed twice");
+    }
+  }
+  if (options.failover_ms <= 0) return Status::InvalidArgument("failover_ms must be positive");
+  options.broker_endpoint = options.broker_endpoints.front();
   if (options.data_dir.empty()) return Status::InvalidArgument("data_dir is required");
   if (!options.plaintext) {
     if (!CurvePublicKeyOf(options.curve_secret_key).ok()) {

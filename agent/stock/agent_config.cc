@@ -42,8 +42,10 @@ void Register(SettingList& s, AgentConfig& c, Names& n) {
   s.String("court_id", &a.court_id, "this court's id in the broker's directory", "a court id",
            ExpectCourtId)
       .required = true;
-  s.String("broker", &a.broker_endpoint, "the broker's endpoint", "tcp://HOST:PORT or ipc://PATH",
-           ExpectZmqEndpoint)
+  s.StringOrArray("broker", &a.broker_endpoints,
+                  "the broker's endpoint, or a broker group's members in order (the agent talks to "
+                  "one at a time and follows the leader)",
+                  "tcp://HOST:PORT or ipc://PATH, or an array of them", ExpectZmqConnectEndpoint)
       .required = true;
   s.String("data_dir", &a.data_dir, "the agent's store (relative paths: to this file's folder)")
       .required = true;
@@ -64,6 +66,9 @@ void Register(SettingList& s, AgentConfig& c, Names& n) {
         "send something to the broker this often");
   s.Int("broker_silence_ms", &a.broker_silence_ms, 20, 600 * kSecondMs,
         "reconnect after this long without a word from the broker (longer than heartbeat_ms)");
+  s.Int("broker_failover_ms", &a.failover_ms, 100, 600 * kSecondMs,
+        "with a broker group: move to the next member after this long without a Welcome, or "
+        "without a word since the Welcome (longer than heartbeat_ms)");
   s.Int("resend_ms", &a.resend_ms, 10, 3600 * kSecondMs,
         "resend what the broker has not receipted after this");
   s.Choice("log_level", &c.log_level, LogLevels(), "the least severe level logged");
@@ -238,6 +243,10 @@ void CheckTogether(ConfigTable& table, const AgentConfig& c) {
     table.Fail("broker_silence_ms", "must be longer than heartbeat_ms (" +
                                         std::to_string(c.agent.heartbeat_ms) +
                                         "), or the agent reconnects between two heartbeats");
+  } else if (c.agent.broker_endpoints.size() > 1 && c.agent.failover_ms <= c.agent.heartbeat_ms) {
+    table.Fail("broker_failover_ms", "must be longer than heartbeat_ms (" +
+                                         std::to_string(c.agent.heartbeat_ms) +
+                                         "), or the agent leaves a member between two heartbeats");
   } else if (c.responder == "auto" &&
              (!c.dispatch.handlers.empty() || !c.dispatch.incoming_dir.empty())) {
     table.Fail("responder.mode",
@@ -266,6 +275,7 @@ Status LoadAgentConfig(const std::string& path, bool run, AgentConfig* config) {
                                    " is required (weituo-agent run --help lists the keys)");
   }
   AgentOptions& a = config->agent;
+  a.broker_endpoint = a.broker_endpoints.front();
   a.data_dir = resolve(a.data_dir);
   if (!config->spool_dir.empty()) {
     config->spool_dir = resolve(config->spool_dir);

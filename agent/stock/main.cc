@@ -6,6 +6,7 @@
 // config error; 3 the agent did not answer (with `run`: its store is damaged);
 // 4 still pending at --wait's end.
 #include <google/protobuf/util/json_util.h>
+#include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -55,6 +56,20 @@ using Config = weituo::agent::AgentConfig;
 weituo::agent::Agent* g_agent = nullptr;
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
+
+// For `status`: the broker group's members and the agent's moves among
+// them; empty for a single broker it never left.
+std::string GroupLine(const weituo::v1::AgentStatus& s) {
+  if (s.broker_endpoints_size() <= 1 && s.broker_changes() == 0) return "";
+  std::string line = "\n  broker group " +
+                     fmt::format("{}", fmt::join(s.broker_endpoints(), ", ")) + "; changes " +
+                     std::to_string(s.broker_changes());
+  if (s.broker_changes() > 0) {
+    line += ", last " + s.last_broker_change() + " at " +
+            weituo::FormatTimeMs(s.last_broker_change_at_ms());
+  }
+  return line;
+}
 
 int Run(const Config& config) {
   weituo::InitLogging("weituo-agent." + config.agent.court_id, config.log_level);
@@ -122,8 +137,8 @@ int Run(const Config& config) {
     return kRefused;
   }
   spdlog::info("msg=\"agent running\" court={} broker={} control={} responder={}",
-               config.agent.court_id, config.agent.broker_endpoint, config.agent.control_endpoint,
-               config.responder);
+               config.agent.court_id, fmt::join(config.agent.broker_endpoints, ","),
+               config.agent.control_endpoint, config.responder);
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   if (api) api->Stop();
   if (spool) spool->Stop();
@@ -393,8 +408,9 @@ int main(int argc, char** argv) {
                 << (s.connected() ? "connected" : "not connected") << " to " << s.broker_endpoint()
                 << " (" << s.security() << ")"
                 << (s.connection_error().empty() ? "" : "\n  " + s.connection_error())
-                << "\n  outbox pending " << s.outbox_pending() << ", commissions received "
-                << s.commissions_received() << ", events received " << s.events_received() << "\n";
+                << GroupLine(s) << "\n  outbox pending " << s.outbox_pending()
+                << ", commissions received " << s.commissions_received() << ", events received "
+                << s.events_received() << "\n";
       if (s.outbox_refused_for_now() > 0) {
         std::cout << "  the broker refuses for now (" << s.outbox_refused_for_now()
                   << " queued, resent): " << weituo::v1::ErrorCode_Name(s.broker_refusing().code())

@@ -61,6 +61,13 @@ std::string ExpectZmqEndpoint(const std::string& value) {
   return ok ? "" : expected;
 }
 
+std::string ExpectZmqConnectEndpoint(const std::string& value) {
+  if (value.rfind("tcp://", 0) == 0 && value.ends_with(":*")) {
+    return "a ZeroMQ endpoint tcp://HOST:PORT or ipc://PATH";
+  }
+  return ExpectZmqEndpoint(value);
+}
+
 std::vector<std::string> LogLevels() {
   return {"trace", "debug", "info", "warn", "error", "critical", "off"};
 }
@@ -171,6 +178,65 @@ SettingList::Setting& SettingList::StringArray(std::string key, std::vector<std:
   Setting& s = Add(std::move(key), "array of strings", "", "", std::move(help));
   s.read_ = [field](ConfigTable& t, const std::string& k) { t.StringArray(k, field); };
   s.parse_ = [](const std::string&) -> std::string { return "an array (only in the file)"; };
+  s.empty_ = [field] { return field->empty(); };
+  return s;
+}
+
+SettingList::Setting& SettingList::StringOrArray(std::string key, std::vector<std::string>* field,
+                                                 std::string help, std::string range,
+                                                 StringCheck check) {
+  Setting& s =
+      Add(std::move(key), "string or array of strings", std::move(range), "", std::move(help));
+  s.read_ = [field, check](ConfigTable& t, const std::string& k) {
+    std::vector<std::string> values;
+    const ConfigTable::Type type = t.TypeOf(k);
+    if (type == ConfigTable::Type::kAbsent) return;
+    if (type == ConfigTable::Type::kString) {
+      std::string value;
+      if (!t.String(k, &value)) return;
+      if (check) {
+        if (std::string expected = check(value); !expected.empty()) {
+          t.Expect(k, expected);
+          return;
+        }
+      }
+      *field = {std::move(value)};
+      return;
+    }
+    if (type != ConfigTable::Type::kArray) {
+      t.Known(k);
+      t.Expect(k, "a string or an array of strings");
+      return;
+    }
+    if (!t.StringArray(k, &values)) return;
+    if (values.empty()) {
+      t.Fail(k, "expected a string or an array of at least one string, got an empty array");
+      return;
+    }
+    for (size_t i = 0; i < values.size(); ++i) {
+      const std::string element = "element " + std::to_string(i + 1) + " ";
+      if (check) {
+        if (std::string expected = check(values[i]); !expected.empty()) {
+          t.Fail(k, element + "expected " + expected + ", got " + Quoted(values[i]));
+          return;
+        }
+      }
+      for (size_t j = 0; j < i; ++j) {
+        if (values[j] == values[i]) {
+          t.Fail(k, element + Quoted(values[i]) + " is given twice");
+          return;
+        }
+      }
+    }
+    *field = std::move(values);
+  };
+  s.parse_ = [field, check](const std::string& text) -> std::string {
+    if (check) {
+      if (std::string expected = check(text); !expected.empty()) return expected;
+    }
+    *field = {text};
+    return "";
+  };
   s.empty_ = [field] { return field->empty(); };
   return s;
 }

@@ -2,18 +2,23 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <atomic>
 #include <mutex>
 #include <thread>
+#include <zmq.hpp>
 
 #include "auto_responder.h"
 #include "harness.h"
 #include "weituo/common/clock.h"
 #include "weituo/common/ids.h"
+#include "weituo/common/wire.h"
 
 namespace weituo::agent {
 namespace {
 
+using weituo::testing::FreePort;
 using weituo::testing::WaitFor;
 using weituo::testing::Zone;
 using weituo::v1::Commission;
@@ -21,11 +26,15 @@ using weituo::v1::Event;
 
 // The agent of `court`, with the key pair `key_name` of the zone's key folder
 // (the court's own by default, which the broker's directory lists).
+// With `group`, the agent's broker list (else the zone's broker alone).
 std::unique_ptr<Agent> OpenAgent(Zone& zone, const std::string& court,
-                                 const std::string& key_name = "") {
+                                 const std::string& key_name = "",
+                                 std::vector<std::string> group = {}) {
   AgentOptions options;
   options.court_id = court;
   options.broker_endpoint = zone.endpoint();
+  options.broker_endpoints = std::move(group);
+  options.failover_ms = 800;
   options.data_dir = zone.dir() + "/sdk-" + court;
   options.heartbeat_ms = 200;
   options.broker_silence_ms = 1000;
@@ -36,6 +45,52 @@ std::unique_ptr<Agent> OpenAgent(Zone& zone, const std::string& court,
   EXPECT_TRUE(agent.ok()) << agent.status().ToString();
   return agent.ok() ? std::move(agent).value() : nullptr;
 }
+
+// A member of a broker group that is not its leader: a CURVE server with
+// the broker's key that answers every message with Error{NOT_LEADER}
+// naming `leader` (empty: no leader known).
+class NotLeaderMember {
+ public:
+  NotLeaderMember(Zone& zone, std::string leader) : leader_(std::move(leader)) {
+    router_.set(zmq::sockopt::linger, 0);
+    router_.set(zmq::sockopt::curve_server, 1);
+    router_.set(zmq::sockopt::curve_secretkey, zone.Keys("broker").secret_key);
+    router_.bind("tcp://127.0.0.1:0");
+    endpoint_ = router_.get(zmq::sockopt::last_endpoint);
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~NotLeaderMember() {
+    stop_ = true;
+    thread_.join();
+  }
+  const std::string& endpoint() const { return endpoint_; }
+  int answered() const { return answered_; }
+
+ private:
+  void Loop() {
+    zmq::pollitem_t item{router_.handle(), 0, ZMQ_POLLIN, 0};
+    while (!stop_) {
+      if (zmq::poll(&item, 1, std::chrono::milliseconds(20)) <= 0) continue;
+      zmq::message_t id, body;
+      if (!router_.recv(id) || !router_.recv(body)) continue;
+      weituo::v1::Envelope error;
+      error.mutable_error()->set_code(weituo::v1::NOT_LEADER);
+      error.mutable_error()->set_message("not the leader");
+      error.mutable_error()->set_leader_endpoint(leader_);
+      (void)router_.send(id, zmq::send_flags::sndmore);
+      (void)router_.send(zmq::buffer(SerializeEnvelope(error)), zmq::send_flags::none);
+      ++answered_;
+    }
+  }
+
+  const std::string leader_;
+  zmq::context_t ctx_;
+  zmq::socket_t router_{ctx_, zmq::socket_type::router};
+  std::string endpoint_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> answered_{0};
+  std::thread thread_;
+};
 
 Commission AssetQueryTo(const std::string& target) {
   Commission c;
@@ -304,6 +359,138 @@ TEST(AgentTest, SeveralAgentsRefusedAtOnceEachSayWhy) {
         << courts[i] << ": " << agents[i]->GetStatus().DebugString();
     EXPECT_FALSE(agents[i]->GetStatus().connected()) << courts[i];
   }
+}
+
+// The commission `agent` submits is receipted, and the broker holds it
+// once: one commission of dexing's, whose trail says it was submitted once.
+void ExpectReceiptedOnce(Zone& zone, Agent& agent) {
+  auto id = agent.Submit(AssetQueryTo("wuyuan"));
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  ASSERT_TRUE(
+      WaitFor([&] { return agent.Show(*id)->record().receipted(); }, std::chrono::seconds(15)))
+      << "broker " << agent.GetStatus().broker_endpoint();
+  EXPECT_EQ(agent.GetStatus().outbox_pending(), 0u);
+  std::string page = zone.HttpGet("/api/commissions?court=dexing");
+  size_t count = 0;
+  for (size_t at = page.find("\"caseNumber\""); at != std::string::npos;
+       at = page.find("\"caseNumber\"", at + 1)) {
+    ++count;
+  }
+  EXPECT_EQ(count, 1u) << page;
+  EXPECT_NE(page.find(*id), std::string::npos) << page;
+  std::string trail = zone.HttpGet("/api/commissions/" + *id);
+  size_t submitted = 0;
+  for (size_t at = trail.find("EV_SUBMITTED"); at != std::string::npos;
+       at = trail.find("EV_SUBMITTED", at + 1)) {
+    ++submitted;
+  }
+  EXPECT_EQ(submitted, 1u) << trail;
+}
+
+TEST(AgentGroupTest, AMemberThatNeverWelcomesIsLeftForTheNext) {
+  Zone zone;
+  zone.StartBroker();
+  const std::string dead = "tcp://127.0.0.1:" + std::to_string(FreePort());
+  auto dexing = OpenAgent(zone, "dexing", "", {dead, zone.endpoint()});
+  ASSERT_NE(dexing, nullptr);
+  EXPECT_EQ(dexing->GetStatus().broker_endpoint(), dead);
+  ASSERT_TRUE(dexing->Start().ok());
+  ExpectReceiptedOnce(zone, *dexing);
+  weituo::v1::AgentStatus status = dexing->GetStatus();
+  EXPECT_EQ(status.broker_endpoint(), zone.endpoint());
+  EXPECT_EQ(status.broker_changes(), 1u);
+  EXPECT_EQ(status.last_broker_change(), "no_welcome");
+  EXPECT_GT(status.last_broker_change_at_ms(), 0);
+  ASSERT_EQ(status.broker_endpoints_size(), 2);
+  EXPECT_EQ(status.broker_endpoints(0), dead);
+}
+
+TEST(AgentGroupTest, AMemberSilentSinceItsWelcomeIsLeftAndTheListGoesRound) {
+  Zone zone;
+  zone.StartBroker();
+  const std::string dead = "tcp://127.0.0.1:" + std::to_string(FreePort());
+  auto dexing = OpenAgent(zone, "dexing", "", {zone.endpoint(), dead});
+  ASSERT_NE(dexing, nullptr);
+  ASSERT_TRUE(dexing->Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return dexing->GetStatus().connected(); }, std::chrono::seconds(10)));
+  EXPECT_EQ(dexing->GetStatus().broker_changes(), 0u);
+  zone.KillBroker(SIGKILL);
+  std::string first;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        weituo::v1::AgentStatus s = dexing->GetStatus();
+        if (s.broker_changes() == 1) first = s.last_broker_change();
+        return s.broker_changes() >= 1;
+      },
+      std::chrono::seconds(10)));
+  EXPECT_EQ(first, "silent");
+  // Round the list (the dead member, then the first again) until the
+  // broker is back.
+  zone.StartBroker();
+  ExpectReceiptedOnce(zone, *dexing);
+  EXPECT_EQ(dexing->GetStatus().broker_endpoint(), zone.endpoint());
+  EXPECT_GE(dexing->GetStatus().broker_changes(), 2u);
+}
+
+TEST(AgentGroupTest, NotLeaderSendsTheAgentToTheLeaderItNames) {
+  Zone zone;
+  zone.StartBroker();
+  NotLeaderMember follower(zone, zone.endpoint());
+  const std::string dead = "tcp://127.0.0.1:" + std::to_string(FreePort());
+  // The leader is the list's last: it is gone to at once, not in turn.
+  auto dexing = OpenAgent(zone, "dexing", "", {follower.endpoint(), dead, zone.endpoint()});
+  ASSERT_NE(dexing, nullptr);
+  ASSERT_TRUE(dexing->Start().ok());
+  ExpectReceiptedOnce(zone, *dexing);
+  weituo::v1::AgentStatus status = dexing->GetStatus();
+  EXPECT_EQ(status.broker_endpoint(), zone.endpoint());
+  EXPECT_EQ(status.broker_changes(), 1u);
+  EXPECT_EQ(status.last_broker_change(), "not_leader");
+  EXPECT_GE(follower.answered(), 1);
+}
+
+TEST(AgentGroupTest, NotLeaderWithoutALeaderSendsTheAgentToTheNextMember) {
+  Zone zone;
+  zone.StartBroker();
+  NotLeaderMember electing(zone, "");
+  auto dexing = OpenAgent(zone, "dexing", "", {electing.endpoint(), zone.endpoint()});
+  ASSERT_NE(dexing, nullptr);
+  ASSERT_TRUE(dexing->Start().ok());
+  ExpectReceiptedOnce(zone, *dexing);
+  weituo::v1::AgentStatus status = dexing->GetStatus();
+  EXPECT_EQ(status.broker_endpoint(), zone.endpoint());
+  EXPECT_EQ(status.broker_changes(), 1u);
+  EXPECT_EQ(status.last_broker_change(), "not_leader");
+}
+
+TEST(AgentGroupTest, ALeaderOutsideTheListIsFollowed) {
+  Zone zone;
+  zone.StartBroker();
+  NotLeaderMember member(zone, zone.endpoint());
+  auto dexing = OpenAgent(zone, "dexing", "", {member.endpoint()});
+  ASSERT_NE(dexing, nullptr);
+  ASSERT_TRUE(dexing->Start().ok());
+  ExpectReceiptedOnce(zone, *dexing);
+  EXPECT_EQ(dexing->GetStatus().broker_endpoint(), zone.endpoint());
+  EXPECT_EQ(dexing->GetStatus().broker_changes(), 1u);
+}
+
+TEST(AgentGroupTest, OpenRefusesAnEndpointListedTwiceAndStartAMalformedOne) {
+  Zone zone;
+  AgentOptions options;
+  options.court_id = "dexing";
+  options.data_dir = zone.dir() + "/group";
+  options.plaintext = true;
+  options.broker_endpoints = {zone.endpoint(), zone.endpoint()};
+  auto twice = Agent::Open(options);
+  EXPECT_EQ(twice.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(twice.status().message().find("listed twice"), std::string::npos);
+  options.broker_endpoints = {zone.endpoint(), "tcp://no-port-here"};
+  auto agent = Agent::Open(options);
+  ASSERT_TRUE(agent.ok());
+  Status s = (*agent)->Start();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("tcp://no-port-here"), std::string::npos) << s.message();
 }
 
 }  // namespace

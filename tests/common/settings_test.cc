@@ -138,5 +138,48 @@ TEST(SettingChecksTest, HostPortAndZmqEndpoint) {
   }
 }
 
+TEST(StringOrArrayTest, TakesOneStringOrAnArrayOfThemEachChecked) {
+  std::vector<std::string> brokers;
+  SettingList list;
+  list.StringOrArray("broker", &brokers, "the brokers", "tcp://HOST:PORT", ExpectZmqConnectEndpoint)
+      .required = true;
+  auto read = [&](const std::string& toml) -> Status {
+    WEITUO_ASSIGN_OR_RETURN(auto table, ConfigTable::Parse(toml, "a.toml"));
+    list.Read(table);
+    return table.Finish();
+  };
+  EXPECT_EQ(list.FirstMissing()->key, "broker");
+  ASSERT_THAT(read("broker = \"tcp://a:1\"\n"), IsOk());
+  EXPECT_EQ(brokers, std::vector<std::string>{"tcp://a:1"});
+  ASSERT_THAT(read("broker = [\"tcp://a:1\", \"tcp://b:1\", \"ipc:///c\"]\n"), IsOk());
+  EXPECT_EQ(brokers, (std::vector<std::string>{"tcp://a:1", "tcp://b:1", "ipc:///c"}));
+  EXPECT_EQ(list.FirstMissing(), nullptr);
+  for (const auto& [toml, says] : std::vector<std::pair<std::string, std::string>>{
+           {"broker = 5",
+            "a.toml: broker: expected a string or an array of strings, got the "
+            "integer 5"},
+           {"broker = []",
+            "a.toml: broker: expected a string or an array of at least one "
+            "string, got an empty array"},
+           {"broker = [\"tcp://a:1\", true]",
+            "a.toml: broker: expected an array of strings, got an array holding the boolean "
+            "true"},
+           {"broker = \"tcp://a:*\"", "a.toml: broker: expected a ZeroMQ endpoint"},
+           {"broker = [\"tcp://a:1\", \"tcp://a\"]",
+            "a.toml: broker: element 2 expected a ZeroMQ endpoint tcp://HOST:PORT or ipc://PATH, "
+            "got \"tcp://a\""},
+           {"broker = [\"tcp://a:1\", \"tcp://a:1\"]",
+            "a.toml: broker: element 2 \"tcp://a:1\" is given twice"},
+       }) {
+    EXPECT_THAT(read(toml + "\n"), StatusIs(StatusCode::kInvalidArgument, HasSubstr(says))) << toml;
+  }
+  EXPECT_EQ(brokers, (std::vector<std::string>{"tcp://a:1", "tcp://b:1", "ipc:///c"}));
+  ASSERT_THAT(list.SetFromText(list.settings().front(), "tcp://d:1", "--broker"), IsOk());
+  EXPECT_EQ(brokers, std::vector<std::string>{"tcp://d:1"});
+  EXPECT_NE(list.Describe().find("string or array of strings (tcp://HOST:PORT), required"),
+            std::string::npos)
+      << list.Describe();
+}
+
 }  // namespace
 }  // namespace weituo

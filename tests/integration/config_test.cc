@@ -307,7 +307,33 @@ TEST_F(AgentConfigTest, AValueOfTheWrongTypeOrRangeIsRefusedNamingFileAndKey) {
             file + ": broker_silence_ms: must be longer than heartbeat_ms (1000)"},
            {"broker a number",
             {"dev_plaintext = true\nbroker = 5555"},
-            file + ": broker: expected a string, got the integer 5555"},
+            file + ": broker: expected a string or an array of strings, got the integer 5555"},
+           {"broker an empty array",
+            {"dev_plaintext = true\nbroker = []"},
+            file + ": broker: expected a string or an array of at least one string, got an "
+                   "empty array"},
+           {"broker an array holding a number",
+            {"dev_plaintext = true\nbroker = [\"tcp://127.0.0.1:1\", 5556]"},
+            file + ": broker: expected an array of strings, got an array holding the integer "
+                   "5556"},
+           {"broker an array holding a malformed endpoint",
+            {"dev_plaintext = true\nbroker = [\"tcp://127.0.0.1:1\", \"tcp://b\"]"},
+            file + ": broker: element 2 expected a ZeroMQ endpoint tcp://HOST:PORT or ipc://PATH, "
+                   "got \"tcp://b\""},
+           {"broker an array naming a member twice",
+            {"dev_plaintext = true\nbroker = [\"tcp://127.0.0.1:1\", \"tcp://127.0.0.1:1\"]"},
+            file + ": broker: element 2 \"tcp://127.0.0.1:1\" is given twice"},
+           {"broker a table",
+            {"dev_plaintext = true\n[broker]\na = 1"},
+            file + ": broker: expected a string or an array of strings, got a table"},
+           {"failover 5",
+            {plain + "broker_failover_ms = 5"},
+            file + ": broker_failover_ms: expected an integer from 100 to 600000, got the "
+                   "integer 5"},
+           {"failover under a heartbeat in a group",
+            {"dev_plaintext = true\nbroker = [\"tcp://127.0.0.1:1\", \"tcp://127.0.0.1:2\"]\n"
+             "broker_failover_ms = 500"},
+            file + ": broker_failover_ms: must be longer than heartbeat_ms (1000)"},
            {"handler workers 0",
             {plain + "handler_workers = 0"},
             file + ": handler_workers: expected an integer from 1 to 64, got the integer 0"},
@@ -366,6 +392,31 @@ TEST_F(AgentConfigTest, TheControlEndpointIsASocketFileInAFolderOnlyTheAgentMayW
   EXPECT_EQ(agent.Wait(), 0);
 }
 
+TEST_F(AgentConfigTest, TheBrokerIsOneEndpointOrAGroupsMembersInOrder) {
+  const std::string file = Path("agent.toml");
+  const std::string a = "tcp://127.0.0.1:" + std::to_string(FreePort());
+  const std::string b = "tcp://127.0.0.1:" + std::to_string(FreePort());
+  for (const auto& [broker, shown] : std::vector<std::pair<std::string, std::string>>{
+           {"\"" + a + "\"", "to " + a + " (plaintext)\n"},
+           {"[\"" + a + "\", \"" + b + "\"]", "broker group " + a + ", " + b + "; changes "}}) {
+    SCOPED_TRACE(broker);
+    WriteFile(file, "court_id = \"kaihua\"\nbroker = " + broker +
+                        "\ndata_dir = \"d\"\ndev_plaintext = true\nbroker_failover_ms = 60000\n");
+    Process agent = Process::Spawn({AgentBin(), "run", "-c", file}, {}, Path("agent.log"));
+    CommandResult status;
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          status = RunCommand({AgentBin(), "status", "-c", file});
+          return status.exit_code == 0;
+        },
+        std::chrono::seconds(10)))
+        << ReadFile(Path("agent.log"));
+    EXPECT_NE(status.out.find(shown), std::string::npos) << status.out;
+    agent.Signal(SIGTERM);
+    EXPECT_EQ(agent.Wait(), 0);
+  }
+}
+
 TEST_F(AgentConfigTest, AFileThatIsNotASmallRegularFileOrAWeakTokenIsRefused) {
   ASSERT_EQ(::mkfifo(Path("kaihua.key_secret").c_str(), 0600), 0);
   Refused(
@@ -399,6 +450,9 @@ TEST_F(AgentConfigTest, RunHelpListsEveryKeyWithItsTypeAndDefault) {
         "heartbeat_ms                    integer (10 to 60000), default 1000",
         "broker_silence_ms               integer (20 to 600000), default 3500",
         "resend_ms                       integer (10 to 3600000), default 3000",
+        "broker_failover_ms              integer (100 to 600000), default 3000",
+        "string or array of strings (tcp://HOST:PORT or ipc://PATH, or an array of them), "
+        "required",
         "log_level",
         "handler_workers                 integer (1 to 64), default 2",
         "responder.mode",

@@ -21,7 +21,7 @@ std::vector<std::string> KeysOf(const std::string& source, const std::string& fu
   size_t end = text.find("\n}\n", start);
   std::string body = text.substr(start, end - start);
   static const std::regex kSetting(
-      R"re(s\.(String|Int|Number|Bool|Choice|StringArray)\(\s*"([a-z_.]+)")re");
+      R"re(s\.(String|Int|Number|Bool|Choice|StringArray|StringOrArray)\(\s*"([a-z_.]+)")re");
   std::vector<std::string> keys;
   for (std::sregex_iterator it(body.begin(), body.end(), kSetting), last; it != last; ++it) {
     keys.push_back((*it)[2]);

@@ -29,7 +29,12 @@ namespace weituo::agent {
 
 struct AgentOptions {
   std::string court_id;
-  std::string broker_endpoint;   // e.g. tcp://127.0.0.1:5555
+  std::string broker_endpoint;  // e.g. tcp://127.0.0.1:5555
+  // A broker group (docs/protocol.md section 19): its members, in order. The
+  // agent talks to one member at a time, starting with the first; empty:
+  // `broker_endpoint` alone is the list. Given, it wins over
+  // `broker_endpoint`. The members share the broker's CURVE key.
+  std::vector<std::string> broker_endpoints;
   std::string data_dir;          // the agent's RocksDB folder
   std::string control_endpoint;  // local REP endpoint; empty: none
   // CURVE: this court's secret key and the broker's public key (Z85). The
@@ -40,8 +45,13 @@ struct AgentOptions {
   bool plaintext = false;  // development only: unencrypted, to a --dev-plaintext broker
   int heartbeat_ms = 1000;
   int broker_silence_ms = 3500;  // reconnect after this long without a word
-  int resend_ms = 3000;          // resend what the broker has not receipted
-  size_t max_batch = 1024;       // deliveries recorded per sync
+  // With more than one endpoint: move to the next member when the current
+  // one has not welcomed the agent this long after its Hello, or has said
+  // nothing at all this long since its Welcome (in place of
+  // broker_silence_ms). With one endpoint it is not used for silence.
+  int failover_ms = 3000;
+  int resend_ms = 3000;     // resend what the broker has not receipted
+  size_t max_batch = 1024;  // deliveries recorded per sync
   // Open a store that lost acknowledged writes (DATA_LOSS) anyway: an
   // operator's decision (KvOptions::accept_loss).
   bool accept_data_loss = false;

@@ -60,6 +60,11 @@ class SettingList {
   Setting& Choice(std::string key, std::string* field, std::vector<std::string> choices,
                   std::string help);
   Setting& StringArray(std::string key, std::vector<std::string>* field, std::string help);
+  // A string, or an array of at least one string (a list such as a broker
+  // group's members), each element passing `check` and none given twice;
+  // `range` says in words what `check` accepts. A flag's text is one string.
+  Setting& StringOrArray(std::string key, std::vector<std::string>* field, std::string help,
+                         std::string range = "", StringCheck check = nullptr);
 
   // Reads every setting whose key `table` has into its field; a value of
   // the wrong type or out of range is recorded in `table` (its Finish()
@@ -97,5 +102,8 @@ std::string ExpectHostPort(const std::string& value);
 // A ZeroMQ endpoint: tcp://HOST:PORT (port * picks one when binding) or
 // ipc://PATH.
 std::string ExpectZmqEndpoint(const std::string& value);
+// An endpoint to connect to: as ExpectZmqEndpoint, but a tcp:// port must
+// be a number (not *).
+std::string ExpectZmqConnectEndpoint(const std::string& value);
 
 }  // namespace weituo
