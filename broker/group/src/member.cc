@@ -52,8 +52,10 @@ class LeaderHooks : public broker::GroupHooks {
 
   Status WaitDurable() override { return leader_->WaitDurable(kv_->LastCommit()); }
 
+  // Before the broker (and its store) is destroyed; idempotent.
   void Stop() {
     if (kv_) kv_->SetCommitListener({});
+    kv_ = nullptr;
     if (leader_) leader_->Stop();
   }
   ReplicationLeader* leader() const { return leader_.get(); }
