@@ -17,6 +17,7 @@
 #include "chaos_plan.h"
 #include "group_zone.h"
 #include "harness.h"
+#include "raw_agent.h"
 #include "trail.h"
 
 namespace weituo::testing {
@@ -85,9 +86,10 @@ TEST_F(GroupTest, OneLeaderServesAndEveryMemberHoldsEveryCommit) {
 }
 
 TEST_F(GroupTest, LeaderKilledAnotherTakesOverAndTheOldOneRejoins) {
-  StartZone(10);
+  StartZone(60);
+  const uint64_t term = group_.Cluster(leader_)->term();
   std::thread killer([&] {
-    std::this_thread::sleep_for(milliseconds(300));
+    std::this_thread::sleep_for(milliseconds(150));
     group_.Kill(leader_);
   });
   auto codes = SubmitAll(zone_, plan_);
@@ -95,6 +97,7 @@ TEST_F(GroupTest, LeaderKilledAnotherTakesOverAndTheOldOneRejoins) {
   for (const auto& [court, code] : codes) EXPECT_EQ(code, 0) << court << " submit";
   const int next = group_.WaitLeader(seconds(20), leader_);
   ASSERT_GE(next, 0) << "no new leader; see " << zone_.dir();
+  EXPECT_GT(group_.Cluster(next)->term(), term);
   ExpectEachCompletedExactlyOnce(zone_, plan_);
   group_.Start(leader_);
   EXPECT_TRUE(WaitFor([&] { return Converged(group_); }, seconds(20)))
@@ -124,7 +127,15 @@ TEST_F(GroupTest, AFollowerWhoseStoreIsDeletedRejoinsFromACheckpoint) {
 // during the pause are receipted by the new leader only.
 TEST_F(GroupTest, APausedLeaderResumesWithoutReceiptingAndStepsDown) {
   StartZone(10);
+  // A court that talks to the old leader only, and submits while it is
+  // paused: whatever that leader does when it wakes, it must not receipt.
+  zmq::context_t ctx;
+  RawAgent witness(ctx, zone_, "quzhou-intermediate", group_.Courts(leader_));
+  ASSERT_TRUE(witness.Hello("quzhou-intermediate").has_welcome());
+  witness.skip_deliveries();
   group_.Signal(leader_, SIGSTOP);
+  const weituo::v1::Commission paused = Valid("quzhou-intermediate");
+  witness.Send(SubmitOf(paused));
   const int next = group_.WaitLeader(seconds(20), leader_);
   ASSERT_GE(next, 0) << "no new leader while the old one is paused";
   auto codes = SubmitAll(zone_, plan_);
@@ -138,6 +149,18 @@ TEST_F(GroupTest, APausedLeaderResumesWithoutReceiptingAndStepsDown) {
       },
       seconds(20)))
       << "see " << group_.Log(leader_);
+  // Now it answers everything with NOT_LEADER: whatever it sent the witness
+  // came before that answer, and none of it is a receipt.
+  Envelope heartbeat;
+  heartbeat.mutable_heartbeat()->set_at_ms(NowMs());
+  bool redirected = false;
+  for (int i = 0; i < 50 && !redirected; ++i) {
+    witness.Send(heartbeat);
+    Envelope got = witness.Receive();
+    EXPECT_FALSE(got.has_submit_receipt()) << "a receipt of the old term: " << got.DebugString();
+    redirected = got.has_error() && got.error().code() == weituo::v1::NOT_LEADER;
+  }
+  EXPECT_TRUE(redirected) << "the old leader never said NOT_LEADER";
   ExpectEachCompletedExactlyOnce(zone_, plan_);
   EXPECT_TRUE(WaitFor([&] { return Converged(group_); }, seconds(20)));
   ExpectIdenticalStores(group_);
