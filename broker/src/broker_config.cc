@@ -106,6 +106,10 @@ void Register(SettingList& s, BrokerConfig& c) {
       .default_text = "none: a broker of its own";
   s.String("member", &c.member, "with group: which of the group file's members this broker is")
       .default_text = "none";
+  s.String("replication_secret_key_file", &c.replication_secret_key_file,
+           "with group: this member's CURVE certificate for the replication between members "
+           "(weituoctl keygen); its public key is the member's replication_public_key")
+      .default_text = "none: plaintext replication, if the group file lists no keys";
 }
 
 }  // namespace

@@ -34,6 +34,9 @@ struct BrokerConfig {
   // of its members this broker is. Empty: a broker of its own.
   std::string group_file;
   std::string member;
+  // The member's own CURVE certificate for the replication (its secret
+  // key); its public key is the group file's replication_public_key.
+  std::string replication_secret_key_file;
 };
 
 class BrokerFlags {

@@ -198,6 +198,30 @@ int RunMember(weituo::broker::BrokerConfig& config, Files& files) {
     return kConfig;
   }
   weituo::group::MemberOptions options;
+  if (group->curve()) {
+    if (config.replication_secret_key_file.empty()) {
+      Refuse(config.group_file +
+             " lists the members' replication keys: give this member's certificate with "
+             "--replication-secret-key-file");
+      return kConfig;
+    }
+    auto keys = weituo::ReadCertificate(config.replication_secret_key_file);
+    if (!keys.ok()) {
+      Refuse(keys.status().message());
+      return kConfig;
+    }
+    if (keys->public_key != me->replication_public_key) {
+      Refuse(config.replication_secret_key_file + " is not member " + config.member +
+             "'s: its public key is not the replication_public_key " + config.group_file +
+             " lists for it");
+      return kConfig;
+    }
+    options.replication_secret_key = keys->secret_key;
+  } else {
+    spdlog::warn(
+        "msg=\"the group's replication is NOT encrypted: the group file lists no "
+        "replication_public_key; development only\"");
+  }
   options.group = std::move(group).value();
   options.member = config.member;
   options.broker = config.options;

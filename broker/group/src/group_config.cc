@@ -3,6 +3,7 @@
 #include <set>
 
 #include "weituo/common/config_table.h"
+#include "weituo/common/curve.h"
 #include "weituo/common/settings.h"
 #include "weituo/common/wire.h"
 
@@ -45,9 +46,22 @@ StatusOr<GroupConfig> GroupConfig::Load(const std::string& path) {
                       std::string(key) + ": expected " + bad + ", got \"" + *value + "\"");
       }
     }
+    if (!member.replication_public_key.empty() && !IsCurveKey(member.replication_public_key)) {
+      return refuse(m.Where(),
+                    "replication_public_key: expected a CURVE public key (40 Z85 "
+                    "characters, weituoctl keygen), got \"" +
+                        member.replication_public_key + "\"");
+    }
     g.members.push_back(std::move(member));
   }
   WEITUO_RETURN_IF_ERROR(table.Finish());
+  size_t keyed = 0;
+  for (const MemberConfig& m : g.members) keyed += !m.replication_public_key.empty();
+  if (keyed != 0 && keyed != g.members.size()) {
+    return refuse(path,
+                  "replication_public_key: give every member's, or none (plaintext "
+                  "replication, development only)");
+  }
   if (g.name.empty() || !IsValidCourtId(g.name)) {
     return refuse(path, "name: expected a group name (a-z, 0-9, -), got \"" + g.name + "\"");
   }

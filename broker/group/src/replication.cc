@@ -100,6 +100,9 @@ size_t BatchRing::bytes() const {
 
 struct ReplicationLeader::Sockets {
   zmq::context_t context{1};
+  // Bound before the ROUTER, on the same context: every CURVE handshake of
+  // the ROUTER is decided here.
+  zmq::socket_t zap{context, zmq::socket_type::rep};
   zmq::socket_t router{context, zmq::socket_type::router};
   // Notify wakes the thread's poll at once.
   int wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -135,6 +138,13 @@ Status ReplicationLeader::Start() {
     isr_revision_ = isr.mod_revision;
   }
   try {
+    if (!options_.secret_key.empty()) {
+      sockets_->zap.set(zmq::sockopt::linger, 0);
+      sockets_->zap.bind("inproc://zeromq.zap.01");
+      sockets_->router.set(zmq::sockopt::curve_server, 1);
+      sockets_->router.set(zmq::sockopt::curve_secretkey, options_.secret_key);
+      sockets_->router.set(zmq::sockopt::zap_domain, std::string("weituo-group"));
+    }
     sockets_->router.set(zmq::sockopt::linger, 0);
     sockets_->router.set(zmq::sockopt::router_mandatory, 1);
     sockets_->router.set(zmq::sockopt::sndhwm, 10000);
@@ -175,8 +185,10 @@ void ReplicationLeader::ThreadMain() {
   int64_t last_idle = 0;
   while (!stop_.load()) {
     zmq::pollitem_t items[] = {{sockets_->router.handle(), 0, ZMQ_POLLIN, 0},
-                               {nullptr, sockets_->wake_fd, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 2, std::chrono::milliseconds(kLeaderIdleMs));
+                               {nullptr, sockets_->wake_fd, ZMQ_POLLIN, 0},
+                               {sockets_->zap.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, options_.secret_key.empty() ? 2 : 3, std::chrono::milliseconds(kLeaderIdleMs));
+    if (!options_.secret_key.empty() && (items[2].revents & ZMQ_POLLIN)) AnswerZap();
     if (items[1].revents & ZMQ_POLLIN) {
       uint64_t count = 0;
       (void)!read(sockets_->wake_fd, &count, sizeof count);
@@ -191,7 +203,12 @@ void ReplicationLeader::ThreadMain() {
           if (!sockets_->router.recv(extra, zmq::recv_flags::dontwait)) break;
           payload = std::move(extra);
         }
-        OnMessage(id.to_string(), payload.to_string());
+        std::string member;
+        if (!options_.secret_key.empty()) {
+          const char* user = zmq_msg_gets(payload.handle(), "User-Id");
+          member = user ? user : "";
+        }
+        OnMessage(id.to_string(), member, payload.to_string());
       }
     }
     const int64_t now = MonotonicMs();
@@ -212,6 +229,42 @@ void ReplicationLeader::ThreadMain() {
   }
 }
 
+void ReplicationLeader::AnswerZap() {
+  // Request: version, request id, domain, address, routing id, mechanism,
+  // the client's 32-byte public key (CURVE).
+  std::vector<zmq::message_t> request;
+  do {
+    zmq::message_t frame;
+    if (!sockets_->zap.recv(frame, zmq::recv_flags::dontwait)) break;
+    const bool more = frame.more();
+    request.push_back(std::move(frame));
+    if (!more) break;
+  } while (true);
+  std::string status = "400", user;
+  if (request.size() == 7 && request[5].to_string_view() == "CURVE" && request[6].size() == 32) {
+    char z85[41];
+    zmq_z85_encode(z85, static_cast<const uint8_t*>(request[6].data()), 32);
+    for (const auto& [member, key] : options_.member_keys) {
+      if (key == z85 && member != options_.member) {
+        status = "200";
+        user = member;
+      }
+    }
+  }
+  if (status != "200") {
+    refused_.fetch_add(1);
+    spdlog::warn("msg=\"replication handshake refused: a key no other member of the group has\"");
+  }
+  const std::string request_id = request.size() > 1 ? request[1].to_string() : "";
+  sockets_->zap.send(zmq::str_buffer("1.0"), zmq::send_flags::sndmore);
+  sockets_->zap.send(zmq::buffer(request_id), zmq::send_flags::sndmore);
+  sockets_->zap.send(zmq::buffer(status), zmq::send_flags::sndmore);
+  sockets_->zap.send(zmq::buffer(std::string(status == "200" ? "OK" : "unknown member key")),
+                     zmq::send_flags::sndmore);
+  sockets_->zap.send(zmq::buffer(user), zmq::send_flags::sndmore);
+  sockets_->zap.send(zmq::str_buffer(""), zmq::send_flags::none);
+}
+
 void ReplicationLeader::Send(const std::string& routing_id, const ReplMessage& message) {
   const std::string payload = Encode(message);
   try {
@@ -222,7 +275,8 @@ void ReplicationLeader::Send(const std::string& routing_id, const ReplMessage& m
   }
 }
 
-void ReplicationLeader::OnMessage(const std::string& routing_id, const std::string& payload) {
+void ReplicationLeader::OnMessage(const std::string& routing_id, const std::string& proved,
+                                  const std::string& payload) {
   ReplMessage message;
   if (!message.ParseFromString(payload)) {
     spdlog::warn("msg=\"replication message does not parse; ignored\" bytes={}", payload.size());
@@ -231,6 +285,15 @@ void ReplicationLeader::OnMessage(const std::string& routing_id, const std::stri
   std::unique_lock<std::mutex> lock(mu_);
   if (message.has_follow()) {
     const std::string& member = message.follow().member();
+    if (!options_.secret_key.empty() && member != proved) {
+      // Identity from the connection: a member's key follows as that member only.
+      refused_.fetch_add(1);
+      spdlog::warn(
+          "msg=\"replication: a ReplFollow for another member than the key's; ignored\" "
+          "named={} key_of={}",
+          LogValue(member), LogValue(proved));
+      return;
+    }
     Follower& f = followers_[member];
     if (!f.snapshot_path.empty()) {
       std::error_code ec;
@@ -523,10 +586,12 @@ std::unique_ptr<BrokerStore> ReplicationFollower::Stop() {
   return std::move(store_);
 }
 
-void ReplicationFollower::SetLeader(std::string replication_endpoint, uint64_t term) {
+void ReplicationFollower::SetLeader(std::string replication_endpoint, uint64_t term,
+                                    std::string server_key) {
   std::lock_guard<std::mutex> lock(mu_);
   leader_endpoint_ = std::move(replication_endpoint);
   leader_term_ = term;
+  leader_key_ = std::move(server_key);
 }
 
 std::string ReplicationFollower::last_error() const {
@@ -543,10 +608,11 @@ void ReplicationFollower::SetError(std::string error) {
 void ReplicationFollower::ThreadMain() {
   int64_t last_heard = 0;
   while (!stop_.load()) {
-    std::string endpoint;
+    std::string endpoint, server_key;
     {
       std::lock_guard<std::mutex> lock(mu_);
       endpoint = leader_endpoint_;
+      server_key = leader_key_;
     }
     const int64_t now = MonotonicMs();
     const bool silent = now - last_heard > kFollowerSilenceMs;
@@ -559,6 +625,11 @@ void ReplicationFollower::ThreadMain() {
       sockets_->dealer =
           std::make_unique<zmq::socket_t>(sockets_->context, zmq::socket_type::dealer);
       sockets_->dealer->set(zmq::sockopt::linger, 0);
+      if (!secret_key_.empty() && !server_key.empty()) {
+        sockets_->dealer->set(zmq::sockopt::curve_serverkey, server_key);
+        sockets_->dealer->set(zmq::sockopt::curve_publickey, public_key_);
+        sockets_->dealer->set(zmq::sockopt::curve_secretkey, secret_key_);
+      }
       sockets_->dealer->connect(endpoint);
       sockets_->connected_to = endpoint;
       if (!store_) {

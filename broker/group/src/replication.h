@@ -81,6 +81,12 @@ struct ReplicationOptions {
   std::string snapshot_dir;          // where checkpoints for followers are made
   size_t max_batch_bytes = 1 << 20;  // per message
   size_t window = 256;               // commits sent and not acked, per follower
+  // CURVE (docs/group.md): this member's secret key and every member's
+  // public key (name -> Z85). Empty: plaintext, for development only. The
+  // leader accepts a follower's handshake only for a listed key, and a
+  // ReplFollow only for the member that key belongs to.
+  std::string secret_key;
+  std::map<std::string, std::string> member_keys;
 };
 
 struct FollowerView {
@@ -116,6 +122,9 @@ class ReplicationLeader {
   std::vector<FollowerView> Followers() const;
   std::vector<std::string> InSync() const;
   uint64_t term() const { return term_; }
+  // Handshakes refused (a key no member has) and ReplFollows from a key
+  // that is not the member's they name.
+  uint64_t refused() const { return refused_.load(); }
 
  private:
   struct Follower {
@@ -134,7 +143,11 @@ class ReplicationLeader {
     int64_t last_heard_ms = 0;
   };
   void ThreadMain();
-  void OnMessage(const std::string& routing_id, const std::string& payload);
+  // One ZAP request (RFC 27) on the replication's own context.
+  void AnswerZap();
+  // `member` is who the connection's CURVE key proved (empty: plaintext).
+  void OnMessage(const std::string& routing_id, const std::string& member,
+                 const std::string& payload);
   void OnFollow(Follower& f, const weituo::v1::ReplFollow& follow);
   void OfferSnapshot(Follower& f);
   void OnChunkRequest(Follower& f, const weituo::v1::ReplChunkRequest& request);
@@ -157,6 +170,7 @@ class ReplicationLeader {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> notified_{false};
+  std::atomic<uint64_t> refused_{0};
 
   mutable std::mutex mu_;
   std::condition_variable acked_;
@@ -177,9 +191,14 @@ class ReplicationFollower {
   // Stops the thread and hands the store back (closed if `close`), e.g. to
   // open it as the leader's.
   std::unique_ptr<BrokerStore> Stop();
-  // The leader to follow now, and its term; batches of an older term are
-  // refused. Any thread.
-  void SetLeader(std::string replication_endpoint, uint64_t term);
+  // The leader to follow now, its term (batches of an older term are
+  // refused) and its replication public key (empty: plaintext). Any thread.
+  void SetLeader(std::string replication_endpoint, uint64_t term, std::string server_key = "");
+  // This member's CURVE secret key for the replication; before Start.
+  void SetKeys(std::string secret_key, std::string public_key) {
+    secret_key_ = std::move(secret_key);
+    public_key_ = std::move(public_key);
+  }
 
   uint64_t last_applied() const { return last_applied_.load(); }
   uint64_t last_term() const { return last_term_.load(); }
@@ -209,7 +228,9 @@ class ReplicationFollower {
   mutable std::mutex mu_;
   std::string leader_endpoint_;  // GUARDED_BY(mu_)
   uint64_t leader_term_ = 0;     // GUARDED_BY(mu_)
-  std::string error_;            // GUARDED_BY(mu_)
+  std::string leader_key_;       // GUARDED_BY(mu_)
+  std::string secret_key_, public_key_;
+  std::string error_;  // GUARDED_BY(mu_)
 
   std::atomic<uint64_t> last_applied_{0};
   std::atomic<uint64_t> last_term_{0};

@@ -44,6 +44,8 @@ struct GroupConfig {
   // INVALID_ARGUMENT naming the file and the key.
   static StatusOr<GroupConfig> Load(const std::string& path);
   const MemberConfig* Find(const std::string& name) const;
+  // Every member lists its replication key (CURVE between members).
+  bool curve() const { return !members.empty() && !members[0].replication_public_key.empty(); }
   // The etcd prefix of this group's keys: "/weituo/NAME/".
   std::string Prefix() const { return "/weituo/" + name + "/"; }
 };
