@@ -619,6 +619,11 @@ Status Broker::Run() { return loop_->Run(); }
 void Broker::Stop() { loop_->Stop(); }
 void Broker::ReloadDirectory() { loop_->ReloadDirectory(); }
 
+std::optional<weituo::v1::ClusterStatus> Broker::Cluster() const {
+  if (loop_->options().group == nullptr) return std::nullopt;
+  return loop_->options().group->Cluster();
+}
+
 weituo::v1::BrokerStatus Broker::GetStatus() const {
   return read_api_->CompleteStatus(loop_->Snapshot(), loop_->Now());
 }

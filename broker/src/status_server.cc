@@ -300,7 +300,8 @@ struct StatusServer::Rep {
     return false;
   }
 
-  // /healthz, /readyz, /metrics and the page; false for any other path.
+  // /healthz, /readyz, /metrics, /api/cluster and the page; false for any
+  // other path.
   bool ServeOpen(const HttpRequest& req, std::string_view path, Response& res) const {
     const bool get = req.method() == http::verb::get;
     if (path == "/healthz") {
@@ -323,6 +324,17 @@ struct StatusServer::Rep {
       if (Only(res, get, "GET")) {
         res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
         res.body() = RenderPrometheus(StatusWithRefusals());
+      }
+    } else if (path == "/api/cluster") {
+      // A broker group's state holds no commission and no personal data:
+      // open, as /healthz is (docs/group.md).
+      if (Only(res, get, "GET")) {
+        if (auto cluster = broker->Cluster()) {
+          res.set(http::field::content_type, "application/json");
+          res.body() = ToJson(*cluster, {.always_print_primitive_fields = true});
+        } else {
+          SetError(res, http::status::not_found, "this broker is not a member of a broker group");
+        }
       }
     } else if (path == "/") {
       if (Only(res, get, "GET")) {

@@ -566,6 +566,40 @@ function withholdStats(text) {
 
 // ---- The refresh ---------------------------------------------------------------------------
 
+// The broker group's panel (docs/group.md), from /api/cluster on this member
+// while it leads; hidden for a broker of its own (404).
+function renderCluster(c) {
+  $("group-panel").hidden = false;
+  const inSync = c.inSync || [];
+  const change = num(c.lastChangeAgoMs) < 0 ? "" :
+      " · leadership changed " + fmtDuration(num(c.lastChangeAgoMs)) + " ago (" +
+      (c.lastChangeReason || "?") + ")";
+  $("group-meta").textContent = "group " + c.group + " · leader " + (c.leader || "none") +
+      " · term " + c.term + " · in sync " + (inSync.join(", ") || "none") +
+      (c.etcdReachable ? " · etcd answers" : " · ETCD DOES NOT ANSWER") + change;
+  const rows = [el("tr", {},
+      el("td", {}, c.member), el("td", {}, c.role), el("td", {class: "num"}, String(c.lastApplied)),
+      el("td", {class: "num"}, "0"), el("td", {class: "num"}, "0"),
+      el("td", {}, inSync.includes(c.member) ? "yes" : "no"), el("td", {}, "itself"))];
+  for (const f of c.followers || []) {
+    rows.push(el("tr", {class: f.inSync ? "" : "bad"},
+        el("td", {}, f.member), el("td", {}, f.snapshotting ? "follower (fetching a checkpoint)" : "follower"),
+        el("td", {class: "num"}, String(f.acked)), el("td", {class: "num"}, String(f.lagBatches)),
+        el("td", {class: "num"}, String(f.lagMs)), el("td", {}, f.inSync ? "yes" : "NO"),
+        el("td", {}, fmtAgo(f.lastHeardMs))));
+  }
+  $("group").tBodies[0].replaceChildren(...rows);
+}
+
+async function refreshCluster() {
+  try {
+    renderCluster(await getJson("/api/cluster"));
+  } catch (e) {
+    if (e.status === 404) { $("group-panel").hidden = true; return; }
+    throw e;
+  }
+}
+
 async function refresh() {
   if (busy) { again = true; return; }
   busy = true;
@@ -629,6 +663,12 @@ async function refresh() {
         noted(stats.reason);
         statsMessage("Statistics could not be read: " + stats.reason.message, true);
       }
+    }
+
+    try {
+      await refreshCluster();
+    } catch (e) {
+      noted(e);
     }
 
     try {

@@ -1,6 +1,6 @@
-// GET /api/cluster (and /healthz) on a member's own address, served in both
-// roles and through every change of leader, with protobuf's JSON mapping
-// of ClusterStatus (status.proto).
+// GET /api/cluster, /metrics and /healthz on a member's own address, served
+// in both roles and through every change of leader: protobuf's JSON mapping
+// of ClusterStatus (status.proto), and the same as Prometheus gauges.
 #pragma once
 
 #include <functional>
@@ -17,6 +17,9 @@ class HttpServer;
 namespace weituo::group {
 
 using ClusterView = weituo::v1::ClusterStatus;
+
+// The view as Prometheus' text format (weituo_group_* gauges).
+std::string ClusterMetrics(const ClusterView& view);
 
 class ClusterServer {
  public:

@@ -22,8 +22,13 @@ namespace {
 // ring and to the followers, and each turn held until the group has it.
 class LeaderHooks : public broker::GroupHooks {
  public:
-  LeaderHooks(ReplicationOptions options, BatchRing* ring, uint64_t term, LeaderLease* lease)
-      : options_(std::move(options)), ring_(ring), term_(term), lease_(lease) {}
+  LeaderHooks(ReplicationOptions options, BatchRing* ring, uint64_t term, LeaderLease* lease,
+              std::function<ClusterView()> view)
+      : options_(std::move(options)),
+        ring_(ring),
+        term_(term),
+        lease_(lease),
+        view_(std::move(view)) {}
   ~LeaderHooks() override { Stop(); }
 
   Status Attach(BrokerStore& store) override {
@@ -51,6 +56,11 @@ class LeaderHooks : public broker::GroupHooks {
   }
 
   Status WaitDurable() override { return leader_->WaitDurable(kv_->LastCommit()); }
+  weituo::v1::ClusterStatus Cluster() const override {
+    ClusterView v = view_();
+    v.set_at_ms(NowMs());
+    return v;
+  }
 
   // Before the broker (and its store) is destroyed; idempotent.
   void Stop() {
@@ -59,12 +69,15 @@ class LeaderHooks : public broker::GroupHooks {
     if (leader_) leader_->Stop();
   }
   ReplicationLeader* leader() const { return leader_.get(); }
+  // The store's last commit; 0 before Attach or after Stop.
+  uint64_t last_commit() const { return kv_ ? kv_->LastCommit() : 0; }
 
  private:
   const ReplicationOptions options_;
   BatchRing* const ring_;
   const uint64_t term_;
   LeaderLease* const lease_;
+  const std::function<ClusterView()> view_;
   std::unique_ptr<ReplicationLeader> leader_;
   KvStore* kv_ = nullptr;
 };
@@ -96,6 +109,10 @@ struct Member::Impl {
     r.min_in_sync = static_cast<size_t>(options.group.min_in_sync);
     r.ack_timeout_ms = static_cast<int>(options.group.ack_timeout_ms);
     r.snapshot_dir = options.broker.data_dir + "-snapshots";
+    r.secret_key = options.replication_secret_key;
+    for (const MemberConfig& m : options.group.members) {
+      r.member_keys[m.name] = m.replication_public_key;
+    }
     return r;
   }
 
@@ -120,10 +137,11 @@ struct Member::Impl {
       v.set_last_error(follower->last_error());
     }
     if (hooks && hooks->leader()) {
-      const uint64_t last = ring.last();
+      const uint64_t last = hooks->last_commit();
       v.set_last_applied(last);
       v.set_leader_last(last);
       for (const std::string& m : hooks->leader()->InSync()) v.add_in_sync(m);
+      v.set_replication_refused(hooks->leader()->refused());
       for (const FollowerView& f : hooks->leader()->Followers()) {
         auto* out = v.add_followers();
         out->set_member(f.member);
@@ -144,6 +162,9 @@ struct Member::Impl {
     WEITUO_ASSIGN_OR_RETURN(std::unique_ptr<BrokerStore> store,
                             BrokerStore::Open(options.broker.data_dir));
     ReplicationFollower follower(options.member, options.broker.data_dir, std::move(store), &ring);
+    if (!options.replication_secret_key.empty()) {
+      follower.SetKeys(options.replication_secret_key, me->replication_public_key);
+    }
     Redirector redirector(me->courts, options.broker.curve_secret_key, options.broker.plaintext);
     WEITUO_RETURN_IF_ERROR(redirector.Start());
     follower.Start();
@@ -162,8 +183,9 @@ struct Member::Impl {
         known_leader = lv.leader;
         known_term = lv.term;
         const MemberConfig* leader = options.group.Find(lv.leader);
-        follower.SetLeader(leader && leader->name != options.member ? leader->replication : "",
-                           lv.term);
+        const bool other = leader && leader->name != options.member;
+        follower.SetLeader(other ? leader->replication : "", lv.term,
+                           other ? leader->replication_public_key : "");
         redirector.SetLeader(leader ? leader->courts : "");
         spdlog::info("msg=\"the group's leader\" leader={} term={}", lv.leader, lv.term);
       }
@@ -183,7 +205,7 @@ struct Member::Impl {
   Status Lead(const std::atomic<bool>& stop, std::atomic<Broker*>& running) {
     const uint64_t term = lease->CurrentView().term;
     spdlog::warn("msg=\"leading the group\" member={} term={}", options.member, term);
-    LeaderHooks hooks(Replication(), &ring, term, lease.get());
+    LeaderHooks hooks(Replication(), &ring, term, lease.get(), [this] { return View(); });
     BrokerOptions bo = options.broker;
     bo.endpoint = me->courts;
     bo.group = &hooks;

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,8 @@ class GroupHooks {
   // member may no longer act as leader (its lease does not hold): the loop
   // stops without sending anything of the turn.
   virtual Status WaitDurable() = 0;
+  // GET /api/cluster: the group as this member sees it. Any thread.
+  virtual weituo::v1::ClusterStatus Cluster() const = 0;
 };
 
 struct BrokerOptions {
@@ -172,6 +175,9 @@ class Broker {
   int64_t Now() const;
   // Reads the store; safe from any thread.
   StatusOr<weituo::v1::SupervisionStats> Stats(const StatsQuery& query) const;
+  // A group's leader: the group as it sees it (GroupHooks::Cluster); nullopt
+  // for a broker of its own. Any thread.
+  std::optional<weituo::v1::ClusterStatus> Cluster() const;
 
  private:
   class Loop;
