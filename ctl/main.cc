@@ -489,10 +489,14 @@ std::string QueryEscape(const std::string& value) {
   return out.str();
 }
 
-int Keygen(const std::string& court, bool broker, const std::string& dir, bool force) {
-  std::string name = broker ? "broker" : court;
-  if (!broker && !weituo::IsValidCourtId(court)) {
-    std::cerr << "weituoctl: '" << court << "' is not a court id (a-z, 0-9, '-')\n";
+// A key pair for a court, the broker, or a broker group's member (its
+// replication key: NAME-replication.key).
+int Keygen(const std::string& court, bool broker, const std::string& member, const std::string& dir,
+           bool force) {
+  std::string name = broker ? "broker" : !member.empty() ? member + "-replication" : court;
+  if (!broker && !weituo::IsValidCourtId(member.empty() ? court : member)) {
+    std::cerr << "weituoctl: '" << (member.empty() ? court : member)
+              << "' is not a court id or member name (a-z, 0-9, '-')\n";
     return 2;
   }
   std::error_code ec;
@@ -508,7 +512,13 @@ int Keygen(const std::string& court, bool broker, const std::string& dir, bool f
   }
   std::string base = (std::filesystem::path(dir) / name).string();
   std::map<std::string, std::string> metadata;
-  metadata[broker ? "role" : "court"] = broker ? "broker" : court;
+  if (broker) {
+    metadata["role"] = "broker";
+  } else if (!member.empty()) {
+    metadata["member"] = member;
+  } else {
+    metadata["court"] = court;
+  }
   if (weituo::Status s = weituo::WriteCertificate(base, *keys, metadata, force); !s.ok()) {
     std::cerr << "weituoctl: " << s.ToString() << "\n";
     return 1;
@@ -517,6 +527,11 @@ int Keygen(const std::string& court, bool broker, const std::string& dir, bool f
   if (broker) {
     std::cout << "broker public key: " << keys->public_key << "\n"
               << "give " << base << ".key to every agent (broker_public_key_file)\n";
+  } else if (!member.empty()) {
+    std::cout << "in the group file, under [[member]] name = \"" << member << "\":\n"
+              << "replication_public_key = \"" << keys->public_key << "\"\n"
+              << "and to that member: replication_secret_key_file = \"" << base
+              << ".key_secret\"\n";
   } else {
     std::cout << "add to court '" << court << "' in the broker's directory, then SIGHUP it:\n"
               << "curve_keys = [\"" << keys->public_key << "\"]\n";
@@ -602,7 +617,12 @@ int main(int argc, char** argv) {
   bool broker = false, force = false;
   auto* court_opt = keygen->add_option("--court", court, "the court the key speaks for");
   auto* broker_opt = keygen->add_flag("--broker", broker, "the broker's own key");
+  std::string member;
+  auto* member_opt = keygen->add_option(
+      "--member", member, "a broker group's member: its replication key (docs/group.md)");
   court_opt->excludes(broker_opt);
+  member_opt->excludes(broker_opt);
+  member_opt->excludes(court_opt);
   keygen->add_option("--dir", dir, "folder to write the files to")->capture_default_str();
   keygen->add_flag("--force", force, "replace existing files (the old key stops working)");
 
@@ -676,11 +696,11 @@ int main(int argc, char** argv) {
   if (*backup) return Act(api, json, "/api/admin/backup");
   if (*resume) return Act(api, json, "/api/courts/" + QueryEscape(paused_court) + "/resume");
   if (*keygen) {
-    if (court.empty() && !broker) {
-      std::cerr << "weituoctl keygen: name --court ID or --broker\n";
+    if (court.empty() && !broker && member.empty()) {
+      std::cerr << "weituoctl keygen: name --court ID, --broker or --member NAME\n";
       return 2;
     }
-    return Keygen(court, broker, dir, force);
+    return Keygen(court, broker, member, dir, force);
   }
   return 2;
 }
