@@ -46,6 +46,11 @@ class GroupZone {
       file += "[[member]]\nname = \"" + m.name + "\"\ncourts = \"" + m.courts +
               "\"\nreplication = \"" + m.replication +
               "\"\nhttp = \"127.0.0.1:" + std::to_string(m.cluster_port) + "\"\n";
+      // CURVE between members too, each with a key of its own.
+      if (!zone_.plaintext()) {
+        file +=
+            "replication_public_key = \"" + zone_.Keys(m.name + "-replication").public_key + "\"\n";
+      }
       list.push_back(m.courts);
     }
     WriteFile(GroupFile(), file);
@@ -68,6 +73,8 @@ class GroupZone {
   std::string DataDir(int i) const { return zone_.dir() + "/" + members_[i].name; }
   std::string Log(int i) const { return zone_.dir() + "/" + members_[i].name + ".log"; }
   const std::string& Courts(int i) const { return members_[i].courts; }
+  const std::string& Replication(int i) const { return members_[i].replication; }
+  const std::string& Name(int i) const { return members_[i].name; }
   int HttpPort(int i) const { return members_[i].http_port; }
   int ClusterPort(int i) const { return members_[i].cluster_port; }
   EtcdProcess& etcd() { return etcd_; }
@@ -100,7 +107,9 @@ class GroupZone {
     if (zone_.plaintext()) {
       argv.push_back("--dev-plaintext");
     } else {
-      argv.insert(argv.end(), {"--curve-secret-key-file", zone_.KeyDir() + "/broker.key_secret"});
+      argv.insert(argv.end(), {"--curve-secret-key-file", zone_.KeyDir() + "/broker.key_secret",
+                               "--replication-secret-key-file",
+                               zone_.KeyDir() + "/" + m.name + "-replication.key_secret"});
     }
     return argv;
   }

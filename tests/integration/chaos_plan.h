@@ -69,9 +69,10 @@ inline uint32_t ChaosSeed() {
   return seed;
 }
 
-inline Plan MakePlan(Zone& zone, int per_court) {
+// `wave` names the files of one of several plans made for one zone.
+inline Plan MakePlan(Zone& zone, int per_court, int wave = 0) {
   Plan plan;
-  int n = 0;
+  int n = wave * per_court * static_cast<int>(kCourts.size());
   for (size_t o = 0; o < kCourts.size(); ++o) {
     std::string lines;
     for (int i = 0; i < per_court; ++i, ++n) {
@@ -84,11 +85,27 @@ inline Plan MakePlan(Zone& zone, int per_court) {
       plan.sent_by[kCourts[o]].push_back(c.id());
       plan.sent_to[target].push_back(c.id());
     }
-    plan.files[kCourts[o]] = zone.dir() + "/" + kCourts[o] + ".ndjson";
+    plan.files[kCourts[o]] =
+        zone.dir() + "/" + kCourts[o] + (wave ? "-" + std::to_string(wave) : "") + ".ndjson";
     WriteFile(plan.files[kCourts[o]], lines);
   }
-  plan.total = n;
+  plan.total = per_court * static_cast<int>(kCourts.size());
   return plan;
+}
+
+// Several plans' commissions as one, for ExpectEachCompletedExactlyOnce.
+inline Plan MergePlans(const std::vector<Plan>& plans) {
+  Plan all;
+  for (const Plan& p : plans) {
+    for (const auto& [court, ids] : p.sent_by) {
+      all.sent_by[court].insert(all.sent_by[court].end(), ids.begin(), ids.end());
+    }
+    for (const auto& [court, ids] : p.sent_to) {
+      all.sent_to[court].insert(all.sent_to[court].end(), ids.begin(), ids.end());
+    }
+    all.total += p.total;
+  }
+  return all;
 }
 
 // Submits every court's file at once, one command line per court; returns
