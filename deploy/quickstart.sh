@@ -19,14 +19,26 @@
 # each court (weituoctl keygen) and lists the courts' public keys in the
 # broker's copy of the directory.
 #
-# Usage: deploy/quickstart.sh [--once]
-#   --once  exit after the stories: status 0 only if all three completed.
+# Usage: deploy/quickstart.sh [--once] [--group]
+#   --once   exit after the stories: status 0 only if all three completed.
+#   --group  a broker group instead of one broker (docs/group.md): etcd and
+#            three brokers on loopback, the courts' agents with all three in
+#            their broker list; the leader is killed (SIGKILL) after the
+#            first story and started again, and the other stories go on
+#            with the leader etcd elects next.
 # Without --once it keeps the zone running until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 once=0
-[ "${1:-}" = "--once" ] && once=1
+group=0
+for arg in "$@"; do
+  case $arg in
+    --once) once=1 ;;
+    --group) group=1 ;;
+    *) echo "usage: deploy/quickstart.sh [--once] [--group]" >&2; exit 2 ;;
+  esac
+done
 
 deploy/install-deps.sh
 echo "== building"
@@ -63,28 +75,42 @@ echo "== making CURVE keys for the broker, the eight courts and their four super
 cp "$root/deploy/zone/courts.toml" "$run/courts.toml"
 make_zone_keys "$ctl_bin" "$run/keys" "$run/courts.toml" "${courts[@]}" "${supervisors[@]}"
 
-echo "== starting the broker on $endpoint, encrypted (data in $run)"
-"$broker_bin" --data-dir "$run/broker" --directory "$run/courts.toml" \
-  --curve-secret-key-file "$run/keys/broker.key_secret" \
-  --deadlines "$root/deploy/zone/deadlines.toml" \
-  --endpoint "$endpoint" --http "127.0.0.1:$http_port" 2>"$run/broker.log" &
-pids+=($!)
-for _ in $(seq 100); do
-  grep -q "broker listening" "$run/broker.log" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q "broker listening" "$run/broker.log" || { cat "$run/broker.log"; exit 1; }
+# wait_for_file_line FILE TEXT: up to 10 s for TEXT to appear in FILE.
+wait_for_line() {
+  for _ in $(seq 100); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  cat "$1"
+  return 1
+}
+
+if [ $group -eq 0 ]; then
+  echo "== starting the broker on $endpoint, encrypted (data in $run)"
+  "$broker_bin" --data-dir "$run/broker" --directory "$run/courts.toml" \
+    --curve-secret-key-file "$run/keys/broker.key_secret" \
+    --deadlines "$root/deploy/zone/deadlines.toml" \
+    --endpoint "$endpoint" --http "127.0.0.1:$http_port" 2>"$run/broker.log" &
+  pids+=($!)
+  wait_for_line "$run/broker.log" "broker listening"
+  read_token=$run/broker/read.token
+  admin_token=$run/broker/admin.token
+  agents_broker=$endpoint
+else
+  . "$root/deploy/lib/group.sh"
+  start_group
+  agents_broker=$group_endpoints
+fi
 for _ in $(seq 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$http_port") 2>/dev/null && break
   sleep 0.1
 done
-read_token=$run/broker/read.token
 dashboard="http://127.0.0.1:$http_port/#token=$(cat "$read_token")"
 echo "== broker ready. Dashboard: $dashboard"
 
 echo "== starting the agents of ${courts[*]} and ${supervisors[*]}"
 for court in "${courts[@]}" "${supervisors[@]}"; do
-  zone_agent_config "$court" "$endpoint" >"$run/$court.toml"
+  zone_agent_config "$court" "$agents_broker" >"$run/$court.toml"
   if [ "$court" = wuyuan ]; then
     cat >>"$run/$court.toml" <<TOML
 # Asset queries are answered by the court's register, with no human step.
@@ -141,6 +167,9 @@ play() {
 ok=0
 play chunan kaihua chunan-locate-kaihua.json kaihua-locate-result.json \
   "开化县人民法院 执行局 李明" "visited the registered residence; debtor found at the market" || ok=1
+if [ $group -eq 1 ]; then
+  kill_leader  # deploy/lib/group.sh: SIGKILL, started again as a follower
+fi
 play kaihua shexian kaihua-seize-shexian.json shexian-seizure-result.json \
   "歙县人民法院 执行局 汪强" "vehicle located on the road in Huicheng town" || ok=1
 
@@ -164,6 +193,12 @@ automatic() {
 }
 automatic dexing wuyuan dexing-assets-wuyuan.json || ok=1
 
+if [ $group -eq 1 ]; then
+  echo
+  echo "== the group (weituoctl cluster)"
+  "$ctl_bin" cluster "${cluster_urls[@]}" || ok=1
+  wait_leader
+fi
 echo
 echo "== supervision statistics (weituoctl stats)"
 "$ctl_bin" --url "http://127.0.0.1:$http_port" --token-file "$read_token" stats || ok=1
@@ -173,7 +208,12 @@ echo "Dashboard: $dashboard"
 echo "  (reads need the operator's read token, in $read_token: the page keeps it"
 echo "  for its tab, and a #fragment never reaches the server)"
 echo "Operator's shell: $ctl_bin --url http://127.0.0.1:$http_port --token-file $read_token courts"
-echo "  (actions such as pause need --token-file $run/broker/admin.token)"
+echo "  (actions such as pause need --token-file $admin_token)"
+if [ $group -eq 1 ]; then
+  echo "The group: $ctl_bin cluster ${cluster_urls[*]}"
+  echo "  (each member's dashboard and API answer at its own address while it leads:"
+  echo "  ${member_http[*]})"
+fi
 if [ $once -eq 1 ]; then
   exit $ok
 fi

@@ -23,11 +23,14 @@ make_zone_keys() {
 
 # zone_agent_config COURT ENDPOINT
 #   Prints a court agent's config for a zone in one folder: its store in
-#   COURT-data and its keys in keys/, both beside the config file.
+#   COURT-data and its keys in keys/, both beside the config file. ENDPOINT
+#   may be a TOML array of a broker group's members: ["tcp://...", ...].
 zone_agent_config() {
+  local broker="\"$2\""
+  [[ $2 == \[* ]] && broker=$2
   cat <<TOML
 court_id = "$1"
-broker = "$2"
+broker = $broker
 data_dir = "$1-data"
 curve_secret_key_file = "keys/$1.key_secret"
 broker_public_key_file = "keys/broker.key"
