@@ -30,8 +30,9 @@ start_member() {
 }
 
 # The member that says it leads, from the members' cluster addresses.
+# (A member that does not answer, such as one just killed, is skipped.)
 current_leader() {
-  "$ctl_bin" --json cluster "${cluster_urls[@]}" 2>/dev/null |
+  { "$ctl_bin" --json cluster "${cluster_urls[@]}" 2>/dev/null || true; } |
     sed -n 's/.*"member":"\(m[0-9]\)","role":"leader".*/\1/p' | head -1
 }
 
@@ -92,7 +93,7 @@ TOML
   group_endpoints="[$list]"
   read_token=$run/read.token
   admin_token=$run/admin.token
-  echo "== starting the group's three brokers: ${member_courts[*]}"
+  echo "== starting the group's three brokers, m1 m2 m3 at: ${list//\"/}"
   for m in "${members[@]}"; do
     start_member "$m"
     # The first makes the operator's tokens the others share.
