@@ -595,7 +595,11 @@ async function refreshCluster() {
   try {
     renderCluster(await getJson("/api/cluster"));
   } catch (e) {
-    if (e.status === 404) { $("group-panel").hidden = true; return; }
+    // A broker of its own (404), or a token that may not read it: no panel.
+    if (e.status === 404 || e.status === 401 || e.status === 403) {
+      $("group-panel").hidden = true;
+      return;
+    }
     throw e;
   }
 }
