@@ -148,10 +148,12 @@ class KvStore {
   // term, in the default column family), so that a member that restarts
   // knows which leader wrote its last batch.
   void SetCommitTerm(uint64_t term);
-  // Called after each numbered commit is durable, on the committing thread,
+  // Called after each numbered commit is written, on the committing thread,
   // with the commit's number, term and the batch as written (its bytes, the
-  // number and term included). Commits are serialised: calls come in
-  // number order. Set before the first commit; none: nothing is called.
+  // number and term included); the store syncs it after the call, before
+  // Commit returns, so that a follower's sync overlaps this one. Commits
+  // are serialised: calls come in number order. Set before the first
+  // commit; none: nothing is called (and a commit is one synced write).
   using CommitListener =
       std::function<void(uint64_t number, uint64_t term, std::string_view batch)>;
   void SetCommitListener(CommitListener listener);
