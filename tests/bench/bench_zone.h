@@ -4,8 +4,10 @@
 // court directory that lists them. Shared by weituo_bench,
 // weituo_wire_bench, scale_bench and connection_storm_bench.
 //
-// Threading: TempDir and BrokerProcess are owned by one thread (the
-// bench's main thread); the free functions are thread-safe.
+// EtcdServer starts the etcd a broker group needs (bench_group.h).
+//
+// Threading: TempDir, BrokerProcess and EtcdServer are owned by one thread
+// (the bench's main thread); the free functions are thread-safe.
 #pragma once
 
 #include <arpa/inet.h>
@@ -22,9 +24,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -96,8 +100,8 @@ inline double ProcessStatusMib(int pid, const std::string& field) {
   return 0;
 }
 
-// The weituo-broker child process. The destructor SIGKILLs it if it is still
-// running; Stop() is the orderly SIGTERM and wait.
+// The weituo-broker child process (or any other server a bench runs). The destructor SIGKILLs it if
+// it is still running; Stop() is the orderly SIGTERM and wait.
 class BrokerProcess {
  public:
   BrokerProcess(const std::vector<std::string>& argv, const std::string& log_path) {
@@ -114,7 +118,7 @@ class BrokerProcess {
       for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
       args.push_back(nullptr);
       ::execv(args[0], args.data());
-      std::perror("execv weituo-broker");
+      std::perror(("execv " + argv[0]).c_str());
       ::_exit(127);
     }
   }
@@ -287,5 +291,65 @@ inline weituo::StatusOr<HttpReply> HttpGet(int port, const std::string& target,
   const size_t bytes = answer->body.size();
   return HttpReply{static_cast<unsigned>(answer->status), bytes, std::move(answer->body)};
 }
+
+// A one-member etcd cluster on 127.0.0.1 for a broker group: Debian's
+// /usr/bin/etcd (deploy/install-deps.sh installs etcd-server) or
+// $WEITUO_ETCD_BIN, on free client and peer ports, with its data and log in
+// `folder`. The constructor blocks until etcd answers /health.
+class EtcdServer {
+ public:
+  static std::string Binary() {
+    const char* bin = std::getenv("WEITUO_ETCD_BIN");
+    return bin && *bin ? bin : "/usr/bin/etcd";
+  }
+
+  // Starts etcd and waits up to 20 s for {"health":"true"}. Throws
+  // std::runtime_error (with the log's tail) if the binary is missing, etcd
+  // exits, or it is not healthy in time.
+  explicit EtcdServer(const std::string& folder)
+      : client_port_(FreePort()), peer_port_(FreePort()), log_path_(folder + "/etcd.log") {
+    if (::access(Binary().c_str(), X_OK) != 0) {
+      throw std::runtime_error("etcd is not installed (no executable " + Binary() +
+                               "): run deploy/install-deps.sh or set WEITUO_ETCD_BIN");
+    }
+    const std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
+    const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
+    process_ = std::make_unique<BrokerProcess>(
+        std::vector<std::string>{
+            Binary(), "--name=weituo-bench", "--data-dir=" + folder + "/etcd",
+            "--listen-client-urls=" + client, "--advertise-client-urls=" + client,
+            "--listen-peer-urls=" + peer, "--initial-advertise-peer-urls=" + peer,
+            "--initial-cluster=weituo-bench=" + peer, "--initial-cluster-state=new", "--logger=zap",
+            "--log-outputs=stderr", "--log-level=warn"},
+        log_path_);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!Healthy()) {
+      if (!process_->Running() || std::chrono::steady_clock::now() > deadline) {
+        throw std::runtime_error(std::string("etcd ") +
+                                 (process_->Running() ? "not healthy in 20 s" : "exited") +
+                                 "; its log:\n" + Tail(log_path_, 2000));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  // "http://127.0.0.1:<client port>", for the group file's etcd list.
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(client_port_); }
+  BrokerProcess& process() { return *process_; }
+  const std::string& log_path() const { return log_path_; }
+
+  // True if /health answers {"health":"true"} within 2 s.
+  bool Healthy() const {
+    auto reply = HttpGet(client_port_, "/health", std::chrono::milliseconds(2000));
+    return reply.ok() && reply->status == 200 &&
+           reply->body.find("\"health\":\"true\"") != std::string::npos;
+  }
+
+ private:
+  int client_port_;
+  int peer_port_;
+  std::string log_path_;
+  std::unique_ptr<BrokerProcess> process_;
+};
 
 }  // namespace weituo::bench

@@ -155,8 +155,10 @@ struct RunTotals {
 // Prints the run's report: one JSON line (--json) or a short table. Keys
 // mean what weituo_bench's mean: receipt = stored durably by the server
 // (here its publisher confirm / pub ack), delivered = a consumer's handler.
+// `extra_json` (",\"key\":value..." or empty) goes at the end of the JSON line.
 inline void Report(const std::string& system, const CompareOptions& opt,
-                   const std::vector<Sample>& samples, const RunTotals& t) {
+                   const std::vector<Sample>& samples, const RunTotals& t,
+                   const std::string& extra_json = "") {
   const bool open_loop = opt.rate > 0;
   const Percentiles submit_call = Measure(samples, &Sample::returned);
   const Percentiles receipt = Measure(samples, &Sample::receipt);
@@ -190,7 +192,7 @@ inline void Report(const std::string& system, const CompareOptions& opt,
               << ",\"agents_cpu_s\":" << Fixed(t.clients_cpu_s, 2)
               << ",\"submit_call_ms\":" << JsonPercentiles(submit_call)
               << ",\"receipt_ms\":" << JsonPercentiles(receipt)
-              << ",\"delivered_ms\":" << JsonPercentiles(delivered) << "}\n";
+              << ",\"delivered_ms\":" << JsonPercentiles(delivered) << extra_json << "}\n";
     return;
   }
   std::printf("%s: %s loop, %d producers, %d consumers, %zu commissions of %.0f B%s\n",

@@ -38,6 +38,16 @@
 // event or notice) is acknowledged too, or the broker would resend it.
 // Every connection sends a Heartbeat each heartbeat_ms of the Welcome.
 //
+// With --group the bench runs a broker group instead (bench_group.h,
+// docs/group.md): its own etcd and three members with the same flags, each
+// with a cluster address in the group file; it waits until one leads with
+// both others caught up, connects the courts to the leader's endpoint, and
+// samples the leader's GET /api/cluster every 200 ms while the run lasts.
+// The JSON line's "group" object gives the leader's, each follower's and
+// etcd's CPU seconds, and the followers' lag (commits not acknowledged and
+// ms), max and median over the samples. broker_cpu_s and the peak RSS are
+// the leader's.
+//
 // Threading: the main thread runs the broker process, starts one thread per
 // court in use and waits; each court thread owns its DEALER. They share
 // compare_workload's Recorder (thread-safe) and atomics.
@@ -50,6 +60,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "bench_group.h"
 #include "bench_zone.h"
 #include "compare_workload.h"
 #include "weituo/common/curve.h"
@@ -71,6 +82,8 @@ struct WireOptions {
   // The broker to run: this build's by default; another build's for an
   // A/B comparison in one session.
   std::string broker_bin = WEITUO_BROKER_BIN;
+  // Run a group of three (its own etcd, bench_group.h) instead of one broker.
+  bool group = false;
 };
 
 // How court connections reach the broker, and what the court threads share
@@ -369,21 +382,41 @@ int Run(CompareOptions& opt, const WireOptions& wire) {
     if (!made.ok()) throw std::runtime_error(made.status().ToString());
     keys = std::move(made).value();
   }
-  const std::string endpoint = "tcp://127.0.0.1:" + std::to_string(FreePort());
-  const std::string broker_log = dir.path() + "/broker.log";
-  std::vector<std::string> broker_argv(
-      {wire.broker_bin, "--data-dir", dir.path() + "/broker", "--directory",
-       curve ? keys.directory_path : std::string(WEITUO_SOURCE_DIR) + "/deploy/zone/courts.toml",
-       "--endpoint", endpoint, "--http", "off", "--log-level", "warn", "--sync",
-       wire.sync ? "true" : "false", "--rate-limit", "0", "--window",
-       std::to_string(opt.prefetch)});
-  if (curve) {
-    broker_argv.insert(broker_argv.end(), {"--curve-secret-key-file", keys.broker_secret_file});
+  // The broker's flags, the same for a single broker and for each member.
+  auto broker_flags = [&](const std::string& data_dir, const std::string& endpoint) {
+    std::vector<std::string> argv(
+        {wire.broker_bin, "--data-dir", data_dir, "--directory",
+         curve ? keys.directory_path : std::string(WEITUO_SOURCE_DIR) + "/deploy/zone/courts.toml",
+         "--endpoint", endpoint, "--http", "off", "--log-level", "warn", "--sync",
+         wire.sync ? "true" : "false", "--rate-limit", "0", "--window",
+         std::to_string(opt.prefetch)});
+    if (curve) {
+      argv.insert(argv.end(), {"--curve-secret-key-file", keys.broker_secret_file});
+    } else {
+      argv.push_back("--dev-plaintext");
+    }
+    return argv;
+  };
+  std::string endpoint;
+  std::string broker_log;
+  std::unique_ptr<BrokerProcess> single;
+  std::unique_ptr<BrokerGroup> group;
+  int leader = -1;
+  if (!wire.group) {
+    endpoint = "tcp://127.0.0.1:" + std::to_string(FreePort());
+    broker_log = dir.path() + "/broker.log";
+    single =
+        std::make_unique<BrokerProcess>(broker_flags(dir.path() + "/broker", endpoint), broker_log);
   } else {
-    broker_argv.push_back("--dev-plaintext");
+    group = std::make_unique<BrokerGroup>(dir.path(), broker_flags);
+    leader = group->WaitReady(std::chrono::seconds(60));
+    endpoint = group->courts(leader);
+    broker_log = group->log(leader);
   }
-  BrokerProcess broker(broker_argv, broker_log);
+  // The broker the courts talk to: the single one, or the group's leader.
+  BrokerProcess& broker = group ? group->member(leader) : *single;
   opt.broker_pid = broker.pid();
+  auto all_running = [&] { return group ? group->AllRunning() : broker.Running(); };
 
   // As RunWorkload, with one thread per court in both roles.
   const bool open_loop = opt.rate > 0;
@@ -399,15 +432,26 @@ int Run(CompareOptions& opt, const WireOptions& wire) {
   }
 
   const double broker_cpu_before = broker.CpuSeconds();
+  std::vector<double> member_cpu_before;
+  double etcd_cpu_before = 0;
+  std::unique_ptr<ClusterSampler> sampler;
+  if (group) {
+    for (int i = 0; i < BrokerGroup::kMembers; ++i) {
+      member_cpu_before.push_back(group->member(i).CpuSeconds());
+    }
+    etcd_cpu_before = group->etcd().process().CpuSeconds();
+    sampler = std::make_unique<ClusterSampler>(*group, leader, std::chrono::milliseconds(200));
+  }
   const double own_cpu_before = OwnCpuSeconds();
   shared.Start();
   zone.go = true;
+  if (sampler) sampler->Start();
 
   // Every published, receipted commission must reach its consumer.
   bool timed_out = false;
   while (zone.producers_done < opt.producers || recorder.delivered() < recorder.receipts() ||
          recorder.receipts() + shared.failures < total) {
-    if (Clock::now() > shared.deadline + std::chrono::seconds(1) || !broker.Running()) {
+    if (Clock::now() > shared.deadline + std::chrono::seconds(1) || !all_running()) {
       timed_out = true;
       break;
     }
@@ -418,6 +462,29 @@ int Run(CompareOptions& opt, const WireOptions& wire) {
   totals.broker_cpu_s = broker.CpuSeconds() - broker_cpu_before;
   totals.clients_cpu_s = OwnCpuSeconds() - own_cpu_before;
   totals.broker_peak_rss_mib = broker.PeakRssMib();
+  // A group's line also says what each member and etcd spent, and how far
+  // behind the followers were while the run lasted.
+  std::string group_object;
+  if (group) {
+    const ClusterSampler::Summary lag = sampler->Stop();
+    std::string followers_cpu;
+    for (int i = 0; i < BrokerGroup::kMembers; ++i) {
+      if (i == leader) continue;
+      followers_cpu += std::string(followers_cpu.empty() ? "" : ",") +
+                       Fixed(group->member(i).CpuSeconds() - member_cpu_before[i], 2);
+    }
+    group_object = "{\"members\":" + std::to_string(BrokerGroup::kMembers) + ",\"leader\":\"" +
+                   group->name(leader) + "\",\"leader_cpu_s\":" + Fixed(totals.broker_cpu_s, 2) +
+                   ",\"follower_cpu_s\":[" + followers_cpu + "],\"etcd_cpu_s\":" +
+                   Fixed(group->etcd().process().CpuSeconds() - etcd_cpu_before, 2) +
+                   ",\"lag_samples\":" + std::to_string(lag.samples) +
+                   ",\"lag_unanswered\":" + std::to_string(lag.unanswered) +
+                   ",\"lag_batches_max\":" + std::to_string(lag.lag_batches_max) +
+                   ",\"lag_batches_median\":" + Fixed(lag.lag_batches_median, 1) +
+                   ",\"lag_ms_max\":" + std::to_string(lag.lag_ms_max) +
+                   ",\"lag_ms_median\":" + Fixed(lag.lag_ms_median, 1) +
+                   ",\"in_sync_min\":" + std::to_string(lag.in_sync_min) + "}";
+  }
   shared.stop = true;
   for (std::thread& t : threads) t.join();
   totals.commissions = total;
@@ -425,10 +492,20 @@ int Run(CompareOptions& opt, const WireOptions& wire) {
   totals.timed_out = timed_out;
   totals.mean_encoded_bytes =
       total ? static_cast<double>(shared.encoded_bytes) / static_cast<double>(total) : 0;
-  const bool broker_died = !broker.Running();
-  const int broker_exit = broker.Stop(std::chrono::seconds(10));
+  const bool broker_died = !all_running();
+  int broker_exit = 0;
+  if (group) {
+    // Every member's exit counts; the leader's log is the one shown.
+    for (int code : group->Stop(std::chrono::seconds(10))) {
+      if (code != 0 && broker_exit == 0) broker_exit = code;
+    }
+  } else {
+    broker_exit = broker.Stop(std::chrono::seconds(10));
+  }
 
-  Report("weituo-wire", opt, recorder.Samples(), totals);
+  Report(group ? "weituo-wire-group" : "weituo-wire", opt, recorder.Samples(), totals,
+         group ? ",\"group\":" + group_object : "");
+  if (group && !opt.json) std::printf("group: %s\n", group_object.c_str());
   std::cerr << "weituo_wire_bench: deliveries acknowledged: " << zone.commission_deliveries
             << " commissions, " << zone.event_deliveries << " events, " << zone.notice_deliveries
             << " notices; redelivered " << zone.redeliveries << "; submits retried "
@@ -475,11 +552,14 @@ int main(int argc, char** argv) {
                  "the weituo-broker executable (default: this build's), e.g. an older build's")
       ->check(CLI::ExistingFile)
       ->capture_default_str();
+  app.add_flag("--group", wire.group,
+               "run a broker group of three members and its own etcd, and connect the courts "
+               "to the leader (docs/group.md)");
   CLI11_PARSE(app, argc, argv);
   try {
     if (opt.label.empty()) {
       opt.label = wire.security + ", broker sync=" + (wire.sync ? "true" : "false") +
-                  ", receipts, one Ack per delivery";
+                  ", receipts, one Ack per delivery" + (wire.group ? ", group of 3" : "");
     }
     return Run(opt, wire);
   } catch (const std::exception& e) {
