@@ -197,6 +197,12 @@ int RunMember(weituo::broker::BrokerConfig& config, Files& files) {
     Refuse(config.group_file + ": no [[member]] named \"" + config.member + "\"");
     return kConfig;
   }
+  if (!config.options.sync) {
+    // Only synced commits are numbered and replicated: a member that did
+    // not sync would receipt what no other member holds.
+    Refuse("sync = false cannot run in a broker group: a member syncs every commit");
+    return kConfig;
+  }
   weituo::group::MemberOptions options;
   if (group->curve()) {
     if (config.replication_secret_key_file.empty()) {
