@@ -154,8 +154,8 @@ TEST(WireTest, ErrorCodeForEachStatusCode) {
 
 TEST(WireTest, IsRetryableForEachErrorCode) {
   const std::set<ErrorCode> retryable = {ErrorCode::NOT_IDENTIFIED, ErrorCode::UNAVAILABLE,
-                                         ErrorCode::INTERNAL, ErrorCode::RATE_LIMITED,
-                                         ErrorCode::STORAGE_FULL, ErrorCode::NOT_LEADER};
+                                         ErrorCode::INTERNAL,       ErrorCode::RATE_LIMITED,
+                                         ErrorCode::STORAGE_FULL,   ErrorCode::NOT_LEADER};
   const auto* descriptor = weituo::v1::ErrorCode_descriptor();
   ASSERT_EQ(descriptor->value_count(), 17);
   for (int i = 0; i < descriptor->value_count(); ++i) {
