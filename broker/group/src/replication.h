@@ -38,6 +38,13 @@ namespace weituo::group {
 
 using broker::BrokerStore;
 
+// One ReplMessage as the frame that carries it.
+inline std::string EncodeRepl(const weituo::v1::ReplMessage& message) {
+  std::string out;
+  message.SerializeToString(&out);
+  return out;
+}
+
 // Thread-safe.
 class BatchRing {
  public:
