@@ -23,6 +23,8 @@ packages=(
   # the broker group (weituo-broker --group) and its tests: etcd on loopback
   # (the tests start their own member; the packaged service is not wanted)
   etcd-server etcd-client
+  # the group's partition test: network namespaces and veth pairs (/usr/sbin/ip)
+  iproute2
 )
 
 missing=()

@@ -2,13 +2,16 @@
 // weituo-broker members (--group FILE --member mN) sharing the zone's CURVE
 // server key, each with its own store, courts endpoint, replication
 // endpoint, status server and cluster address, and the zone's agents with
-// all three in their broker list.
+// all three in their broker list. A member may bind another address than
+// loopback and run in a network namespace of the test's (Place), to be cut
+// off from the others.
 //
 // Threading: used from the test's thread; Kill/Start may be called from a
 // helper thread (the chaos test's killer) while the test polls Cluster.
 #pragma once
 
 #include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
 
 #include <chrono>
 #include <mutex>
@@ -18,6 +21,8 @@
 
 #include "etcd_process.h"
 #include "harness.h"
+#include "netns.h"
+#include "weituo/common/http_client.h"
 #include "weituo/v1/status.pb.h"
 
 namespace weituo::testing {
@@ -26,26 +31,44 @@ class GroupZone {
  public:
   static constexpr int kMembers = 3;
 
-  // `lease_ttl_ms` is the group file's; the agents of `zone` are given the
-  // members' courts endpoints.
-  explicit GroupZone(Zone& zone, int64_t lease_ttl_ms = 2000) : zone_(zone) {
+  // Where member i runs: the address it binds its courts, replication,
+  // status and cluster endpoints on, and, for a member cut off by a test, the
+  // network namespace it runs in (`ip netns exec`; not owned, outlives the
+  // zone).
+  struct Place {
+    std::string host = "127.0.0.1";
+    const Netns* netns = nullptr;
+  };
+  struct Options {
+    int64_t lease_ttl_ms = 2000;  // the group file's
+    std::string etcd_host = "127.0.0.1";
+    std::vector<Place> places;  // kMembers of them; empty: every member on loopback
+  };
+
+  // The agents of `zone` are given the members' courts endpoints.
+  explicit GroupZone(Zone& zone, int64_t lease_ttl_ms = 2000)
+      : GroupZone(zone, Options{lease_ttl_ms, "127.0.0.1", {}}) {}
+  GroupZone(Zone& zone, Options options) : zone_(zone), etcd_(options.etcd_host) {
+    options.places.resize(kMembers);
     for (int i = 0; i < kMembers; ++i) {
       Member m;
       m.name = "m" + std::to_string(i + 1);
-      m.courts = "tcp://127.0.0.1:" + std::to_string(FreePort());
-      m.replication = "tcp://127.0.0.1:" + std::to_string(FreePort());
+      m.place = options.places[i];
+      const std::string tcp = "tcp://" + m.place.host + ":";
+      m.courts = tcp + std::to_string(FreePort());
+      m.replication = tcp + std::to_string(FreePort());
       m.http_port = FreePort();
       m.cluster_port = FreePort();
       members_.push_back(std::move(m));
     }
     std::string file = "name = \"test-zone\"\netcd = [\"" + etcd_.endpoint() +
-                       "\"]\nlease_ttl_ms = " + std::to_string(lease_ttl_ms) +
+                       "\"]\nlease_ttl_ms = " + std::to_string(options.lease_ttl_ms) +
                        "\nmin_in_sync = 2\nack_timeout_ms = 1000\n";
     std::vector<std::string> list;
     for (const Member& m : members_) {
       file += "[[member]]\nname = \"" + m.name + "\"\ncourts = \"" + m.courts +
-              "\"\nreplication = \"" + m.replication +
-              "\"\nhttp = \"127.0.0.1:" + std::to_string(m.cluster_port) + "\"\n";
+              "\"\nreplication = \"" + m.replication + "\"\nhttp = \"" + m.place.host + ":" +
+              std::to_string(m.cluster_port) + "\"\n";
       // CURVE between members too, each with a key of its own.
       if (!zone_.plaintext()) {
         file +=
@@ -72,38 +95,40 @@ class GroupZone {
   std::string GroupFile() const { return zone_.dir() + "/group.toml"; }
   std::string DataDir(int i) const { return zone_.dir() + "/" + members_[i].name; }
   std::string Log(int i) const { return zone_.dir() + "/" + members_[i].name + ".log"; }
+  const std::string& Name(int i) const { return members_[i].name; }
   const std::string& Courts(int i) const { return members_[i].courts; }
   const std::string& Replication(int i) const { return members_[i].replication; }
-  const std::string& Name(int i) const { return members_[i].name; }
   int HttpPort(int i) const { return members_[i].http_port; }
   int ClusterPort(int i) const { return members_[i].cluster_port; }
   EtcdProcess& etcd() { return etcd_; }
 
   std::vector<std::string> Argv(int i) const {
     const Member& m = members_[i];
-    std::vector<std::string> argv = {BrokerBin(),
-                                     "--data-dir",
-                                     DataDir(i),
-                                     "--directory",
-                                     zone_.DirectoryPath(),
-                                     "--endpoint",
-                                     m.courts,
-                                     "--http",
-                                     "127.0.0.1:" + std::to_string(m.http_port),
-                                     "--heartbeat-ms",
-                                     "200",
-                                     "--offline-after-ms",
-                                     "1000",
-                                     "--ack-timeout-ms",
-                                     "1000",
-                                     "--max-backoff-ms",
-                                     "4000",
-                                     "--storage-reserve-mb",
-                                     "16",
-                                     "--group",
-                                     GroupFile(),
-                                     "--member",
-                                     m.name};
+    std::vector<std::string> argv;
+    if (m.place.netns) argv = m.place.netns->ExecPrefix();
+    argv.insert(argv.end(), {BrokerBin(),
+                             "--data-dir",
+                             DataDir(i),
+                             "--directory",
+                             zone_.DirectoryPath(),
+                             "--endpoint",
+                             m.courts,
+                             "--http",
+                             m.place.host + ":" + std::to_string(m.http_port),
+                             "--heartbeat-ms",
+                             "200",
+                             "--offline-after-ms",
+                             "1000",
+                             "--ack-timeout-ms",
+                             "1000",
+                             "--max-backoff-ms",
+                             "4000",
+                             "--storage-reserve-mb",
+                             "16",
+                             "--group",
+                             GroupFile(),
+                             "--member",
+                             m.name});
     if (zone_.plaintext()) {
       argv.push_back("--dev-plaintext");
     } else {
@@ -152,10 +177,23 @@ class GroupZone {
     return members_[i].process.running();
   }
 
-  // GET /api/cluster of member i; nullopt if it does not answer.
+  // GET /api/cluster of member i (from inside its network namespace, if it
+  // runs in one); nullopt if it does not answer within 2 s.
   std::optional<weituo::v1::ClusterStatus> Cluster(int i) const {
-    const std::string body = HttpGet(members_[i].cluster_port, "/api/cluster");
-    if (body.empty()) return std::nullopt;
+    const Member& m = members_[i];
+    HttpCall call;
+    call.host = m.place.host;
+    call.port = std::to_string(m.cluster_port);
+    call.target = "/api/cluster";
+    call.timeout = std::chrono::milliseconds(2000);
+    StatusOr<HttpAnswer> answer = Status::Unavailable("not asked");
+    if (m.place.netns) {
+      m.place.netns->RunInside([&] { answer = CallHttp(call); });
+    } else {
+      answer = CallHttp(call);
+    }
+    if (!answer.ok() || answer->status != 200) return std::nullopt;
+    const std::string& body = answer->body;
     weituo::v1::ClusterStatus status;
     if (!google::protobuf::util::JsonStringToMessage(body, &status).ok()) return std::nullopt;
     return status;
@@ -182,6 +220,7 @@ class GroupZone {
  private:
   struct Member {
     std::string name, courts, replication;
+    Place place;
     int http_port = 0, cluster_port = 0;
     Process process;
   };
@@ -190,5 +229,29 @@ class GroupZone {
   mutable std::mutex mu_;
   std::vector<Member> members_;
 };
+
+// Every member's last applied commit is the leader's.
+inline bool Converged(GroupZone& group) {
+  uint64_t last = 0;
+  for (int i = 0; i < GroupZone::kMembers; ++i) {
+    auto c = group.Cluster(i);
+    if (!c) return false;
+    if (i > 0 && c->last_applied() != last) return false;
+    last = c->last_applied();
+  }
+  return last > 0;
+}
+
+// Stops every member and compares their stores, and checks each with
+// weituoctl verify.
+inline void ExpectIdenticalStores(GroupZone& group) {
+  for (int i = 0; i < GroupZone::kMembers; ++i) group.Stop(i);
+  const std::string first = StoreDigest(group.DataDir(0));
+  for (int i = 0; i < GroupZone::kMembers; ++i) {
+    EXPECT_EQ(StoreDigest(group.DataDir(i)), first) << "member " << i << " differs from m1";
+    CommandResult verified = RunCommand({CtlBin(), "verify", "--data-dir", group.DataDir(i)});
+    EXPECT_EQ(verified.exit_code, 0) << "member " << i << ": " << verified.out;
+  }
+}
 
 }  // namespace weituo::testing

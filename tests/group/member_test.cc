@@ -28,30 +28,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Every member's last applied commit is the leader's.
-bool Converged(GroupZone& group) {
-  uint64_t last = 0;
-  for (int i = 0; i < GroupZone::kMembers; ++i) {
-    auto c = group.Cluster(i);
-    if (!c) return false;
-    if (i > 0 && c->last_applied() != last) return false;
-    last = c->last_applied();
-  }
-  return last > 0;
-}
-
-// Stops every member and compares their stores, and checks each with
-// weituoctl verify.
-void ExpectIdenticalStores(GroupZone& group) {
-  for (int i = 0; i < GroupZone::kMembers; ++i) group.Stop(i);
-  const std::string first = StoreDigest(group.DataDir(0));
-  for (int i = 0; i < GroupZone::kMembers; ++i) {
-    EXPECT_EQ(StoreDigest(group.DataDir(i)), first) << "member " << i << " differs from m1";
-    CommandResult verified = RunCommand({CtlBin(), "verify", "--data-dir", group.DataDir(i)});
-    EXPECT_EQ(verified.exit_code, 0) << "member " << i << ": " << verified.out;
-  }
-}
-
 class GroupTest : public ::testing::Test {
  protected:
   void StartZone(int per_court) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <stdexcept>
+#include <utility>
 
 #include "weituo/common/http_client.h"
 
@@ -20,8 +21,9 @@ std::string EtcdProcess::Binary() {
   return bin && *bin ? bin : "/usr/bin/etcd";
 }
 
-EtcdProcess::EtcdProcess()
-    : client_port_(FreePort()),
+EtcdProcess::EtcdProcess(std::string host)
+    : host_(std::move(host)),
+      client_port_(FreePort()),
       peer_port_(FreePort()),
       data_dir_(dir_.path() + "/data"),
       log_path_(dir_.path() + "/etcd.log") {
@@ -41,8 +43,8 @@ EtcdProcess::~EtcdProcess() {
 }
 
 void EtcdProcess::StartAndWait() {
-  const std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
-  const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
+  const std::string client = endpoint();
+  const std::string peer = "http://" + host_ + ":" + std::to_string(peer_port_);
   std::vector<std::string> argv;
   // etcd dies with the test, even one that crashes before the destructor:
   // setpriv (util-linux, always there) sets its parent-death signal.
@@ -74,7 +76,7 @@ void EtcdProcess::StartAndWait() {
 
 bool EtcdProcess::Healthy() {
   HttpCall call;
-  call.host = "127.0.0.1";
+  call.host = host_;
   call.port = std::to_string(client_port_);
   call.target = "/health";
   call.timeout = std::chrono::milliseconds(2000);

@@ -1,6 +1,7 @@
 // A real etcd server for the tests of the broker group: Debian's
 // /usr/bin/etcd (deploy/install-deps.sh installs it) as a one-member
-// cluster on 127.0.0.1, with free client and peer ports and its data in a
+// cluster on 127.0.0.1 (or another address of this machine), with free
+// client and peer ports and its data in a
 // temporary folder, which a restart keeps.
 //
 // Threading: one EtcdProcess per test, used from the test's thread (a
@@ -24,14 +25,16 @@ class EtcdProcess {
   // Starts etcd and waits until it answers /health. Throws
   // std::runtime_error (the test fails with its text) if the binary is
   // missing ("run deploy/install-deps.sh") or etcd is not ready in 20 s.
-  EtcdProcess();
+  // It listens on `host` only (in a partition test, the root end of a veth
+  // pair).
+  explicit EtcdProcess(std::string host = "127.0.0.1");
   // SIGKILL (after SIGCONT if paused); the folder goes with it.
   ~EtcdProcess();
   EtcdProcess(const EtcdProcess&) = delete;
   EtcdProcess& operator=(const EtcdProcess&) = delete;
 
-  // "http://127.0.0.1:<client port>", for EtcdClient and LeaderLease.
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(client_port_); }
+  // "http://<host>:<client port>", for EtcdClient and LeaderLease.
+  std::string endpoint() const { return "http://" + host_ + ":" + std::to_string(client_port_); }
   int client_port() const { return client_port_; }
   const std::string& log_path() const { return log_path_; }
 
@@ -51,6 +54,7 @@ class EtcdProcess {
   void StartAndWait();
 
   TempDir dir_;
+  std::string host_;
   int client_port_;
   int peer_port_;
   std::string data_dir_;

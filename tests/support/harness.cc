@@ -360,7 +360,12 @@ std::string StoreDigest(const std::string& path) {
   for (const std::string& f : families) descriptors.emplace_back(f, rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, descriptors, &handles, &raw);
+  // As the store opens itself (common/src/kv_store.cc): a MANIFEST that
+  // tracks WALs, opened read-only without tracking, trips RocksDB 7.8's
+  // assert(recovery_ctx != nullptr) in DBImpl::Recover and aborts.
+  rocksdb::DBOptions options;
+  options.track_and_verify_wals_in_manifest = true;
+  s = rocksdb::DB::OpenForReadOnly(options, path, descriptors, &handles, &raw);
   if (!s.ok()) throw std::runtime_error("open " + path + " read-only: " + s.ToString());
   std::unique_ptr<rocksdb::DB> db(raw);
   std::ostringstream out;
