@@ -17,7 +17,7 @@
 #include "liaison.h"
 #include "operator_actions.h"
 #include "published_status.h"
-#include "read_api.h"
+#include "weituo/broker/read_api.h"
 #include "replies.h"
 #include "sessions.h"
 #include "storage_guard.h"

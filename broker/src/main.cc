@@ -158,7 +158,7 @@ weituo::StatusOr<std::unique_ptr<weituo::broker::Broker>> OpenBroker(
 
 // The status server (unless --http off); nullptr after saying why it failed.
 std::unique_ptr<weituo::broker::StatusServer> StartHttp(const weituo::broker::BrokerConfig& config,
-                                                        weituo::broker::Broker& broker,
+                                                        weituo::broker::OperatorApi& broker,
                                                         Files& files, bool* failed) {
   *failed = false;
   if (config.http == "off") return nullptr;
@@ -232,22 +232,23 @@ int RunMember(weituo::broker::BrokerConfig& config, Files& files) {
   options.member = config.member;
   options.broker = config.options;
   options.directory = *files.directory;
-  options.serve_leader = [&config, &files](weituo::broker::Broker& broker) {
-    bool failed = false;
-    std::shared_ptr<weituo::broker::StatusServer> server =
-        StartHttp(config, broker, files, &failed);
+  options.on_lead = [](weituo::broker::Broker& broker) {
     g_broker.store(&broker);
-    return std::function<void()>([server] {
-      g_broker.store(nullptr);
-      if (server) server->Stop();
-    });
+    return std::function<void()>([] { g_broker.store(nullptr); });
   };
   weituo::group::Member member(std::move(options));
+  // One operator API for the member's life: the leader's broker while it
+  // leads, its own replica's reads while it follows.
+  bool http_failed = false;
+  std::unique_ptr<weituo::broker::StatusServer> http =
+      StartHttp(config, member.api(), files, &http_failed);
+  if (http_failed) return kFailed;
   g_member = &member;
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   weituo::Status s = member.Run();
   g_member = nullptr;
+  if (http) http->Stop();
   if (!s.ok()) {
     Refuse(s.ToString());
     return s.code() == weituo::StatusCode::kDataLoss ? kDamaged : kFailed;

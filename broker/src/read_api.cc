@@ -1,4 +1,4 @@
-#include "read_api.h"
+#include "weituo/broker/read_api.h"
 
 #include <spdlog/spdlog.h>
 

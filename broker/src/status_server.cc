@@ -248,7 +248,7 @@ StatusOr<std::map<std::string, std::string>> ReadWitnessTokens(const std::string
 std::string StatusJson(const weituo::v1::BrokerStatus& status) { return ApiJson(status); }
 
 struct StatusServer::Rep {
-  Broker* broker;
+  OperatorApi* broker;
   std::unique_ptr<HttpAccessPolicy> policy;
   std::unique_ptr<HttpServer> server;
   // 4xx answers by code - 400, from this server's thread; read by
@@ -456,7 +456,8 @@ struct StatusServer::Rep {
 };
 
 StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(const std::string& address,
-                                                            Broker& broker, HttpAccess access) {
+                                                            OperatorApi& broker,
+                                                            HttpAccess access) {
   auto rep = std::make_unique<Rep>();
   rep->broker = &broker;
   HttpServer::Options options;

@@ -1,7 +1,7 @@
 // The read API against a real RocksDB store in a temporary folder, written
 // through the store's batches as the loop writes it.
 
-#include "read_api.h"
+#include "weituo/broker/read_api.h"
 
 #include <gtest/gtest.h>
 

@@ -8,10 +8,12 @@
 //   WEITUO_CHAOS_SEED=N ctest --test-dir build -R GroupChaos
 #include <signal.h>
 
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "chaos_plan.h"
@@ -74,6 +76,82 @@ TEST_F(GroupTest, OneLeaderServesAndEveryMemberHoldsEveryCommit) {
     EXPECT_EQ(promtool.out, "") << promtool.out;
   }
   ExpectIdenticalStores(group_);
+}
+
+// Every member serves the operator's read API from its own replica (on its
+// --http address, with its own tokens); actions on a follower are refused
+// naming the leader, and a follower's backup is of its replica.
+TEST_F(GroupTest, FollowersServeReadsFromTheirReplicaAndSendActionsToTheLeader) {
+  StartZone(5);
+  auto codes = SubmitAll(zone_, plan_);
+  for (const auto& [court, code] : codes) EXPECT_EQ(code, 0) << court << " submit";
+  ExpectEachCompletedExactlyOnce(zone_, plan_);
+  ASSERT_TRUE(WaitFor([&] { return Converged(group_); }, seconds(10)));
+  auto token = [&](int i, const char* name) {
+    std::string t = ReadFile(group_.DataDir(i) + "/" + name);
+    while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+    return t;
+  };
+  auto page = [&](int i) {
+    weituo::v1::CommissionPage p;
+    const std::string body =
+        HttpGet(group_.HttpPort(i), "/api/commissions?limit=500", token(i, "read.token"));
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(body, &p).ok())
+        << HttpGetAnswer(group_.HttpPort(i), "/api/commissions?limit=500", token(i, "read.token"));
+    std::set<std::string> ids;
+    for (const auto& r : p.commissions()) ids.insert(r.commission().id());
+    return ids;
+  };
+  const std::set<std::string> leader_ids = page(leader_);
+  EXPECT_EQ(leader_ids.size(), static_cast<size_t>(plan_.total));
+  const int follower = (leader_ + 1) % GroupZone::kMembers;
+  EXPECT_EQ(page(follower), leader_ids);
+  ASSERT_FALSE(leader_ids.empty());
+
+  // One trail, the same from the replica as from the leader.
+  const std::string trail_path = "/api/commissions/" + *leader_ids.begin();
+  const std::string trail =
+      HttpGet(group_.HttpPort(follower), trail_path, token(follower, "read.token"));
+  EXPECT_EQ(trail, HttpGet(group_.HttpPort(leader_), trail_path, token(leader_, "read.token")));
+  EXPECT_NE(trail.find("\"events\""), std::string::npos) << trail;
+
+  // Its status says what it is and what it holds.
+  weituo::v1::BrokerStatus status;
+  const std::string body =
+      HttpGet(group_.HttpPort(follower), "/api/status", token(follower, "read.token"));
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(body, &status).ok()) << body;
+  EXPECT_EQ(status.group_role(), "follower");
+  EXPECT_EQ(status.group_member(), group_.Name(follower));
+  EXPECT_EQ(status.group_leader(), group_.Name(leader_));
+  EXPECT_EQ(status.replica_commit(), group_.Cluster(leader_)->last_applied());
+  EXPECT_TRUE(status.ready()) << body;
+  const auto completed = status.commissions_by_state().find("COMPLETED");
+  ASSERT_NE(completed, status.commissions_by_state().end()) << body;
+  EXPECT_EQ(completed->second, static_cast<uint64_t>(plan_.total)) << body;
+
+  // An action is refused there, naming the leader; the leader takes it.
+  auto post = [&](int i, const std::string& path) {
+    return HttpExchange(group_.HttpPort(i), "POST " + path + " HTTP/1.1\r\n" +
+                                                HostHeader(group_.HttpPort(i)) +
+                                                "Authorization: Bearer " + token(i, "admin.token") +
+                                                "\r\nContent-Length: 0\r\n\r\n");
+  };
+  const std::string pause = "/api/courts/" + kCourts[0] + "/pause";
+  const std::string refused = post(follower, pause);
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
+  EXPECT_NE(refused.find("actions go to the leader, " + group_.Name(leader_)), std::string::npos)
+      << refused;
+  EXPECT_EQ(post(leader_, pause).rfind("HTTP/1.1 200", 0), 0u);
+  EXPECT_EQ(post(leader_, "/api/courts/" + kCourts[0] + "/resume").rfind("HTTP/1.1 200", 0), 0u);
+
+  // A follower's backup is of its replica, and opens as a store.
+  const std::string backup = post(follower, "/api/admin/backup");
+  EXPECT_EQ(backup.rfind("HTTP/1.1 200", 0), 0u) << backup;
+  size_t stores = 0;
+  for (const auto& e : std::filesystem::directory_iterator(group_.DataDir(follower) + "-backups")) {
+    stores += e.path().filename().string().starts_with("store-");
+  }
+  EXPECT_EQ(stores, 1u);
 }
 
 // Replication runs over CURVE with each member's key: a key no member has

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cluster_view.h"
+#include "member_api.h"
 #include "redirector.h"
 #include "replication.h"
 #include "weituo/common/clock.h"
@@ -99,6 +100,9 @@ struct Member::Impl {
   Broker* broker = nullptr;                 // GUARDED_BY(mu), while leading
   uint64_t led_terms = 0;                   // GUARDED_BY(mu)
 
+  // The operator API on the member's --http address, for its whole life.
+  MemberApi api{options, [this] { return View(); }};
+
   explicit Impl(MemberOptions o)
       : options(std::move(o)), ring(static_cast<size_t>(options.group.ring_mb) << 20) {}
 
@@ -173,6 +177,7 @@ struct Member::Impl {
       role = "follower";
       this->follower = &follower;
     }
+    api.Serve(nullptr, &follower);
     spdlog::info("msg=\"following\" member={} last_commit={}", options.member,
                  follower.last_applied());
     std::string known_leader;
@@ -191,6 +196,7 @@ struct Member::Impl {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    api.Serve(nullptr, nullptr);  // waits for reads of the replica in progress
     {
       std::lock_guard<std::mutex> lock(mu);
       this->follower = nullptr;
@@ -223,11 +229,13 @@ struct Member::Impl {
       ++led_terms;
     }
     std::function<void()> stop_serving;
-    if (options.serve_leader) stop_serving = options.serve_leader(*b);
+    if (options.on_lead) stop_serving = options.on_lead(*b);
     running.store(b.get());
+    api.Serve(b.get(), nullptr);
     if (stop.load()) b->Stop();
     Status ran = b->Run();
     running.store(nullptr);
+    api.Serve(nullptr, nullptr);  // waits for calls on the broker in progress
     if (stop_serving) stop_serving();
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -245,6 +253,8 @@ struct Member::Impl {
 
 Member::Member(MemberOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Member::~Member() = default;
+
+broker::OperatorApi& Member::api() { return impl_->api; }
 
 Status Member::Run() {
   Impl& m = *impl_;

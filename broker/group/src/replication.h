@@ -26,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -207,6 +208,11 @@ class ReplicationFollower {
     public_key_ = std::move(public_key);
   }
 
+  // Calls `read` with the replica's store: what the follower has applied,
+  // read while it applies more (a checkpoint's install waits for the read,
+  // and a read during the install is UNAVAILABLE). Any thread.
+  Status Read(const std::function<Status(const BrokerStore&)>& read) const;
+
   uint64_t last_applied() const { return last_applied_.load(); }
   uint64_t last_term() const { return last_term_.load(); }
   int64_t lag_ms() const { return lag_ms_.load(); }
@@ -225,6 +231,9 @@ class ReplicationFollower {
 
   const std::string member_;
   const std::string data_dir_;
+  // Replaced only on the follower's thread (or in Stop), under the unique
+  // lock; Read holds the shared one.
+  mutable std::shared_mutex store_mu_;
   std::unique_ptr<BrokerStore> store_;
   BatchRing* const ring_;
   struct Sockets;

@@ -60,7 +60,14 @@ std::unique_ptr<BrokerStore> ReplicationFollower::Stop() {
   if (thread_.joinable()) thread_.join();
   sockets_->dealer.reset();
   sockets_->connected_to.clear();
+  std::unique_lock<std::shared_mutex> lock(store_mu_);
   return std::move(store_);
+}
+
+Status ReplicationFollower::Read(const std::function<Status(const BrokerStore&)>& read) const {
+  std::shared_lock<std::shared_mutex> lock(store_mu_);
+  if (!store_) return Status::Unavailable("the replica is being replaced by a checkpoint");
+  return read(*store_);
 }
 
 void ReplicationFollower::SetLeader(std::string replication_endpoint, uint64_t term,
@@ -117,7 +124,10 @@ void ReplicationFollower::ThreadMain() {
           std::this_thread::sleep_for(std::chrono::milliseconds(500));
           continue;
         }
-        store_ = std::move(reopened).value();
+        {
+          std::unique_lock<std::shared_mutex> lock(store_mu_);
+          store_ = std::move(reopened).value();
+        }
         Listen();
       }
       ReplMessage follow;
@@ -255,7 +265,18 @@ Status ReplicationFollower::InstallSnapshot(const weituo::v1::ReplSnapshot& snap
                               std::to_string(snapshot.number()));
     }
   }
-  store_.reset();
+  // The member's own files beside its store (its operator tokens) are not
+  // the leader's to replace: they go with it into the new folder.
+  for (const auto& entry : fs::directory_iterator(data_dir_, ec)) {
+    if (!entry.is_regular_file() || entry.path().extension() != ".token") continue;
+    fs::copy_file(entry.path(), incoming / entry.path().filename(),
+                  fs::copy_options::overwrite_existing, ec);
+    if (ec) return Status::Internal("cannot keep " + entry.path().string() + ": " + ec.message());
+  }
+  {
+    std::unique_lock<std::shared_mutex> lock(store_mu_);
+    store_.reset();
+  }
   const fs::path replaced = data_dir_ + ".replaced";
   fs::remove_all(replaced, ec);
   if (fs::exists(data_dir_)) fs::rename(data_dir_, replaced, ec);
@@ -265,7 +286,10 @@ Status ReplicationFollower::InstallSnapshot(const weituo::v1::ReplSnapshot& snap
   fs::remove_all(replaced, ec);
   auto reopened = BrokerStore::Open(data_dir_);
   if (!reopened.ok()) return reopened.status();
-  store_ = std::move(reopened).value();
+  {
+    std::unique_lock<std::shared_mutex> lock(store_mu_);
+    store_ = std::move(reopened).value();
+  }
   Listen();
   snapshots_.fetch_add(1);
   spdlog::info("msg=\"checkpoint installed\" number={}", snapshot.number());

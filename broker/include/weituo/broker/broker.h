@@ -122,9 +122,30 @@ struct CommissionQuery {
   bool newest_first = true;
 };
 
+// What the operator's HTTP API (StatusServer) serves: a broker of its own,
+// or a broker group's member, whose reads come from its own replica while it
+// follows and whose actions go to the leader (docs/group.md). Every method is
+// safe from any thread and none blocks a broker's loop.
+class OperatorApi {
+ public:
+  virtual ~OperatorApi() = default;
+  virtual weituo::v1::BrokerStatus GetStatus() const = 0;
+  virtual StatusOr<weituo::v1::CommissionPage> ListCommissions(
+      const CommissionQuery& query) const = 0;
+  virtual StatusOr<weituo::v1::CommissionTrail> Trail(const std::string& commission_id) const = 0;
+  virtual StatusOr<weituo::v1::ParkedPage> Parked(size_t limit) const = 0;
+  virtual StatusOr<weituo::v1::SupervisionStats> Stats(const StatsQuery& query) const = 0;
+  virtual int64_t Now() const = 0;
+  virtual std::optional<weituo::v1::ClusterStatus> Cluster() const = 0;
+  virtual StatusOr<weituo::v1::ApiReply> SetPaused(const std::string& court, bool paused) = 0;
+  virtual StatusOr<weituo::v1::ApiReply> Redrive(const std::string& id) = 0;
+  virtual StatusOr<weituo::v1::ApiReply> AdvanceClock(int64_t ms) = 0;
+  virtual StatusOr<weituo::v1::ApiReply> Backup() const = 0;
+};
+
 class ReadApi;
 
-class Broker {
+class Broker final : public OperatorApi {
  public:
   // Opens the store (creating it) and reads the directory's courts. Does not
   // bind yet. DATA_LOSS if the store is damaged or lost acknowledged writes
@@ -145,39 +166,39 @@ class Broker {
 
   // What operators see: the loop's latest snapshot (a few times a second)
   // with each court's oldest pending delivery read from the store now.
-  weituo::v1::BrokerStatus GetStatus() const;
+  weituo::v1::BrokerStatus GetStatus() const override;
 
   // Reads of the store, safe from any thread; none blocks the loop.
   // INVALID_ARGUMENT for a limit outside 1..500.
-  StatusOr<weituo::v1::CommissionPage> ListCommissions(const CommissionQuery& query) const;
+  StatusOr<weituo::v1::CommissionPage> ListCommissions(const CommissionQuery& query) const override;
   // NOT_FOUND for an unknown id.
-  StatusOr<weituo::v1::CommissionTrail> Trail(const std::string& commission_id) const;
-  StatusOr<weituo::v1::ParkedPage> Parked(size_t limit) const;
+  StatusOr<weituo::v1::CommissionTrail> Trail(const std::string& commission_id) const override;
+  StatusOr<weituo::v1::ParkedPage> Parked(size_t limit) const override;
 
   // Operator actions, applied by the loop; when they return OK the change is
   // durable. NOT_FOUND for an unknown court or nothing parked under `id`;
   // UNAVAILABLE if the loop does not answer within 10 s.
   // Pausing holds deliveries to the court (its messages stay stored).
-  StatusOr<weituo::v1::ApiReply> SetPaused(const std::string& court, bool paused);
+  StatusOr<weituo::v1::ApiReply> SetPaused(const std::string& court, bool paused) override;
   // Sends parked messages again: `id` is a delivery id, or a commission id
   // for all of its parked messages.
-  StatusOr<weituo::v1::ApiReply> Redrive(const std::string& id);
+  StatusOr<weituo::v1::ApiReply> Redrive(const std::string& id) override;
   // Test clock only (FAILED_PRECONDITION otherwise): moves the wall clock
   // forward by `ms` and answers after every deadline then due is reviewed
   // and committed.
-  StatusOr<weituo::v1::ApiReply> AdvanceClock(int64_t ms);
+  StatusOr<weituo::v1::ApiReply> AdvanceClock(int64_t ms) override;
   // Backs the store up while it runs: a consistent RocksDB checkpoint in a
   // new folder under the backup dir, named by the UTC time. Safe from any
   // thread; it does not stop the loop. The folder opens as a store of its
   // own (restore: the broker's --data-dir pointed at a copy of it).
-  StatusOr<weituo::v1::ApiReply> Backup() const;
+  StatusOr<weituo::v1::ApiReply> Backup() const override;
   // The broker's wall clock (real time unless a test clock moved it).
-  int64_t Now() const;
+  int64_t Now() const override;
   // Reads the store; safe from any thread.
-  StatusOr<weituo::v1::SupervisionStats> Stats(const StatsQuery& query) const;
+  StatusOr<weituo::v1::SupervisionStats> Stats(const StatsQuery& query) const override;
   // A group's leader: the group as it sees it (GroupHooks::Cluster); nullopt
   // for a broker of its own. Any thread.
-  std::optional<weituo::v1::ClusterStatus> Cluster() const;
+  std::optional<weituo::v1::ClusterStatus> Cluster() const override;
 
  private:
   class Loop;

@@ -44,9 +44,10 @@ struct HttpAccess {
 class StatusServer {
  public:
   // Binds `address` ("host:port", port 0 picks one) and starts serving on a
-  // new thread. `broker` must outlive the server. INVALID_ARGUMENT for a
-  // malformed address or allowed host, UNAVAILABLE if it cannot listen.
-  static StatusOr<std::unique_ptr<StatusServer>> Start(const std::string& address, Broker& broker,
+  // new thread. `api` (a Broker, or a group member's) must outlive the
+  // server. INVALID_ARGUMENT for a malformed address or allowed host,
+  // UNAVAILABLE if it cannot listen.
+  static StatusOr<std::unique_ptr<StatusServer>> Start(const std::string& address, OperatorApi& api,
                                                        HttpAccess access);
   ~StatusServer();
   // Stops accepting and joins the thread. Idempotent.

@@ -31,9 +31,9 @@ struct MemberOptions {
   // `endpoint` must be the member's `courts` in the group file.
   BrokerOptions broker;
   CourtDirectory directory;
-  // Starts what serves the leader's operators over `broker` (its status
-  // server) and returns what stops it; called each time this member leads.
-  std::function<std::function<void()>(Broker& broker)> serve_leader;
+  // Called each time this member leads, with its broker (e.g. to reload
+  // its directory on SIGHUP); returns what to call when it stops leading.
+  std::function<std::function<void()>(Broker& broker)> on_lead;
   std::string replication_secret_key;  // Z85; empty: plaintext replication
 };
 
@@ -45,6 +45,11 @@ class Member {
   // the store cannot be opened).
   Status Run();
   void Stop() { stop_.store(true); }
+  // The operator API to serve on the member's --http address for its whole
+  // life (a StatusServer over it): the leader's broker while it leads, reads
+  // from its own replica while it follows (docs/group.md). Valid from
+  // construction; UNAVAILABLE until Run() has opened the store.
+  broker::OperatorApi& api();
 
   struct Impl;
 
