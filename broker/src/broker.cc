@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <deque>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -112,6 +114,11 @@ class Broker::Loop {
   // Reads the disk's free space (once a second) and logs what changed.
   void CheckStorage();
   void SendTurnReplies();
+  void SendReplies(const std::vector<Turn::Reply>& replies);
+  // A group's leader: waits until the oldest `count` held turns are durable
+  // on the group and sends their replies; false (the loop stopping) if the
+  // group says this member no longer leads.
+  bool ReleaseHeld(size_t count);
   void PublishSnapshot();
   // One court's line of the snapshot.
   void PublishCourt(const CourtEntry& entry, weituo::v1::CourtState& cs) const;
@@ -148,6 +155,19 @@ class Broker::Loop {
 
   // ---- The loop's own state (loop thread) ----
   Status fatal_;  // why the loop stopped on its own
+  // A group's leader: turns committed but not yet durable on the group,
+  // oldest first (at most two: the one being acknowledged and the one just
+  // committed), each with its replies and the delivery id below which the
+  // messages stored so far lie; nothing of them is sent until the group
+  // has them.
+  struct HeldTurn {
+    uint64_t commit = 0;
+    uint64_t deliveries_below = 0;
+    std::vector<Turn::Reply> replies;
+    std::set<std::string> connected;  // courts welcomed in it: nothing sent before
+  };
+  std::deque<HeldTurn> held_;
+  uint64_t released_deliveries_below_ = 0;  // of the last turn released
   EventLoop::TimerId tick_timer_ = 0;
   bool review_all_ = false;  // the clock moved: review every due timer now
   int64_t next_offline_check_ = 0;
@@ -284,24 +304,35 @@ void Broker::Loop::EndTurn() {
     events_.Stop();
     return;
   }
-  // A group's leader sends nothing that is not durable on the group, and
-  // nothing at all once its lease no longer holds.
+  uint64_t sendable_below = UINT64_MAX;
+  std::set<std::string> connecting;  // welcomed in a held turn
   if (options_.group) {
-    if (Status s = options_.group->WaitDurable(); !s.ok()) {
-      Count("group_leadership_lost");
-      spdlog::error(
-          "msg=\"stopping as the group's leader; nothing of this turn is sent\" "
-          "error=\"{}\"",
-          LogValue(s.ToString()));
-      fatal_ = std::move(s);
-      events_.Stop();
-      return;
+    // A group's leader sends nothing that is not durable on the group, and
+    // nothing at all once its lease no longer holds. With more messages
+    // waiting, the next turn is committed while the group acknowledges this
+    // one (docs/group.md, "Pipelined turns"): this turn is held, with its
+    // replies and the deliveries it stored, and the one before is released.
+    held_.push_back({store_->kv().LastCommit(), delivery_.next_delivery_id(), turn_.TakeReplies(),
+                     delivery_.TakeConnected()});
+    // Never on a new leader's first turn: what its store held at start (the
+    // previous leader's commits, its queued deliveries among them) is sent
+    // once durable on the group, before anything newer, as by one broker.
+    const bool overlap =
+        released_deliveries_below_ > 0 && transport_.Readable() && !actions_.HasApplied();
+    if (!ReleaseHeld(overlap ? held_.size() - 1 : held_.size())) return;
+    sendable_below = held_.empty() ? UINT64_MAX : released_deliveries_below_;
+    for (const HeldTurn& h : held_) connecting.insert(h.connected.begin(), h.connected.end());
+    if (!held_.empty()) {
+      Count("group_turns_overlapped");
+      events_.WaitAtMostMs(0);
     }
+  } else {
+    SendTurnReplies();
+    delivery_.TakeConnected();  // one broker sends a court's Welcome first, at once
   }
-  SendTurnReplies();
   submit_to_receipt_.Sent(std::chrono::steady_clock::now());
-  actions_.AnswerApplied();
-  const bool backlog = delivery_.SendDue();
+  if (held_.empty()) actions_.AnswerApplied();
+  const bool backlog = delivery_.SendDue(sendable_below, connecting);
   // Room in a window with messages waiting: look again soon, not at the
   // next tick (a millisecond, so a full send queue is not spun on).
   if (backlog) events_.WaitAtMostMs(1);
@@ -497,11 +528,34 @@ void Broker::Loop::CheckStorage() {
                storage_.free_bytes(), storage_.reserve_bytes(), storage_.ballast_held());
 }
 
-void Broker::Loop::SendTurnReplies() {
-  for (const Turn::Reply& out : turn_.TakeReplies()) {
+void Broker::Loop::SendTurnReplies() { SendReplies(turn_.TakeReplies()); }
+
+void Broker::Loop::SendReplies(const std::vector<Turn::Reply>& replies) {
+  for (const Turn::Reply& out : replies) {
     // A lost reply is recovered by the agent's resend of its request.
     if (transport_.Send(out.routing_id, out.bytes) != SendResult::kSent) Count("replies_dropped");
   }
+}
+
+bool Broker::Loop::ReleaseHeld(size_t count) {
+  if (count == 0) return true;
+  if (Status s = options_.group->WaitDurable(held_[count - 1].commit); !s.ok()) {
+    Count("group_leadership_lost");
+    spdlog::error(
+        "msg=\"stopping as the group's leader; nothing of the turns not yet durable is sent\" "
+        "held={} error=\"{}\"",
+        held_.size(), LogValue(s.ToString()));
+    held_.clear();
+    fatal_ = std::move(s);
+    events_.Stop();
+    return false;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    SendReplies(held_.front().replies);
+    released_deliveries_below_ = held_.front().deliveries_below;
+    held_.pop_front();
+  }
+  return true;
 }
 
 void Broker::Loop::PublishSnapshot() {

@@ -105,6 +105,7 @@ std::optional<std::string> Delivery::Acknowledged(const std::string& court, uint
 void Delivery::Connected(const std::string& court, const std::string& routing_id) {
   Outbox& outbox = courts_[court];
   outbox.routing_id = routing_id;
+  connected_.insert(court);
   Rescan(court, outbox);
 }
 
@@ -182,12 +183,17 @@ void Delivery::Tick(int64_t now, int64_t now_wall) {
   }
 }
 
-bool Delivery::SendDue() {
+bool Delivery::SendDue(uint64_t below, const std::set<std::string>& connecting) {
   bool backlog = false;
   for (auto it = sending_.begin(); it != sending_.end();) {
+    if (connecting.count(*it)) {
+      backlog = true;
+      ++it;
+      continue;
+    }
     Outbox& outbox = courts_[*it];
     if (!outbox.resend.empty()) Resend(*it, outbox);
-    if (outbox.dirty) Pump(*it, outbox);
+    if (outbox.dirty) Pump(*it, outbox, below);
     // Kept while a next turn could send more; otherwise an ack, a Hello,
     // a resume or a new message marks the court again.
     bool more = outbox.dirty && !outbox.routing_id.empty() && !outbox.paused &&
@@ -253,7 +259,7 @@ void Delivery::Lost(const std::string& court) {
   Disconnected(court);
 }
 
-void Delivery::Pump(const std::string& court, Outbox& outbox) {
+void Delivery::Pump(const std::string& court, Outbox& outbox, uint64_t below) {
   if (outbox.routing_id.empty() || outbox.paused) return;
   int64_t now = MonotonicMs();
   while (outbox.in_flight.size() < options_.window) {
@@ -266,6 +272,7 @@ void Delivery::Pump(const std::string& court, Outbox& outbox) {
     }
     for (OutboxItem& item : *items) {
       uint64_t delivery_id = item.deliver().delivery_id();
+      if (delivery_id >= below) return;  // not durable on the group yet: still dirty
       auto frame = store_.DeliveryFrame(item);
       if (!frame.ok()) {
         spdlog::error("msg=\"delivery unreadable\" court={} delivery={} error=\"{}\"", court,

@@ -22,10 +22,12 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "counters.h"
@@ -80,9 +82,18 @@ class Delivery {
   // Timers: in-flight messages past due are resent after this turn's
   // commit, or parked if out of attempts.
   void Tick(int64_t now_mono, int64_t now_wall);
-  // After the commit: resends and sends what is due. True if a court has
-  // room in its window and more waiting (look again soon).
-  bool SendDue();
+  // After the commit: resends and sends what is due, of the messages under
+  // delivery ids below `below` (a group's leader: those of turns durable on
+  // the group; the rest wait in their outbox for a later call). True if a
+  // court has room in its window and more waiting (look again soon).
+  // Courts in `connecting` are skipped: their Welcome has not been sent.
+  bool SendDue(uint64_t below = UINT64_MAX, const std::set<std::string>& connecting = {});
+  // The courts Connected since the last call (a group's leader holds their
+  // deliveries until the turn that welcomed them is durable and sent).
+  std::set<std::string> TakeConnected() { return std::exchange(connected_, {}); }
+  // The delivery id the next stored message gets: every message stored so
+  // far has an id below it.
+  uint64_t next_delivery_id() const { return next_delivery_id_; }
 
   CourtCounts Counts(const std::string& court) const;
   // The courts with an outbox this broker knows of.
@@ -114,7 +125,7 @@ class Delivery {
   void Rescan(const std::string& court, Outbox& outbox);
   void Park(Outbox& outbox, const std::string& court, uint64_t delivery_id,
             const std::string& reason, int64_t now_wall);
-  void Pump(const std::string& court, Outbox& outbox);
+  void Pump(const std::string& court, Outbox& outbox, uint64_t below);
   void Resend(const std::string& court, Outbox& outbox);
   int64_t Backoff(uint32_t attempts) const;
   // A send failed for want of a connection: the court goes offline.
@@ -130,6 +141,7 @@ class Delivery {
   bool delivery_id_advanced_ = false;
   std::unordered_map<std::string, Outbox> courts_;
   std::unordered_set<std::string> sending_;  // see WantsSending
+  std::set<std::string> connected_;          // see TakeConnected
 };
 
 }  // namespace weituo::broker

@@ -62,6 +62,8 @@ class OperatorActions {
   StatusOr<weituo::v1::ApiReply> Post(OperatorAction::Kind kind, std::string arg);
   // After the turn's commit: answers the actions it applied.
   void AnswerApplied();
+  // Actions applied and not yet answered.
+  bool HasApplied() const { return !applied_.empty(); }
 
  private:
   StatusOr<weituo::v1::ApiReply> Apply(const OperatorAction& action);

@@ -245,6 +245,11 @@ StatusOr<bool> Transport::Receive(Inbound* inbound) {
   }
 }
 
+bool Transport::Readable() const {
+  if (!impl_->socket) return false;
+  return (impl_->socket->get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+}
+
 SendResult Transport::Send(const std::string& routing_id, std::string_view bytes) {
   zmq::socket_t& socket = *impl_->socket;
   if (zmq_send(socket.handle(), routing_id.data(), routing_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) <

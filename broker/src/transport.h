@@ -80,6 +80,8 @@ class Transport {
   StatusOr<bool> Receive(Inbound* inbound);
   // Never blocks: a full queue is kWouldBlock, a route gone kUnreachable.
   SendResult Send(const std::string& routing_id, std::string_view bytes);
+  // A message waits on the ROUTER now (ZMQ_EVENTS; never blocks).
+  bool Readable() const;
 
   // A plaintext Hello named `court` for this route: the court's connection
   // cap applies from now on. (With CURVE the key names it at admission.)

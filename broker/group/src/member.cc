@@ -56,7 +56,7 @@ class LeaderHooks : public broker::GroupHooks {
     return leader_->Start();
   }
 
-  Status WaitDurable() override { return leader_->WaitDurable(kv_->LastCommit()); }
+  Status WaitDurable(uint64_t number) override { return leader_->WaitDurable(number); }
   weituo::v1::ClusterStatus Cluster() const override {
     ClusterView v = view_();
     v.set_at_ms(NowMs());

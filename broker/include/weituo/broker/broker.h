@@ -40,11 +40,12 @@ class GroupHooks {
   // The store is open, before its first commit (a migration's): every
   // commit from now on goes to the group.
   virtual Status Attach(BrokerStore& store) = 0;
-  // After every turn's commit, before anything is sent: returns when what
-  // the store has committed is durable on the group. An error means this
-  // member may no longer act as leader (its lease does not hold): the loop
-  // stops without sending anything of the turn.
-  virtual Status WaitDurable() = 0;
+  // Before anything of a committed turn is sent: returns when the store's
+  // commit `number` (KvStore::LastCommit after the turn) is durable on the
+  // group. The loop may commit the next turn before it asks. An error means
+  // this member may no longer act as leader (its lease does not hold): the
+  // loop stops without sending anything of the turns not yet sent.
+  virtual Status WaitDurable(uint64_t number) = 0;
   // GET /api/cluster: the group as this member sees it. Any thread.
   virtual weituo::v1::ClusterStatus Cluster() const = 0;
 };
