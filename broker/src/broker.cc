@@ -164,7 +164,8 @@ class Broker::Loop {
     uint64_t commit = 0;
     uint64_t deliveries_below = 0;
     std::vector<Turn::Reply> replies;
-    std::set<std::string> connected;  // courts welcomed in it: nothing sent before
+    std::set<std::string> connected;                   // courts welcomed in it: nothing sent before
+    std::vector<ReceiptLatency::TimePoint> receipted;  // read times of its receipts
   };
   std::deque<HeldTurn> held_;
   uint64_t released_deliveries_below_ = 0;  // of the last turn released
@@ -313,7 +314,7 @@ void Broker::Loop::EndTurn() {
     // one (docs/group.md, "Pipelined turns"): this turn is held, with its
     // replies and the deliveries it stored, and the one before is released.
     held_.push_back({store_->kv().LastCommit(), delivery_.next_delivery_id(), turn_.TakeReplies(),
-                     delivery_.TakeConnected()});
+                     delivery_.TakeConnected(), submit_to_receipt_.TakeReceipted()});
     // Never on a new leader's first turn: what its store held at start (the
     // previous leader's commits, its queued deliveries among them) is sent
     // once durable on the group, before anything newer, as by one broker.
@@ -328,9 +329,9 @@ void Broker::Loop::EndTurn() {
     }
   } else {
     SendTurnReplies();
+    submit_to_receipt_.Sent(std::chrono::steady_clock::now());
     delivery_.TakeConnected();  // one broker sends a court's Welcome first, at once
   }
-  submit_to_receipt_.Sent(std::chrono::steady_clock::now());
   if (held_.empty()) actions_.AnswerApplied();
   const bool backlog = delivery_.SendDue(sendable_below, connecting);
   // Room in a window with messages waiting: look again soon, not at the
@@ -552,6 +553,7 @@ bool Broker::Loop::ReleaseHeld(size_t count) {
   }
   for (size_t i = 0; i < count; ++i) {
     SendReplies(held_.front().replies);
+    submit_to_receipt_.Sent(std::chrono::steady_clock::now(), held_.front().receipted);
     released_deliveries_below_ = held_.front().deliveries_below;
     held_.pop_front();
   }

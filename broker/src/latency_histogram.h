@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "weituo/v1/status.pb.h"
@@ -51,11 +52,14 @@ class ReceiptLatency {
   // The message last read was a submission: its receipt is in this turn.
   void Receipted() { waiting_.push_back(read_at_); }
   // This turn's receipts were sent at `at`.
-  void Sent(TimePoint at) {
-    for (TimePoint read_at : waiting_) {
-      histogram_.Observe(std::chrono::duration<double, std::milli>(at - read_at).count());
+  void Sent(TimePoint at) { Sent(at, std::exchange(waiting_, {})); }
+  // This turn's receipts are held (a group's leader holds a turn until the
+  // group has it): their read times, for Sent(at, read_at) when they go.
+  std::vector<TimePoint> TakeReceipted() { return std::exchange(waiting_, {}); }
+  void Sent(TimePoint at, const std::vector<TimePoint>& read_at) {
+    for (TimePoint t : read_at) {
+      histogram_.Observe(std::chrono::duration<double, std::milli>(at - t).count());
     }
-    waiting_.clear();
   }
   const LatencyHistogram& histogram() const { return histogram_; }
 
