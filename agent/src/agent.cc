@@ -138,6 +138,8 @@ class Agent::Impl {
   void HandleError(const weituo::v1::Error& error);
   // Handshake outcomes of the DEALER: why the broker would not talk to us.
   void HandleMonitorEvents();
+  // Closes the DEALER and its monitor, if open.
+  void CloseDealer();
   ControlReply Control(const ControlRequest& request);
   // Records a new event in this turn's batch; false if the store could not
   // be read (then nothing is recorded and it must not be acknowledged).
@@ -255,15 +257,23 @@ void Agent::Impl::Stop() {
   thread_.join();
 }
 
-Status Agent::Impl::Connect() {
+void Agent::Impl::CloseDealer() {
+  if (dealer_) {
+    // Monitoring stops first: an event (a disconnect, say) sent to a
+    // monitor whose reader is closed would block ZeroMQ's I/O thread, and
+    // with it every socket of this agent's context.
+    (void)zmq_socket_monitor(dealer_->handle(), nullptr, 0);
+    events_.RemoveSocket(dealer_->handle());
+    dealer_->close();
+  }
   if (monitor_) {
     events_.RemoveSocket(monitor_->handle());
     monitor_->close();
   }
-  if (dealer_) {
-    events_.RemoveSocket(dealer_->handle());
-    dealer_->close();
-  }
+}
+
+Status Agent::Impl::Connect() {
+  CloseDealer();
   dealer_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
   dealer_->set(zmq::sockopt::linger, 0);
   if (!options_.plaintext) {
@@ -277,7 +287,8 @@ Status Agent::Impl::Connect() {
   if (zmq_socket_monitor(dealer_->handle(), monitor_endpoint.c_str(),
                          ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                              ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
+                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_DISCONNECTED |
+                             ZMQ_EVENT_CONNECT_RETRIED) == 0) {
     monitor_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::pair);
     monitor_->set(zmq::sockopt::linger, 0);
     monitor_->connect(monitor_endpoint);
@@ -381,11 +392,8 @@ void Agent::Impl::ThreadMain() {
   if (Status s = events_.Run(); !s.ok()) {
     spdlog::error("msg=\"poll failed\" error=\"{}\"", s.message());
   }
-  if (monitor_) events_.RemoveSocket(monitor_->handle());
-  if (dealer_) events_.RemoveSocket(dealer_->handle());
+  CloseDealer();
   if (control_) events_.RemoveSocket(control_->handle());
-  if (monitor_) monitor_->close();
-  if (dealer_) dealer_->close();
   if (control_) control_->Close();
 }
 
@@ -441,6 +449,12 @@ void Agent::Impl::HandleMonitorEvents() {
   while (std::optional<SocketEvent> event = NextSocketEvent(monitor_->handle())) {
     const auto [type, value] = *event;
     std::string error;
+    if (type == ZMQ_EVENT_DISCONNECTED || type == ZMQ_EVENT_CONNECT_RETRIED) {
+      // The member is gone or refuses connections: in a group, the next
+      // one is tried at once (BrokerChoice::Lost); alone, ZeroMQ retries.
+      choice_.Lost();
+      continue;
+    }
     if (type == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
       error.clear();
     } else if (type == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {

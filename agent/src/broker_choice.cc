@@ -18,6 +18,8 @@ std::string_view BrokerChoice::ReasonName(Reason reason) {
       return "no_welcome";
     case Reason::kSilent:
       return "silent";
+    case Reason::kDisconnected:
+      return "disconnected";
   }
   return "";
 }
@@ -34,6 +36,7 @@ size_t BrokerChoice::IndexOf(const std::string& endpoint) const {
 
 void BrokerChoice::Connected(int64_t now) {
   welcomed_ = false;
+  lost_ = false;
   connected_at_ = now;
   last_heard_ = now;
   not_leader_.reset();
@@ -41,11 +44,14 @@ void BrokerChoice::Connected(int64_t now) {
 
 void BrokerChoice::Welcomed(int64_t now) {
   welcomed_ = true;
+  lost_ = false;
   last_heard_ = now;
   not_leader_.reset();
 }
 
 void BrokerChoice::Heard(int64_t now) { last_heard_ = now; }
+
+void BrokerChoice::Lost() { lost_ = true; }
 
 void BrokerChoice::NotLeader(const std::string& leader_endpoint) {
   welcomed_ = false;
@@ -63,6 +69,7 @@ BrokerChoice::Move BrokerChoice::MoveTo(std::string endpoint, Reason reason, int
   }
   current_ = std::move(endpoint);
   last_move_ = now;
+  lost_ = false;
   not_leader_.reset();
   return move;
 }
@@ -77,6 +84,10 @@ std::optional<BrokerChoice::Move> BrokerChoice::Due(int64_t now) {
     return MoveTo(std::move(to), Reason::kNotLeader, now);
   }
   if (!can_move()) return std::nullopt;
+  if (lost_) {
+    if (now - last_move_ < kMinMoveMs) return std::nullopt;
+    return MoveTo(next, Reason::kDisconnected, now);
+  }
   if (!welcomed_ && now - connected_at_ >= failover_ms_) {
     return MoveTo(next, Reason::kNoWelcome, now);
   }

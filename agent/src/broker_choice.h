@@ -2,7 +2,8 @@
 // another (docs/protocol.md section 19). It moves on NOT_LEADER, to the
 // leader the member names or else to the next member, and when the member
 // it talks to has not welcomed it, or has said nothing at all since its
-// Welcome, for failover_ms. With a single endpoint it never moves for
+// Welcome, for failover_ms, and at once (at the NOT_LEADER pace) when the
+// connection to it drops or is refused. With a single endpoint it never moves for
 // silence: ZeroMQ reconnects by itself, and the agent's broker_silence_ms
 // reconnects to the same endpoint as before groups existed. Pure: no sockets
 // and no clock; every call is given the time.
@@ -30,8 +31,9 @@ class BrokerChoice {
   // members that know no leader are tried in turn, not in a hot loop.
   static constexpr int64_t kMinMoveMs = 150;
 
-  enum class Reason { kNotLeader, kNoWelcome, kSilent };
-  // "not_leader", "no_welcome", "silent": as status and logs name it.
+  enum class Reason { kNotLeader, kNoWelcome, kSilent, kDisconnected };
+  // "not_leader", "no_welcome", "silent", "disconnected": as status and
+  // logs name it.
   static std::string_view ReasonName(Reason reason);
 
   struct Move {
@@ -57,6 +59,10 @@ class BrokerChoice {
   void Welcomed(int64_t now);
   // Any message from the current member arrived at `now`.
   void Heard(int64_t now);
+  // The connection to the current member dropped, or connecting to it was
+  // refused (its process is gone): where there is somewhere else to go, a
+  // move is due kMinMoveMs after the last, not failover_ms.
+  void Lost();
   // The current member answered NOT_LEADER, naming `leader_endpoint` (empty:
   // no leader known; the caller passes empty for one that is not
   // IsConnectableEndpoint). Remembers where to go; Due() says when.
@@ -77,6 +83,7 @@ class BrokerChoice {
   size_t index_ = 0;       // of current_ in endpoints_; if unlisted_, of the member that named it
   bool unlisted_ = false;  // current_ is a leader named by a member, not in the list
   bool welcomed_ = false;
+  bool lost_ = false;  // see Lost
   int64_t connected_at_ = 0;
   int64_t last_heard_ = 0;
   int64_t last_move_ = INT64_MIN / 2;

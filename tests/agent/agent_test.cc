@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
@@ -387,10 +391,38 @@ void ExpectReceiptedOnce(Zone& zone, Agent& agent) {
   EXPECT_EQ(submitted, 1u) << trail;
 }
 
+// A TCP port on loopback that is listened on and never accepted from: a
+// connection to it is made (by the kernel) and then nothing is said.
+class MuteListener {
+ public:
+  MuteListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd_, 64) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ADD_FAILURE() << "cannot listen on loopback";
+    }
+    port_ = ntohs(addr.sin_port);
+  }
+  ~MuteListener() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  std::string endpoint() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 TEST(AgentGroupTest, AMemberThatNeverWelcomesIsLeftForTheNext) {
   Zone zone;
   zone.StartBroker();
-  const std::string dead = "tcp://127.0.0.1:" + std::to_string(FreePort());
+  MuteListener mute;
+  const std::string dead = mute.endpoint();
   auto dexing = OpenAgent(zone, "dexing", "", {dead, zone.endpoint()});
   ASSERT_NE(dexing, nullptr);
   EXPECT_EQ(dexing->GetStatus().broker_endpoint(), dead);
@@ -405,31 +437,62 @@ TEST(AgentGroupTest, AMemberThatNeverWelcomesIsLeftForTheNext) {
   EXPECT_EQ(status.broker_endpoints(0), dead);
 }
 
-TEST(AgentGroupTest, AMemberSilentSinceItsWelcomeIsLeftAndTheListGoesRound) {
-  Zone zone;
+// Dexing's agent started with the zone's broker (started) and a dead
+// member as its list, connected to the first; null if it did not connect.
+std::unique_ptr<Agent> ConnectedToTheFirstOfTwo(Zone& zone) {
   zone.StartBroker();
   const std::string dead = "tcp://127.0.0.1:" + std::to_string(FreePort());
-  auto dexing = OpenAgent(zone, "dexing", "", {zone.endpoint(), dead});
-  ASSERT_NE(dexing, nullptr);
-  ASSERT_TRUE(dexing->Start().ok());
-  ASSERT_TRUE(WaitFor([&] { return dexing->GetStatus().connected(); }, std::chrono::seconds(10)));
-  EXPECT_EQ(dexing->GetStatus().broker_changes(), 0u);
-  zone.KillBroker(SIGKILL);
+  auto agent = OpenAgent(zone, "dexing", "", {zone.endpoint(), dead});
+  if (!agent || !agent->Start().ok() ||
+      !WaitFor([&] { return agent->GetStatus().connected(); }, std::chrono::seconds(10))) {
+    return nullptr;
+  }
+  return agent;
+}
+
+// The reason of the agent's first move to another member (waited for, up
+// to 10 s; empty if it did not move).
+std::string FirstMoveReason(Agent& agent) {
   std::string first;
-  ASSERT_TRUE(WaitFor(
+  (void)WaitFor(
       [&] {
-        weituo::v1::AgentStatus s = dexing->GetStatus();
+        weituo::v1::AgentStatus s = agent.GetStatus();
         if (s.broker_changes() == 1) first = s.last_broker_change();
         return s.broker_changes() >= 1;
       },
-      std::chrono::seconds(10)));
+      std::chrono::seconds(10));
+  return first;
+}
+
+TEST(AgentGroupTest, AMemberSilentSinceItsWelcomeIsLeftAndTheListGoesRound) {
+  Zone zone;
+  auto dexing = ConnectedToTheFirstOfTwo(zone);
+  ASSERT_NE(dexing, nullptr);
+  EXPECT_EQ(dexing->GetStatus().broker_changes(), 0u);
+  // Stopped, not killed: the connection stays up and says nothing.
+  zone.SignalBroker(SIGSTOP);
+  const std::string first = FirstMoveReason(*dexing);
+  zone.SignalBroker(SIGCONT);
   EXPECT_EQ(first, "silent");
-  // Round the list (the dead member, then the first again) until the
-  // broker is back.
-  zone.StartBroker();
+  // Round the list (the dead member, then the first again): welcomed there.
   ExpectReceiptedOnce(zone, *dexing);
   EXPECT_EQ(dexing->GetStatus().broker_endpoint(), zone.endpoint());
   EXPECT_GE(dexing->GetStatus().broker_changes(), 2u);
+}
+
+TEST(AgentGroupTest, AMemberWhoseConnectionDropsIsLeftAtOnceAndTheListGoesRound) {
+  Zone zone;
+  auto dexing = ConnectedToTheFirstOfTwo(zone);
+  ASSERT_NE(dexing, nullptr);
+  zone.KillBroker(SIGKILL);  // its connections close with it
+  EXPECT_EQ(FirstMoveReason(*dexing), "disconnected");
+  // The dead member refuses the connection: on round the list, at the
+  // NOT_LEADER pace, until the broker is back.
+  ASSERT_TRUE(
+      WaitFor([&] { return dexing->GetStatus().broker_changes() >= 3; }, std::chrono::seconds(10)));
+  zone.StartBroker();
+  ExpectReceiptedOnce(zone, *dexing);
+  EXPECT_EQ(dexing->GetStatus().broker_endpoint(), zone.endpoint());
 }
 
 TEST(AgentGroupTest, NotLeaderSendsTheAgentToTheLeaderItNames) {

@@ -129,6 +129,37 @@ TEST(BrokerChoiceTest, AWelcomeOrANewConnectionForgetsAPendingNotLeader) {
   EXPECT_FALSE(choice.Due(20 + BrokerChoice::kMinMoveMs));
 }
 
+TEST(BrokerChoiceTest, ALostConnectionMovesAtThePaceNotAfterFailover) {
+  BrokerChoice choice(kGroup, kFailover);
+  choice.Connected(0);
+  choice.Welcomed(10);
+  choice.Lost();  // the leader's process died
+  auto move = choice.Due(20);
+  ASSERT_TRUE(move);
+  EXPECT_EQ(move->endpoint, "tcp://b:5555");
+  EXPECT_EQ(move->reason, Reason::kDisconnected);
+  EXPECT_EQ(BrokerChoice::ReasonName(move->reason), "disconnected");
+  // b is down too (connecting is refused): on to c, but not faster than
+  // one move per kMinMoveMs.
+  choice.Connected(20);
+  choice.Lost();
+  EXPECT_FALSE(choice.Due(20 + BrokerChoice::kMinMoveMs - 1));
+  EXPECT_EQ(choice.Due(20 + BrokerChoice::kMinMoveMs)->endpoint, "tcp://c:5555");
+  // A new connection forgets it; so does a Welcome.
+  choice.Connected(1000);
+  EXPECT_FALSE(choice.Due(1000 + kFailover - 1));
+  choice.Lost();
+  choice.Welcomed(1100);
+  EXPECT_FALSE(choice.Due(1100 + kFailover - 1));
+}
+
+TEST(BrokerChoiceTest, ASingleEndpointDoesNotMoveWhenItsConnectionIsLost) {
+  BrokerChoice choice({"tcp://a:5555"}, kFailover);
+  choice.Connected(0);
+  choice.Lost();  // ZeroMQ reconnects to it by itself
+  EXPECT_FALSE(choice.Due(1'000'000));
+}
+
 TEST(IsConnectableEndpointTest, TakesWhatACourtMayConnectTo) {
   EXPECT_TRUE(IsConnectableEndpoint("tcp://127.0.0.1:5555"));
   EXPECT_TRUE(IsConnectableEndpoint("tcp://broker-b.example:5555"));

@@ -453,6 +453,11 @@ void Zone::KillBroker(int sig) {
   broker_.Wait();
 }
 
+void Zone::SignalBroker(int sig) {
+  std::lock_guard<std::mutex> lock(mu_);
+  broker_.Signal(sig);
+}
+
 bool Zone::BrokerRunning() {
   std::lock_guard<std::mutex> lock(mu_);
   return broker_.running();

@@ -161,6 +161,8 @@ class Zone {
   // The command line StartBroker runs, for a test that runs it itself.
   std::vector<std::string> BrokerArgv(const std::vector<std::string>& extra = {}) const;
   void KillBroker(int sig);
+  // Sends `sig` (SIGSTOP, SIGCONT) and does not wait.
+  void SignalBroker(int sig);
   bool BrokerRunning();
 
   // Writes <dir>/<court>.toml (responder "auto" or "off") and starts
