@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <deque>
 #include <memory>
 #include <set>
 #include <string>
@@ -15,6 +14,7 @@
 #include "counters.h"
 #include "deadline_watch.h"
 #include "delivery.h"
+#include "held_turns.h"
 #include "latency_histogram.h"
 #include "liaison.h"
 #include "operator_actions.h"
@@ -154,21 +154,8 @@ class Broker::Loop {
   OperatorActions actions_;
 
   // ---- The loop's own state (loop thread) ----
-  Status fatal_;  // why the loop stopped on its own
-  // A group's leader: turns committed but not yet durable on the group,
-  // oldest first (at most two: the one being acknowledged and the one just
-  // committed), each with its replies and the delivery id below which the
-  // messages stored so far lie; nothing of them is sent until the group
-  // has them.
-  struct HeldTurn {
-    uint64_t commit = 0;
-    uint64_t deliveries_below = 0;
-    std::vector<Turn::Reply> replies;
-    std::set<std::string> connected;                   // courts welcomed in it: nothing sent before
-    std::vector<ReceiptLatency::TimePoint> receipted;  // read times of its receipts
-  };
-  std::deque<HeldTurn> held_;
-  uint64_t released_deliveries_below_ = 0;  // of the last turn released
+  Status fatal_;    // why the loop stopped on its own
+  HeldTurns held_;  // a group's leader: see held_turns.h
   EventLoop::TimerId tick_timer_ = 0;
   bool review_all_ = false;  // the clock moved: review every due timer now
   int64_t next_offline_check_ = 0;
@@ -313,16 +300,15 @@ void Broker::Loop::EndTurn() {
     // waiting, the next turn is committed while the group acknowledges this
     // one (docs/group.md, "Pipelined turns"): this turn is held, with its
     // replies and the deliveries it stored, and the one before is released.
-    held_.push_back({store_->kv().LastCommit(), delivery_.next_delivery_id(), turn_.TakeReplies(),
-                     delivery_.TakeConnected(), submit_to_receipt_.TakeReceipted()});
+    held_.Hold({store_->kv().LastCommit(), delivery_.next_delivery_id(), turn_.TakeReplies(),
+                delivery_.TakeConnected(), submit_to_receipt_.TakeReceipted()});
     // Never on a new leader's first turn: what its store held at start (the
     // previous leader's commits, its queued deliveries among them) is sent
     // once durable on the group, before anything newer, as by one broker.
-    const bool overlap =
-        released_deliveries_below_ > 0 && transport_.Readable() && !actions_.HasApplied();
+    const bool overlap = held_.released_any() && transport_.Readable() && !actions_.HasApplied();
     if (!ReleaseHeld(overlap ? held_.size() - 1 : held_.size())) return;
-    sendable_below = held_.empty() ? UINT64_MAX : released_deliveries_below_;
-    for (const HeldTurn& h : held_) connecting.insert(h.connected.begin(), h.connected.end());
+    sendable_below = held_.SendableBelow();
+    connecting = held_.Connecting();
     if (!held_.empty()) {
       Count("group_turns_overlapped");
       events_.WaitAtMostMs(0);
@@ -540,22 +526,20 @@ void Broker::Loop::SendReplies(const std::vector<Turn::Reply>& replies) {
 
 bool Broker::Loop::ReleaseHeld(size_t count) {
   if (count == 0) return true;
-  if (Status s = options_.group->WaitDurable(held_[count - 1].commit); !s.ok()) {
+  if (Status s = options_.group->WaitDurable(held_.CommitOf(count)); !s.ok()) {
     Count("group_leadership_lost");
     spdlog::error(
         "msg=\"stopping as the group's leader; nothing of the turns not yet durable is sent\" "
         "held={} error=\"{}\"",
         held_.size(), LogValue(s.ToString()));
-    held_.clear();
+    held_.Clear();
     fatal_ = std::move(s);
     events_.Stop();
     return false;
   }
-  for (size_t i = 0; i < count; ++i) {
-    SendReplies(held_.front().replies);
-    submit_to_receipt_.Sent(std::chrono::steady_clock::now(), held_.front().receipted);
-    released_deliveries_below_ = held_.front().deliveries_below;
-    held_.pop_front();
+  for (const HeldTurns::Held& turn : held_.Release(count)) {
+    SendReplies(turn.replies);
+    submit_to_receipt_.Sent(std::chrono::steady_clock::now(), turn.receipted);
   }
   return true;
 }
