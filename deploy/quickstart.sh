@@ -211,7 +211,8 @@ echo "Operator's shell: $ctl_bin --url http://127.0.0.1:$http_port --token-file 
 echo "  (actions such as pause need --token-file $admin_token)"
 if [ $group -eq 1 ]; then
   echo "The group: $ctl_bin cluster ${cluster_urls[*]}"
-  echo "  (each member's dashboard and API answer at its own address while it leads:"
+  echo "  (each member's dashboard and read API answer at its own address, from its own"
+  echo "  replica; actions go to the leader:"
   echo "  ${member_http[*]})"
 fi
 if [ $once -eq 1 ]; then
