@@ -136,7 +136,8 @@ class Agent::Impl {
   void HandleSubmitReceipt(const weituo::v1::SubmitReceipt& receipt);
   void HandleUpdateReceipt(const weituo::v1::UpdateReceipt& receipt);
   void HandleError(const weituo::v1::Error& error);
-  // Handshake outcomes of the DEALER: why the broker would not talk to us.
+  // Handshake outcomes of the DEALER (why the broker would not talk to us),
+  // and its connection dropped or refused (BrokerChoice::Lost).
   void HandleMonitorEvents();
   // Closes the DEALER and its monitor, if open.
   void CloseDealer();
